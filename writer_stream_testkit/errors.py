@@ -1,0 +1,257 @@
+"""Every exception the kit raises, in one place.
+
+Two families live here. The first mirrors the official Writer SDK (``writerai``)
+name for name, so code written against the SDK catches ours unchanged. The
+second are the kit's own: mistakes a user fixes in their test subclass
+``AssertionError`` so pytest reports them as failures, not errors::
+
+    WriterError
+    ├── APIError
+    │   ├── APIStatusError
+    │   │   ├── BadRequestError              400
+    │   │   ├── AuthenticationError          401
+    │   │   ├── PermissionDeniedError        403
+    │   │   ├── NotFoundError                404
+    │   │   ├── ConflictError                409
+    │   │   ├── UnprocessableEntityError     422
+    │   │   ├── RateLimitError               429
+    │   │   ├── InternalServerError          >= 500
+    │   │   └── StreamErrorEvent             an error sent inside a 200 stream
+    │   ├── APIConnectionError
+    │   │   └── APITimeoutError
+    │   └── APIResponseValidationError
+    │       └── MalformedChunkError          a data line that is not a JSON chunk
+    ├── LengthFinishReasonError
+    └── ContentFilterFinishReasonError
+
+    TestkitError
+    ├── ScriptError (ValueError)             a StreamScript or its YAML is invalid
+    ├── CassetteError
+    │   ├── CassetteFormatError (ValueError) a cassette file is malformed or unsafe
+    │   └── CassetteMissError (AssertionError) replay found no recorded match
+    ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
+    ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
+    └── StreamContractError (AssertionError) an event sequence breaks a stream rule
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import httpx
+
+if TYPE_CHECKING:
+    from .types import ChatCompletion
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CassetteError",
+    "CassetteFormatError",
+    "CassetteMissError",
+    "ConflictError",
+    "ContentFilterFinishReasonError",
+    "InternalServerError",
+    "LengthFinishReasonError",
+    "MalformedChunkError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ScriptError",
+    "StreamContractError",
+    "StreamErrorEvent",
+    "TestkitError",
+    "UnexpectedRequestError",
+    "UnprocessableEntityError",
+    "UnusedRepliesError",
+    "WriterError",
+    "status_error_class",
+]
+
+
+# --- The SDK's tree -------------------------------------------------------------------------------
+
+
+class WriterError(Exception):
+    """Base of every error the Writer SDK (and this kit's client) raises."""
+
+
+class APIError(WriterError):
+    """An error tied to a request; ``body`` is the decoded error body when there was one."""
+
+    message: str
+    request: httpx.Request
+    body: object | None
+
+    def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
+        super().__init__(message)
+        self.request = request
+        self.message = message
+        self.body = body
+
+
+class APIResponseValidationError(APIError):
+    """The server answered, but with data that does not fit the expected schema."""
+
+    response: httpx.Response
+    status_code: int
+
+    def __init__(self, response: httpx.Response, body: object | None, *, message: str | None = None) -> None:
+        super().__init__(
+            message or "Data returned by API invalid for expected schema.", response.request, body=body
+        )
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIStatusError(APIError):
+    """Raised when an API response has a status code of 4xx or 5xx, or an error inside a stream."""
+
+    response: httpx.Response
+    status_code: int
+
+    def __init__(self, message: str, *, response: httpx.Response, body: object | None) -> None:
+        super().__init__(message, response.request, body=body)
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIConnectionError(APIError):
+    """The request never got a complete answer: refused, reset, or cut mid-stream."""
+
+    def __init__(self, *, message: str = "Connection error.", request: httpx.Request) -> None:
+        super().__init__(message, request, body=None)
+
+
+class APITimeoutError(APIConnectionError):
+    def __init__(self, request: httpx.Request) -> None:
+        super().__init__(message="Request timed out.", request=request)
+
+
+class BadRequestError(APIStatusError):
+    status_code: Literal[400] = 400  # type: ignore[assignment]
+
+
+class AuthenticationError(APIStatusError):
+    status_code: Literal[401] = 401  # type: ignore[assignment]
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code: Literal[403] = 403  # type: ignore[assignment]
+
+
+class NotFoundError(APIStatusError):
+    status_code: Literal[404] = 404  # type: ignore[assignment]
+
+
+class ConflictError(APIStatusError):
+    status_code: Literal[409] = 409  # type: ignore[assignment]
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code: Literal[422] = 422  # type: ignore[assignment]
+
+
+class RateLimitError(APIStatusError):
+    status_code: Literal[429] = 429  # type: ignore[assignment]
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+class StreamErrorEvent(APIStatusError):
+    """The server sent an error inside an otherwise successful stream.
+
+    Either an ``event: error`` block or a ``data:`` payload of the form
+    ``{"error": {...}}``. ``message`` carries the server's own message and
+    ``body`` the decoded payload. The SDK raises a plain ``APIStatusError``
+    for the first and crashes with ``TypeError`` on the second; this subclass
+    keeps ``except APIStatusError`` working for both.
+    """
+
+
+class MalformedChunkError(APIResponseValidationError):
+    """A ``data:`` line in the stream is not a valid JSON chat-completion chunk."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The SDK's exception class for an HTTP status, exactly as ``writerai`` chooses it."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+class LengthFinishReasonError(WriterError):
+    """The completion stopped at the length limit, so its content cannot be parsed."""
+
+    completion: ChatCompletion
+
+    def __init__(self, *, completion: ChatCompletion) -> None:
+        msg = "Could not parse response content as the length limit was reached"
+        if completion.usage:
+            msg += f" - {completion.usage}"
+        super().__init__(msg)
+        self.completion = completion
+
+
+class ContentFilterFinishReasonError(WriterError):
+    """The content filter rejected the request, so its content cannot be parsed."""
+
+    def __init__(self) -> None:
+        super().__init__("Could not parse response content as the request was rejected by the content filter")
+
+
+# --- The kit's own --------------------------------------------------------------------------------
+
+
+class TestkitError(Exception):
+    """Base of the errors that mean the kit was used wrongly or a test expectation failed."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+
+class ScriptError(TestkitError, ValueError):
+    """A ``StreamScript``, a fault, or a script YAML file is invalid."""
+
+
+class CassetteError(TestkitError):
+    """Base of the cassette errors."""
+
+
+class CassetteFormatError(CassetteError, ValueError):
+    """A cassette file cannot be loaded: malformed, unsafe, or of an unknown version."""
+
+
+class CassetteMissError(CassetteError, AssertionError):
+    """Replay met a request that the cassette has no recording for."""
+
+
+class UnexpectedRequestError(TestkitError, AssertionError):
+    """The mock or fake server received a request with no reply queued for it."""
+
+
+class UnusedRepliesError(TestkitError, AssertionError):
+    """Replies were queued on the mock or fake server but never requested."""
+
+
+class StreamContractError(TestkitError, AssertionError):
+    """An event sequence breaks a rule that every well-formed stream obeys."""
