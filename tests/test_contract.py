@@ -1,0 +1,671 @@
+"""The stream contract and the event-order matcher, against the real SDK over real recordings.
+
+Every recording, run through ``writerai``'s own stream helper (and through this kit's
+``ChatCompletionStreamState``), must pass the contract; every deliberate corruption of
+those sequences must be caught by the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import httpx
+import pydantic
+import pytest
+import writerai
+import yaml
+from writerai.lib.streaming.chat import ChatCompletionStreamManager
+
+from writer_stream_testkit.contract import RULES, assert_event_order, assert_stream_contract
+from writer_stream_testkit.errors import StreamContractError
+
+RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
+MANIFEST: dict[str, Any] = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())["fixtures"]
+NAMES = sorted(MANIFEST)
+
+
+class Location(pydantic.BaseModel):
+    """The manifest's ``Location`` JSON schema as the class a caller would pass as response_format."""
+
+    city: str
+    temperature: float
+    units: Literal["c", "f"]
+
+
+@dataclass
+class Run:
+    events: list[Any]
+    completion: Any
+    error: Exception | None
+
+
+def _request(name: str) -> tuple[dict[str, Any], type[Location] | None, list[Any] | None]:
+    request = dict(MANIFEST[name]["request"])
+    response_format = request.pop("response_format", None)
+    tools = request.pop("tools", None)
+    rich = Location if response_format and response_format["type"] == "json_schema" else None
+    return request, rich, tools
+
+
+def run_sdk(name: str) -> Run:
+    """Run writerai's stream helper over a recording, served by an httpx mock transport."""
+    body = (RECORDINGS / name).read_bytes()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+    )
+    client = writerai.Writer(
+        api_key="x", base_url="http://test", http_client=httpx.Client(transport=transport)
+    )
+    request, rich, tools = _request(name)
+    tool_kwargs: dict[str, Any] = {"tools": tools} if tools else {}
+    if rich is None:
+        manager = client.chat.stream(**request, **tool_kwargs)
+    else:
+        # writerai 3.0.0's chat.stream() has no response_format parameter (it passes omit), so the
+        # helper is built the way chat.stream builds it, with the class it cannot be given.
+        api_request = functools.partial(client.chat.chat, stream=True, **request, **tool_kwargs)
+        manager = ChatCompletionStreamManager(
+            api_request, response_format=rich, input_tools=tools if tools else writerai.omit
+        )
+    events: list[Any] = []
+    try:
+        with manager as stream:
+            events.extend(stream)
+            return Run(events, stream.get_final_completion(), None)
+    except writerai.LengthFinishReasonError as exc:
+        return Run(events, None, exc)
+
+
+def run_ours(name: str) -> Run:
+    """Run this kit's ChatCompletionStreamState over the same recording's chunks."""
+    try:
+        from writer_stream_testkit.accumulate import ChatCompletionStreamState
+    except ImportError as exc:  # pragma: no cover - only while accumulate.py is being written
+        pytest.xfail(
+            f"writer_stream_testkit.accumulate is not importable yet ({exc}); only the SDK is checked."
+        )
+    from writer_stream_testkit.errors import LengthFinishReasonError
+
+    _, rich, tools = _request(name)
+    state: Any = ChatCompletionStreamState(input_tools=tools or (), response_format=rich)
+    events: list[Any] = []
+    for line in (RECORDINGS / name).read_text().splitlines():
+        if not line.startswith("data: "):
+            continue
+        if line == "data: [DONE]":
+            break
+        try:
+            events.extend(state.handle_chunk(json.loads(line.removeprefix("data: "))))
+        except LengthFinishReasonError as exc:
+            return Run(events, None, exc)
+    return Run(events, state.get_final_completion(), None)
+
+
+RUNNERS: dict[str, Callable[[str], Run]] = {"sdk": run_sdk, "ours": run_ours}
+
+
+@functools.cache
+def sdk(name: str) -> Run:
+    return run_sdk(name)
+
+
+# --- every recording obeys the contract -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("helper", ["sdk", "ours"])
+def test_recorded_stream_obeys_the_contract(helper: str, name: str) -> None:
+    run = RUNNERS[helper](name)
+    expect = MANIFEST[name]["expect"]
+    counts = Counter(event.type for event in run.events)
+    for kind, count in expect.get("events_of_type", {}).items():
+        assert counts[kind] == count, f"{name}: expected {count} {kind} event(s), got {counts[kind]}"
+    if "raises" in expect:
+        assert type(run.error).__name__ == expect["raises"]
+    else:
+        assert run.error is None
+        assert run.completion is not None
+    assert_stream_contract(run.events, final_completion=run.completion)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_stream_cut_at_any_chunk_boundary_obeys_the_contract(name: str) -> None:
+    events = sdk(name).events
+    for cut in [i for i, event in enumerate(events) if event.type == "chunk"]:
+        assert_stream_contract(events[:cut])
+
+
+def test_a_stream_cut_between_a_chunk_and_its_delta_is_caught() -> None:
+    events = sdk("plain-text.sse").events
+    assert events[1].type == "chunk"
+    assert events[2].type == "content.delta"
+    with pytest.raises(StreamContractError, match=r"rule chunk\.effects"):
+        assert_stream_contract(events[:2])
+
+
+def test_an_empty_sequence_obeys_the_contract() -> None:
+    assert_stream_contract([])
+
+
+# --- corrupted sequences --------------------------------------------------------------------------
+
+
+def _index(events: list[Any], kind: str, nth: int = 0, **fields: Any) -> int:
+    found = [
+        i
+        for i, event in enumerate(events)
+        if event.type == kind and all(getattr(event, key) == value for key, value in fields.items())
+    ]
+    return found[nth]
+
+
+def _update(events: list[Any], index: int, **changes: Any) -> list[Any]:
+    out = list(events)
+    out[index] = out[index].model_copy(update=changes)
+    return out
+
+
+def _swap(events: list[Any], a: int, b: int) -> list[Any]:
+    out = list(events)
+    out[a], out[b] = out[b], out[a]
+    return out
+
+
+def _drop(events: list[Any], *indexes: int) -> list[Any]:
+    return [event for i, event in enumerate(events) if i not in indexes]
+
+
+def _with_chunk(event: Any, edit: Callable[[dict[str, Any]], None]) -> Any:
+    data = event.chunk.model_dump()
+    edit(data)
+    return event.model_copy(update={"chunk": type(event.chunk).model_validate(data)})
+
+
+def _content_after_done(events: list[Any]) -> list[Any]:
+    """A chunk with more content after the finish chunk: the SDK would emit a delta after the done."""
+    done = _index(events, "content.done")
+    last_delta = max(i for i, event in enumerate(events) if event.type == "content.delta")
+    delta = events[last_delta]
+
+    def edit(data: dict[str, Any]) -> None:
+        data["choices"][0]["delta"]["content"] = "!"
+
+    extra_chunk = _with_chunk(events[last_delta - 1], edit)
+    snapshot = events[done].content + "!"
+    extra_delta = delta.model_copy(update={"delta": "!", "snapshot": snapshot})
+    return [*events[: done + 1], extra_chunk, extra_delta, *events[done + 1 :]]
+
+
+def _tool_index_jump(events: list[Any]) -> list[Any]:
+    """The second tool call arrives as index 2, in the chunks and the events alike."""
+
+    def edit(data: dict[str, Any]) -> None:
+        for choice in data["choices"]:
+            for call in choice["delta"].get("tool_calls") or []:
+                if call["index"] == 1:
+                    call["index"] = 2
+
+    out = []
+    for event in events:
+        if event.type == "chunk":
+            event = _with_chunk(event, edit)
+        elif getattr(event, "index", None) == 1:
+            event = event.model_copy(update={"index": 2})
+        out.append(event)
+    return out
+
+
+def _first_choice_index(events: list[Any]) -> list[Any]:
+    def edit(data: dict[str, Any]) -> None:
+        data["choices"][0]["index"] = 1
+
+    return [_with_chunk(events[0], edit), *events[1:]]
+
+
+def _early_done(events: list[Any]) -> list[Any]:
+    first = _index(events, "content.delta")
+    done = events[_index(events, "content.done")].model_copy(update={"content": events[first].snapshot})
+    return [*events[: first + 1], done, *events[first + 1 :]]
+
+
+def _unopened_refusal_done(events: list[Any]) -> list[Any]:
+    done = _index(events, "content.done")
+    return [*events[: done + 1], SimpleNamespace(type="refusal.done", refusal=""), *events[done + 1 :]]
+
+
+def _content_done(events: list[Any]) -> int:
+    return _index(events, "content.done")
+
+
+def _args_delta(events: list[Any], tool: int, nth: int = 0) -> int:
+    return _index(events, "tool_calls.function.arguments.delta", nth, index=tool)
+
+
+def _args_done(events: list[Any], tool: int) -> int:
+    return _index(events, "tool_calls.function.arguments.done", index=tool)
+
+
+Corruption = Callable[[list[Any]], list[Any]]
+
+CORRUPTIONS: list[tuple[str, str, Corruption, str]] = [
+    (
+        "unknown event type",
+        "plain-text.sse",
+        lambda e: [*e[:3], SimpleNamespace(type="content.partial"), *e[3:]],
+        "event.type",
+    ),
+    ("delta before any chunk", "json-schema-location.sse", lambda e: e[2:], "chunk.first"),
+    ("chunk missing before its delta", "plain-text.sse", lambda e: _drop(e, 3), "chunk.cause"),
+    ("delta swapped with the next chunk", "plain-text.sse", lambda e: _swap(e, 2, 3), "chunk.effects"),
+    ("delta dropped", "plain-text.sse", lambda e: _drop(e, 4), "chunk.effects"),
+    (
+        "delta text not the chunk's",
+        "plain-text.sse",
+        lambda e: _update(e, 2, delta="Xi", snapshot="Xi"),
+        "chunk.cause",
+    ),
+    ("new choice index skips one", "plain-text.sse", _first_choice_index, "chunk.choice-index"),
+    ("content and logprobs deltas swapped", "logprobs-content.sse", lambda e: _swap(e, 2, 3), "chunk.order"),
+    ("wrong content snapshot", "plain-text.sse", lambda e: _update(e, 4, snapshot="nope"), "delta.snapshot"),
+    (
+        "two chunks with their deltas swapped",
+        "plain-text.sse",
+        lambda e: [e[0], *e[3:5], *e[1:3], *e[5:]],
+        "delta.snapshot",
+    ),
+    (
+        "wrong refusal snapshot",
+        "json-schema-refusal.sse",
+        lambda e: _update(e, _index(e, "refusal.delta", 2), snapshot="x"),
+        "delta.snapshot",
+    ),
+    (
+        "wrong arguments snapshot",
+        "tool-one-weather.sse",
+        lambda e: _update(e, _args_delta(e, 0, 3), arguments="{}"),
+        "delta.snapshot",
+    ),
+    (
+        "wrong logprobs snapshot",
+        "logprobs-content.sse",
+        lambda e: _update(e, 6, snapshot=e[6].snapshot[1:]),
+        "delta.snapshot",
+    ),
+    (
+        "logprobs tokens not the chunk's",
+        "logprobs-content.sse",
+        lambda e: _update(e, 3, content=e[6].content, snapshot=e[6].content),
+        "chunk.cause",
+    ),
+    (
+        "partial parse wrong",
+        "json-schema-location.sse",
+        lambda e: _update(e, 18, parsed={"city": "Paris"}),
+        "delta.parsed",
+    ),
+    (
+        "partial arguments parse wrong",
+        "tool-strict-dict.sse",
+        lambda e: _update(e, _args_delta(e, 0, 5), parsed_arguments={"x": 1}),
+        "delta.parsed",
+    ),
+    ("content delta after content.done", "plain-text.sse", _content_after_done, "delta.after-done"),
+    ("tool index jump", "tools-two-parallel.sse", _tool_index_jump, "tool.index"),
+    (
+        "tool name changes mid-call",
+        "tool-one-weather.sse",
+        lambda e: _update(e, _args_delta(e, 0, 4), name="other"),
+        "tool.name",
+    ),
+    (
+        "tool done names another tool",
+        "tool-one-weather.sse",
+        lambda e: _update(e, _args_done(e, 0), name="other"),
+        "tool.name",
+    ),
+    (
+        "tool done with the wrong id",
+        "tool-one-weather.sse",
+        lambda e: _update(e, _args_done(e, 0), tool_call_snapshot_id="call_x"),
+        "tool.id",
+    ),
+    (
+        "content.done before its finish chunk",
+        "plain-text.sse",
+        lambda e: _swap(e, _content_done(e) - 1, _content_done(e)),
+        "done.trigger",
+    ),
+    ("content.done mid-stream", "plain-text.sse", _early_done, "done.trigger"),
+    ("logprobs done before content done", "logprobs-content.sse", lambda e: _swap(e, 8, 9), "done.order"),
+    (
+        "content.done duplicated",
+        "plain-text.sse",
+        lambda e: [*e[: _content_done(e) + 1], *e[_content_done(e) :]],
+        "done.unique",
+    ),
+    (
+        "arguments.done duplicated",
+        "tools-two-parallel.sse",
+        lambda e: [*e[: _args_done(e, 1) + 1], *e[_args_done(e, 1) :]],
+        "done.unique",
+    ),
+    ("refusal.done for a refusal never streamed", "plain-text.sse", _unopened_refusal_done, "done.unopened"),
+    (
+        "content.done with the wrong content",
+        "plain-text.sse",
+        lambda e: _update(e, _content_done(e), content="Hi"),
+        "done.joined",
+    ),
+    (
+        "refusal.done with the wrong refusal",
+        "json-schema-refusal.sse",
+        lambda e: _update(e, _index(e, "refusal.done"), refusal="No."),
+        "done.joined",
+    ),
+    (
+        "arguments.done with the wrong arguments",
+        "tool-strict-dict.sse",
+        lambda e: _update(e, _args_done(e, 0), arguments="{}"),
+        "done.joined",
+    ),
+    (
+        "logprobs done missing a token",
+        "logprobs-content.sse",
+        lambda e: _update(e, 9, content=e[9].content[:1]),
+        "done.joined",
+    ),
+    (
+        "content.done parsed into another value",
+        "json-schema-location.sse",
+        lambda e: _update(e, _content_done(e), parsed=Location(city="Paris", temperature=1, units="c")),
+        "done.parsed",
+    ),
+    (
+        "content.done parsed as a different dict",
+        "json-schema-location.sse",
+        lambda e: _update(e, _content_done(e), parsed={"city": "Paris"}),
+        "done.parsed",
+    ),
+    (
+        "arguments.done parsed wrong",
+        "tool-strict-dict.sse",
+        lambda e: _update(e, _args_done(e, 0), parsed_arguments={"city": "Paris"}),
+        "done.parsed",
+    ),
+    ("content.done dropped", "plain-text.sse", lambda e: _drop(e, _content_done(e)), "done.missing"),
+    ("logprobs content done dropped", "logprobs-content.sse", lambda e: _drop(e, 9), "done.missing"),
+    (
+        "arguments.done dropped at the index switch",
+        "tools-two-parallel.sse",
+        lambda e: _drop(e, _args_done(e, 0)),
+        "done.missing",
+    ),
+    (
+        "arguments.done dropped at the finish",
+        "tools-two-parallel.sse",
+        lambda e: _drop(e, _args_done(e, 1)),
+        "done.missing",
+    ),
+    (
+        "done of index 0 before index 1's first delta",
+        "tools-two-parallel.sse",
+        lambda e: _swap(e, _args_done(e, 0), _args_delta(e, 1)),
+        "chunk.order",
+    ),
+    (
+        "one choice's done dropped (n=3)",
+        "json-schema-location-n3.sse",
+        lambda e: _drop(e, _index(e, "content.done", 1)),
+        "done.missing",
+    ),
+    (
+        "choices' done events swapped (n=3)",
+        "json-schema-location-n3.sse",
+        lambda e: _swap(e, _index(e, "content.done", 0), _index(e, "content.done", 1)),
+        "done.joined",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("recording", "corrupt", "rule"), [pytest.param(*case[1:], id=case[0]) for case in CORRUPTIONS]
+)
+def test_corrupted_sequence_is_caught_by_its_rule(recording: str, corrupt: Corruption, rule: str) -> None:
+    events = sdk(recording).events
+    assert_stream_contract(events)  # the untouched sequence passes, so the corruption is what fails
+    with pytest.raises(StreamContractError) as caught:
+        assert_stream_contract(corrupt(events))
+    assert f"rule {rule} " in str(caught.value)
+
+
+def _edit_final(edit: Callable[[Any], None]) -> Callable[[Any], Any]:
+    def run(completion: Any) -> Any:
+        copy = completion.model_copy(deep=True)
+        edit(copy)
+        return copy
+
+    return run
+
+
+def _set(path: str, value: Any) -> Callable[[Any], None]:
+    *parents, last = path.split(".")
+
+    def edit(completion: Any) -> None:
+        target = completion
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else getattr(target, part)
+        setattr(target, last, value)
+
+    return edit
+
+
+FINAL_CORRUPTIONS: list[tuple[str, str, str, Any, str]] = [
+    ("id", "plain-text.sse", "id", "chatcmpl-other", "final.meta"),
+    ("model", "plain-text.sse", "model", "palmyra-x5", "final.meta"),
+    ("usage", "plain-text.sse", "usage", None, "final.meta"),
+    ("no choices", "plain-text.sse", "choices", [], "final.choices"),
+    ("finish_reason", "plain-text.sse", "choices.0.finish_reason", "length", "final.choices"),
+    ("content", "plain-text.sse", "choices.0.message.content", "Hello", "final.content"),
+    ("content without deltas", "tool-one-weather.sse", "choices.0.message.content", "Hello", "final.content"),
+    ("refusal", "json-schema-refusal.sse", "choices.0.message.refusal", "No.", "final.content"),
+    ("parsed", "json-schema-location.sse", "choices.0.message.parsed", None, "final.content"),
+    (
+        "tool arguments",
+        "tools-two-parallel.sse",
+        "choices.0.message.tool_calls.1.function.arguments",
+        "{}",
+        "final.tool-calls",
+    ),
+    ("tool id", "tool-one-weather.sse", "choices.0.message.tool_calls.0.id", "call_x", "final.tool-calls"),
+    (
+        "tool parsed_arguments",
+        "tool-strict-dict.sse",
+        "choices.0.message.tool_calls.0.function.parsed_arguments",
+        {},
+        "final.tool-calls",
+    ),
+    ("tool calls dropped", "tool-one-weather.sse", "choices.0.message.tool_calls", None, "final.tool-calls"),
+    ("logprobs", "logprobs-content.sse", "choices.0.logprobs.content", [], "final.logprobs"),
+]
+
+
+@pytest.mark.parametrize(
+    ("recording", "path", "value", "rule"),
+    [pytest.param(*case[1:], id=case[0]) for case in FINAL_CORRUPTIONS],
+)
+def test_final_completion_that_disagrees_with_the_events_is_caught(
+    recording: str, path: str, value: Any, rule: str
+) -> None:
+    run = sdk(recording)
+    final = _edit_final(_set(path, value))(run.completion)
+    with pytest.raises(StreamContractError) as caught:
+        assert_stream_contract(run.events, final_completion=final)
+    assert f"rule {rule} in the final completion" in str(caught.value)
+
+
+def test_every_rule_is_exercised_by_a_corruption() -> None:
+    exercised = {case[-1] for case in CORRUPTIONS} | {case[-1] for case in FINAL_CORRUPTIONS}
+    assert exercised == set(RULES)
+
+
+def test_contract_error_names_rule_index_and_shows_neighbouring_events() -> None:
+    events = sdk("json-schema-location.sse").events
+    done = _content_done(events)
+    broken = _update(events, done, content="{}", parsed=None)
+    with pytest.raises(StreamContractError) as caught:
+        assert_stream_contract(broken)
+    message = str(caught.value)
+    assert isinstance(caught.value, AssertionError)
+    assert message.splitlines()[0] == (
+        f"The event sequence breaks stream rule done.joined at event {done} (content.done): "
+        f"{RULES['done.joined']}"
+    )
+    assert message.splitlines()[1] == (
+        "content.done has content '{}', but the content.delta events of choice 0 join to "
+        '\'{"city":"San Francisco","temperature":61,"units":"f"}\'.'
+    )
+    assert message.splitlines()[2:] == [
+        f"Events {done - 2}-{done + 1}:",
+        f"      {done - 2}  content.delta          delta='\"}}'  snapshot_len=53  "
+        "parsed={'city': 'San Francisco', 'temperature': 61, 'units': 'f'}",
+        f"      {done - 1}  chunk                  choices=[0]  finish_reason={{0: 'stop'}}",
+        f"  >   {done}  content.done           content='{{}}'",
+        f"      {done + 1}  chunk                  choices=[]  usage=(completion_tokens=14 "
+        "completion_tokens_details.reasoning_tokens=0 prompt_tokens=79 total_tokens=93)",
+    ]
+
+
+def test_contract_accepts_duck_typed_events() -> None:
+    chunk = {
+        "id": "c",
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": "stop"}],
+    }
+    events = [
+        SimpleNamespace(type="chunk", chunk=chunk),
+        SimpleNamespace(type="content.delta", delta="Hi", snapshot="Hi", parsed=None),
+        SimpleNamespace(type="content.done", content="Hi", parsed=None),
+    ]
+    assert_stream_contract(events)
+    with pytest.raises(StreamContractError, match=r"rule done\.missing"):
+        assert_stream_contract(events[:2])
+
+
+# --- assert_event_order ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("plain-text.sse", ["content.delta+", "content.done"]),
+        ("plain-text.sse", "content.delta* content.done refusal.done?"),
+        (
+            "logprobs-content.sse",
+            "(content.delta logprobs.content.delta)+ content.done logprobs.content.done",
+        ),
+        ("json-schema-refusal.sse", ["(content.delta | refusal.delta)+", "refusal.done"]),
+        (
+            "tools-two-parallel.sse",
+            "tool_calls.function.arguments.delta+ tool_calls.function.arguments.done "
+            "tool_calls.function.arguments.delta+ tool_calls.function.arguments.done",
+        ),
+    ],
+)
+def test_event_order_matches(name: str, pattern: str | list[str]) -> None:
+    assert_event_order(sdk(name).events, pattern)
+
+
+def test_event_order_can_match_chunks_too() -> None:
+    events = sdk("plain-text.sse").events
+    assert_event_order(events, "chunk (chunk content.delta)+ chunk content.done chunk", skip_chunks=False)
+    with pytest.raises(StreamContractError):
+        assert_event_order(events, "(chunk content.delta)+ chunk content.done chunk", skip_chunks=False)
+
+
+def test_event_order_mismatch_shows_pattern_folded_actual_and_first_mismatch() -> None:
+    events = [*sdk("plain-text.sse").events]
+    done = _content_done(events)
+    events = _swap(events, done, done - 2)  # content.done now comes before the last delta
+    with pytest.raises(StreamContractError) as caught:
+        assert_event_order(events, ["content.delta+", "content.done"])
+    assert str(caught.value) == "\n".join(
+        [
+            "The event types do not match the expected order.",
+            f"Event {done} is content.delta, but the pattern expects nothing more there.",
+            "expected: content.delta+ content.done",
+            "actual (chunk events skipped, consecutive repeats folded):",
+            f"        2-{done - 4}  content.delta \u00d729",
+            f"          {done - 2}  content.done",
+            f"  >       {done}  content.delta",
+        ]
+    )
+
+
+def test_event_order_reports_a_sequence_that_ends_early() -> None:
+    with pytest.raises(StreamContractError) as caught:
+        assert_event_order(["chunk", "content.delta", "content.delta"], "content.delta+ content.done")
+    lines = str(caught.value).splitlines()
+    assert (
+        lines[1]
+        == "The events end after event 2, but the pattern expects content.delta or content.done next."
+    )
+    assert lines[-2:] == ["         1-2  content.delta \u00d72", "  >    (end)"]
+
+
+def test_event_order_splits_a_run_at_the_mismatch() -> None:
+    with pytest.raises(StreamContractError) as caught:
+        assert_event_order(["content.delta"] * 4, "content.delta content.delta?")
+    assert str(caught.value).splitlines()[-2:] == [
+        "         0-1  content.delta \u00d72",
+        "  >      2-3  content.delta \u00d72",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "types", "matches"),
+    [
+        ("content.delta?", [], True),
+        ("content.delta?", ["content.delta", "content.delta"], False),
+        ("content.delta*", [], True),
+        ("content.delta+", [], False),
+        ("(content.delta refusal.delta)+", ["content.delta", "refusal.delta"] * 3, True),
+        ("(content.delta refusal.delta)+", ["content.delta", "refusal.delta", "content.delta"], False),
+        ("(content.done | refusal.done)*", ["refusal.done", "content.done", "refusal.done"], True),
+        ("((content.delta)*)*", ["content.delta"] * 3, True),
+        ("", [], True),
+        ("content.delta, content.done", ["content.delta", "content.done"], True),
+        ("", ["content.done"], False),
+    ],
+)
+def test_event_order_quantifiers_groups_and_alternation(
+    pattern: str, types: list[str], matches: bool
+) -> None:
+    if matches:
+        assert_event_order(types, pattern)
+    else:
+        with pytest.raises(StreamContractError):
+            assert_event_order(types, pattern)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("content.delt+", "names 'content.delt', which is not an event type"),
+        ("(content.delta", "unclosed '('"),
+        ("content.delta)", "unmatched ')'"),
+        ("+ content.delta", "has '+' where an event type belongs"),
+        ("content.delta{2}", "unexpected character at offset 13"),
+        ("chunk content.delta", "names 'chunk', but skip_chunks=True removes chunk events"),
+    ],
+)
+def test_event_order_refuses_malformed_patterns(pattern: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        assert_event_order([], pattern)

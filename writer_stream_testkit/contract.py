@@ -1,0 +1,1025 @@
+"""Check event sequences from the chat stream helper against the rules every well-formed stream obeys.
+
+The rules are derived from ``writerai``'s ``ChatCompletionStreamState``: which events a
+chunk causes, in what order, when the done events fire, and how snapshots, done values
+and the final completion relate to the deltas. Events are duck-typed (``type`` plus the
+SDK's field names), so sequences from ``writerai`` and from this kit are checked alike.
+
+Events carry no choice index. The checker replays the chunk events' own data to know
+which part of which choice each event belongs to, and what each chunk should cause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import NoReturn
+
+import pydantic
+import pydantic_core
+
+from .errors import StreamContractError
+from .transcript import _MISSING, _fmt, _get, _list, _plain, render_event
+
+__all__ = ["RULES", "assert_event_order", "assert_stream_contract"]
+
+RULES: Mapping[str, str] = MappingProxyType(
+    {
+        "event.type": "Every event has one of the stream helper's eleven event types.",
+        "chunk.first": "Every non-chunk event follows the chunk event that caused it.",
+        "chunk.choice-index": "A choice index is new only if it is one more than the highest seen so far.",
+        "chunk.order": (
+            "A chunk's events are grouped by choice in the chunk's order; within a choice the deltas come "
+            "first (content, refusal, tool calls in the chunk's order, logprobs content, logprobs refusal), "
+            "then the done events."
+        ),
+        "chunk.cause": "A delta event carries exactly what a choice of the chunk before it carries.",
+        "chunk.effects": (
+            "Every part a chunk carries yields its delta event before the next chunk (content once the "
+            "accumulated content is non-empty, logprobs when the chunk has tokens)."
+        ),
+        "delta.after-done": "No delta for a part of a choice follows that part's done event.",
+        "delta.snapshot": "A delta's snapshot is the previous snapshot of the same part plus the delta.",
+        "delta.parsed": "A delta's partial parse, when set, is the partial JSON parse of its snapshot.",
+        "tool.index": "A choice's tool-call indexes start at 0 and each new index is one more than the last.",
+        "tool.name": "Every event for a tool call carries the name its first chunk gave it.",
+        "tool.id": "arguments.done's tool_call_snapshot_id is the id the first chunk gave that call.",
+        "done.trigger": (
+            "A done event fires only once its choice's finish_reason has arrived, or in a chunk that moves "
+            "the choice to another tool-call index (which closes the previous one)."
+        ),
+        "done.order": (
+            "A choice's done events in one chunk come in the order content, refusal, logprobs content, "
+            "logprobs refusal, tool call."
+        ),
+        "done.unique": "Each part of each choice is closed by at most one done event.",
+        "done.unopened": "A done event closes a part the stream has opened: content, refusal and tool calls need deltas first.",
+        "done.joined": "A done event's value is its deltas joined, which is also the last delta's snapshot.",
+        "done.parsed": "A done event's parsed value, when set, is its text parsed as JSON or validated into that value's type.",
+        "done.missing": (
+            "The chunk carrying a finish_reason closes every open part of its choice; a chunk that moves to "
+            "another tool-call index closes the content, refusal and logprobs parts and the previous tool call."
+        ),
+        "final.meta": "The final completion's id, model and usage are the chunks' (usage from the last chunk).",
+        "final.choices": "The final completion has one choice per choice index, with the finish_reason it streamed.",
+        "final.content": "A final message's content, refusal and parsed value are what the events streamed.",
+        "final.tool-calls": "A final message's tool calls are the streamed ones: id, name, arguments and parsed arguments.",
+        "final.logprobs": "A final choice's logprobs are the tokens the logprobs done events carried.",
+    }
+)
+
+_DELTA_PART = {
+    "content.delta": "content",
+    "refusal.delta": "refusal",
+    "logprobs.content.delta": "logprobs.content",
+    "logprobs.refusal.delta": "logprobs.refusal",
+}
+_DONE_PART = {
+    "content.done": "content",
+    "refusal.done": "refusal",
+    "logprobs.content.done": "logprobs.content",
+    "logprobs.refusal.done": "logprobs.refusal",
+}
+_TOOL_DELTA = "tool_calls.function.arguments.delta"
+_TOOL_DONE = "tool_calls.function.arguments.done"
+_EVENT_TYPES = frozenset({"chunk", _TOOL_DELTA, _TOOL_DONE, *_DELTA_PART, *_DONE_PART})
+_GROUP_PARTS = ("content", "refusal", "logprobs.content", "logprobs.refusal")
+
+# A slot is one event a chunk is expected to cause: (is_done, part, tool index or None).
+_Slot = tuple[bool, str, "int | None"]
+
+
+def _describe(slot: _Slot) -> str:
+    done, part, index = slot
+    if part == "tool":
+        return f"{_TOOL_DONE if done else _TOOL_DELTA} for tool index {index}"
+    return f"{part}.{'done' if done else 'delta'}"
+
+
+@dataclasses.dataclass
+class _Tool:
+    name: object
+    id: object
+    joined: str = ""
+    snapshot: str | None = None
+    done: object = None
+
+
+@dataclasses.dataclass
+class _Choice:
+    """One choice as the chunks built it (``acc_*``) and as the events reported it (the rest)."""
+
+    acc_content: str | None = None
+    acc_refusal: str | None = None
+    acc_logprobs: dict[str, list[object] | None] | None = None
+    finish_reason: object = None
+    current_tool: int | None = None
+    tools: dict[int, _Tool] = dataclasses.field(default_factory=dict)
+    joined: dict[str, str] = dataclasses.field(default_factory=dict)
+    snapshot: dict[str, object] = dataclasses.field(default_factory=dict)
+    tokens: dict[str, list[object]] = dataclasses.field(default_factory=dict)
+    done: dict[str, object] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class _Segment:
+    """A chunk event and what it is expected to cause, per choice in the chunk's order."""
+
+    index: int
+    choices: list[tuple[int, object]]
+    remaining: list[list[_Slot]]
+    position: int = 0
+
+
+class _Checker:
+    def __init__(self, events: list[object]) -> None:
+        self.events = events
+        self.choices: dict[int, _Choice] = {}
+        self.segment: _Segment | None = None
+        self.first_chunk: object = None
+        self.last_chunk: object = None
+        self.last_choice = 0
+
+    # --- reporting --------------------------------------------------------------------------------
+
+    def fail(self, rule: str, index: int | None, detail: str) -> NoReturn:
+        raise StreamContractError(_message(self.events, rule, index, detail))
+
+    # --- the walk ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        for index, event in enumerate(self.events):
+            kind = _get(event, "type")
+            if kind not in _EVENT_TYPES:
+                self.fail(
+                    "event.type", index, f"Event {index} has type {_fmt(kind)}, which the helper never emits."
+                )
+            if kind == "chunk":
+                self.close_segment(index)
+                self.open_segment(index, event)
+                continue
+            if self.segment is None:
+                self.fail("chunk.first", index, f"Event {index} ({kind}) comes before any chunk event.")
+            if kind in _DELTA_PART or kind == _TOOL_DELTA:
+                self.on_delta(index, event, str(kind))
+            else:
+                self.on_done(index, event, str(kind))
+        self.close_segment(len(self.events))
+
+    def open_segment(self, index: int, event: object) -> None:
+        chunk = _get(event, "chunk")
+        if self.first_chunk is None:
+            self.first_chunk = chunk
+        self.last_chunk = chunk
+        entries: list[tuple[int, object]] = []
+        remaining: list[list[_Slot]] = []
+        for choice in _list(_get(chunk, "choices")):
+            choice_index = _get(choice, "index")
+            if not isinstance(choice_index, int):
+                self.fail(
+                    "chunk.choice-index",
+                    index,
+                    f"The chunk at event {index} has a choice without an integer index.",
+                )
+            if choice_index not in self.choices:
+                if choice_index != len(self.choices):
+                    self.fail(
+                        "chunk.choice-index",
+                        index,
+                        f"The chunk at event {index} starts choice {choice_index}, but only {len(self.choices)} "
+                        "choice(s) exist, so the next new index must be "
+                        f"{len(self.choices)}.",
+                    )
+                self.choices[choice_index] = _Choice()
+            entries.append((choice_index, choice))
+            remaining.append(self.expected_slots(self.choices[choice_index], choice))
+        self.segment = _Segment(index, entries, remaining)
+
+    def expected_slots(self, state: _Choice, choice: object) -> list[_Slot]:
+        """Accumulate one choice of a chunk as the SDK does and list the events it causes."""
+        delta = _get(choice, "delta")
+        content, refusal = _get(delta, "content"), _get(delta, "refusal")
+        tool_calls = _list(_get(delta, "tool_calls"))
+        logprobs = _get(choice, "logprobs")
+        if isinstance(content, str):
+            state.acc_content = (state.acc_content or "") + content
+        if isinstance(refusal, str):
+            state.acc_refusal = (state.acc_refusal or "") + refusal
+        lp_new: dict[str, list[object]] = {}
+        if logprobs is not None and logprobs is not _MISSING:
+            for part in ("content", "refusal"):
+                tokens = _get(logprobs, part)
+                lp_new[part] = _list(tokens)
+                if state.acc_logprobs is None:
+                    continue
+                if lp_new[part]:
+                    state.acc_logprobs[part] = [*(state.acc_logprobs[part] or []), *lp_new[part]]
+            if state.acc_logprobs is None:
+                state.acc_logprobs = {
+                    part: (_list(_get(logprobs, part)) if isinstance(_get(logprobs, part), list) else None)
+                    for part in ("content", "refusal")
+                }
+        finish = _get(choice, "finish_reason")
+        if finish and finish is not _MISSING:
+            state.finish_reason = finish
+
+        slots: list[_Slot] = []
+        if isinstance(content, str) and state.acc_content:
+            slots.append((False, "content", None))
+        if isinstance(refusal, str):
+            slots.append((False, "refusal", None))
+        for call in tool_calls:
+            tool_index = _get(call, "index")
+            slots.append((False, "tool", tool_index if isinstance(tool_index, int) else None))
+        for part in ("content", "refusal"):
+            acc = state.acc_logprobs[part] if state.acc_logprobs is not None else None
+            if lp_new.get(part) and acc:
+                slots.append((False, f"logprobs.{part}", None))
+
+        closed: set[tuple[str, int | None]] = set()
+
+        def close_group() -> None:
+            lp = state.acc_logprobs or {}
+            opened = {
+                "content": bool(state.acc_content),
+                "refusal": state.acc_refusal is not None,
+                "logprobs.content": lp.get("content") is not None,
+                "logprobs.refusal": lp.get("refusal") is not None,
+            }
+            for part in _GROUP_PARTS:
+                if opened[part] and part not in state.done and (part, None) not in closed:
+                    closed.add((part, None))
+                    slots.append((True, part, None))
+
+        def close_tool(tool_index: int) -> None:
+            tool = state.tools.get(tool_index)
+            if (tool is None or tool.done is None) and ("tool", tool_index) not in closed:
+                closed.add(("tool", tool_index))
+                slots.append((True, "tool", tool_index))
+
+        if state.finish_reason:
+            close_group()
+            if state.current_tool is not None:
+                close_tool(state.current_tool)
+        for call in tool_calls:
+            tool_index = _get(call, "index")
+            if state.current_tool != tool_index:
+                close_group()
+                if state.current_tool is not None:
+                    close_tool(state.current_tool)
+            state.current_tool = tool_index if isinstance(tool_index, int) else None
+        return slots
+
+    def close_segment(self, index: int) -> None:
+        segment = self.segment
+        if segment is None:
+            return
+        for (choice_index, _), remaining in zip(segment.choices, segment.remaining, strict=True):
+            if remaining:
+                done = remaining[0][0]
+                where = (
+                    f"the next chunk (event {index})" if index < len(self.events) else "the end of the events"
+                )
+                rule = "done.missing" if done else "chunk.effects"
+                self.fail(
+                    rule,
+                    min(index, len(self.events) - 1),
+                    f"The chunk at event {segment.index} should cause {_describe(remaining[0])} for choice "
+                    f"{choice_index}, but {where} came first.",
+                )
+        self.segment = None
+
+    # --- attribution ------------------------------------------------------------------------------
+
+    def attribute(self, index: int, slot: _Slot) -> tuple[int, object] | None:
+        """Consume ``slot`` for the first choice in the segment that expects it, or return None."""
+        segment = self.segment
+        assert segment is not None
+        for position in range(segment.position, len(segment.choices)):
+            remaining = segment.remaining[position]
+            if slot not in remaining:
+                continue
+            skipped = [s for p in range(segment.position, position) for s in segment.remaining[p]]
+            skipped += remaining[: remaining.index(slot)]
+            if skipped:
+                self.fail_skipped(index, slot, skipped[0], segment)
+            remaining.remove(slot)
+            segment.position = position
+            self.last_choice = segment.choices[position][0]
+            return segment.choices[position]
+        for position in range(segment.position):
+            if slot in segment.remaining[position]:
+                rule = "done.order" if slot[0] else "chunk.order"
+                self.fail(
+                    rule,
+                    index,
+                    f"Event {index} ({_describe(slot)}) belongs to choice {segment.choices[position][0]}, "
+                    "which comes before the choice whose events precede it.",
+                )
+        return None
+
+    def fail_skipped(self, index: int, slot: _Slot, skipped: _Slot, segment: _Segment) -> NoReturn:
+        later = self.events[index + 1 : self.next_chunk(index)]
+        if any(_slot_of(event) == skipped for event in later):
+            rule = "done.order" if slot[0] and skipped[0] else "chunk.order"
+            self.fail(rule, index, f"Event {index} ({_describe(slot)}) comes before {_describe(skipped)}.")
+        rule = "done.missing" if skipped[0] else "chunk.effects"
+        self.fail(
+            rule,
+            index,
+            f"The chunk at event {segment.index} should cause {_describe(skipped)} before event {index} "
+            f"({_describe(slot)}), but it is missing.",
+        )
+
+    def next_chunk(self, index: int) -> int:
+        for later in range(index + 1, len(self.events)):
+            if _get(self.events[later], "type") == "chunk":
+                return later
+        return len(self.events)
+
+    # --- deltas -----------------------------------------------------------------------------------
+
+    def on_delta(self, index: int, event: object, kind: str) -> None:
+        tool_index = _get(event, "index") if kind == _TOOL_DELTA else None
+        part = "tool" if kind == _TOOL_DELTA else _DELTA_PART[kind]
+        slot: _Slot = (False, part, tool_index if isinstance(tool_index, int) else None)
+        found = self.attribute(index, slot)
+        segment = self.segment
+        assert segment is not None
+        if found is None:
+            self.fail(
+                "chunk.cause",
+                index,
+                f"Event {index} ({_describe(slot)}) follows the chunk at event {segment.index}, which carries no "
+                f"{'tool call with that index' if part == 'tool' else part} for any choice that could cause it.",
+            )
+        choice_index, choice = found
+        state = self.choices[choice_index]
+        if part == "tool":
+            self.on_tool_delta(index, event, state, choice_index, choice)
+            return
+        if part in state.done:
+            self.fail(
+                "delta.after-done",
+                index,
+                f"Event {index} ({kind}) follows the {part}.done of choice {choice_index}.",
+            )
+        if part.startswith("logprobs."):
+            self.on_logprobs_delta(index, event, state, choice_index, choice, part)
+            return
+        delta, snapshot = _get(event, "delta"), _get(event, "snapshot")
+        previous = state.joined.get(part, "")
+        if not isinstance(delta, str) or snapshot != previous + delta:
+            self.fail(
+                "delta.snapshot",
+                index,
+                f"The snapshot {_fmt(snapshot)} should be the previous snapshot {_fmt(previous)} plus the "
+                f"delta {_fmt(delta)}.",
+            )
+        state.joined[part] = previous + delta
+        if part == "content":
+            self.check_partial(index, "parsed", _get(event, "parsed"), snapshot)
+        carried = _get(_get(choice, "delta"), part)
+        if delta != carried:
+            self.fail(
+                "chunk.cause",
+                index,
+                f"The delta {_fmt(delta)} differs from the {part} {_fmt(carried)} that the chunk at event "
+                f"{segment.index} carries for choice {choice_index}.",
+            )
+
+    def on_tool_delta(
+        self, index: int, event: object, state: _Choice, choice_index: int, choice: object
+    ) -> None:
+        tool_index = _get(event, "index")
+        assert isinstance(tool_index, int)
+        call = next(
+            c for c in _list(_get(_get(choice, "delta"), "tool_calls")) if _get(c, "index") == tool_index
+        )
+        function = _get(call, "function")
+        tool = state.tools.get(tool_index)
+        if tool is None:
+            if tool_index != len(state.tools):
+                self.fail(
+                    "tool.index",
+                    index,
+                    f"Choice {choice_index} starts tool call {tool_index}, but the next new index must be "
+                    f"{len(state.tools)}.",
+                )
+            tool = state.tools[tool_index] = _Tool(name=_get(function, "name"), id=_get(call, "id"))
+        if tool.done is not None:
+            self.fail(
+                "delta.after-done",
+                index,
+                f"Event {index} is a delta for tool call {tool_index} of choice {choice_index}, "
+                "which already had its arguments.done.",
+            )
+        if _get(event, "name") != tool.name:
+            self.fail(
+                "tool.name",
+                index,
+                f"The name {_fmt(_get(event, 'name'))} differs from {_fmt(tool.name)}, the name tool call "
+                f"{tool_index} started with.",
+            )
+        delta, arguments = _get(event, "arguments_delta"), _get(event, "arguments")
+        if not isinstance(delta, str) or arguments != tool.joined + delta:
+            self.fail(
+                "delta.snapshot",
+                index,
+                f"The arguments {_fmt(arguments)} should be the previous arguments {_fmt(tool.joined)} plus "
+                f"the delta {_fmt(delta)}.",
+            )
+        tool.joined = arguments
+        self.check_partial(index, "parsed_arguments", _get(event, "parsed_arguments"), arguments)
+        carried = _get(function, "arguments")
+        if delta != (carried if isinstance(carried, str) else ""):
+            self.fail(
+                "chunk.cause",
+                index,
+                f"The arguments_delta {_fmt(delta)} differs from the arguments {_fmt(carried)} that the chunk at event "
+                f"{self.segment.index if self.segment else '?'} carries for tool call {tool_index}.",
+            )
+
+    def on_logprobs_delta(
+        self, index: int, event: object, state: _Choice, choice_index: int, choice: object, part: str
+    ) -> None:
+        field = part.split(".")[1]
+        tokens = _tokens(_get(event, field))
+        snapshot = _tokens(_get(event, "snapshot"))
+        previous = state.tokens.get(part, [])
+        if snapshot != previous + tokens:
+            self.fail(
+                "delta.snapshot",
+                index,
+                f"The snapshot has {len(snapshot)} token(s), but should be the previous {len(previous)} "
+                f"plus this delta's {len(tokens)}.",
+            )
+        state.tokens[part] = snapshot
+        carried = _plain(_list(_get(_get(choice, "logprobs"), field)))
+        if tokens != carried:
+            self.fail(
+                "chunk.cause",
+                index,
+                f"The event's {field} tokens differ from the ones the chunk at event "
+                f"{self.segment.index if self.segment else '?'} carries for choice {choice_index}.",
+            )
+
+    def check_partial(self, index: int, field: str, parsed: object, snapshot: str) -> None:
+        if parsed is None or parsed is _MISSING or not isinstance(parsed, (dict, list, str, int, float)):
+            return
+        try:
+            expected = pydantic_core.from_json(snapshot, allow_partial=True)
+        except ValueError:
+            expected = _MISSING
+        if parsed != expected:
+            self.fail(
+                "delta.parsed",
+                index,
+                f"{field} is {_fmt(parsed)}, but the partial JSON parse of {_fmt(snapshot)} is {_fmt(expected)}.",
+            )
+
+    # --- done events ------------------------------------------------------------------------------
+
+    def on_done(self, index: int, event: object, kind: str) -> None:
+        if kind == _TOOL_DONE:
+            tool_index = _get(event, "index")
+            slot: _Slot = (True, "tool", tool_index if isinstance(tool_index, int) else None)
+        else:
+            slot = (True, _DONE_PART[kind], None)
+        found = self.attribute(index, slot)
+        if found is None:
+            self.fail_unexpected_done(index, slot)
+        choice_index, _ = found
+        state = self.choices[choice_index]
+        if slot[1] == "tool":
+            self.on_tool_done(index, event, state, choice_index)
+            return
+        part = slot[1]
+        state.done[part] = event
+        if part.startswith("logprobs."):
+            tokens = _plain(_list(_get(event, part.split(".")[1])))
+            joined = state.tokens.get(part, [])
+            if tokens != joined:
+                self.fail(
+                    "done.joined",
+                    index,
+                    f"{kind} carries {_count(tokens)} token(s), but the {part} deltas of choice {choice_index} "
+                    f"carried {len(joined)}.",
+                )
+            return
+        value = _get(event, part)
+        joined_text = state.joined.get(part, "")
+        if value != joined_text:
+            self.fail(
+                "done.joined",
+                index,
+                f"{kind} has {part} {_fmt(value)}, but the {part}.delta events of choice {choice_index} "
+                f"join to {_fmt(joined_text)}.",
+            )
+        if part == "content":
+            self.check_parsed(index, "parsed", _get(event, "parsed"), joined_text)
+
+    def on_tool_done(self, index: int, event: object, state: _Choice, choice_index: int) -> None:
+        tool_index = _get(event, "index")
+        assert isinstance(tool_index, int)
+        tool = state.tools[tool_index]
+        tool.done = event
+        if _get(event, "name") != tool.name:
+            self.fail(
+                "tool.name",
+                index,
+                f"The name {_fmt(_get(event, 'name'))} differs from {_fmt(tool.name)}, the name tool call "
+                f"{tool_index} started with.",
+            )
+        if _get(event, "arguments") != tool.joined:
+            self.fail(
+                "done.joined",
+                index,
+                f"arguments.done has arguments {_fmt(_get(event, 'arguments'))}, but the deltas of tool call "
+                f"{tool_index} join to {_fmt(tool.joined)}.",
+            )
+        if _get(event, "tool_call_snapshot_id") != tool.id:
+            self.fail(
+                "tool.id",
+                index,
+                f"tool_call_snapshot_id is {_fmt(_get(event, 'tool_call_snapshot_id'))}, but the chunk "
+                f"that started tool call {tool_index} gave it the id {_fmt(tool.id)}.",
+            )
+        self.check_parsed(index, "parsed_arguments", _get(event, "parsed_arguments"), tool.joined)
+
+    def fail_unexpected_done(self, index: int, slot: _Slot) -> NoReturn:
+        segment = self.segment
+        assert segment is not None
+        choice_index = segment.choices[segment.position][0] if segment.choices else self.last_choice
+        state = self.choices.get(choice_index, _Choice())
+        _, part, tool_index = slot
+        name = _describe(slot)
+        if part == "tool":
+            tool = state.tools.get(tool_index) if tool_index is not None else None
+            is_done, opened = tool is not None and tool.done is not None, tool is not None
+        else:
+            lp = state.acc_logprobs or {}
+            is_done = part in state.done
+            opened = {
+                "content": part in state.joined,
+                "refusal": part in state.joined,
+                "logprobs.content": lp.get("content") is not None,
+                "logprobs.refusal": lp.get("refusal") is not None,
+            }[part]
+        if is_done:
+            self.fail(
+                "done.unique",
+                index,
+                f"Event {index} ({name}) closes a part choice {choice_index} already closed.",
+            )
+        if not opened:
+            self.fail(
+                "done.unopened",
+                index,
+                f"Event {index} ({name}) closes a part choice {choice_index} never opened: no delta came first.",
+            )
+        why = (
+            f"the chunk at event {segment.index} carries no choices"
+            if not segment.choices
+            else f"choice {choice_index} has no finish_reason yet and the chunk at event {segment.index} "
+            "does not move it to another tool call"
+        )
+        self.fail("done.trigger", index, f"Event {index} ({name}) fires too early: {why}.")
+
+    def check_parsed(self, index: int, field: str, parsed: object, text: str) -> None:
+        if parsed is None or parsed is _MISSING:
+            return
+        if not _parses_to(parsed, text):
+            self.fail(
+                "done.parsed", index, f"{field} is {_fmt(parsed)}, which is not what {_fmt(text)} parses to."
+            )
+
+    # --- the final completion ---------------------------------------------------------------------
+
+    def check_final(self, completion: object) -> None:
+        for field in ("id", "model"):
+            streamed = _get(self.first_chunk, field)
+            if streamed is not _MISSING and _get(completion, field) != streamed:
+                self.fail(
+                    "final.meta",
+                    None,
+                    f"The final completion's {field} is {_fmt(_get(completion, field))}, but the chunks "
+                    f"carry {_fmt(streamed)}.",
+                )
+        last_usage = _plain(_get(self.last_chunk, "usage"))
+        if last_usage is not _MISSING and _plain(_get(completion, "usage")) != last_usage:
+            self.fail(
+                "final.meta",
+                None,
+                "The final completion's usage differs from the last chunk's usage "
+                f"({_fmt(_get(completion, 'usage'))} vs {_fmt(_get(self.last_chunk, 'usage'))}).",
+            )
+        choices = _list(_get(completion, "choices"))
+        if len(choices) != len(self.choices):
+            self.fail(
+                "final.choices",
+                None,
+                f"The final completion has {len(choices)} choice(s), but the chunks streamed {len(self.choices)}.",
+            )
+        for position, choice in enumerate(choices):
+            state = self.choices[position]
+            if _get(choice, "index") != position:
+                self.fail(
+                    "final.choices",
+                    None,
+                    f"Final choice {position} has index {_fmt(_get(choice, 'index'))}.",
+                )
+            if _get(choice, "finish_reason") != state.finish_reason:
+                self.fail(
+                    "final.choices",
+                    None,
+                    f"Final choice {position} has finish_reason {_fmt(_get(choice, 'finish_reason'))}, but the "
+                    f"chunks streamed {_fmt(state.finish_reason)}.",
+                )
+            self.check_final_message(position, state, _get(choice, "message"))
+            self.check_final_logprobs(position, state, _get(choice, "logprobs"))
+
+    def check_final_message(self, position: int, state: _Choice, message: object) -> None:
+        for part in ("content", "refusal"):
+            value = _get(message, part)
+            streamed = state.joined.get(part)
+            if streamed is None and value is not None and value != "":
+                self.fail(
+                    "final.content",
+                    None,
+                    f"Final choice {position} has {part} {_fmt(value)}, but no {part}.delta streamed it.",
+                )
+            if streamed is not None and value != streamed:
+                self.fail(
+                    "final.content",
+                    None,
+                    f"Final choice {position} has {part} {_fmt(value)}, but the events streamed {_fmt(streamed)}.",
+                )
+        done = state.done.get("content")
+        done_parsed = _get(done, "parsed")
+        if done_parsed not in (None, _MISSING) and _get(message, "parsed") != done_parsed:
+            self.fail(
+                "final.content",
+                None,
+                f"Final choice {position} has parsed {_fmt(_get(message, 'parsed'))}, but content.done had "
+                f"{_fmt(done_parsed)}.",
+            )
+        calls = _list(_get(message, "tool_calls"))
+        if len(calls) != len(state.tools):
+            self.fail(
+                "final.tool-calls",
+                None,
+                f"Final choice {position} has {len(calls)} tool call(s), but {len(state.tools)} streamed.",
+            )
+        for tool_index, call in enumerate(calls):
+            tool = state.tools[tool_index]
+            function = _get(call, "function")
+            actual = (_get(call, "id"), _get(function, "name"), _get(function, "arguments"))
+            if actual != (tool.id, tool.name, tool.joined):
+                self.fail(
+                    "final.tool-calls",
+                    None,
+                    f"Final tool call {tool_index} of choice {position} is (id, name, arguments) = {_fmt(actual)}, "
+                    f"but the events streamed {_fmt((tool.id, tool.name, tool.joined))}.",
+                )
+            done_parsed = _get(tool.done, "parsed_arguments")
+            final_parsed = _get(function, "parsed_arguments")
+            if tool.done is not None and final_parsed is not _MISSING and final_parsed != done_parsed:
+                self.fail(
+                    "final.tool-calls",
+                    None,
+                    f"Final tool call {tool_index} of choice {position} has parsed_arguments {_fmt(final_parsed)}, "
+                    f"but its arguments.done had {_fmt(done_parsed)}.",
+                )
+
+    def check_final_logprobs(self, position: int, state: _Choice, logprobs: object) -> None:
+        for part in ("logprobs.content", "logprobs.refusal"):
+            done = state.done.get(part)
+            if done is None:
+                continue
+            field = part.split(".")[1]
+            expected = _plain(_list(_get(done, field)))
+            actual = _plain(_list(_get(logprobs, field)))
+            if actual != expected:
+                self.fail(
+                    "final.logprobs",
+                    None,
+                    f"Final choice {position} has {_count(actual)} {part} token(s), but {part}.done carried "
+                    f"{_count(expected)}.",
+                )
+
+
+def assert_stream_contract(events: Iterable[object], *, final_completion: object | None = None) -> None:
+    """Raise ``StreamContractError`` naming the first rule in ``RULES`` that ``events`` break.
+
+    ``events`` is what iterating ``client.chat.stream(...)`` yielded, from ``writerai`` or from
+    this kit. A stream that stopped at a chunk boundary (no finish_reason yet, or a raised
+    ``LengthFinishReasonError``) passes: its open parts simply stay open. A sequence cut between
+    a chunk and the events it caused fails ``chunk.effects``, because the chunk's events are
+    missing. Pass ``final_completion`` (what ``get_final_completion()`` returned) to check it
+    against the events too. The error names the rule, the event index, and shows the events
+    around it.
+    """
+    checker = _Checker(list(events))
+    checker.run()
+    if final_completion is not None:
+        checker.check_final(final_completion)
+
+
+def _slot_of(event: object) -> _Slot | None:
+    kind = _get(event, "type")
+    if kind in _DELTA_PART:
+        return (False, _DELTA_PART[str(kind)], None)
+    if kind in _DONE_PART:
+        return (True, _DONE_PART[str(kind)], None)
+    if kind in (_TOOL_DELTA, _TOOL_DONE):
+        tool_index = _get(event, "index")
+        return (kind == _TOOL_DONE, "tool", tool_index if isinstance(tool_index, int) else None)
+    return None
+
+
+def _tokens(value: object) -> list[object]:
+    """Logprob tokens as plain dicts, so tokens from either implementation compare by value."""
+    return [_plain(token) for token in _list(value)]
+
+
+def _count(value: object) -> int:
+    return len(value) if isinstance(value, list) else 0
+
+
+def _parses_to(parsed: object, text: str) -> bool:
+    """Whether ``text`` parses to ``parsed``: validated into its own type when it is a model or dataclass."""
+    try:
+        if isinstance(parsed, pydantic.BaseModel):
+            return type(parsed).model_validate_json(text) == parsed
+        if dataclasses.is_dataclass(parsed) and not isinstance(parsed, type):
+            return bool(pydantic.TypeAdapter(type(parsed)).validate_json(text) == parsed)
+        return bool(json.loads(text) == parsed)
+    except ValueError:
+        return False
+
+
+def _message(events: Sequence[object], rule: str, index: int | None, detail: str) -> str:
+    where = (
+        "in the final completion" if index is None else f"at event {index} ({_get(events[index], 'type')})"
+    )
+    lines = [f"The event sequence breaks stream rule {rule} {where}: {RULES[rule]}", detail]
+    if index is not None:
+        low, high = max(0, index - 2), min(len(events), index + 3)
+        lines.append(f"Events {low}-{high - 1}:")
+        for near in range(low, high):
+            marker = ">" if near == index else " "
+            lines.append(f"  {marker}{near:>5}  {render_event(events[near])}")
+    return "\n".join(lines)
+
+
+# --- assert_event_order ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Name:
+    name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Seq:
+    items: tuple[_Node, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Alt:
+    options: tuple[_Node, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Repeat:
+    item: _Node
+    quantifier: str
+
+
+_Node = _Name | _Seq | _Alt | _Repeat
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][\w.]*)|([()|+*?])|(,))")
+
+
+def _parse_pattern(text: str) -> _Node:
+    tokens: list[str] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = _TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(
+                f"The event-order pattern {text!r} has an unexpected character at offset {position}."
+            )
+        token = match.group(1) or match.group(2)
+        if token:
+            tokens.append(token)
+        position = match.end()
+    parser = _PatternParser(tokens, text)
+    node = parser.alternation()
+    if parser.position != len(tokens):
+        raise ValueError(f"The event-order pattern {text!r} has an unmatched {tokens[parser.position]!r}.")
+    return node
+
+
+class _PatternParser:
+    def __init__(self, tokens: list[str], text: str) -> None:
+        self.tokens, self.text, self.position = tokens, text, 0
+
+    def peek(self) -> str | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def alternation(self) -> _Node:
+        options = [self.sequence()]
+        while self.peek() == "|":
+            self.position += 1
+            options.append(self.sequence())
+        return options[0] if len(options) == 1 else _Alt(tuple(options))
+
+    def sequence(self) -> _Node:
+        items: list[_Node] = []
+        while (token := self.peek()) is not None and token not in "|)":
+            items.append(self.repeat())
+        return items[0] if len(items) == 1 else _Seq(tuple(items))
+
+    def repeat(self) -> _Node:
+        item = self.atom()
+        while (token := self.peek()) is not None and token in "+*?":
+            self.position += 1
+            item = _Repeat(item, token)
+        return item
+
+    def atom(self) -> _Node:
+        token = self.peek()
+        self.position += 1
+        if token == "(":
+            inner = self.alternation()
+            if self.peek() != ")":
+                raise ValueError(f"The event-order pattern {self.text!r} has an unclosed '('.")
+            self.position += 1
+            return inner
+        if token is None or token in "+*?|)":
+            raise ValueError(
+                f"The event-order pattern {self.text!r} has {token or 'its end'!r} where an event type belongs."
+            )
+        if token not in _EVENT_TYPES:
+            known = ", ".join(sorted(_EVENT_TYPES))
+            raise ValueError(
+                f"The event-order pattern names {token!r}, which is not an event type; known types: {known}."
+            )
+        return _Name(token)
+
+
+def _show(node: _Node, nested: bool = False) -> str:
+    if isinstance(node, _Name):
+        return node.name
+    if isinstance(node, _Repeat):
+        inner = _show(node.item, nested=True)
+        return f"{inner}{node.quantifier}"
+    if isinstance(node, _Alt):
+        return "(" + " | ".join(_show(option) for option in node.options) + ")"
+    text = " ".join(_show(item, nested=True) for item in node.items)
+    return f"({text})" if nested else text
+
+
+class _NFA:
+    """A Thompson automaton over event type names: its state sets give the first mismatch directly."""
+
+    def __init__(self, node: _Node) -> None:
+        self.epsilon: list[list[int]] = []
+        self.edges: list[list[tuple[str, int]]] = []
+        self.start, self.accept = self.build(node)
+
+    def state(self) -> int:
+        self.epsilon.append([])
+        self.edges.append([])
+        return len(self.epsilon) - 1
+
+    def build(self, node: _Node) -> tuple[int, int]:
+        if isinstance(node, _Name):
+            start, end = self.state(), self.state()
+            self.edges[start].append((node.name, end))
+            return start, end
+        if isinstance(node, _Seq):
+            start = end = self.state()
+            for item in node.items:
+                item_start, item_end = self.build(item)
+                self.epsilon[end].append(item_start)
+                end = item_end
+            return start, end
+        start, end = self.state(), self.state()
+        if isinstance(node, _Alt):
+            for option in node.options:
+                option_start, option_end = self.build(option)
+                self.epsilon[start].append(option_start)
+                self.epsilon[option_end].append(end)
+            return start, end
+        item_start, item_end = self.build(node.item)
+        self.epsilon[start].append(item_start)
+        self.epsilon[item_end].append(end)
+        if node.quantifier in "*?":
+            self.epsilon[start].append(end)
+        if node.quantifier in "*+":
+            self.epsilon[item_end].append(item_start)
+        return start, end
+
+    def closure(self, states: Iterable[int]) -> frozenset[int]:
+        seen = set(states)
+        stack = list(seen)
+        while stack:
+            for target in self.epsilon[stack.pop()]:
+                if target not in seen:
+                    seen.add(target)
+                    stack.append(target)
+        return frozenset(seen)
+
+    def expected(self, states: frozenset[int]) -> list[str]:
+        names = {name for state in states for name, _ in self.edges[state]}
+        return sorted(names)
+
+    def first_mismatch(self, names: Sequence[str]) -> tuple[int, list[str]] | None:
+        """None on a full match, else the position that fails and the names that would fit there."""
+        states = self.closure([self.start])
+        for position, name in enumerate(names):
+            following = self.closure(
+                target for s in states for label, target in self.edges[s] if label == name
+            )
+            if not following:
+                return position, self.expected(states)
+            states = following
+        if self.accept in states:
+            return None
+        return len(names), self.expected(states)
+
+
+def assert_event_order(
+    events: Iterable[object], pattern: str | Sequence[str], *, skip_chunks: bool = True
+) -> None:
+    """Assert that the events' types, in order, match a small regex-like pattern over type names.
+
+    ``pattern`` is a string or a list of strings (joined with spaces) of event type names,
+    separated by spaces or commas, with ``+`` (one or more), ``*`` (zero or more), ``?``
+    (optional), ``( ... )`` groups and ``|`` (either side):
+    ``["content.delta+", "content.done"]`` or ``"(content.delta logprobs.content.delta)+ content.done"``.
+    The whole sequence must match. Chunk events are skipped by default because they interleave
+    with every delta and would make every pattern ``(chunk content.delta)+``; pass
+    ``skip_chunks=False`` to match them too (then name ``chunk`` in the pattern). A pattern that
+    names ``chunk`` while chunks are skipped is refused rather than silently never matching.
+    Items of ``events`` may be events or bare type strings.
+    """
+    text = pattern if isinstance(pattern, str) else " ".join(pattern)
+    node = _parse_pattern(text)
+    if skip_chunks and re.search(r"(?<![\w.])chunk(?![\w.])", text):
+        raise ValueError(
+            "The event-order pattern names 'chunk', but skip_chunks=True removes chunk events before "
+            "matching; pass skip_chunks=False to match them."
+        )
+    typed = [
+        (index, event if isinstance(event, str) else str(_get(event, "type")))
+        for index, event in enumerate(events)
+    ]
+    kept = [(index, name) for index, name in typed if not (skip_chunks and name == "chunk")]
+    mismatch = _NFA(node).first_mismatch([name for _, name in kept])
+    if mismatch is None:
+        return
+    position, expected = mismatch
+    wanted = " or ".join(expected) if expected else "nothing more"
+    if position < len(kept):
+        index, name = kept[position]
+        where = f"Event {index} is {name}, but the pattern expects {wanted} there."
+    else:
+        last = f"after event {kept[-1][0]}" if kept else "before any event"
+        where = f"The events end {last}, but the pattern expects {wanted} next."
+    skipped = "chunk events skipped, " if skip_chunks else ""
+    lines = [
+        "The event types do not match the expected order.",
+        where,
+        f"expected: {_show(node)}",
+        f"actual ({skipped}consecutive repeats folded):",
+        *_folded(kept, position),
+    ]
+    raise StreamContractError("\n".join(lines))
+
+
+def _folded(kept: list[tuple[int, str]], mismatch: int) -> list[str]:
+    """One line per run of equal types, with a run boundary and a marker at the mismatch."""
+    runs: list[tuple[int, int, str, int, bool]] = []
+    for position, (index, name) in enumerate(kept):
+        starts = not runs or runs[-1][2] != name or position == mismatch
+        if starts:
+            runs.append((index, index, name, 1, position == mismatch))
+        else:
+            first, _, _, count, marked = runs[-1]
+            runs[-1] = (first, index, name, count + 1, marked)
+    lines = []
+    for first, last, name, count, marked in runs:
+        span = str(first) if count == 1 else f"{first}-{last}"
+        repeat = f" \u00d7{count}" if count > 1 else ""
+        lines.append(f"  {'>' if marked else ' '}{span:>9}  {name}{repeat}")
+    if mismatch >= len(kept):
+        lines.append(f"  >{'(end)':>9}")
+    return lines
