@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from writer_stream_testkit._replies import Call, Headers, Reply, ReplyQueue
+from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
+from writer_stream_testkit.plan import ResponsePlan, Write
+
+URL = "https://api.writer.com/v1/chat"
+
+
+def chat_call(
+    *,
+    model: str = "palmyra-x5",
+    content: str = "Hi",
+    stream: bool = True,
+    tools: list[dict[str, Any]] | None = None,
+) -> Call:
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [{"role": "user", "content": content}],
+        "stream": stream,
+    }
+    if tools is not None:
+        body["tools"] = tools
+    return Call.create(
+        method="post",
+        url=URL,
+        headers={"Content-Type": "application/json"},
+        content=json.dumps(body).encode(),
+    )
+
+
+@dataclass(frozen=True)
+class Named:
+    """A reply whose body names it, so tests can see which reply answered."""
+
+    name: str
+
+    def plan(self, call: Call) -> ResponsePlan:
+        kind = "stream" if call.stream else "json"
+        return ResponsePlan(steps=(Write(f"{self.name}:{kind}".encode()),))
+
+    def describe(self) -> str:
+        return f"Named({self.name})"
+
+
+def test_call_from_httpx_parses_path_headers_and_json() -> None:
+    request = httpx.Request("POST", URL + "?x=1", json={"model": "m", "stream": True}, headers={"X-Up": "1"})
+    call = Call.from_httpx(request)
+    assert call.method == "POST"
+    assert call.path == "/v1/chat"
+    assert call.url == URL + "?x=1"
+    assert call.headers["x-up"] == "1"
+    assert call.headers["X-UP"] == "1"
+    assert "content-type" in call.headers
+    assert call.json == {"model": "m", "stream": True}
+    assert call.stream is True
+
+
+def test_call_with_non_json_body_has_json_none() -> None:
+    call = Call.create(method="POST", url=URL, content=b"not json")
+    assert call.json is None
+    assert call.stream is False
+    assert "non-JSON body of 8 bytes" in call.describe()
+
+
+def test_headers_join_repeats_and_are_immutable() -> None:
+    headers = Headers([("Accept", "a"), ("accept", "b")])
+    assert headers["ACCEPT"] == "a, b"
+    assert headers.raw == (("Accept", "a"), ("accept", "b"))
+    assert len(headers) == 1
+    assert headers == {"accept": "a, b"}
+    with pytest.raises(AttributeError):
+        headers.raw = ()
+
+
+def test_take_renders_reply_for_stream_flag_and_records_call() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"))
+    queue.reply(Named("b"))
+    first = queue.take(chat_call(stream=True))
+    second = queue.take(chat_call(stream=False))
+    assert first.body() == b"a:stream"
+    assert second.body() == b"b:json"
+    assert [c.stream for c in queue.calls] == [True, False]
+    queue.verify()
+
+
+def test_calls_is_a_copy() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"))
+    queue.take(chat_call())
+    queue.calls.clear()
+    assert len(queue.calls) == 1
+
+
+def test_reply_matches_on_model_messages_tools_and_predicate() -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather"}}]
+    queue = ReplyQueue()
+    queue.reply(Named("by-model"), model="palmyra-x4")
+    queue.reply(Named("by-messages"), messages=[{"role": "user", "content": "weather?"}])
+    queue.reply(Named("by-callable"), messages=lambda ms: ms[-1]["content"].startswith("cal"))
+    queue.reply(Named("by-tools"), tools=tools)
+    queue.reply(Named("by-match"), match=lambda call: call.headers.get("content-type") == "application/json")
+    assert queue.take(chat_call(content="calc")).body() == b"by-callable:stream"
+    assert queue.take(chat_call(tools=tools)).body() == b"by-tools:stream"
+    assert queue.take(chat_call(content="weather?")).body() == b"by-messages:stream"
+    assert queue.take(chat_call(model="palmyra-x4")).body() == b"by-model:stream"
+    assert queue.take(chat_call()).body() == b"by-match:stream"
+    queue.verify()
+
+
+def test_tuple_matchers_compare_like_json() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"), messages=({"role": "user", "content": "Hi"},))
+    assert queue.take(chat_call()).body() == b"a:stream"
+
+
+def test_first_matching_unused_reply_wins_and_times_counts_uses() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("twice"), times=2)
+    queue.reply(Named("then"))
+    bodies = [queue.take(chat_call()).body() for _ in range(3)]
+    assert bodies == [b"twice:stream", b"twice:stream", b"then:stream"]
+    assert queue.pending == []
+    queue.verify()
+
+
+def test_response_plan_is_usable_as_reply() -> None:
+    queue = ReplyQueue()
+    plan = ResponsePlan(status=503, steps=(Write(b"x"),))
+    queue.reply(plan)
+    assert queue.take(chat_call()) == plan
+
+
+def test_no_match_gives_500_that_sdk_will_not_retry_and_names_request() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("x4-only"), model="palmyra-x4")
+    plan = queue.take(chat_call(content="Tell me a joke"))
+    assert plan.status == 500
+    assert ("x-should-retry", "false") in plan.headers
+    assert ("content-type", "application/json") in plan.headers
+    body = json.loads(plan.body())
+    assert body["tpe"] == "InternalServerError"
+    assert body["extras"] == {}
+    description = body["errors"][0]["description"]
+    assert "POST /v1/chat" in description
+    assert "'Tell me a joke'" in description
+    assert "Named(x4-only) when model == 'palmyra-x4' (1 of 1 left)" in description
+    assert ".reply(" in description
+    assert queue.unexpected == queue.calls
+
+
+def test_verify_reports_unexpected_request() -> None:
+    queue = ReplyQueue()
+    queue.take(chat_call(content="hello there"))
+    with pytest.raises(UnexpectedRequestError) as info:
+        queue.verify()
+    message = str(info.value)
+    assert "1 request had no matching reply" in message
+    assert "POST /v1/chat (model='palmyra-x5', stream=True, 1 message, last user: 'hello there')" in message
+    assert "No replies were queued." in message
+    assert "Queue a reply" in message
+
+
+def test_verify_reports_unused_replies() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"), times=3)
+    queue.reply(Named("b"), model="m")
+    queue.take(chat_call())
+    with pytest.raises(UnusedRepliesError) as info:
+        queue.verify()
+    message = str(info.value)
+    assert "2 queued replies were never requested" in message
+    assert "Named(a) for any request (2 of 3 left)" in message
+    assert "Named(b) when model == 'm' (1 of 1 left)" in message
+
+
+def test_verify_reports_both_problems_in_one_message() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"), model="other")
+    queue.take(chat_call())
+    with pytest.raises(UnexpectedRequestError) as info:
+        queue.verify()
+    message = str(info.value)
+    assert "had no matching reply" in message
+    assert "never requested" in message
+
+
+def test_reset_forgets_everything() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("a"))
+    queue.take(chat_call(model="x"))
+    queue.reset()
+    assert queue.calls == []
+    assert queue.pending == []
+    queue.verify()
+
+
+@pytest.mark.parametrize("times", [0, -1, True, 1.5])
+def test_reply_rejects_bad_times(times: Any) -> None:
+    with pytest.raises(ScriptError, match="times="):
+        ReplyQueue().reply(Named("a"), times=times)
+
+
+def test_reply_rejects_non_reply() -> None:
+    with pytest.raises(ScriptError, match="plan\\(call\\) method"):
+        ReplyQueue().reply("hello")  # type: ignore[arg-type]
+
+
+def test_reply_rejects_non_json_matcher() -> None:
+    with pytest.raises(ScriptError, match="not JSON"):
+        ReplyQueue().reply(Named("a"), messages=[{"content": object()}])
+
+
+def test_reply_protocol_is_runtime_checkable() -> None:
+    assert isinstance(Named("a"), Reply)
+    assert not isinstance(object(), Reply)
+
+
+def test_concurrent_takes_use_each_reply_exactly_once() -> None:
+    queue = ReplyQueue()
+    count = 200
+    for i in range(count):
+        queue.reply(Named(str(i)))
+    barrier = threading.Barrier(8)
+    results: list[bytes] = []
+    results_lock = threading.Lock()
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(count // 8):
+            body = queue.take(chat_call()).body()
+            with results_lock:
+                results.append(body)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == sorted(f"{i}:stream".encode() for i in range(count))
+    assert len(queue.calls) == count
+    queue.verify()

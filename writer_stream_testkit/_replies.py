@@ -1,0 +1,413 @@
+"""The reply queue shared by every double: queued replies in, response plans out.
+
+``WriterMock`` (in-process, through respx) and ``FakeWriterServer`` (a real
+socket, another thread) differ only in how they move bytes. Deciding which
+reply answers which request, remembering every request, and failing the test
+when requests and replies do not pair up is the same job for both, so it
+lives here, behind a lock, with no I/O.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import reprlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
+from .plan import ResponsePlan, Write
+
+__all__ = ["Call", "Headers", "MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
+
+
+class Headers(Mapping[str, str]):
+    """Immutable request headers with case-insensitive lookup, as HTTP defines them.
+
+    Repeated headers are joined with ``", "`` on lookup, as httpx does; ``raw``
+    keeps every pair in the order received.
+    """
+
+    __slots__ = ("_index", "raw")
+
+    raw: tuple[tuple[str, str], ...]
+    _index: dict[str, str]
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = tuple(items.items()) if isinstance(items, Mapping) else tuple(items)
+        index: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            index[key] = f"{index[key]}, {value}" if key in index else value
+        object.__setattr__(self, "raw", pairs)
+        object.__setattr__(self, "_index", index)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Headers are immutable; build a new Headers object instead.")
+
+    def __getitem__(self, key: str) -> str:
+        return self._index[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._index == {str(k).lower(): v for k, v in other.items()}
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._index.items())))
+
+    def __repr__(self) -> str:
+        return f"Headers({self._index!r})"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request a double received, kept so a test can assert on what was sent."""
+
+    method: str
+    url: str
+    path: str
+    headers: Headers
+    content: bytes
+    json: Any = field(default=None, compare=False)
+    """The body parsed as JSON, or ``None`` when it is empty or not JSON."""
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        content: bytes = b"",
+    ) -> Call:
+        """Build a call from raw parts; the server uses this for requests off the socket."""
+        return cls(
+            method=method.upper(),
+            url=url,
+            path=urlsplit(url).path or "/",
+            headers=headers if isinstance(headers, Headers) else Headers(headers),
+            content=content,
+            json=_parse_json(content),
+        )
+
+    @classmethod
+    def from_httpx(cls, request: httpx.Request) -> Call:
+        """Build a call from an httpx request, reading its body if it was streamed."""
+        return cls.create(
+            method=request.method,
+            url=str(request.url),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            content=request.read(),
+        )
+
+    @property
+    def stream(self) -> bool:
+        """Whether the request asked for a streamed (SSE) response."""
+        return isinstance(self.json, dict) and self.json.get("stream") is True
+
+    def describe(self) -> str:
+        """The request line and a short summary of its body, for error messages."""
+        return f"{self.method} {self.path} {_summarise_body(self)}"
+
+
+def _parse_json(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return _json.loads(content)
+    except ValueError:
+        return None
+
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def _summarise_body(call: Call) -> str:
+    body = call.json
+    if not isinstance(body, dict):
+        if not call.content:
+            return "(no body)"
+        return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
+    parts = [f"model={body.get('model')!r}", f"stream={bool(body.get('stream'))}"]
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        parts.append(f"{len(messages)} message{'' if len(messages) == 1 else 's'}")
+        last = messages[-1] if messages else None
+        if isinstance(last, dict):
+            parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
+        parts.append(f"tools={names}")
+    return "(" + ", ".join(parts) + ")"
+
+
+@runtime_checkable
+class Reply(Protocol):
+    """Anything that can answer a request: a script, a fault, a cassette interaction."""
+
+    def plan(self, call: Call) -> ResponsePlan:
+        """The complete response to send for this request."""
+        ...
+
+
+def describe_reply(item: object) -> str:
+    """A one-line name for a reply, for the lists in error messages."""
+    describe = getattr(item, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return _short.repr(item)
+
+
+@dataclass(frozen=True)
+class _FixedPlan:
+    """A ready-made ``ResponsePlan`` used as a reply: the same response for any request."""
+
+    response: ResponsePlan
+
+    def plan(self, call: Call) -> ResponsePlan:
+        return self.response
+
+    def describe(self) -> str:
+        return f"ResponsePlan(status={self.response.status}, {len(self.response.steps)} steps)"
+
+
+MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
+
+
+@dataclass
+class _Entry:
+    item: Reply
+    model: str | None
+    messages: Callable[[Any], bool] | list[Any] | None
+    tools: list[Any] | None
+    match: Callable[[Call], bool] | None
+    times: int
+    used: int = 0
+
+    @property
+    def left(self) -> int:
+        return self.times - self.used
+
+    def matches(self, call: Call) -> bool:
+        body = call.json if isinstance(call.json, dict) else None
+        if self.model is not None and (body is None or body.get("model") != self.model):
+            return False
+        if self.messages is not None:
+            if body is None:
+                return False
+            got = body.get("messages")
+            if callable(self.messages):
+                if not self.messages(got):
+                    return False
+            elif got != self.messages:
+                return False
+        if self.tools is not None and (body is None or body.get("tools") != self.tools):
+            return False
+        return self.match is None or bool(self.match(call))
+
+    def describe(self) -> str:
+        conditions = []
+        if self.model is not None:
+            conditions.append(f"model == {self.model!r}")
+        if self.messages is not None:
+            conditions.append(
+                "messages match a predicate"
+                if callable(self.messages)
+                else f"messages == {_short.repr(self.messages)}"
+            )
+        if self.tools is not None:
+            conditions.append(f"tools == {_short.repr(self.tools)}")
+        if self.match is not None:
+            conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
+        when = " when " + " and ".join(conditions) if conditions else " for any request"
+        return f"{describe_reply(self.item)}{when} ({self.left} of {self.times} left)"
+
+
+def _plain(value: Any, name: str) -> Any:
+    """JSON-shaped copy (tuples -> lists) so matchers compare like the decoded request body."""
+    try:
+        return _json.loads(_json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(
+            f"Cannot match on {name}={_short.repr(value)}: it is not JSON ({exc}). Pass it "
+            "exactly as the request body holds it, or match with a callable instead."
+        ) from None
+
+
+class ReplyQueue:
+    """Queued replies, the calls received, and the bookkeeping that makes tests strict.
+
+    Thread-safe: the fake server takes replies on its own thread while the test
+    thread queues and verifies.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[_Entry] = []
+        self._calls: list[Call] = []
+        self._unexpected: list[Call] = []
+
+    def reply(
+        self,
+        item: Reply | ResponsePlan,
+        *,
+        model: str | None = None,
+        messages: MessagesMatcher | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        match: Callable[[Call], bool] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Queue ``item`` to answer the next ``times`` requests that fit every matcher given.
+
+        Requests take the first unused reply whose matchers all fit, in the order queued.
+        """
+        if isinstance(item, ResponsePlan):
+            item = _FixedPlan(item)
+        if not isinstance(item, Reply):
+            raise ScriptError(
+                f"Cannot queue {_short.repr(item)} as a reply: a reply must have a "
+                "plan(call) method. Pass a StreamScript, a Fault, or a ResponsePlan."
+            )
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise ScriptError(
+                f"Cannot queue a reply with times={times!r}: times is how many requests the "
+                "reply answers and must be a whole number of at least 1."
+            )
+        if tools is not None and (isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence)):
+            raise ScriptError(
+                f"Cannot match on tools={_short.repr(tools)}: pass the list of tool "
+                "definitions exactly as the request sends them."
+            )
+        entry = _Entry(
+            item=item,
+            model=model,
+            messages=messages if messages is None or callable(messages) else _plain(messages, "messages"),
+            tools=None if tools is None else _plain(tools, "tools"),
+            match=match,
+            times=times,
+        )
+        with self._lock:
+            self._entries.append(entry)
+
+    def take(self, call: Call) -> ResponsePlan:
+        """Record ``call`` and return the plan of the first unused reply that matches it.
+
+        No match gives a 500 with ``x-should-retry: false`` (so the SDK does not retry)
+        whose Writer-shaped body says what went wrong; ``verify()`` then fails the test.
+        """
+        with self._lock:
+            self._calls.append(call)
+            for entry in self._entries:
+                if entry.left > 0 and entry.matches(call):
+                    entry.used += 1
+                    item = entry.item
+                    break
+            else:
+                self._unexpected.append(call)
+                message = self._unexpected_message([call], self._entries)
+                return _unexpected_plan(message)
+        return item.plan(call)
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request received so far, in order (a copy)."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def unexpected(self) -> list[Call]:
+        """The requests that no queued reply matched (a copy)."""
+        with self._lock:
+            return list(self._unexpected)
+
+    @property
+    def pending(self) -> list[Reply]:
+        """The replies not yet used up, once per remaining use, in queue order."""
+        with self._lock:
+            return [e.item for e in self._entries for _ in range(e.left)]
+
+    def verify(self) -> None:
+        """Fail if a request had no reply, or if a queued reply was never requested."""
+        with self._lock:
+            unexpected = list(self._unexpected)
+            unused = [e for e in self._entries if e.left > 0]
+            entries = list(self._entries)
+        parts: list[str] = []
+        if unexpected:
+            parts.append(self._unexpected_message(unexpected, entries))
+        if unused:
+            lines = "\n".join(f"  - {e.describe()}" for e in unused)
+            parts.append(
+                f"{len(unused)} queued repl{'y was' if len(unused) == 1 else 'ies were'} never "
+                f"requested:\n{lines}\nMake the requests the test expects, or remove the replies "
+                "it does not need."
+            )
+        if not parts:
+            return
+        message = "\n\n".join(parts)
+        if unexpected:
+            raise UnexpectedRequestError(message)
+        raise UnusedRepliesError(message)
+
+    def reset(self) -> None:
+        """Forget every reply, call and unexpected request."""
+        with self._lock:
+            self._entries.clear()
+            self._calls.clear()
+            self._unexpected.clear()
+
+    @staticmethod
+    def _unexpected_message(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
+        requests = "\n".join(f"  - {c.describe()}" for c in calls)
+        if entries:
+            queued = "\n".join(f"  - {e.describe()}" for e in entries)
+            queued = f"Queued replies:\n{queued}"
+        else:
+            queued = "No replies were queued."
+        noun = "request" if len(calls) == 1 else "requests"
+        return (
+            f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
+            "Queue a reply for it with .reply(StreamScript()...), and check the model=, "
+            "messages=, tools= and match= conditions of the replies you queued."
+        )
+
+
+def _unexpected_plan(message: str) -> ResponsePlan:
+    body = {
+        "tpe": "InternalServerError",
+        "errors": [
+            {
+                "description": f"writer-stream-testkit: {message}",
+                "key": "writer_stream_testkit.unexpected_request",
+                "extras": {},
+            }
+        ],
+        "extras": {},
+    }
+    data = _json.dumps(body).encode()
+    return ResponsePlan(
+        status=500,
+        headers=(
+            ("content-type", "application/json"),
+            ("x-should-retry", "false"),
+        ),
+        steps=(Write(data),),
+        reason="no queued reply matched the request",
+    )

@@ -1,0 +1,1120 @@
+"""``StreamScript``: one streamed Writer chat response, built step by step.
+
+A script is a frozen value: every builder call returns a new script with one
+or more chunks added, so a base script can be shared and extended per test.
+It renders to the chunk dicts, to exact SSE bytes, to the non-streaming
+``ChatCompletion`` JSON, and (with its faults) to a ``ResponsePlan``.
+
+The chunks look like the real API's. Every chunk carries the same ``id``,
+``created`` and ``model``; each chunk carries one choice, in the order the
+builder calls were made (so ``choice=`` interleaves choices as ``n > 1``
+streams do); the first delta of each choice has ``role: "assistant"``; each
+choice not finished explicitly gets a finish chunk (``tool_calls`` if it made
+tool calls, else ``stop``) after the last step, ahead of any trailing usage
+chunks; ``data: [DONE]`` ends the stream. Defaults are fixed, so the same
+script always renders the same bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias
+
+import yaml
+
+from .accumulate import ChatCompletionStreamState
+from .errors import ScriptError
+from .faults import (
+    Fault,
+    Frame,
+    apply_faults,
+    check_faults,
+    done_frame,
+    fault_from_yaml,
+    json_plan,
+)
+from .plan import ResponsePlan
+
+if TYPE_CHECKING:
+    from ._parsing import ToolParam
+    from ._replies import Call
+    from .events import ChatCompletionStreamEvent
+    from .types import ParsedChatCompletion
+
+__all__ = [
+    "DEFAULT_CREATED",
+    "DEFAULT_ID",
+    "DEFAULT_MODEL",
+    "FINISH_REASONS",
+    "ScriptRun",
+    "StreamScript",
+    "script_events",
+]
+
+DEFAULT_MODEL = "palmyra-x5"
+DEFAULT_ID = "chatcmpl-writer-stream-testkit"
+DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
+FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
+
+TokenSpec: TypeAlias = float | tuple[str, float] | Sequence[Any] | Mapping[str, Any]
+"""A logprob token: ``-0.1`` (the piece is the token), ``("Hi", -0.1)``, or a full dict."""
+
+PieceLogprobs: TypeAlias = TokenSpec | Sequence[TokenSpec] | None
+"""The logprobs of one piece: one token spec, a list of them, or None for none."""
+
+Json: TypeAlias = Any
+
+
+# --- Logprob normalisation ---------------------------------------------------------------------
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ScriptError(f"{where}: logprob {value!r} is not a finite number; pass e.g. -0.25.")
+    return float(value)
+
+
+def _top(spec: object, where: str) -> dict[str, Any]:
+    if isinstance(spec, Mapping):
+        token, logprob = spec.get("token"), spec.get("logprob")
+        raw_bytes = spec.get("bytes", "auto")
+    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 2:
+        token, logprob = spec
+        raw_bytes = "auto"
+    else:
+        raise ScriptError(f"{where}: a top logprob is (token, logprob) or a dict, not {spec!r}.")
+    if not isinstance(token, str):
+        raise ScriptError(f"{where}: token {token!r} is not a string.")
+    out: dict[str, Any] = {"token": token, "logprob": _number(logprob, where)}
+    out["bytes"] = list(token.encode()) if raw_bytes == "auto" else _bytes(raw_bytes, where)
+    return out
+
+
+def _bytes(value: object, where: str) -> list[int] | None:
+    if value is None:
+        return None
+    if isinstance(value, Sequence) and all(
+        isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= 255 for b in value
+    ):
+        return list(value)
+    raise ScriptError(f"{where}: bytes must be a list of integers 0-255 or null, not {value!r}.")
+
+
+def _token(spec: object, piece: str | None, where: str) -> dict[str, Any]:
+    """One token in the wire shape: token, logprob, bytes, top_logprobs."""
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        if piece is None:
+            raise ScriptError(
+                f"{where}: a bare logprob needs a piece to name its token; pass (token, logprob)."
+            )
+        token: object = piece
+        logprob: object = spec
+        raw_bytes: object = "auto"
+        tops: object = []
+    elif isinstance(spec, Mapping):
+        unknown = set(spec) - {"token", "logprob", "bytes", "top_logprobs"}
+        if unknown or "logprob" not in spec:
+            raise ScriptError(
+                f"{where}: a logprob dict has token, logprob, and optionally bytes and top_logprobs; "
+                f"got {dict(spec)!r}."
+            )
+        token = spec.get("token", piece)
+        logprob = spec["logprob"]
+        raw_bytes = spec.get("bytes", "auto")
+        tops = spec.get("top_logprobs", [])
+    elif (
+        isinstance(spec, Sequence)
+        and not isinstance(spec, str)
+        and len(spec) == 2
+        and isinstance(spec[0], str)
+    ):
+        token, logprob = spec
+        raw_bytes, tops = "auto", []
+    else:
+        raise ScriptError(f"{where}: {spec!r} is not a logprob; use -0.1, ('token', -0.1) or a dict.")
+    if not isinstance(token, str):
+        raise ScriptError(f"{where}: token {token!r} is not a string.")
+    if not isinstance(tops, Sequence) or isinstance(tops, str):
+        raise ScriptError(f"{where}: top_logprobs must be a list, not {tops!r}.")
+    return {
+        "token": token,
+        "logprob": _number(logprob, where),
+        "bytes": list(token.encode()) if raw_bytes == "auto" else _bytes(raw_bytes, where),
+        "top_logprobs": [_top(t, where) for t in tops],
+    }
+
+
+def _is_single_token(spec: object) -> bool:
+    if isinstance(spec, (int, float, Mapping)) and not isinstance(spec, bool):
+        return True
+    return (
+        isinstance(spec, Sequence)
+        and not isinstance(spec, str)
+        and len(spec) == 2
+        and isinstance(spec[0], str)
+    )
+
+
+def _tokens(specs: object, piece: str | None, where: str) -> tuple[dict[str, Any], ...]:
+    """One piece's tokens from a single spec or a list of specs."""
+    if _is_single_token(specs):
+        return (_token(specs, piece, where),)
+    if isinstance(specs, Sequence) and not isinstance(specs, str):
+        return tuple(_token(s, None, where) for s in specs)
+    raise ScriptError(f"{where}: {specs!r} is not a logprob or a list of logprobs.")
+
+
+def _piece_logprobs(
+    pieces: tuple[str, ...], logprobs: object, where: str
+) -> tuple[tuple[dict[str, Any], ...] | None, ...] | None:
+    if logprobs is None:
+        return None
+    if not isinstance(logprobs, Sequence) or isinstance(logprobs, str) or len(logprobs) != len(pieces):
+        raise ScriptError(
+            f"{where}: logprobs must be a list with one entry per piece ({len(pieces)}), "
+            f"each a logprob, a list of them, or None; got {logprobs!r}."
+        )
+    return tuple(
+        None if spec is None else _tokens(spec, piece, where)
+        for piece, spec in zip(pieces, logprobs, strict=True)
+    )
+
+
+def _pieces(pieces: Iterable[object], what: str, where: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for piece in pieces:
+        if not isinstance(piece, str):
+            raise ScriptError(f"{where}: every {what} piece must be a string, but got {piece!r}.")
+        out.append(piece)
+    return tuple(out)
+
+
+def _choice(choice: object, where: str) -> int:
+    if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
+        raise ScriptError(f"{where}: choice={choice!r} is not a choice index; pass 0, 1, 2, ...")
+    return choice
+
+
+def _json_value(value: object, where: str) -> Any:
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(f"{where}: {value!r} is not plain JSON ({exc}).") from None
+
+
+# --- Steps --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One builder call; renders to one or more chunks."""
+
+    key: ClassVar[str]
+
+
+@dataclass(frozen=True)
+class ContentStep(_Step):
+    key: ClassVar[str] = "content"
+    pieces: tuple[str, ...]
+    choice: int = 0
+    logprobs: tuple[tuple[dict[str, Any], ...] | None, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RefusalStep(ContentStep):
+    key: ClassVar[str] = "refusal"
+
+
+@dataclass(frozen=True)
+class ToolCallStep(_Step):
+    key: ClassVar[str] = "tool_call"
+    name: str
+    arguments: tuple[str, ...]
+    id: str
+    index: int
+    choice: int = 0
+    opens: bool = True
+    """False when this step continues a call an earlier step opened (same index)."""
+
+
+@dataclass(frozen=True)
+class LogprobsStep(_Step):
+    key: ClassVar[str] = "logprobs"
+    content: tuple[dict[str, Any], ...] | None = None
+    refusal: tuple[dict[str, Any], ...] | None = None
+    choice: int = 0
+
+
+@dataclass(frozen=True)
+class DataStep(_Step):
+    """A Writer-only delta field: ``graph_data``, ``llm_data`` or ``translation_data``."""
+
+    key: ClassVar[str] = "data"
+    field: Literal["graph_data", "llm_data", "translation_data"]
+    value: Any
+    choice: int = 0
+
+
+@dataclass(frozen=True)
+class UsageStep(_Step):
+    key: ClassVar[str] = "usage"
+    usage: Any
+
+
+@dataclass(frozen=True)
+class FinishStep(_Step):
+    key: ClassVar[str] = "finish"
+    reason: str
+    choice: int = 0
+
+
+@dataclass(frozen=True)
+class RawStep(_Step):
+    key: ClassVar[str] = "raw"
+    chunk: Any
+    """A chunk dict sent as compact JSON, or a string sent verbatim as the data field."""
+
+
+Step: TypeAlias = (
+    ContentStep | RefusalStep | ToolCallStep | LogprobsStep | DataStep | UsageStep | FinishStep | RawStep
+)
+
+_DATA_FIELDS = ("graph_data", "llm_data", "translation_data")
+
+
+# --- The script ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamScript:
+    """A streamed chat response, built by chaining calls; see the module docstring for the rules."""
+
+    model: str = DEFAULT_MODEL
+    id: str = DEFAULT_ID
+    created: int = DEFAULT_CREATED
+    n: int | None = None
+    """How many choices the response has; by default, one more than the highest ``choice=`` used."""
+    system_fingerprint: str | None = None
+    auto_finish: bool = True
+    """Add a finish chunk for every choice the script does not finish itself."""
+    steps: tuple[Step, ...] = ()
+    faults: tuple[Fault, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("model", "id"):
+            if not isinstance(getattr(self, name), str):
+                raise ScriptError(f"StreamScript {name}={getattr(self, name)!r} must be a string.")
+        if isinstance(self.created, bool) or not isinstance(self.created, int):
+            raise ScriptError(f"StreamScript created={self.created!r} must be a Unix timestamp in seconds.")
+        if self.n is not None:
+            if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
+                raise ScriptError(f"StreamScript n={self.n!r} must be a whole number of choices, at least 1.")
+            used = max((c for c in map(_step_choice, self.steps) if c is not None), default=0)
+            if used >= self.n:
+                raise ScriptError(
+                    f"StreamScript has n={self.n} choices but a step uses choice={used}; "
+                    f"raise n to {used + 1} or use choices 0 to {self.n - 1}."
+                )
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "faults", check_faults(self.faults, "StreamScript(faults=...)"))
+
+    # --- builders ------------------------------------------------------------------------------
+
+    def _add(self, *steps: Step) -> StreamScript:
+        for step in steps:
+            choice = _step_choice(step)
+            if choice is None:
+                continue
+            if self.n is not None and choice >= self.n:
+                raise ScriptError(
+                    f"{step.key}(choice={choice}) is out of range for a script with n={self.n} choices; "
+                    f"use a choice from 0 to {self.n - 1}, or build the script with a larger n."
+                )
+            if any(isinstance(s, FinishStep) and s.choice == choice for s in self.steps):
+                raise ScriptError(
+                    f"{step.key}(choice={choice}) comes after finish() for choice {choice}, but a "
+                    "finished choice sends nothing more; move the step before finish(), or use "
+                    ".raw(...) to send an out-of-order chunk on purpose."
+                )
+        return replace(self, steps=self.steps + steps)
+
+    def content(
+        self, *pieces: str, choice: int = 0, logprobs: Sequence[PieceLogprobs] | None = None
+    ) -> StreamScript:
+        """Stream text, one chunk per piece; ``logprobs`` has one entry per piece."""
+        where = f"content({', '.join(map(repr, pieces))})"
+        text = _pieces(pieces, "content", where)
+        return self._add(ContentStep(text, _choice(choice, where), _piece_logprobs(text, logprobs, where)))
+
+    def refusal(
+        self, *pieces: str, choice: int = 0, logprobs: Sequence[PieceLogprobs] | None = None
+    ) -> StreamScript:
+        """Stream a refusal, one chunk per piece, as structured-output requests may get."""
+        where = f"refusal({', '.join(map(repr, pieces))})"
+        text = _pieces(pieces, "refusal", where)
+        return self._add(RefusalStep(text, _choice(choice, where), _piece_logprobs(text, logprobs, where)))
+
+    def tool_call(
+        self,
+        name: str,
+        argument_pieces: Sequence[str] | str | Mapping[str, Any] = (),
+        *,
+        id: str | None = None,
+        index: int | None = None,
+        choice: int = 0,
+    ) -> StreamScript:
+        """Stream a function call: a header chunk (id, name) then one chunk per argument piece.
+
+        A string is one piece; a dict is sent as one piece of compact JSON. Parallel calls
+        get the next ``index``; pass an ``index`` already used in the choice to continue
+        that call, so the arguments of parallel calls can interleave.
+        """
+        where = f"tool_call({name!r})"
+        if not isinstance(name, str) or not name:
+            raise ScriptError(f"{where}: the function name must be a non-empty string.")
+        choice = _choice(choice, where)
+        if isinstance(argument_pieces, str):
+            arguments: tuple[str, ...] = (argument_pieces,)
+        elif isinstance(argument_pieces, Mapping):
+            arguments = (json.dumps(_json_value(argument_pieces, where), separators=(",", ":")),)
+        else:
+            arguments = _pieces(argument_pieces, "argument", where)
+        opened = {
+            s.index: s for s in self.steps if isinstance(s, ToolCallStep) and s.choice == choice and s.opens
+        }
+        if index is None:
+            index = max(opened, default=-1) + 1
+        elif isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ScriptError(f"{where}: index={index!r} must be a whole number, 0 or more.")
+        first = opened.get(index)
+        if first is not None:
+            if first.name != name or (id is not None and id != first.id):
+                raise ScriptError(
+                    f"{where}: index {index} of choice {choice} is already the call "
+                    f"{first.name!r} (id {first.id!r}); continue it with the same name, or use a new index."
+                )
+            return self._add(ToolCallStep(name, arguments, first.id, index, choice, opens=False))
+        if id is None:
+            id = _default_call_id(choice, index)
+        elif not isinstance(id, str) or not id:
+            raise ScriptError(f"{where}: id={id!r} must be a non-empty string.")
+        return self._add(ToolCallStep(name, arguments, id, index, choice))
+
+    def logprobs(
+        self,
+        *,
+        content: Sequence[TokenSpec] | None = None,
+        refusal: Sequence[TokenSpec] | None = None,
+        choice: int = 0,
+    ) -> StreamScript:
+        """A chunk with an empty delta carrying only logprobs (tokens as ``(token, logprob)`` or dicts)."""
+        where = "logprobs()"
+        if content is None and refusal is None:
+            raise ScriptError(f"{where}: pass content=[...] and/or refusal=[...] token lists.")
+        step = LogprobsStep(
+            content=None if content is None else _token_list(content, where),
+            refusal=None if refusal is None else _token_list(refusal, where),
+            choice=_choice(choice, where),
+        )
+        return self._add(step)
+
+    def graph_data(
+        self,
+        *,
+        sources: Sequence[Mapping[str, Any] | None] | None = None,
+        status: Literal["processing", "finished"] | None = None,
+        subqueries: Sequence[Mapping[str, Any] | None] | None = None,
+        references: Mapping[str, Any] | None = None,
+        choice: int = 0,
+    ) -> StreamScript:
+        """A Knowledge Graph delta (``graph_data``): sources, status, subqueries, references."""
+        value = {
+            k: v
+            for k, v in (
+                ("sources", sources),
+                ("status", status),
+                ("subqueries", subqueries),
+                ("references", references),
+            )
+            if v is not None
+        }
+        return self._add(
+            DataStep("graph_data", _json_value(value, "graph_data()"), _choice(choice, "graph_data()"))
+        )
+
+    def llm_data(self, *, model: str, prompt: str, choice: int = 0) -> StreamScript:
+        """An ``llm_data`` delta: the model a tool called and the prompt it got."""
+        value = {"model": model, "prompt": prompt}
+        return self._add(
+            DataStep("llm_data", _json_value(value, "llm_data()"), _choice(choice, "llm_data()"))
+        )
+
+    def translation_data(
+        self,
+        *,
+        source_language_code: str,
+        source_text: str,
+        target_language_code: str,
+        choice: int = 0,
+    ) -> StreamScript:
+        """A ``translation_data`` delta from the translation tool."""
+        value = {
+            "source_language_code": source_language_code,
+            "source_text": source_text,
+            "target_language_code": target_language_code,
+        }
+        where = "translation_data()"
+        return self._add(DataStep("translation_data", _json_value(value, where), _choice(choice, where)))
+
+    def usage(
+        self,
+        *,
+        prompt_tokens: int,
+        completion_tokens: int,
+        total_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        cached_tokens: int | None = None,
+    ) -> StreamScript:
+        """A final usage chunk with empty ``choices``, as the API sends at the end of a stream."""
+        counts = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
+        for name, value in (*counts.items(), ("total_tokens", total_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ScriptError(f"usage(): {name}={value!r} must be a whole number, 0 or more.")
+        usage: dict[str, Any] = {
+            **counts,
+            "total_tokens": prompt_tokens + completion_tokens if total_tokens is None else total_tokens,
+        }
+        if reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+        if cached_tokens is not None:
+            usage["prompt_token_details"] = {"cached_tokens": cached_tokens}
+        return self._add(UsageStep(_json_value(usage, "usage()")))
+
+    def finish(self, reason: str = "stop", *, choice: int = 0) -> StreamScript:
+        """End a choice with a ``finish_reason`` chunk."""
+        where = f"finish({reason!r})"
+        if reason not in FINISH_REASONS:
+            raise ScriptError(
+                f"{where}: {reason!r} is not a finish reason; use one of {', '.join(FINISH_REASONS)} "
+                "(or .raw(...) to send any other value)."
+            )
+        return self._add(FinishStep(reason, _choice(choice, where)))
+
+    def raw(self, chunk: Mapping[str, Any] | str) -> StreamScript:
+        """Send anything: a dict as compact JSON, a string verbatim as the ``data`` field."""
+        if isinstance(chunk, str):
+            return self._add(RawStep(chunk))
+        if not isinstance(chunk, Mapping):
+            raise ScriptError(f"raw(): {chunk!r} is neither a chunk dict nor a data string.")
+        return self._add(RawStep(_json_value(chunk, "raw()")))
+
+    def with_fault(self, *faults: Fault) -> StreamScript:
+        """The same script delivered with these faults (see ``faults`` for how they compose)."""
+        return replace(self, faults=check_faults(self.faults + tuple(faults)))
+
+    # --- renders -------------------------------------------------------------------------------
+
+    def _head(self) -> dict[str, Any]:
+        head: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+        }
+        if self.system_fingerprint is not None:
+            head["system_fingerprint"] = self.system_fingerprint
+        return head
+
+    def choice_count(self) -> int:
+        """How many choices the response has."""
+        if self.n is not None:
+            return self.n
+        return max((c for c in map(_step_choice, self.steps) if c is not None), default=0) + 1
+
+    def _data(self) -> list[dict[str, Any] | str]:
+        """Every data payload in order: chunk dicts, and raw strings as given."""
+        steps = list(self.steps)
+        if self.auto_finish:
+            finished = {s.choice for s in steps if isinstance(s, FinishStep)}
+            tail = len(steps)
+            while tail > 0 and isinstance(steps[tail - 1], UsageStep):
+                tail -= 1
+            called = {s.choice for s in steps if isinstance(s, ToolCallStep)}
+            auto = [
+                FinishStep("tool_calls" if c in called else "stop", c)
+                for c in range(self.choice_count())
+                if c not in finished
+            ]
+            steps[tail:tail] = auto
+        head = self._head()
+        seen: set[int] = set()
+        out: list[dict[str, Any] | str] = []
+
+        def chunk(
+            choice: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
+        ) -> None:
+            if choice not in seen:
+                seen.add(choice)
+                delta = {"role": "assistant", **delta}
+            body = {"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
+            out.append({**head, "choices": [body]})
+
+        for step in steps:
+            if isinstance(step, ContentStep):
+                field_name = step.key
+                for i, piece in enumerate(step.pieces):
+                    tokens = None if step.logprobs is None else step.logprobs[i]
+                    logprobs = None
+                    if tokens is not None:
+                        logprobs = {
+                            "content": _copy(tokens) if field_name == "content" else None,
+                            "refusal": _copy(tokens) if field_name == "refusal" else None,
+                        }
+                    chunk(step.choice, {field_name: piece}, logprobs)
+            elif isinstance(step, ToolCallStep):
+                if step.opens:
+                    header = {
+                        "index": step.index,
+                        "id": step.id,
+                        "type": "function",
+                        "function": {"name": step.name, "arguments": ""},
+                    }
+                    chunk(step.choice, {"tool_calls": [header]})
+                for piece in step.arguments:
+                    chunk(
+                        step.choice, {"tool_calls": [{"index": step.index, "function": {"arguments": piece}}]}
+                    )
+            elif isinstance(step, LogprobsStep):
+                logprobs = {
+                    "content": None if step.content is None else _copy(step.content),
+                    "refusal": None if step.refusal is None else _copy(step.refusal),
+                }
+                chunk(step.choice, {}, logprobs)
+            elif isinstance(step, DataStep):
+                chunk(step.choice, {step.field: _copy(step.value)})
+            elif isinstance(step, FinishStep):
+                chunk(step.choice, {}, None, step.reason)
+            elif isinstance(step, UsageStep):
+                out.append({**head, "choices": [], "usage": _copy(step.usage)})
+            else:
+                out.append(_copy(step.chunk))
+        return out
+
+    def chunks(self) -> list[dict[str, Any]]:
+        """The chunk dicts in order. Raw strings that are JSON objects are included, parsed;
+        other raw strings are not chunks and appear only in the SSE bytes."""
+        out: list[dict[str, Any]] = []
+        for data in self._data():
+            if isinstance(data, str):
+                try:
+                    parsed = json.loads(data)
+                except ValueError:
+                    continue
+                if isinstance(parsed, dict):
+                    out.append(parsed)
+            else:
+                out.append(data)
+        return out
+
+    def frames(self) -> list[Frame]:
+        """The SSE blocks before faults: one per chunk, then ``[DONE]``."""
+        frames = [
+            Frame(data=d if isinstance(d, str) else json.dumps(d, separators=(",", ":"), ensure_ascii=False))
+            for d in self._data()
+        ]
+        return [*frames, done_frame()]
+
+    def sse(self, newline: str = "\n") -> bytes:
+        """The exact response body without faults: ``data: {json}`` blocks, then ``data: [DONE]``."""
+        if newline not in ("\n", "\r", "\r\n"):
+            raise ScriptError(f'sse(newline={newline!r}): use "\\n", "\\r" or "\\r\\n".')
+        return b"".join(f.encode(newline) for f in self.frames())
+
+    def completion(self) -> dict[str, Any]:
+        """The non-streaming ``ChatCompletion`` JSON with the same content, for ``stream: false``."""
+        choices: dict[int, dict[str, Any]] = {}
+        usage: Any = None
+        for position, chunk in enumerate(self.chunks()):
+            if chunk.get("usage") is not None:
+                usage = chunk["usage"]
+            raw_choices = chunk.get("choices")
+            if not isinstance(raw_choices, list):
+                continue
+            for raw in raw_choices:
+                if not isinstance(raw, dict) or not isinstance(raw.get("index"), int):
+                    raise ScriptError(
+                        f"completion(): chunk {position} has a choice without an integer index ({raw!r}), "
+                        "so it cannot be assembled; fix the .raw(...) chunk."
+                    )
+                _fold(choices.setdefault(raw["index"], _empty_choice(raw["index"])), raw)
+        for c in range(self.choice_count()):
+            choices.setdefault(c, _empty_choice(c))
+        out: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion",
+            "created": self.created,
+            "model": self.model,
+            "choices": [_finish_choice(choices[i]) for i in sorted(choices)],
+        }
+        if self.system_fingerprint is not None:
+            out["system_fingerprint"] = self.system_fingerprint
+        if usage is not None:
+            out["usage"] = usage
+        return out
+
+    def stream_plan(self) -> ResponsePlan:
+        """The ``stream: true`` response, faults applied."""
+        return apply_faults(self.frames(), self.faults)
+
+    def json_plan(self) -> ResponsePlan:
+        """The ``stream: false`` response: the completion JSON, with replacing faults and delays."""
+        body = json.dumps(self.completion(), separators=(",", ":"), ensure_ascii=False).encode()
+        return json_plan(body, self.faults)
+
+    def plan(self, call: Call) -> ResponsePlan:
+        """The response to ``call``: SSE if it asked for ``stream: true``, JSON otherwise."""
+        return self.stream_plan() if call.stream else self.json_plan()
+
+    def describe(self) -> str:
+        """A one-line summary for the reply lists in error messages."""
+        text = "".join(
+            p for s in self.steps if isinstance(s, ContentStep) and type(s) is ContentStep for p in s.pieces
+        )
+        parts = [f"model={self.model!r}", f"{len(self._data())} chunks"]
+        if text:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            parts.append(f"content={shown!r}")
+        if self.faults:
+            parts.append("faults: " + ", ".join(f.describe() for f in self.faults))
+        return f"StreamScript({', '.join(parts)})"
+
+    # --- YAML ----------------------------------------------------------------------------------
+
+    def to_yaml(self) -> str:
+        """The readable YAML form; ``StreamScript.from_yaml`` reads it back to an equal script."""
+        doc: dict[str, Any] = {"model": self.model}
+        for name, default in (
+            ("id", DEFAULT_ID),
+            ("created", DEFAULT_CREATED),
+            ("n", None),
+            ("system_fingerprint", None),
+            ("auto_finish", True),
+        ):
+            if getattr(self, name) != default:
+                doc[name] = getattr(self, name)
+        doc["steps"] = _steps_to_yaml(self.steps)
+        if self.faults:
+            doc["faults"] = [f.to_yaml_item() for f in self.faults]
+        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+    @classmethod
+    def from_yaml(cls, source: str | os.PathLike[str]) -> StreamScript:
+        """Read a script from YAML text or a file (a path, or a one-line string ending in .yaml/.yml).
+
+        Only plain data is accepted (``yaml.safe_load``): tags such as ``!!python/object``
+        are refused.
+        """
+        if isinstance(source, os.PathLike) or (
+            "\n" not in source and source.strip().endswith((".yaml", ".yml"))
+        ):
+            path = Path(source)
+            where = str(path)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
+        else:
+            text, where = source, "<script YAML>"
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.constructor.ConstructorError as exc:
+            raise ScriptError(
+                f"{where}: {exc.problem} {exc.problem_mark or ''}. Script files are plain data and are "
+                "loaded with yaml.safe_load, which refuses Python tags like !!python/object; remove the tag."
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
+        return cls._from_doc(doc, where)
+
+    @classmethod
+    def _from_doc(cls, doc: object, where: str) -> StreamScript:
+        if not isinstance(doc, dict):
+            raise ScriptError(
+                f"{where}: a script is a mapping with model and steps, not {type(doc).__name__}."
+            )
+        known = {"model", "id", "created", "n", "system_fingerprint", "auto_finish", "steps", "faults"}
+        unknown = sorted(set(map(str, doc)) - known)
+        if unknown:
+            raise ScriptError(
+                f"{where}: unknown key {', '.join(unknown)}; a script has {', '.join(sorted(known))}."
+            )
+        try:
+            script = cls(
+                model=doc.get("model", DEFAULT_MODEL),
+                id=doc.get("id", DEFAULT_ID),
+                created=doc.get("created", DEFAULT_CREATED),
+                n=doc.get("n"),
+                system_fingerprint=doc.get("system_fingerprint"),
+                auto_finish=doc.get("auto_finish", True),
+            )
+        except ScriptError as exc:
+            raise ScriptError(f"{where}: {exc}") from None
+        if not isinstance(script.auto_finish, bool):
+            raise ScriptError(f"{where}: auto_finish must be true or false, not {script.auto_finish!r}.")
+        steps = doc.get("steps") or []
+        if not isinstance(steps, list):
+            raise ScriptError(f"{where}: steps must be a list, not {steps!r}.")
+        for i, item in enumerate(steps, start=1):
+            script = _step_from_yaml(script, item, f"{where}, step {i}")
+        faults = doc.get("faults") or []
+        if not isinstance(faults, list):
+            raise ScriptError(f"{where}: faults must be a list, not {faults!r}.")
+        built = [fault_from_yaml(item, f"{where}, fault {i}") for i, item in enumerate(faults, start=1)]
+        try:
+            return script.with_fault(*built)
+        except ScriptError as exc:
+            raise ScriptError(f"{where}: {exc}") from None
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML with short lists and small records on one line, steps one per line."""
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
+    flow = all(_is_scalar(v) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.Node:
+    flow = len(value) > 1 and all(_is_scalar(v) for v in value.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    # Unicode line breaks survive only escaped: unquoted or single-quoted, YAML folds them.
+    style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def _step_choice(step: Step) -> int | None:
+    return None if isinstance(step, (UsageStep, RawStep)) else step.choice
+
+
+def _default_call_id(choice: int, index: int) -> str:
+    digest = hashlib.sha256(f"writer-stream-testkit:{choice}:{index}".encode()).hexdigest()[:24]
+    return f"call_{digest}"
+
+
+def _token_list(specs: object, where: str) -> tuple[dict[str, Any], ...]:
+    if not isinstance(specs, Sequence) or isinstance(specs, str):
+        raise ScriptError(f"{where}: pass a list of tokens, not {specs!r}.")
+    return tuple(_token(s, None, where) for s in specs)
+
+
+def _copy(value: Any) -> Any:
+    return copy.deepcopy(list(value) if isinstance(value, tuple) else value)
+
+
+# --- Completion assembly ------------------------------------------------------------------------
+
+
+def _empty_choice(index: int) -> dict[str, Any]:
+    return {
+        "index": index,
+        "content": None,
+        "refusal": None,
+        "tools": {},
+        "data": {},
+        "logprobs": None,
+        "finish": None,
+    }
+
+
+def _fold(state: dict[str, Any], raw: dict[str, Any]) -> None:
+    delta = raw.get("delta") or {}
+    for name in ("content", "refusal"):
+        if isinstance(delta.get(name), str):
+            state[name] = (state[name] or "") + delta[name]
+    for call in delta.get("tool_calls") or []:
+        slot = state["tools"].setdefault(call.get("index", 0), {"id": None, "name": None, "arguments": ""})
+        slot["id"] = call.get("id") or slot["id"]
+        function = call.get("function") or {}
+        slot["name"] = function.get("name") or slot["name"]
+        slot["arguments"] += function.get("arguments") or ""
+    for name in _DATA_FIELDS:
+        if delta.get(name) is not None:
+            state["data"][name] = delta[name]
+    logprobs = raw.get("logprobs")
+    if isinstance(logprobs, dict):
+        merged = state["logprobs"] or {"content": None, "refusal": None}
+        for name in ("content", "refusal"):
+            if logprobs.get(name) is not None:
+                merged[name] = (merged[name] or []) + list(logprobs[name])
+        state["logprobs"] = merged
+    if raw.get("finish_reason") is not None:
+        state["finish"] = raw["finish_reason"]
+
+
+def _finish_choice(state: dict[str, Any]) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": state["content"] or "",
+        "refusal": state["refusal"],
+    }
+    if state["tools"]:
+        message["tool_calls"] = [
+            {
+                "id": slot["id"],
+                "type": "function",
+                "function": {"name": slot["name"], "arguments": slot["arguments"]},
+            }
+            for _, slot in sorted(state["tools"].items())
+        ]
+    message.update(state["data"])
+    finish = state["finish"] or ("tool_calls" if state["tools"] else "stop")
+    return {
+        "index": state["index"],
+        "message": message,
+        "logprobs": state["logprobs"],
+        "finish_reason": finish,
+    }
+
+
+# --- YAML steps ---------------------------------------------------------------------------------
+
+
+def _steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
+    out: list[Any] = []
+    opened: dict[int, int] = {}
+    for step in steps:
+        if isinstance(step, ContentStep):
+            pieces = list(step.pieces)
+            if step.choice == 0 and step.logprobs is None:
+                out.append({step.key: pieces})
+            else:
+                body: dict[str, Any] = {"pieces": pieces}
+                if step.choice:
+                    body["choice"] = step.choice
+                if step.logprobs is not None:
+                    body["logprobs"] = [
+                        _compact_piece(t, piece) for t, piece in zip(step.logprobs, step.pieces, strict=True)
+                    ]
+                out.append({step.key: body})
+        elif isinstance(step, ToolCallStep):
+            call: dict[str, Any] = {"name": step.name, "arguments": list(step.arguments)}
+            default_index = opened.get(step.choice, 0)
+            if step.opens:
+                opened[step.choice] = max(default_index, step.index + 1)
+            if not step.opens or step.index != default_index:
+                call["index"] = step.index
+            if step.opens and step.id != _default_call_id(step.choice, step.index):
+                call["id"] = step.id
+            if step.choice:
+                call["choice"] = step.choice
+            out.append({"tool_call": call})
+        elif isinstance(step, LogprobsStep):
+            body = {}
+            if step.content is not None:
+                body["content"] = [_compact_token(t) for t in step.content]
+            if step.refusal is not None:
+                body["refusal"] = [_compact_token(t) for t in step.refusal]
+            if step.choice:
+                body["choice"] = step.choice
+            out.append({"logprobs": body})
+        elif isinstance(step, DataStep):
+            body = dict(_copy(step.value))
+            if step.choice:
+                body["choice"] = step.choice
+            out.append({step.field: body})
+        elif isinstance(step, UsageStep):
+            usage = _copy(step.usage)
+            flat = {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+            if "completion_tokens_details" in usage:
+                flat["reasoning_tokens"] = usage["completion_tokens_details"]["reasoning_tokens"]
+            if "prompt_token_details" in usage:
+                flat["cached_tokens"] = usage["prompt_token_details"]["cached_tokens"]
+            out.append({"usage": flat})
+        elif isinstance(step, FinishStep):
+            out.append(
+                {
+                    "finish": step.reason
+                    if step.choice == 0
+                    else {"reason": step.reason, "choice": step.choice}
+                }
+            )
+        else:
+            out.append({"raw": _copy(step.chunk)})
+    return out
+
+
+def _compact_token(token: dict[str, Any]) -> Any:
+    """The shortest YAML form that reads back to the same token."""
+    auto = token["bytes"] == list(token["token"].encode())
+    if auto and not token["top_logprobs"]:
+        return [token["token"], token["logprob"]]
+    out: dict[str, Any] = {"token": token["token"], "logprob": token["logprob"]}
+    if not auto:
+        out["bytes"] = token["bytes"]
+    if token["top_logprobs"]:
+        out["top_logprobs"] = [
+            [t["token"], t["logprob"]] if t["bytes"] == list(t["token"].encode()) else dict(t)
+            for t in token["top_logprobs"]
+        ]
+    return out
+
+
+def _compact_piece(tokens: tuple[dict[str, Any], ...] | None, piece: str) -> Any:
+    if tokens is None:
+        return None
+    if len(tokens) == 1:
+        (token,) = tokens
+        if token["token"] == piece and token["bytes"] == list(piece.encode()) and not token["top_logprobs"]:
+            return token["logprob"]
+    return [_compact_token(t) for t in tokens]
+
+
+_STEP_KEYS = (
+    "content",
+    "refusal",
+    "tool_call",
+    "logprobs",
+    "graph_data",
+    "llm_data",
+    "translation_data",
+    "usage",
+    "finish",
+    "raw",
+)
+
+
+def _step_from_yaml(script: StreamScript, item: object, where: str) -> StreamScript:
+    if not isinstance(item, dict) or len(item) != 1:
+        raise ScriptError(
+            f"{where}: a step is a one-key mapping like {{content: [Hi]}} or {{finish: stop}}, not {item!r}."
+        )
+    ((key, value),) = item.items()
+    where = f"{where} ({key})"
+    if key not in _STEP_KEYS:
+        raise ScriptError(f"{where}: unknown step {key!r}; use one of {', '.join(_STEP_KEYS)}.")
+    try:
+        return _build_step(script, str(key), value, where)
+    except ScriptError as exc:
+        message = str(exc)
+        raise ScriptError(message if message.startswith(where) else f"{where}: {message}") from None
+    except TypeError as exc:
+        raise ScriptError(f"{where}: wrong fields for this step ({exc}).") from None
+
+
+def _fields(value: object, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScriptError(f"{where}: expected a mapping of {', '.join(sorted(allowed))}, not {value!r}.")
+    unknown = sorted(set(map(str, value)) - allowed)
+    if unknown:
+        raise ScriptError(
+            f"{where}: unknown field {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
+        )
+    return value
+
+
+def _build_step(script: StreamScript, key: str, value: Any, where: str) -> StreamScript:
+    if key in ("content", "refusal"):
+        method = script.content if key == "content" else script.refusal
+        if isinstance(value, str):
+            return method(value)
+        if isinstance(value, list):
+            return method(*value)
+        body = _fields(value, {"pieces", "choice", "logprobs"}, where)
+        pieces = body.get("pieces", [])
+        pieces = [pieces] if isinstance(pieces, str) else pieces
+        if not isinstance(pieces, list):
+            raise ScriptError(f"{where}: pieces must be a list of strings, not {pieces!r}.")
+        return method(*pieces, choice=body.get("choice", 0), logprobs=body.get("logprobs"))
+    if key == "tool_call":
+        body = _fields(value, {"name", "arguments", "id", "index", "choice"}, where)
+        if "name" not in body:
+            raise ScriptError(f"{where}: a tool_call needs a name.")
+        return script.tool_call(
+            body["name"],
+            body.get("arguments", []),
+            id=body.get("id"),
+            index=body.get("index"),
+            choice=body.get("choice", 0),
+        )
+    if key == "logprobs":
+        body = _fields(value, {"content", "refusal", "choice"}, where)
+        return script.logprobs(
+            content=body.get("content"), refusal=body.get("refusal"), choice=body.get("choice", 0)
+        )
+    if key == "graph_data":
+        body = _fields(value, {"sources", "status", "subqueries", "references", "choice"}, where)
+        return script.graph_data(**body)
+    if key == "llm_data":
+        return script.llm_data(**_fields(value, {"model", "prompt", "choice"}, where))
+    if key == "translation_data":
+        allowed = {"source_language_code", "source_text", "target_language_code", "choice"}
+        return script.translation_data(**_fields(value, allowed, where))
+    if key == "usage":
+        allowed = {"prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"}
+        return script.usage(**_fields(value, allowed, where))
+    if key == "finish":
+        if isinstance(value, str):
+            return script.finish(value)
+        body = _fields(value, {"reason", "choice"}, where)
+        return script.finish(body.get("reason", "stop"), choice=body.get("choice", 0))
+    if not isinstance(value, (dict, str)):
+        raise ScriptError(f"{where}: raw takes a chunk mapping or a data string, not {value!r}.")
+    return script.raw(value)
+
+
+# --- Running a script through the accumulator ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """What the stream helper made of a script: its events, final completion, or the error raised."""
+
+    events: tuple[ChatCompletionStreamEvent[Any], ...] = ()
+    completion: ParsedChatCompletion[Any] | None = None
+    error: Exception | None = field(default=None, compare=False)
+
+
+def script_events(
+    script: StreamScript,
+    *,
+    response_format: Any = None,
+    tools: Iterable[ToolParam] = (),
+) -> ScriptRun:
+    """Feed a script's chunks to ``ChatCompletionStreamState`` without any transport.
+
+    For tests that care only about event order: no mock, no client. An exception
+    from the accumulator (a length finish with a response_format, say) is returned
+    in ``error`` together with the events emitted before it. Faults are not applied:
+    they change how bytes travel, not what the chunks say.
+    """
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(
+        input_tools=tuple(tools), response_format=response_format
+    )
+    events: list[ChatCompletionStreamEvent[Any]] = []
+    try:
+        for chunk in script.chunks():
+            events.extend(state.handle_chunk(chunk))
+        completion = state.get_final_completion()
+    except Exception as exc:
+        return ScriptRun(events=tuple(events), completion=None, error=exc)
+    return ScriptRun(events=tuple(events), completion=completion)
