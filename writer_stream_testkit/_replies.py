@@ -12,6 +12,7 @@ from __future__ import annotations
 import json as _json
 import reprlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -84,6 +85,8 @@ class Call:
     content: bytes
     json: Any = field(default=None, compare=False)
     """The body parsed as JSON, or ``None`` when it is empty or not JSON."""
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """When the request arrived (``time.monotonic()``), so a test can measure retry waits."""
 
     @classmethod
     def create(
