@@ -1,0 +1,517 @@
+"""The pure cassette core: framing, the YAML codec and its validation, matching, modes, redaction."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from writer_stream_testkit._redact import REDACTED, Redaction, is_credential_header, secret_from_headers
+from writer_stream_testkit._replies import Call
+from writer_stream_testkit.cassette import (
+    RECORD_MODES,
+    CassetteContent,
+    Interaction,
+    Matcher,
+    RecordedEvent,
+    RecordedRequest,
+    RecordedResponse,
+    _Rules,
+    body_from_reads,
+    decide,
+    dump_cassette,
+    frame_stream,
+    interaction_from_capture,
+    merge_for_save,
+    miss_message,
+    parse_cassette,
+    render_plan,
+    timing_factor,
+)
+from writer_stream_testkit.errors import CassetteFormatError
+from writer_stream_testkit.plan import Disconnect, Pause, Write
+from writer_stream_testkit.recorder import Capture
+
+URL = "https://api.writer.com/v1/chat"
+
+
+def chunk(text: str) -> str:
+    return json.dumps(
+        {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": text}}],
+        },
+        separators=(",", ":"),
+    )
+
+
+def call(body: dict[str, Any] | None = None, *, url: str = URL, method: str = "POST") -> Call:
+    body = (
+        {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        if body is None
+        else body
+    )
+    return Call.create(
+        method=method,
+        url=url,
+        headers={"content-type": "application/json"},
+        content=json.dumps(body).encode(),
+    )
+
+
+def request(body: dict[str, Any] | None = None, *, url: str = URL) -> RecordedRequest:
+    c = call(body, url=url)
+    return RecordedRequest(
+        method="POST", url=url, headers=(("content-type", "application/json"),), json=c.json
+    )
+
+
+def sse_interaction(*texts: str, body: dict[str, Any] | None = None) -> Interaction:
+    reads = [(f"data: {chunk(t)}\n\n".encode(), 0.01 * (i + 1)) for i, t in enumerate(texts)]
+    reads.append((b"data: [DONE]\n\n", 0.01 * (len(texts) + 1)))
+    response = RecordedResponse(
+        status=200, headers=(("content-type", "text/event-stream"),), t=0.005, events=frame_stream(reads)
+    )
+    return Interaction(request(body), response)
+
+
+def roundtrip(content: CassetteContent) -> CassetteContent:
+    return parse_cassette(dump_cassette(content), source="mem.yaml")
+
+
+# --- framing ----------------------------------------------------------------------------------------
+
+
+def test_one_event_per_read_is_stored_as_data_and_time_only() -> None:
+    reads = [(b'data: {"a":1}\n\n', 0.1), (b"data: [DONE]\n\n", 0.2)]
+    events = frame_stream(reads)
+    assert events == (RecordedEvent(data='{"a":1}', t=0.1), RecordedEvent(data="[DONE]", t=0.2))
+    assert RecordedResponse(status=200, events=events).reads() == reads
+
+
+def test_reads_split_inside_and_across_events_are_kept() -> None:
+    stream = b'data: {"a":1}\n\ndata: {"b":2}\n\ndata: [DONE]\n\n'
+    reads = [(stream[:5], 0.1), (stream[5:20], 0.2), (stream[20:], 0.3)]
+    events = frame_stream(reads)
+    assert events[0].cuts == ((5, 0.1),)
+    assert events[1].joined
+    assert events[1].cuts == ((5, 0.2),)
+    assert RecordedResponse(status=200, events=events).reads() == reads
+
+
+def test_non_canonical_framing_keeps_raw_bytes() -> None:
+    reads = [(b": keep-alive\n\n", 0.1), (b"data:x\r\n\r\n", 0.2), (b"event: error\ndata: {}\n\n", 0.3)]
+    events = frame_stream(reads)
+    assert events[0].data is None
+    assert events[0].raw == b": keep-alive\n\n"
+    assert events[1].data == "x"
+    assert events[1].raw == b"data:x\r\n\r\n"
+    assert events[2].event == "error"
+    assert events[2].raw is None
+    assert RecordedResponse(status=200, events=events).reads() == reads
+
+
+def test_unfinished_tail_of_a_cut_stream_is_kept_raw() -> None:
+    reads = [(b"data: [DO", 0.1)]
+    (event,) = frame_stream(reads)
+    assert event.data is None
+    assert event.raw == b"data: [DO"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.binary(max_size=40)
+            | st.sampled_from([b"data: x\n\n", b"\r\n", b"\r", b"\n", b"data: \xc3", b"\xa9\n\n"]),
+            st.floats(0, 100, allow_nan=False),
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_framing_then_yaml_reproduces_every_read(reads: list[tuple[bytes, float]]) -> None:
+    reads = [(data, round(t, 4)) for data, t in reads if data]
+    response = RecordedResponse(
+        status=200, headers=(("content-type", "text/event-stream"),), events=frame_stream(reads)
+    )
+    content = CassetteContent((Interaction(request(), response),))
+    loaded = roundtrip(content)
+    assert loaded.interactions[0].response.reads() == reads
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_event_data_survives_yaml_verbatim(text: str) -> None:
+    events = (RecordedEvent(data=text.replace("\r", "").replace("\n", ""), t=0.5),)
+    content = CassetteContent((Interaction(request(), RecordedResponse(status=200, events=events)),))
+    assert roundtrip(content) == content
+
+
+def test_plain_bodies_keep_reads_and_non_utf8_bytes() -> None:
+    reads = [(b'{"id":', 0.1), (b'"x"}', 0.2)]
+    body, t, cuts = body_from_reads(reads)
+    response = RecordedResponse(status=400, body=body, body_t=t, body_cuts=cuts)
+    assert response.reads() == reads
+    binary = RecordedResponse(status=200, body=b"\xff\xfe", body_t=0.1)
+    content = CassetteContent((Interaction(request(), response), Interaction(request(), binary)))
+    assert "body_b64" in dump_cassette(content)
+    assert roundtrip(content) == content
+
+
+# --- the file format ----------------------------------------------------------------------------------
+
+
+def test_written_cassette_is_readable_one_line_per_event() -> None:
+    content = CassetteContent((sse_interaction("Hello", " world"),), meta={"generated_by": "test"})
+    text = dump_cassette(content)
+    assert text.startswith("# writer-stream-testkit cassette")
+    assert "version: 1\n" in text
+    assert f"    - {{t: 0.01, data: '{chunk('Hello')}'}}\n" in text
+    assert "    - {t: 0.03, data: '[DONE]'}\n" in text
+    assert roundtrip(content) == content
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\ninteractions: {}\n", "interactions must be a list"),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n",
+            "interactions[0].response is missing",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 0.1, data: 5}]}\n",
+            "interactions[0].response.events[0].data must be a string",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: -1, data: x}]}\n",
+            "interactions[0].response.events[0].t must be a number of seconds",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, dta: x}]}\n",
+            "interactions[0].response.events[0].dta is not a field",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 99, body: ''}\n",
+            "interactions[0].response.status is 99",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200}\n",
+            "must have exactly one of `events`",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, data: x, cuts: [[9, 0.1]]}]}\n",
+            "interactions[0].response.events[0].cuts[0][0] is offset 9",
+        ),
+        (
+            'version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, data: y, raw: "data: x\\n\\n"}]}\n',
+            "interactions[0].response.events[0].data is 'y' but the event's `raw` bytes carry 'x'",
+        ),
+        ("version: 1\ninteractions: [\n", "is not valid YAML"),
+        ("- just a list\n", "the top level must be a mapping"),
+    ],
+)
+def test_malformed_cassettes_name_the_file_and_the_place(text: str, where: str) -> None:
+    with pytest.raises(CassetteFormatError) as info:
+        parse_cassette(text, source="tests/cassettes/x.yaml")
+    message = str(info.value)
+    assert "tests/cassettes/x.yaml" in message
+    assert where in message
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "!!python/object/apply:os.system ['echo pwned']\n",
+        "version: 1\ninteractions:\n- !!python/object/apply:os.system ['echo pwned']\n",
+        "version: !!python/name:os.system 1\n",
+        "version: 1\nmeta: {when: 2024-01-01}\n",
+        "version: 1\nmeta: &a {x: *a}\n",
+    ],
+)
+def test_hostile_yaml_is_refused_not_executed(hostile: str, tmp_path: Path) -> None:
+    with pytest.raises(CassetteFormatError) as info:
+        parse_cassette(hostile, source="evil.yaml")
+    assert "evil.yaml" in str(info.value)
+
+
+def test_python_tags_are_named_in_the_refusal() -> None:
+    with pytest.raises(
+        CassetteFormatError, match=r"tag 'tag:yaml.org,2002:python/object/apply:os.system' at line 1"
+    ):
+        parse_cassette("!!python/object/apply:os.system ['echo pwned']\n", source="evil.yaml")
+
+
+def test_unknown_version_says_how_to_fix() -> None:
+    with pytest.raises(CassetteFormatError, match=r"has version: 2.*reads version 1 only.*Upgrade"):
+        parse_cassette("version: 2\ninteractions: []\n", source="new.yaml")
+
+
+# --- plans and timing -----------------------------------------------------------------------------------
+
+
+def test_fast_replay_has_one_write_per_read_and_no_waits() -> None:
+    plan = render_plan(sse_interaction("a", "b").response)
+    assert plan.head_delay == 0
+    assert [type(s) for s in plan.steps] == [Write, Write, Write]
+    assert plan.body() == f"data: {chunk('a')}\n\ndata: {chunk('b')}\n\ndata: [DONE]\n\n".encode()
+
+
+def test_recorded_and_scaled_timing_reproduce_the_gaps() -> None:
+    response = sse_interaction("a", "b").response
+    recorded = render_plan(response, timing="recorded")
+    assert recorded.head_delay == pytest.approx(0.005)
+    assert [s.seconds for s in recorded.steps if isinstance(s, Pause)] == pytest.approx([0.005, 0.01, 0.01])
+    half = render_plan(response, timing=0.5)
+    assert [s.seconds for s in half.steps if isinstance(s, Pause)] == pytest.approx([0.0025, 0.005, 0.005])
+
+
+def test_incomplete_recording_replays_as_a_disconnect() -> None:
+    response = RecordedResponse(status=200, events=frame_stream([(b"data: x\n\n", 0.1)]), complete=False)
+    assert isinstance(render_plan(response).steps[-1], Disconnect)
+
+
+@pytest.mark.parametrize("bad", ["slow", -1, True])
+def test_bad_timing_is_rejected(bad: Any) -> None:
+    with pytest.raises(ValueError, match="timing="):
+        timing_factor(bad)
+
+
+# --- matching ---------------------------------------------------------------------------------------------
+
+
+def test_default_rules_match_method_path_and_body() -> None:
+    rules = _Rules.build(("method", "path", "body"), (), ())
+    assert rules.matches(call(), request())
+    assert not rules.matches(call({"model": "other"}), request())
+    assert not rules.matches(call(method="PUT"), request())
+    assert rules.matches(call(url="http://127.0.0.1:9/v1/chat"), request())
+    assert not rules.matches(call(url="https://api.writer.com/v1/other"), request())
+
+
+def test_ignored_fields_leave_matching_by_dotted_path() -> None:
+    a = {
+        "model": "m",
+        "temperature": 0.1,
+        "metadata": {"request_id": "1", "keep": 1},
+        "messages": [{"name": "x"}],
+    }
+    b = {
+        "model": "m",
+        "temperature": 0.9,
+        "metadata": {"request_id": "2", "keep": 1},
+        "messages": [{"name": "y"}],
+    }
+    ignore = ("body.temperature", "body.metadata.request_id", "body.messages.*.name")
+    assert _Rules.build(("body",), ignore, ()).matches(call(a), request(b))
+    assert not _Rules.build(("body",), ignore[:2], ()).matches(call(a), request(b))
+
+
+def test_query_match_ignores_listed_params() -> None:
+    rules = _Rules.build(("query",), ("query.ts",), ())
+    assert rules.matches(call(url=URL + "?a=1&ts=5"), request(url=URL + "?ts=9&a=1"))
+    assert not rules.matches(call(url=URL + "?a=2"), request(url=URL + "?a=1"))
+
+
+def test_custom_matchers_compose() -> None:
+    is_stream = Matcher("stream", lambda c, r: c.stream)
+    same_model = Matcher("model", lambda c, r: c.json["model"] == r.json["model"])
+    assert (is_stream & same_model)(call(), request())
+    assert not (is_stream & ~same_model)(call(), request())
+    assert (~is_stream | same_model)(call(), request())
+    rules = _Rules.build((), (), (lambda c, r: False,))
+    assert rules.failures(call(), request()) == ["<lambda>"]
+
+
+@pytest.mark.parametrize(
+    ("match_on", "ignore"), [(("verb",), ()), ((), ("temperature",)), ((), ("headers.x",))]
+)
+def test_bad_matching_options_are_rejected(match_on: tuple[str, ...], ignore: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match=r"match_on|ignore_fields"):
+        _Rules.build(match_on, ignore, ())
+
+
+def test_miss_message_shows_closest_request_as_a_diff() -> None:
+    rules = _Rules.build(("method", "path", "body"), ("body.temperature",), ())
+    recorded = [
+        sse_interaction("x", body={"model": "palmyra-x4", "messages": [{"role": "user", "content": "bye"}]}),
+        sse_interaction(
+            "x", body={"model": "palmyra-x5", "messages": [{"role": "user", "content": "hello"}]}
+        ),
+    ]
+    incoming = call(
+        {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hello!"}], "temperature": 1}
+    )
+    message = miss_message("tests/cassettes/t.yaml", incoming, recorded, [], rules, "none")
+    assert message.startswith(
+        "Cassette tests/cassettes/t.yaml has no unplayed recording that matches POST /v1/chat"
+    )
+    assert "The closest recording is interactions[1]" in message
+    assert "differs in: body" in message
+    assert '-      "content": "hello",' in message
+    assert '+      "content": "hello!",' in message
+    assert "ignoring body.temperature" in message
+    assert "--writer-record-mode=new_episodes or Cassette(..., record_mode='new_episodes')" in message
+
+
+def test_miss_message_explains_a_match_already_played() -> None:
+    rules = _Rules.build(("method", "path", "body"), (), ())
+    message = miss_message("t.yaml", call(), [sse_interaction("x")], [0], rules, "none")
+    assert "matches it but was already replayed" in message
+    assert "allow_playback_repeats=True" in message
+
+
+# --- record modes -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("existed", [True, False])
+@pytest.mark.parametrize("matched", [True, False])
+@pytest.mark.parametrize("mode", RECORD_MODES)
+def test_decide_follows_vcrpy(mode: Any, existed: bool, matched: bool) -> None:
+    expected = {
+        "none": "replay" if matched else "miss",
+        "once": "replay" if matched else ("miss" if existed else "record"),
+        "new_episodes": "replay" if matched else "record",
+        "all": "record",
+        "rewrite": "record",
+    }[mode]
+    assert decide(mode, file_existed=existed, matched=matched) == expected
+
+
+def _same(a: RecordedRequest, b: RecordedRequest) -> bool:
+    return a.json == b.json
+
+
+def test_merge_appends_new_recordings_after_what_is_on_disk() -> None:
+    old, mine, theirs = (
+        sse_interaction("old", body={"n": 0}),
+        sse_interaction("m", body={"n": 1}),
+        sse_interaction("t", body={"n": 2}),
+    )
+    merged = merge_for_save("new_episodes", loaded=[old], recorded=[mine], on_disk=[old, theirs], same=_same)
+    assert merged == (old, theirs, mine)
+
+
+def test_merge_skips_what_another_writer_already_recorded() -> None:
+    old, twin = sse_interaction("old", body={"n": 0}), sse_interaction("t", body={"n": 2})
+    mine = sse_interaction("m", body={"n": 2})
+    assert merge_for_save("once", loaded=[], recorded=[mine], on_disk=[old, twin], same=_same) == (old, twin)
+    assert merge_for_save(
+        "new_episodes", loaded=[old], recorded=[mine, mine], on_disk=[old, twin], same=_same
+    ) == (
+        old,
+        twin,
+        mine,
+    )
+
+
+def test_merge_all_replaces_re_recorded_and_keeps_the_rest() -> None:
+    a, b, a2 = (
+        sse_interaction("a", body={"n": 1}),
+        sse_interaction("b", body={"n": 2}),
+        sse_interaction("A", body={"n": 1}),
+    )
+    assert merge_for_save("all", loaded=[a, b], recorded=[a2], on_disk=[a, b], same=_same) == (b, a2)
+
+
+def test_merge_rewrite_keeps_only_this_run_and_none_writes_nothing() -> None:
+    a, b = sse_interaction("a", body={"n": 1}), sse_interaction("b", body={"n": 2})
+    assert merge_for_save("rewrite", loaded=[], recorded=[b], on_disk=[a], same=_same) == (b,)
+    assert merge_for_save("none", loaded=[a], recorded=[b], on_disk=[a], same=_same) is None
+    assert merge_for_save("new_episodes", loaded=[a], recorded=[], on_disk=[a], same=_same) is None
+
+
+# --- redaction ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "proxy-authorization",
+        "api-key",
+        "X-API-Key",
+        "cookie",
+        "Set-Cookie",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-client-secret",
+        "apikey",
+    ],
+)
+def test_credential_headers_are_recognised(name: str) -> None:
+    assert is_credential_header(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "content-type",
+        "keep-alive",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-limit-tokens",
+        "accept",
+        "x-request-id",
+        "idempotency-key",
+    ],
+)
+def test_ordinary_headers_are_kept(name: str) -> None:
+    assert not is_credential_header(name)
+
+
+def test_api_key_is_scrubbed_everywhere_and_patterns_apply() -> None:
+    key = "sk-live-ABCDEFGH12345678"
+    secrets = secret_from_headers([("Authorization", f"Bearer {key}")])
+    assert secrets == (key,)
+    redaction = Redaction.build(
+        secrets=secrets, patterns=[r"user-\d+", (re.compile("secret-[a-z]+"), "<gone>")]
+    )
+    assert redaction.headers([("authorization", "x"), ("x-echo", f"k={key}")]) == (
+        ("authorization", REDACTED),
+        ("x-echo", f"k={REDACTED}"),
+    )
+    assert redaction.json({"a": [f"{key} user-42 secret-abc"]}) == {"a": [f"{REDACTED} {REDACTED} <gone>"]}
+
+
+def test_redaction_moves_read_boundaries_with_the_text() -> None:
+    redaction = Redaction.build(secrets=["SECRETKEY123"])
+    text, offsets = redaction.text_keeping_offsets("ab SECRETKEY123 cd", [1, 6, 15, 18])
+    assert text == f"ab {REDACTED} cd"
+    assert offsets == [1, 3, 3 + len(REDACTED), len(text)]
+
+
+def test_capture_becomes_a_redacted_interaction_even_across_reads() -> None:
+    key = "sk-planted-0123456789abcdef"
+    capture = Capture(
+        method="POST",
+        url=f"{URL}?key={key}",
+        headers=(
+            ("Authorization", f"Bearer {key}"),
+            ("Host", "api.writer.com"),
+            ("Content-Type", "application/json"),
+        ),
+        content=json.dumps({"messages": [{"role": "user", "content": key}]}).encode(),
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"), ("Set-Cookie", "s=1")),
+        reads=[
+            (f'data: {{"echo":"{key[:10]}'.encode(), 0.1),
+            (f'{key[10:]}"}}\n\n'.encode(), 0.2),
+            (b"data: [DONE]\n\n", 0.3),
+        ],
+        complete=False,
+        responded=True,
+    )
+    interaction = interaction_from_capture(capture, Redaction())
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert key not in text
+    assert key[:10] not in text
+    assert "host" not in dict(interaction.request.headers)
+    assert dict(interaction.response.headers)["set-cookie"] == REDACTED
+    assert interaction.response.complete  # the client stopped at [DONE]: nothing was missed
+    assert interaction.response.reads()[0][0] == b'data: {"echo":"'

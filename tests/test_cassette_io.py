@@ -1,0 +1,201 @@
+"""Cassette files on disk: atomic replacement, crash safety, and concurrent writers merging."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from writer_stream_testkit.cassette import (
+    CassetteContent,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    frame_stream,
+    load_cassette,
+    lock_path,
+    save_cassette,
+    update_cassette,
+)
+from writer_stream_testkit.errors import CassetteError, CassetteFormatError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def content(*labels: str) -> CassetteContent:
+    interactions = []
+    for label in labels:
+        request = RecordedRequest(method="POST", url="https://api.writer.com/v1/chat", json={"label": label})
+        events = frame_stream(
+            [(f'data: {{"label":"{label}"}}\n\n'.encode(), 0.1), (b"data: [DONE]\n\n", 0.2)]
+        )
+        interactions.append(Interaction(request, RecordedResponse(status=200, events=events)))
+    return CassetteContent(tuple(interactions))
+
+
+def test_save_then_load_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "dir" / "c.yaml"
+    save_cassette(path, content("a", "b"))
+    assert load_cassette(path) == content("a", "b")
+    assert [p.name for p in path.parent.iterdir()] == ["c.yaml"]  # no temp file left behind
+
+
+def test_failed_replace_leaves_old_cassette_and_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.yaml"
+    save_cassette(path, content("old"))
+    before = path.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        save_cassette(path, content("new"))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    save_cassette(path, content("old"))
+    before = path.read_bytes()
+    ready = tmp_path / "ready"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from writer_stream_testkit import cassette
+        from tests.test_cassette_io import content
+
+        def stuck_replace(src, dst):
+            open({str(ready)!r}, "w").close()
+            time.sleep(60)
+
+        os.replace = stuck_replace
+        cassette.save_cassette({str(path)!r}, content("new", "newer"))
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert child.poll() is None, "the writer exited before reaching os.replace"
+            assert time.monotonic() < deadline, "the writer never reached os.replace"
+            time.sleep(0.01)
+        temp = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert len(temp) == 1  # the new cassette is fully written, just not renamed
+        assert load_cassette_text(temp[0]) == content("new", "newer")
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert path.read_bytes() == before
+    assert load_cassette(path) == content("old")
+
+
+def load_cassette_text(path: Path) -> CassetteContent:
+    from writer_stream_testkit.cassette import parse_cassette
+
+    return parse_cassette(path.read_text("utf-8"), source=str(path))
+
+
+def test_update_merges_under_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+
+    def add(label: str):  # type: ignore[no-untyped-def]
+        def change(current: CassetteContent | None) -> CassetteContent:
+            old = current.interactions if current else ()
+            return CassetteContent((*old, *content(label).interactions))
+
+        return change
+
+    update_cassette(path, add("a"))
+    update_cassette(path, add("b"))
+    assert load_cassette(path) == content("a", "b")
+    assert lock_path(path).exists()
+    assert update_cassette(path, lambda current: None) is None
+    assert load_cassette(path) == content("a", "b")
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time, writerai
+    from writer_stream_testkit.cassette import Cassette
+    from writer_stream_testkit.script import StreamScript
+    from writer_stream_testkit.server import FakeWriterServer
+
+    path, label, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    with FakeWriterServer() as server:
+        server.reply(StreamScript().content("from ", label).finish(), times=2)
+        with Cassette(path, record_mode="new_episodes", upstream=server.base_url):
+            client = writerai.Writer(api_key="sk-test-concurrent-0000")
+            for turn in range(2):
+                messages = [{"role": "user", "content": f"{label} turn {turn}"}]
+                for _ in client.chat.chat(model="palmyra-x5", messages=messages, stream=True):
+                    pass
+            while time.time() < start:  # line the writers up so their saves overlap
+                time.sleep(0.001)
+    """
+)
+
+
+def test_concurrent_writers_merge_into_one_valid_cassette(tmp_path: Path) -> None:
+    path = tmp_path / "shared.yaml"
+    save_cassette(path, content("existing"))
+    labels = [f"w{i}" for i in range(6)]
+    start = time.time() + 3.0
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), label, str(start)], cwd=ROOT, stderr=subprocess.PIPE
+        )
+        for label in labels
+    ]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err.decode()
+    loaded = load_cassette(path)
+    bodies = [i.request.json for i in loaded.interactions]
+    assert bodies[0] == {"label": "existing"}
+    contents = sorted(b["messages"][0]["content"] for b in bodies[1:])
+    assert contents == sorted(f"{label} turn {turn}" for label in labels for turn in range(2))
+    # each writer's two turns stay together and in order
+    for label in labels:
+        mine = [
+            b["messages"][0]["content"] for b in bodies[1:] if b["messages"][0]["content"].startswith(label)
+        ]
+        assert mine == [f"{label} turn 0", f"{label} turn 1"]
+    assert all(
+        json.loads(i.response.events[0].data)["object"] == "chat.completion.chunk"
+        for i in loaded.interactions[1:]
+    )
+
+
+def test_missing_and_non_utf8_files_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(CassetteError, match=r"does not exist\. Record it with record_mode='once'"):
+        load_cassette(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"version: 1\n\xff\n")
+    with pytest.raises(CassetteFormatError, match=r"bad\.yaml is not UTF-8 text \(byte 11"):
+        load_cassette(bad)
+
+
+@pytest.mark.parametrize(
+    "name", ["hello-stream.yaml", "tool-call.yaml", "cut-stream.yaml", "rate-limited-then-ok.yaml"]
+)
+def test_example_cassettes_load_and_say_they_are_generated(name: str) -> None:
+    path = ROOT / "cassettes" / name
+    loaded = load_cassette(path)
+    assert "StreamScript" in loaded.meta["generated_by"]
+    assert loaded.interactions
+    assert b"sk-example" not in path.read_bytes()

@@ -1,0 +1,405 @@
+"""Cassettes end to end: record from a fake upstream through the tee, replay to every client."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import writerai
+
+from writer_stream_testkit._replies import Call
+from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.client import AsyncWriter, Writer
+from writer_stream_testkit.errors import CassetteMissError
+from writer_stream_testkit.faults import Fault
+from writer_stream_testkit.plan import Disconnect, Pause, Write
+from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.server import FakeWriterServer
+
+KEY = "sk-planted-KEY-9f8e7d6c5b4a3210"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeWriterServer]:
+    with FakeWriterServer() as fake:
+        yield fake
+
+
+def sdk_stream(messages: list[dict[str, Any]] = MESSAGES, **extra: Any) -> list[str]:
+    client = writerai.Writer(api_key=KEY, max_retries=0)
+    stream = client.chat.chat(model="palmyra-x5", messages=messages, stream=True, **extra)  # type: ignore[arg-type]
+    return [c.choices[0].delta.content or "" for c in stream if c.choices]
+
+
+def record(path: Path, server: FakeWriterServer, script: StreamScript, **options: Any) -> list[str]:
+    server.reply(script)
+    with Cassette(path, record_mode="once", upstream=server.base_url, **options):
+        return sdk_stream()
+
+
+# --- recording ------------------------------------------------------------------------------------
+
+
+def test_records_each_read_and_replays_the_same_bytes(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    script = (
+        StreamScript()
+        .content("Hé", "llo", " wörld")
+        .finish()
+        .with_fault(Fault.split(sizes=[7]), Fault.crlf())
+    )
+    server.reply(script)
+    cassette = Cassette(path, record_mode="once", upstream=server.base_url)
+    with cassette:
+        assert "".join(sdk_stream()) == "Héllo wörld"
+        captured = [data for data, _ in cassette._captures[0].reads]
+    assert b"".join(captured) == script.sse(newline="\r\n")
+    replay = Cassette(path)
+    plan = replay.take(Call.create(method="POST", url="https://api.writer.com/v1/chat", content=_body()))
+    assert [s.data for s in plan.steps if isinstance(s, Write)] == captured
+    text = path.read_text()
+    assert "raw:" in text  # CRLF framing is kept byte for byte
+    assert "cuts:" in text
+
+
+def _body(messages: list[dict[str, Any]] = MESSAGES) -> bytes:
+    return json.dumps({"messages": messages, "model": "palmyra-x5", "stream": True}).encode()
+
+
+def test_planted_api_key_appears_nowhere_on_disk(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content(f"echo {KEY}").finish())
+    with Cassette(path, record_mode="once", upstream=server.base_url, redact=[r"Say \w+"]):
+        assert "".join(sdk_stream()) == f"echo {KEY}"
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            assert KEY.encode() not in data, file
+            assert KEY[:12].encode() not in data, file
+    text = path.read_text()
+    assert "authorization: <redacted>" in text
+    assert "echo <redacted>" in text
+    assert "content: <redacted>" in text  # the user's own pattern
+
+
+def test_replay_reproduces_recorded_timing_when_asked(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("a", "b").finish().with_fault(Fault.delay(each=0.05)))
+    events = load_cassette(path).interactions[0].response.events
+    assert events is not None
+    gaps = [b.t - a.t for a, b in itertools.pairwise(events)]
+    assert all(gap >= 0.04 for gap in gaps)
+    call = Call.create(method="POST", url="https://api.writer.com/v1/chat", content=_body())
+    fast = Cassette(path).take(call)
+    assert not any(isinstance(s, Pause) for s in fast.steps)
+    recorded = Cassette(path, timing="recorded").take(call)
+    assert sum(s.seconds for s in recorded.steps if isinstance(s, Pause)) >= 0.04 * len(gaps)
+    halved = Cassette(path, timing=0.5).take(call)
+    assert sum(s.seconds for s in halved.steps if isinstance(s, Pause)) == pytest.approx(
+        sum(s.seconds for s in recorded.steps if isinstance(s, Pause)) / 2
+    )
+
+
+def test_stream_the_upstream_cuts_is_recorded_incomplete(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(
+        StreamScript()
+        .content("a", "b", "c")
+        .finish()
+        .with_fault(Fault.disconnect(after_chunks=2, mid_chunk=True))
+    )
+    with (
+        Cassette(path, record_mode="once", upstream=server.base_url),
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        sdk_stream()
+    response = load_cassette(path).interactions[0].response
+    assert response.complete is False
+    assert response.events is not None
+    assert response.events[-1].data is None  # the half block the upstream sent before hanging up
+    with Cassette(path), pytest.raises(httpx.RemoteProtocolError):
+        sdk_stream()
+
+
+def test_stream_the_caller_abandons_is_recorded_as_far_as_it_went(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(
+        StreamScript().content(*[f"w{i} " for i in range(50)]).finish().with_fault(Fault.delay(each=0.01))
+    )
+    with Cassette(path, record_mode="once", upstream=server.base_url):
+        client = writerai.Writer(api_key=KEY, max_retries=0)
+        stream = client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        first = next(iter(stream))
+        stream.close()
+    assert first.choices[0].delta.content == "w0 "
+    response = load_cassette(path).interactions[0].response
+    assert response.complete is False
+    assert response.events is not None
+    assert 1 <= len(response.events) < 50
+    plan = Cassette(path).take(
+        Call.create(method="POST", url="https://api.writer.com/v1/chat", content=_body())
+    )
+    assert isinstance(plan.steps[-1], Disconnect)
+
+
+def test_async_recording_tees_like_sync(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content("async", " works").finish())
+
+    async def main() -> str:
+        async with Cassette(path, record_mode="once", upstream=server.base_url):
+            client = writerai.AsyncWriter(api_key=KEY, max_retries=0)
+            stream = await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+            return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    assert asyncio.run(main()) == "async works"
+    assert len(load_cassette(path).interactions) == 1
+
+
+def test_non_streaming_and_error_bodies_are_recorded_as_body(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content("whole").finish())
+    server.reply(Fault.http_error(429))
+    with Cassette(path, record_mode="once", upstream=server.base_url):
+        client = writerai.Writer(api_key=KEY, max_retries=0)
+        done = client.chat.chat(model="palmyra-x5", messages=MESSAGES)  # type: ignore[arg-type]
+        assert done.choices[0].message.content == "whole"
+        with pytest.raises(writerai.RateLimitError):
+            client.chat.chat(model="palmyra-x5", messages=[{"role": "user", "content": "again"}])
+    first, second = load_cassette(path).interactions
+    assert first.response.events is None
+    assert json.loads(first.response.body or b"")["choices"][0]["message"]["content"] == "whole"
+    assert second.response.status == 429
+    with Cassette(path):
+        client = writerai.Writer(api_key=KEY, max_retries=0)
+        assert client.chat.chat(model="palmyra-x5", messages=MESSAGES).choices[0].message.content == "whole"  # type: ignore[arg-type]
+
+
+# --- replaying to every client ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, server: FakeWriterServer) -> Path:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("Hello", ", ", "world").finish())
+    server.verify()
+    return path
+
+
+def test_replay_to_writerai_sync_offline(recorded: Path) -> None:
+    with Cassette(recorded) as cassette:
+        assert "".join(sdk_stream()) == "Hello, world"
+    assert cassette.play_counts == [1]
+
+
+def test_replay_to_writerai_async(recorded: Path) -> None:
+    async def main() -> str:
+        async with Cassette(recorded):
+            client = writerai.AsyncWriter(api_key="another-key-entirely", max_retries=0)
+            stream = await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+            return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    assert asyncio.run(main()) == "Hello, world"
+
+
+def test_replay_to_the_kits_clients(recorded: Path) -> None:
+    with Cassette(recorded):
+        stream = Writer(api_key=KEY).chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type, call-overload]
+        assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello, world"
+
+    async def main() -> str:
+        async with Cassette(recorded):
+            client = AsyncWriter(api_key=KEY)
+            stream = await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type, call-overload]
+            return "".join([c.choices[0].delta.content or "" async for c in stream])
+
+    assert asyncio.run(main()) == "Hello, world"
+
+
+def test_replay_over_a_socket_through_the_fake_server(recorded: Path) -> None:
+    with FakeWriterServer(cassette=Cassette(recorded)) as replaying:
+        client = writerai.Writer(api_key=KEY, base_url=replaying.base_url, max_retries=0)
+        stream = client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        assert "".join(c.choices[0].delta.content or "" for c in stream) == "Hello, world"
+
+
+def test_fake_server_reports_a_cassette_miss(recorded: Path) -> None:
+    def run() -> None:
+        with FakeWriterServer(cassette=Cassette(recorded)) as replaying:
+            client = writerai.Writer(api_key=KEY, base_url=replaying.base_url, max_retries=0)
+            with pytest.raises(writerai.InternalServerError):
+                client.chat.chat(
+                    model="palmyra-x5", messages=[{"role": "user", "content": "other"}], stream=True
+                )  # type: ignore[arg-type]
+
+    with pytest.raises(CassetteMissError, match="has no unplayed recording"):
+        run()
+
+
+def test_replay_never_touches_the_network(recorded: Path) -> None:
+    with Cassette(recorded, upstream="http://127.0.0.1:9"):  # a dead port: any network use would fail
+        assert "".join(sdk_stream()) == "Hello, world"
+
+
+def test_other_hosts_are_not_served(recorded: Path) -> None:
+    with Cassette(recorded), pytest.raises(AssertionError, match="answers only the Writer API"):
+        httpx.get("https://example.com/")
+
+
+# --- misses and matching -------------------------------------------------------------------------------
+
+
+def test_miss_is_a_readable_500_then_a_failure_at_exit(recorded: Path) -> None:
+    other = [{"role": "user", "content": "Say goodbye"}]
+    seen: list[str] = []
+
+    def run() -> None:
+        with Cassette(recorded):
+            try:
+                sdk_stream(other)
+            except writerai.InternalServerError as error:
+                seen.append(str(error))
+
+    with pytest.raises(CassetteMissError) as info:
+        run()
+    assert "has no unplayed recording" in seen[0]  # the client's own error already says why
+    message = str(info.value)
+    assert f"Cassette {recorded} has no unplayed recording that matches POST /v1/chat" in message
+    assert '-      "content": "Say hello",' in message
+    assert '+      "content": "Say goodbye",' in message
+    assert "--writer-record-mode=new_episodes" in message
+
+
+def test_each_recording_replays_once_unless_repeats_are_allowed(recorded: Path) -> None:
+    def twice() -> None:
+        with Cassette(recorded):
+            sdk_stream()
+            with pytest.raises(writerai.InternalServerError):
+                sdk_stream()
+
+    with pytest.raises(CassetteMissError, match="already replayed"):
+        twice()
+    with Cassette(recorded, allow_playback_repeats=True) as cassette:
+        assert sdk_stream() == sdk_stream()
+    assert cassette.play_counts == [2]
+
+
+def never(call: Call, recorded: object) -> bool:
+    return False
+
+
+def test_ignored_fields_and_custom_matchers_decide_what_replays(recorded: Path) -> None:
+    with Cassette(recorded, ignore_fields=["body.temperature"]):
+        assert "".join(sdk_stream(temperature=0.3)) == "Hello, world"
+    with Cassette(
+        recorded,
+        match_on=("method", "path"),
+        matchers=[lambda call, rec: call.json["model"] == rec.json["model"]],
+    ):
+        assert "".join(sdk_stream([{"role": "user", "content": "anything"}])) == "Hello, world"
+    with (
+        pytest.raises(CassetteMissError, match="differs in: never"),
+        Cassette(recorded, matchers=[never]),
+        pytest.raises(writerai.InternalServerError),
+    ):
+        sdk_stream()
+
+
+def test_assert_all_played_reports_unused_recordings(recorded: Path) -> None:
+    with (
+        pytest.raises(CassetteMissError, match=r"never replayed: interactions\[0\]"),
+        Cassette(recorded, assert_all_played=True),
+    ):
+        pass
+
+
+# --- record modes end to end -----------------------------------------------------------------------------
+
+
+def test_mode_none_never_records_and_never_creates_a_file(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    with (
+        pytest.raises(CassetteMissError, match="The cassette holds no interactions at all"),
+        Cassette(path, upstream=server.base_url),
+        pytest.raises(writerai.InternalServerError),
+    ):
+        sdk_stream()
+    assert not path.exists()
+    assert server.calls == []
+
+
+def test_mode_once_records_a_new_file_then_only_replays(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    before = path.read_bytes()
+
+    def run() -> None:
+        with Cassette(path, record_mode="once", upstream=server.base_url):
+            assert "".join(sdk_stream()) == "one"
+            with pytest.raises(writerai.InternalServerError):
+                sdk_stream([{"role": "user", "content": "new"}])
+
+    with pytest.raises(CassetteMissError, match="record_mode='once'"):
+        run()
+    assert path.read_bytes() == before
+    assert len(server.calls) == 1
+
+
+def test_mode_new_episodes_replays_known_and_appends_new(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    server.reply(StreamScript().content("two").finish())
+    with Cassette(path, record_mode="new_episodes", upstream=server.base_url):
+        assert "".join(sdk_stream()) == "one"
+        assert "".join(sdk_stream([{"role": "user", "content": "new"}])) == "two"
+    assert len(server.calls) == 2
+    contents = [i.request.json["messages"][0]["content"] for i in load_cassette(path).interactions]
+    assert contents == ["Say hello", "new"]
+
+
+def test_mode_all_re_records_matches_and_keeps_the_rest(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content("old a").finish())
+    server.reply(StreamScript().content("old b").finish())
+    with Cassette(path, record_mode="once", upstream=server.base_url):
+        sdk_stream()
+        sdk_stream([{"role": "user", "content": "b"}])
+    server.reply(StreamScript().content("new a").finish())
+    with Cassette(path, record_mode="all", upstream=server.base_url):
+        assert "".join(sdk_stream()) == "new a"  # recorded afresh, not replayed
+    interactions = load_cassette(path).interactions
+    assert [i.request.json["messages"][0]["content"] for i in interactions] == ["b", "Say hello"]
+    assert "new a" in (interactions[1].response.events or ())[0].data  # type: ignore[operator]
+
+
+def test_mode_rewrite_starts_the_file_afresh(tmp_path: Path, server: FakeWriterServer) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content("a").finish())
+    server.reply(StreamScript().content("b").finish())
+    with Cassette(path, record_mode="once", upstream=server.base_url):
+        sdk_stream()
+        sdk_stream([{"role": "user", "content": "b"}])
+    server.reply(StreamScript().content("fresh").finish())
+    with Cassette(path, record_mode="rewrite", upstream=server.base_url):
+        assert "".join(sdk_stream()) == "fresh"
+    interactions = load_cassette(path).interactions
+    assert len(interactions) == 1
+    assert "fresh" in (interactions[0].response.events or ())[0].data  # type: ignore[operator]
+
+
+def test_bad_options_fail_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="record_mode='sometimes' is not a record mode"):
+        Cassette(tmp_path / "c.yaml", record_mode="sometimes")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="timing="):
+        Cassette(tmp_path / "c.yaml", timing="slow")  # type: ignore[arg-type]

@@ -1,0 +1,197 @@
+"""Secret scrubbing for cassettes: pure functions, applied before anything is written.
+
+A cassette is committed to a repository, so the API key, cookies and any value
+the user marks as sensitive must never reach the file. Redaction runs on the
+recording in memory, at record time; the same rules run on each incoming
+request during replay so that a body which held a secret still matches its
+redacted recording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "REDACTED",
+    "Redaction",
+    "is_credential_header",
+    "secret_from_headers",
+]
+
+REDACTED = "<redacted>"
+"""What a removed secret is replaced with."""
+
+MIN_SECRET_LENGTH = 8
+"""Shorter "keys" are not scrubbed from text: replacing every "abc" in a stream would shred it."""
+
+_CREDENTIAL_NAMES = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+    }
+)
+# One segment of a header name (split on "-" and "_") that marks a credential. Whole-segment
+# matching keeps x-ratelimit-remaining-tokens, content-type and keep-alive; "auth" prefixes
+# cover authorization, authentication and auth itself.
+_CREDENTIAL_SEGMENT = re.compile(
+    r"\w*(token|secret|key)|auth\w*|passw(or)?d|cookie|credentials?|session|signature",
+    re.IGNORECASE,
+)
+_NOT_CREDENTIALS = frozenset({"idempotency-key", "www-authenticate", "x-should-retry"})
+_BEARER = re.compile(r"^\s*(bearer|basic|token)\s+(\S+)\s*$", re.IGNORECASE)
+
+
+def is_credential_header(name: str) -> bool:
+    """Whether a header's value is a credential, judged by its name alone."""
+    lowered = name.lower()
+    if lowered in _CREDENTIAL_NAMES:
+        return True
+    if lowered in _NOT_CREDENTIALS:
+        return False
+    return any(_CREDENTIAL_SEGMENT.fullmatch(part) for part in re.split(r"[-_]", lowered) if part)
+
+
+def secret_from_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The credentials a request carries (the bearer token, an api-key value), to scrub elsewhere."""
+    found: list[str] = []
+    for name, value in headers:
+        if not is_credential_header(name):
+            continue
+        bearer = _BEARER.match(value)
+        token = bearer.group(2) if bearer else value.strip()
+        if len(token) >= MIN_SECRET_LENGTH and token not in found:
+            found.append(token)
+    return tuple(found)
+
+
+def _compile(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"The redaction pattern {pattern!r} is not a valid regular expression ({exc}); "
+            "pass a valid re pattern string or a compiled re.Pattern."
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """What to scrub from a recording, and with what.
+
+    ``secrets`` are literal strings (API keys) removed wherever they appear;
+    ``patterns`` are (regex, replacement) pairs for anything else. Credential
+    headers are always replaced whole, whatever their value.
+    """
+
+    secrets: tuple[str, ...] = ()
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    extra_headers: frozenset[str] = field(default_factory=frozenset)
+    """More header names (lower case) to treat as credentials."""
+    _rules: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Longest secret first, so a key that contains another is removed whole.
+        ordered = sorted(self.secrets, key=len, reverse=True)
+        literal = tuple((re.compile(re.escape(s)), REDACTED) for s in ordered)
+        object.__setattr__(self, "_rules", literal + self.patterns)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        secrets: Iterable[str] = (),
+        patterns: Iterable[str | re.Pattern[str] | tuple[str | re.Pattern[str], str]] = (),
+        headers: Iterable[str] = (),
+    ) -> Redaction:
+        """Normalise user input: bare patterns are replaced with ``REDACTED``."""
+        compiled: list[tuple[re.Pattern[str], str]] = []
+        for item in patterns:
+            if isinstance(item, tuple):
+                pattern, replacement = item
+                compiled.append((_compile(pattern), replacement))
+            else:
+                compiled.append((_compile(item), REDACTED))
+        return cls(
+            secrets=tuple(s for s in secrets if len(s) >= MIN_SECRET_LENGTH),
+            patterns=tuple(compiled),
+            extra_headers=frozenset(h.lower() for h in headers),
+        )
+
+    def with_secrets(self, secrets: Sequence[str]) -> Redaction:
+        """This redaction plus more literal secrets (the key a request was sent with)."""
+        new = tuple(s for s in secrets if len(s) >= MIN_SECRET_LENGTH and s not in self.secrets)
+        if not new:
+            return self
+        return Redaction(self.secrets + new, self.patterns, self.extra_headers)
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret and pattern match replaced."""
+        for pattern, replacement in self._rules:
+            value = pattern.sub(replacement, value)
+        return value
+
+    def text_keeping_offsets(self, value: str, offsets: Sequence[int]) -> tuple[str, list[int]]:
+        """Redact ``value`` and move ``offsets`` (positions in it) to the same places after.
+
+        The recorder keeps where each network read ended; a replacement of a
+        different length shifts later read ends, and a read end inside a secret
+        moves to the start of its replacement so no piece of the secret survives.
+        """
+        moved = list(offsets)
+        for pattern, replacement in self._rules:
+            pieces: list[str] = []
+            last = 0
+            shift_at: list[tuple[int, int, int]] = []  # (start, end, new length) in old text
+            for match in pattern.finditer(value):
+                start, end = match.span()
+                new = match.expand(replacement)
+                pieces.append(value[last:start])
+                pieces.append(new)
+                shift_at.append((start, end, len(new)))
+                last = end
+            if not shift_at:
+                continue
+            pieces.append(value[last:])
+            value = "".join(pieces)
+            moved = [_move(offset, shift_at) for offset in moved]
+        return value, moved
+
+    def headers(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        """Credential headers replaced whole; the rest scrubbed like any text."""
+        out: list[tuple[str, str]] = []
+        for name, value in pairs:
+            if is_credential_header(name) or name.lower() in self.extra_headers:
+                out.append((name, REDACTED))
+            else:
+                out.append((name, self.text(value)))
+        return tuple(out)
+
+    def json(self, value: Any) -> Any:
+        """A JSON value with every string (keys included) scrubbed."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        return value
+
+
+def _move(offset: int, replaced: Sequence[tuple[int, int, int]]) -> int:
+    delta = 0
+    for start, end, new_length in replaced:
+        if offset <= start:
+            break
+        if offset < end:
+            return start + delta
+        delta += new_length - (end - start)
+    return offset + delta

@@ -1,0 +1,240 @@
+"""Tee recording: upstream bytes reach the caller as they arrive while being written down.
+
+A recorder never buffers a stream: each network read is handed to the client
+the moment it arrives and appended to a :class:`Capture` with its time
+offset. When the client finishes, abandons the response early, or the upstream
+cuts it, the capture is closed where it stands (``complete`` says which), so a
+cassette holds exactly what the client read, chunk boundaries and timing
+included. Turning captures into cassette interactions (framing, redaction) is
+pure and lives in ``cassette.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass, field
+
+import httpx
+
+__all__ = ["UPSTREAM_MARK", "Capture", "arecord", "record", "upstream_request"]
+
+UPSTREAM_MARK = "writer_stream_testkit.upstream"
+"""Request extension marking a request the recorder sends upstream, so interceptors let it pass."""
+
+# Framing the transport redoes for us, and compression we ask the upstream not to use: the
+# cassette stores the bytes the client decoded, and replay frames them afresh.
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "connection"}
+)
+_DROPPED_REQUEST_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+@dataclass
+class Capture:
+    """One request and as much of its response as the client read, with timings.
+
+    Times are seconds from the moment the request was sent. Mutable on purpose:
+    the recorder fills it as bytes flow; ``done`` is set once, when it stops.
+    """
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    content: bytes
+    status: int = 0
+    response_headers: tuple[tuple[str, str], ...] = ()
+    head_t: float = 0.0
+    reads: list[tuple[bytes, float]] = field(default_factory=list)
+    complete: bool = False
+    done: bool = False
+    responded: bool = False
+    """Whether the upstream answered at all; a request that failed to connect is not recorded."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def start(cls, request: httpx.Request) -> Capture:
+        return cls(
+            method=request.method,
+            url=str(request.url),
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw),
+            content=request.content,
+        )
+
+    def finish(self, *, complete: bool) -> None:
+        with self._lock:
+            if not self.done:
+                self.complete = complete
+                self.done = True
+
+
+def upstream_request(request: httpx.Request, upstream: str | None) -> httpx.Request:
+    """The request to send upstream: same method, path and body, aimed at ``upstream``.
+
+    ``upstream`` is a base URL that replaces the scheme, host and port the
+    client used (``None`` keeps them: the real network). Compression is turned
+    off so the recorded bytes are the readable ones the client decodes.
+    """
+    url = request.url
+    if upstream is not None:
+        base = httpx.URL(upstream)
+        url = url.copy_with(
+            scheme=base.scheme,
+            host=base.host,
+            port=base.port,
+            raw_path=(base.raw_path.rstrip(b"/") + url.raw_path) if base.raw_path != b"/" else url.raw_path,
+        )
+    headers = [
+        (k, v)
+        for k, v in request.headers.multi_items()
+        if k.lower() not in _DROPPED_REQUEST_HEADERS and k.lower() != "accept-encoding"
+    ]
+    headers.append(("accept-encoding", "identity"))
+    extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
+    extensions[UPSTREAM_MARK] = True
+    return httpx.Request(request.method, url, headers=headers, content=request.content, extensions=extensions)
+
+
+def _answer(upstream: httpx.Response, request: httpx.Request, stream: _Tee) -> httpx.Response:
+    headers = [
+        (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS
+    ]
+    return httpx.Response(upstream.status_code, headers=headers, stream=stream, request=request)
+
+
+def _respond(capture: Capture, upstream: httpx.Response, started: float) -> None:
+    capture.status = upstream.status_code
+    capture.response_headers = tuple(
+        (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS
+    )
+    capture.head_t = time.perf_counter() - started
+    capture.responded = True
+
+
+def record(
+    request: httpx.Request,
+    *,
+    upstream: str | None,
+    on_start: Callable[[Capture], None],
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Response:
+    """Send ``request`` upstream (sync) and return a response whose body is recorded as it is read."""
+    request.read()
+    capture = Capture.start(request)
+    outgoing = upstream_request(request, upstream)
+    own = transport is None
+    sender = transport if transport is not None else httpx.HTTPTransport()
+    started = time.perf_counter()
+    try:
+        response = sender.handle_request(outgoing)
+    except BaseException:
+        if own:
+            sender.close()
+        raise
+    response.request = outgoing
+    _respond(capture, response, started)
+    on_start(capture)
+    return _answer(response, request, _Tee(capture, response, started, sender if own else None))
+
+
+async def arecord(
+    request: httpx.Request,
+    *,
+    upstream: str | None,
+    on_start: Callable[[Capture], None],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.Response:
+    """Send ``request`` upstream (async) and return a response whose body is recorded as it is read."""
+    await request.aread()
+    capture = Capture.start(request)
+    outgoing = upstream_request(request, upstream)
+    own = transport is None
+    sender = transport if transport is not None else httpx.AsyncHTTPTransport()
+    started = time.perf_counter()
+    try:
+        response = await sender.handle_async_request(outgoing)
+    except BaseException:
+        if own:
+            await sender.aclose()
+        raise
+    response.request = outgoing
+    _respond(capture, response, started)
+    on_start(capture)
+    return _answer(response, request, _Tee(capture, response, started, sender if own else None))
+
+
+class _Tee(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The body the client reads: upstream reads passed through one by one, and kept."""
+
+    def __init__(
+        self,
+        capture: Capture,
+        upstream: httpx.Response,
+        started: float,
+        owned: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self._capture = capture
+        self._upstream = upstream
+        self._started = started
+        self._owned = owned
+        self._sync: Generator[bytes, None, None] | None = None
+        self._async: AsyncGenerator[bytes, None] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._sync = self._play()
+        return self._sync
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        self._async = self._aplay()
+        return self._async
+
+    def _play(self) -> Generator[bytes, None, None]:
+        complete = False
+        try:
+            for chunk in self._upstream.iter_bytes():
+                self._capture.reads.append((chunk, time.perf_counter() - self._started))
+                yield chunk
+            complete = True
+        finally:
+            self._capture.finish(complete=complete)
+            self._release()
+
+    async def _aplay(self) -> AsyncGenerator[bytes, None]:
+        complete = False
+        try:
+            async for chunk in self._upstream.aiter_bytes():
+                self._capture.reads.append((chunk, time.perf_counter() - self._started))
+                yield chunk
+            complete = True
+        finally:
+            self._capture.finish(complete=complete)
+            await self._arelease()
+
+    def _release(self) -> None:
+        self._upstream.close()
+        if isinstance(self._owned, httpx.BaseTransport):
+            self._owned.close()
+        self._owned = None
+
+    async def _arelease(self) -> None:
+        await self._upstream.aclose()
+        if isinstance(self._owned, httpx.AsyncBaseTransport):
+            await self._owned.aclose()
+        self._owned = None
+
+    def close(self) -> None:
+        """The client is done with the body, read to the end or abandoned part-way."""
+        if self._sync is not None:
+            self._sync.close()
+        if not self._capture.done:  # never iterated, or closed before the first read
+            self._capture.finish(complete=False)
+            self._release()
+
+    async def aclose(self) -> None:
+        """The client is done with the body, read to the end or abandoned part-way."""
+        if self._async is not None:
+            await self._async.aclose()
+        if not self._capture.done:
+            self._capture.finish(complete=False)
+            await self._arelease()
