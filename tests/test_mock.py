@@ -1,0 +1,372 @@
+"""WriterMock: interception, queueing, matching, call records, strictness, decorator, nesting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import writerai
+
+from writer_stream_testkit import client as ours
+from writer_stream_testkit._execute import body_steps, build_response, head_steps
+from writer_stream_testkit.errors import UnexpectedRequestError, UnusedRepliesError
+from writer_stream_testkit.faults import Fault
+from writer_stream_testkit.mock import DEFAULT_BASE_URL, WriterMock
+from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.sse import encode_chunk
+
+MODEL = "palmyra-x5"
+MESSAGES = [{"role": "user", "content": "Say hello"}]
+SSE = (("content-type", "text/event-stream"),)
+
+
+def chunk(text: str, *, finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}],
+    }
+
+
+def stream_plan(*texts: str, extra: tuple[Write | Pause | Disconnect, ...] = ()) -> ResponsePlan:
+    """A streamed reply with one chunk per text, then [DONE]."""
+    writes = tuple(Write(encode_chunk(chunk(t))) for t in texts)
+    return ResponsePlan(status=200, headers=SSE, steps=(*writes, *extra, Write(b"data: [DONE]\n\n")))
+
+
+def read_sync(client: writerai.Writer | ours.Writer) -> list[str]:
+    stream = client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    return [c.choices[0].delta.content or "" for c in stream]
+
+
+async def read_async(client: writerai.AsyncWriter | ours.AsyncWriter) -> list[str]:
+    stream = await client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    return [c.choices[0].delta.content or "" async for c in stream]
+
+
+# --- the plan executor ---------------------------------------------------------------------------
+
+
+def request(read: float | None = 5.0) -> httpx.Request:
+    timeout = httpx.Timeout(5.0, read=read)
+    return httpx.Request("POST", "https://api.writer.com/v1/chat", extensions={"timeout": timeout.as_dict()})
+
+
+def test_each_write_arrives_as_its_own_piece() -> None:
+    plan = ResponsePlan(steps=(Write(b"data: a"), Write(b"\n\n"), Write(b""), Write(b"data: b\n\n")))
+    assert list(build_response(plan, request()).iter_raw()) == [b"data: a", b"\n\n", b"data: b\n\n"]
+
+
+def test_pauses_add_up_until_the_read_timeout_then_the_read_times_out() -> None:
+    plan = ResponsePlan(steps=(Write(b"x"), Pause(0.3), Pause(0.3), Write(b"never")))
+    steps = body_steps(plan, request(read=0.5), is_async=False)
+    assert [next(steps), next(steps), next(steps)] == [b"x", 0.3, pytest.approx(0.2)]
+    with pytest.raises(httpx.ReadTimeout, match="timed out"):
+        next(steps)
+
+
+def test_a_write_resets_the_read_timeout() -> None:
+    plan = ResponsePlan(steps=(Pause(0.3), Write(b"x"), Pause(0.3), Write(b"y")))
+    assert list(body_steps(plan, request(read=0.5), is_async=True)) == [0.3, b"x", 0.3, b"y"]
+
+
+def test_no_read_timeout_means_a_pause_is_waited_in_full() -> None:
+    plan = ResponsePlan(steps=(Pause(1000.0),))
+    assert list(body_steps(plan, request(read=None), is_async=False)) == [1000.0]
+
+
+def test_a_content_length_body_is_cut_to_length_and_fails_when_short() -> None:
+    long = ResponsePlan(headers=(("content-length", "3"),), steps=(Write(b"ab"), Write(b"cdef")))
+    assert list(build_response(long, request()).iter_raw()) == [b"ab", b"c"]
+    short = ResponsePlan(headers=(("content-length", "10"),), steps=(Write(b"ab"),))
+    with pytest.raises(httpx.RemoteProtocolError, match=r"\(received 2 bytes, expected 10\)"):
+        list(build_response(short, request()).iter_raw())
+
+
+def test_head_delay_past_the_read_timeout_times_out_after_the_timeout() -> None:
+    steps = head_steps(ResponsePlan(head_delay=9.0), request(read=0.25), is_async=True)
+    assert next(steps) == 0.25
+    with pytest.raises(httpx.ReadTimeout):
+        next(steps)
+    assert list(head_steps(ResponsePlan(head_delay=0.1), request(read=0.25), is_async=True)) == [0.1]
+
+
+def test_refused_connection_fails_before_anything_else() -> None:
+    with pytest.raises(httpx.ConnectError, match="Connection refused"):
+        list(head_steps(ResponsePlan(refuse=True, head_delay=1.0), request(), is_async=False))
+    with pytest.raises(httpx.ConnectError, match="All connection attempts failed"):
+        list(head_steps(ResponsePlan(refuse=True), request(), is_async=True))
+
+
+def test_response_carries_the_request_and_chunked_framing() -> None:
+    req = request()
+    response = build_response(ResponsePlan(headers=SSE), req)
+    assert response.request is req
+    assert response.headers["transfer-encoding"] == "chunked"
+
+
+# --- interception ---------------------------------------------------------------------------------
+
+
+def test_writerai_sync_streams_the_queued_reply() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("Hel", "lo"))
+        assert read_sync(writerai.Writer(api_key="k")) == ["Hel", "lo"]
+    assert mock.base_url == DEFAULT_BASE_URL
+
+
+def test_writerai_async_streams_the_queued_reply() -> None:
+    async def main() -> list[str]:
+        async with WriterMock() as mock:
+            mock.reply(stream_plan("Hel", "lo"))
+            return await read_async(writerai.AsyncWriter(api_key="k"))
+
+    assert asyncio.run(main()) == ["Hel", "lo"]
+
+
+def test_our_clients_stream_the_queued_reply() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("a", "b"), times=2)
+        assert read_sync(ours.Writer(api_key="k")) == ["a", "b"]
+        assert asyncio.run(read_async(ours.AsyncWriter(api_key="k"))) == ["a", "b"]
+
+
+def test_custom_base_urls_are_served_and_the_first_is_the_base_url() -> None:
+    urls = ["http://writer.test:8080/proxy/", "https://eu.writer.test"]
+    with WriterMock(base_url=urls) as mock:
+        mock.reply(stream_plan("x"), times=3)
+        assert mock.base_url == "http://writer.test:8080/proxy"
+        for url in [*urls, DEFAULT_BASE_URL]:
+            assert read_sync(writerai.Writer(api_key="k", base_url=url)) == ["x"]
+    assert [c.url for c in mock.calls] == [
+        "http://writer.test:8080/proxy/v1/chat",
+        "https://eu.writer.test/v1/chat",
+        "https://api.writer.com/v1/chat",
+    ]
+
+
+def test_writer_base_url_from_the_environment_is_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WRITER_BASE_URL", "https://staging.writer.test")
+    with WriterMock() as mock:
+        mock.reply(stream_plan("x"))
+        assert read_sync(writerai.Writer(api_key="k")) == ["x"]
+    assert mock.base_url == "https://staging.writer.test"
+    assert DEFAULT_BASE_URL in mock.base_urls
+
+
+def test_an_invalid_base_url_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"base_url='api\.writer\.com'.*absolute http\(s\) URL"):
+        WriterMock(base_url="api.writer.com")
+
+
+def test_replies_answer_in_the_order_queued() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("first")).reply(stream_plan("second"))
+        client = writerai.Writer(api_key="k")
+        assert read_sync(client) == ["first"]
+        assert read_sync(client) == ["second"]
+
+
+def test_matchers_pick_the_reply_for_each_request() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("for b"), messages=lambda m: m[-1]["content"] == "b")
+        mock.reply(stream_plan("for other model"), model="palmyra-x4")
+        mock.reply(stream_plan("for a"), match=lambda call: call.json["messages"][-1]["content"] == "a")
+        client = writerai.Writer(api_key="k")
+
+        def ask(model: str, text: str) -> list[str]:
+            stream = client.chat.chat(model=model, messages=[{"role": "user", "content": text}], stream=True)
+            return [c.choices[0].delta.content or "" for c in stream]
+
+        assert ask(MODEL, "a") == ["for a"]
+        assert ask("palmyra-x4", "zzz") == ["for other model"]
+        assert ask(MODEL, "b") == ["for b"]
+
+
+def test_calls_record_the_json_body_and_headers() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("x"))
+        client = writerai.Writer(api_key="secret-key", default_headers={"X-App": "demo"})
+        read_sync(client)
+    (call,) = mock.calls
+    assert (call.method, call.path) == ("POST", "/v1/chat")
+    assert call.json == {"messages": MESSAGES, "model": MODEL, "stream": True}
+    assert call.stream is True
+    assert call.headers["authorization"] == "Bearer secret-key"
+    assert call.headers["X-APP"] == "demo"
+    assert call.headers["x-stainless-retry-count"] == "0"
+
+
+def test_a_non_streaming_request_gets_the_reply_body() -> None:
+    completion = {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": MODEL,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+    }
+    body = json.dumps(completion).encode()
+    plan = ResponsePlan(headers=(("content-type", "application/json"),), steps=(Write(body),))
+    with WriterMock() as mock:
+        mock.reply(plan)
+        result = writerai.Writer(api_key="k").chat.chat(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]
+    assert result.choices[0].message.content == "hi"
+
+
+# --- strictness -----------------------------------------------------------------------------------
+
+
+def test_a_request_with_no_reply_gets_a_500_and_fails_verify_naming_it() -> None:
+    mock = WriterMock()
+    mock.reply(stream_plan("x"), model="palmyra-x4")
+    mock.start()
+    with pytest.raises(writerai.InternalServerError) as raised:
+        read_sync(writerai.Writer(api_key="k"))
+    mock.stop()
+    assert "Say hello" in raised.value.message
+    with pytest.raises(UnexpectedRequestError) as failed:
+        mock.verify()
+    assert len(mock.calls) == 1, "the 500 must not be retried"
+    message = str(failed.value)
+    assert "POST /v1/chat (model='palmyra-x5', stream=True, 1 message, last user: 'Say hello')" in message
+    assert "model == 'palmyra-x4'" in message
+    assert "Queue a reply" in message
+
+
+def test_exiting_the_block_raises_for_an_unexpected_request() -> None:
+    def run() -> None:
+        with WriterMock(), contextlib.suppress(writerai.InternalServerError):
+            read_sync(writerai.Writer(api_key="k"))
+
+    with pytest.raises(UnexpectedRequestError, match="No replies were queued"):
+        run()
+
+
+def test_unused_replies_fail_the_block_with_what_was_queued() -> None:
+    mock = WriterMock().reply(stream_plan("x"))
+    with pytest.raises(UnusedRepliesError, match=r"never requested:\n  - .*for any request \(1 of 1 left\)"):
+        mock.__exit__(None, None, None)
+
+
+def test_the_flags_turn_each_check_off() -> None:
+    with WriterMock(assert_all_called=False) as mock:
+        mock.reply(stream_plan("x"))
+    with WriterMock(assert_all_mocked=False), pytest.raises(writerai.InternalServerError):
+        read_sync(writerai.Writer(api_key="k"))
+
+
+def test_an_exception_in_the_block_is_not_masked_but_annotated() -> None:
+    mock = WriterMock().reply(stream_plan("x"))
+    error = ZeroDivisionError("the test's own failure")
+    mock.start()
+    mock.__exit__(ZeroDivisionError, error, None)  # returns without raising: the caller re-raises `error`
+    if sys.version_info >= (3, 11):
+        assert any("never requested" in note for note in error.__notes__)
+
+
+def test_other_writer_endpoints_get_a_404_and_fail_verify() -> None:
+    with WriterMock() as mock:
+        client = writerai.Writer(api_key="k")
+        with pytest.raises(
+            writerai.NotFoundError, match=r"serves only POST https://api\.writer\.com/v1/chat"
+        ):
+            client.models.list()
+        with pytest.raises(UnexpectedRequestError, match=r"GET /v1/models \(no body\) to https://api"):
+            mock.verify()
+        mock.reset()
+    assert mock.calls == []
+
+
+def test_requests_to_other_hosts_are_not_answered_by_the_mock() -> None:
+    with WriterMock(), pytest.raises(AssertionError, match=r"not mocked! WriterMock answers only"):
+        httpx.get("https://example.test/")
+
+
+def test_reset_forgets_replies_and_calls() -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("x"))
+        mock.reset()
+        mock.reply(stream_plan("y"))
+        assert read_sync(writerai.Writer(api_key="k")) == ["y"]
+        assert len(mock.calls) == 1
+        mock.reset()
+        assert mock.calls == []
+
+
+# --- decorator ------------------------------------------------------------------------------------
+
+
+def test_decorator_runs_a_sync_function_inside_the_mock_and_verifies() -> None:
+    @WriterMock()
+    def uses_mock(writer_mock: WriterMock) -> list[str]:
+        writer_mock.reply(stream_plan("deco"))
+        return read_sync(writerai.Writer(api_key="k"))
+
+    assert uses_mock() == ["deco"]
+    assert "writer_mock" not in str(__import__("inspect").signature(uses_mock))
+
+    @WriterMock()
+    def forgets_to_call(writer_mock: WriterMock) -> None:
+        writer_mock.reply(stream_plan("unused"))
+
+    with pytest.raises(UnusedRepliesError):
+        forgets_to_call()
+
+
+def test_decorator_on_an_async_function_without_injection() -> None:
+    mock = WriterMock()
+    mock.reply(stream_plan("async deco"))
+
+    @mock
+    async def app() -> list[str]:
+        return await read_async(writerai.AsyncWriter(api_key="k"))
+
+    assert asyncio.run(app()) == ["async deco"]
+    assert len(mock.calls) == 1
+
+
+# --- living with other respx mocks ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer_first", [True, False])
+def test_nests_with_a_users_own_respx_mock_either_way_round(writer_first: bool) -> None:
+    writer = WriterMock()
+    user = respx.mock(assert_all_called=True)
+    models = user.get("https://api.writer.com/v1/models").respond(json={"models": []})
+    weather = user.get("https://weather.test/today").respond(json={"sky": "blue"})
+    outer, inner = (writer, user) if writer_first else (user, writer)
+    with outer, inner:
+        writer.reply(stream_plan("x"))
+        assert read_sync(writerai.Writer(api_key="k")) == ["x"]
+        assert httpx.get("https://weather.test/today").json() == {"sky": "blue"}
+        assert writerai.Writer(api_key="k").models.list().models == []
+        assert (weather.call_count, models.call_count) == (1, 1)
+    assert [c.path for c in writer.calls] == ["/v1/chat"]
+
+
+def test_a_fault_reply_reaches_the_client_as_the_sdk_error() -> None:
+    started = time.monotonic()
+    with WriterMock() as mock:
+        mock.reply(Fault.http_error(401))
+        with pytest.raises(writerai.AuthenticationError):
+            read_sync(writerai.Writer(api_key="k"))
+    assert len(mock.calls) == 1
+    assert time.monotonic() - started < 5
+
+
+def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
+    # examples/ is documentation, so the suite runs it: a broken example is a failing test.
+    example = Path(__file__).parent.parent / "examples" / "test_common_uses.py"
+    pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
+    result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=7)
