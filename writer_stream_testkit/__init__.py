@@ -1,7 +1,30 @@
-"""writer-stream-testkit: test the code that streams from the Writer chat API."""
+"""writer-stream-testkit: test the code that streams from the Writer chat API.
 
-from __future__ import annotations
+The public names are listed in ``__all__``; everything else is private.
+"""
 
+from ._parsing import (
+    pydantic_function_tool,
+)
+from ._replies import (
+    Call,
+)
+from .accumulate import (
+    ChatCompletionStreamState,
+)
+from .cassette import (
+    Cassette,
+)
+from .client import (
+    AsyncStream,
+    AsyncWriter,
+    Stream,
+    Writer,
+)
+from .contract import (
+    assert_event_order,
+    assert_stream_contract,
+)
 from .errors import (
     APIConnectionError,
     APIError,
@@ -30,6 +53,57 @@ from .errors import (
     UnusedRepliesError,
     WriterError,
 )
+from .events import (
+    ChatCompletionStreamEvent,
+    ChunkEvent,
+    ContentDeltaEvent,
+    ContentDoneEvent,
+    FunctionToolCallArgumentsDeltaEvent,
+    FunctionToolCallArgumentsDoneEvent,
+    LogprobsContentDeltaEvent,
+    LogprobsContentDoneEvent,
+    LogprobsRefusalDeltaEvent,
+    LogprobsRefusalDoneEvent,
+    RefusalDeltaEvent,
+    RefusalDoneEvent,
+)
+from .faults import (
+    Fault,
+)
+from .mock import (
+    WriterMock,
+)
+from .script import (
+    ScriptRun,
+    StreamScript,
+    script_events,
+)
+from .server import (
+    FakeWriterServer,
+    WriterDouble,
+)
+from .snapshot import (
+    StreamTranscript,
+    WriterSnapshotExtension,
+)
+from .sse import (
+    ServerSentEvent,
+    SSEDecoder,
+)
+from .streaming import (
+    AsyncChatCompletionStream,
+    AsyncChatCompletionStreamManager,
+    ChatCompletionStream,
+    ChatCompletionStreamManager,
+)
+from .transcript import (
+    render_transcript,
+)
+from .types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ParsedChatCompletion,
+)
 
 __version__ = "0.1.0"
 
@@ -39,26 +113,67 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncChatCompletionStream",
+    "AsyncChatCompletionStreamManager",
+    "AsyncStream",
+    "AsyncWriter",
     "AuthenticationError",
     "BadRequestError",
+    "Call",
+    "Cassette",
     "CassetteError",
     "CassetteFormatError",
     "CassetteMissError",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionStream",
+    "ChatCompletionStreamEvent",
+    "ChatCompletionStreamManager",
+    "ChatCompletionStreamState",
+    "ChunkEvent",
     "ConflictError",
+    "ContentDeltaEvent",
+    "ContentDoneEvent",
     "ContentFilterFinishReasonError",
+    "FakeWriterServer",
+    "Fault",
+    "FunctionToolCallArgumentsDeltaEvent",
+    "FunctionToolCallArgumentsDoneEvent",
     "InternalServerError",
     "LengthFinishReasonError",
+    "LogprobsContentDeltaEvent",
+    "LogprobsContentDoneEvent",
+    "LogprobsRefusalDeltaEvent",
+    "LogprobsRefusalDoneEvent",
     "MalformedChunkError",
     "NotFoundError",
+    "ParsedChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
+    "RefusalDeltaEvent",
+    "RefusalDoneEvent",
+    "SSEDecoder",
     "ScriptError",
+    "ScriptRun",
+    "ServerSentEvent",
+    "Stream",
     "StreamContractError",
     "StreamErrorEvent",
+    "StreamScript",
+    "StreamTranscript",
     "TestkitError",
     "UnexpectedRequestError",
     "UnprocessableEntityError",
     "UnusedRepliesError",
+    "Writer",
+    "WriterDouble",
     "WriterError",
+    "WriterMock",
+    "WriterSnapshotExtension",
     "__version__",
+    "assert_event_order",
+    "assert_stream_contract",
+    "pydantic_function_tool",
+    "render_transcript",
+    "script_events",
 ]

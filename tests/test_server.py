@@ -1,0 +1,787 @@
+"""FakeWriterServer end to end: real sockets on 127.0.0.1, real clients, every fault."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import writerai
+
+from writer_stream_testkit import client as kit
+from writer_stream_testkit._replies import Call
+from writer_stream_testkit.errors import (
+    APIConnectionError,
+    MalformedChunkError,
+    RateLimitError,
+    StreamErrorEvent,
+    UnexpectedRequestError,
+    UnusedRepliesError,
+)
+from writer_stream_testkit.faults import Fault
+from writer_stream_testkit.mock import WriterMock
+from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.server import FakeWriterServer, PlanSource, WriterDouble
+
+MODEL = "palmyra-x5"
+MESSAGES = [{"role": "user", "content": "Say hello."}]
+TEXT = "Héllo wörld ☃"
+SCRIPT = StreamScript().content("Héllo").content(" wörld").content(" ☃").finish("stop")
+READ_TIMEOUT = 1.0
+"""Short enough that a stall fails fast, long enough for a loaded CI machine."""
+
+
+@pytest.fixture
+def server() -> Iterator[FakeWriterServer]:
+    with FakeWriterServer() as fake:
+        yield fake
+
+
+def chat_body(*, stream: bool = True, **extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": MESSAGES, "stream": stream, **extra}
+
+
+def server_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("FakeWriterServer")]
+
+
+# --- every fault, through a raw httpx stream -------------------------------------------------------
+
+FAULTS: dict[str, Fault] = {
+    "http_error": Fault.http_error(429, retry_after=1),
+    "connection_refused": Fault.connection_refused(),
+    "disconnect": Fault.disconnect(after_chunks=1),
+    "disconnect_mid_chunk": Fault.disconnect(after_chunks=1, mid_chunk=True),
+    "malformed_chunk": Fault.malformed_chunk(after_chunks=1),
+    "error_event": Fault.error_event(after_chunks=1),
+    "stall": Fault.stall(after_chunks=1, seconds=30),
+    "delay": Fault.delay(each=0.01, first_byte=0.05),
+    "split": Fault.split(sizes=[5, 11]),
+    "split_one_byte": Fault.split(one_byte=True),
+    "split_mid_utf8": Fault.split_mid_utf8(),
+    "split_mid_crlf": Fault.split_mid_crlf(),
+    "missing_done": Fault.missing_done(),
+    "data_after_done": Fault.data_after_done(),
+    "crlf": Fault.crlf(),
+    "keep_alive": Fault.keep_alive(every=1),
+}
+
+
+def test_the_fault_table_covers_every_fault_constructor() -> None:
+    constructors = {
+        name
+        for name, value in vars(Fault).items()
+        if isinstance(value, staticmethod) and not name.startswith("_")
+    }
+    assert constructors - FAULTS.keys() == set(), "add a FAULTS entry for every Fault constructor"
+
+
+@dataclass
+class RawResult:
+    status: int | None
+    pieces: list[bytes]
+    times: list[float]
+    error: BaseException | None
+    head_time: float
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.pieces)
+
+
+def raw_stream(
+    server: FakeWriterServer, body: dict[str, Any], *, read_timeout: float = READ_TIMEOUT
+) -> RawResult:
+    """One streamed request through plain httpx, recording every raw piece and when it came."""
+    pieces: list[bytes] = []
+    times: list[float] = []
+    status: int | None = None
+    started = time.monotonic()
+    head_time = 0.0
+    error: BaseException | None = None
+    timeout = httpx.Timeout(5.0, read=read_timeout)
+    with httpx.Client(base_url=server.base_url, timeout=timeout) as client:
+        try:
+            with client.stream("POST", "/v1/chat", json=body) as response:
+                status = response.status_code
+                head_time = time.monotonic() - started
+                for piece in response.iter_raw():
+                    pieces.append(piece)
+                    times.append(time.monotonic() - started)
+        except httpx.TransportError as exc:
+            error = exc
+    return RawResult(status, pieces, times, error, head_time)
+
+
+def _stalls(plan: ResponsePlan, limit: float) -> bool:
+    return any(isinstance(step, Pause) and step.seconds > limit for step in plan.steps)
+
+
+def _bytes_before_stall(plan: ResponsePlan, limit: float) -> bytes:
+    out = bytearray()
+    for step in plan.steps:
+        if isinstance(step, Pause) and step.seconds > limit:
+            break
+        if isinstance(step, Write):
+            out += step.data
+    return bytes(out)
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_raw_httpx_receives_exactly_what_the_plan_says(server: FakeWriterServer, name: str) -> None:
+    script = SCRIPT.with_fault(FAULTS[name])
+    server.reply(script)
+    result = raw_stream(server, chat_body())
+    (call,) = server.calls
+    plan = script.plan(call)
+    if plan.refuse:
+        assert result.status is None
+        assert isinstance(result.error, (httpx.RemoteProtocolError, httpx.ReadError))
+    elif _stalls(plan, READ_TIMEOUT):
+        assert isinstance(result.error, httpx.ReadTimeout)
+        assert result.body == _bytes_before_stall(plan, READ_TIMEOUT)
+    elif not plan.completes:
+        assert isinstance(result.error, httpx.RemoteProtocolError)
+        assert "incomplete chunked read" in str(result.error)
+        assert result.body == plan.body()
+    else:
+        assert result.error is None
+        assert result.status == plan.status
+        assert result.body == plan.body()
+    if plan.head_delay:
+        assert result.head_time >= plan.head_delay * 0.9
+
+
+def test_connection_refused_is_a_tcp_reset_after_the_request(server: FakeWriterServer) -> None:
+    server.reply(Fault.connection_refused())
+    request = (
+        b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5.0) as sock:
+        sock.sendall(request)
+        with pytest.raises(ConnectionResetError):
+            _read_until_closed(sock)
+
+
+def test_disconnect_mid_chunk_leaves_half_an_event_on_the_wire(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT.with_fault(Fault.disconnect(after_chunks=1, mid_chunk=True)))
+    result = raw_stream(server, chat_body())
+    first, second = SCRIPT.sse().split(b"\n\n")[:2]
+    assert result.body == first + b"\n\n" + second[: (len(second) + 2) // 2]
+    assert isinstance(result.error, httpx.RemoteProtocolError)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault.split(sizes=[40, 25]),
+        Fault.keep_alive(every=1),
+        Fault.disconnect(after_chunks=2, mid_chunk=True),
+    ],
+    ids=["split", "keep_alive", "disconnect_mid_chunk"],
+)
+def test_each_write_arrives_as_its_own_piece_after_its_pause(server: FakeWriterServer, fault: Fault) -> None:
+    pause = 0.05
+    script = StreamScript().content("Hi").content(" there").with_fault(fault, Fault.delay(each=pause))
+    server.reply(script)
+    result = raw_stream(server, chat_body())
+    plan = script.plan(server.calls[0])
+    assert result.pieces == list(plan.writes())
+    gaps = [later - earlier for earlier, later in zip(result.times, result.times[1:], strict=False)]
+    assert min(gaps) >= pause * 0.8
+
+
+def test_stream_false_gets_the_completion_json(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT)
+    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+        response = client.post("/v1/chat", json=chat_body(stream=False))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == SCRIPT.completion()
+
+
+# --- the official SDK and our client ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a client should see for one fault: the streamed text, or an exception type."""
+
+    writerai: str | type[BaseException]
+    kit: str | type[BaseException]
+
+
+EXPECTED: dict[str, Expect] = {
+    "http_error": Expect(writerai.RateLimitError, RateLimitError),
+    "connection_refused": Expect(writerai.APIConnectionError, APIConnectionError),
+    "disconnect": Expect(httpx.RemoteProtocolError, httpx.RemoteProtocolError),
+    "disconnect_mid_chunk": Expect(httpx.RemoteProtocolError, httpx.RemoteProtocolError),
+    "malformed_chunk": Expect(ValueError, MalformedChunkError),
+    "error_event": Expect(writerai.APIStatusError, StreamErrorEvent),
+    "stall": Expect(httpx.ReadTimeout, httpx.ReadTimeout),
+    "delay": Expect(TEXT, TEXT),
+    "split": Expect(TEXT, TEXT),
+    "split_one_byte": Expect(TEXT, TEXT),
+    "split_mid_utf8": Expect(TEXT, TEXT),
+    "split_mid_crlf": Expect(TEXT, TEXT),
+    "missing_done": Expect(TEXT, TEXT),
+    "data_after_done": Expect(TEXT, TEXT),
+    "crlf": Expect(TEXT, TEXT),
+    "keep_alive": Expect(TEXT, TEXT),
+}
+
+
+def _text(chunks: Any) -> str:
+    return "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
+
+
+def stream_sync(client: Any) -> str:
+    with client:
+        return _text(client.chat.chat(model=MODEL, messages=MESSAGES, stream=True))
+
+
+def stream_async(client: Any) -> str:
+    async def run() -> str:
+        async with client:
+            stream = await client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)
+            return _text([chunk async for chunk in stream])
+
+    return asyncio.run(run())
+
+
+CLIENTS: dict[str, tuple[Callable[[str], Any], Callable[[Any], str], str]] = {
+    "writerai-sync": (
+        lambda url: writerai.Writer(api_key="k", base_url=url, max_retries=0, timeout=READ_TIMEOUT),
+        stream_sync,
+        "writerai",
+    ),
+    "writerai-async": (
+        lambda url: writerai.AsyncWriter(api_key="k", base_url=url, max_retries=0, timeout=READ_TIMEOUT),
+        stream_async,
+        "writerai",
+    ),
+    "kit-sync": (
+        lambda url: kit.Writer(api_key="k", base_url=url, max_retries=0, timeout=READ_TIMEOUT),
+        stream_sync,
+        "kit",
+    ),
+    "kit-async": (
+        lambda url: kit.AsyncWriter(api_key="k", base_url=url, max_retries=0, timeout=READ_TIMEOUT),
+        stream_async,
+        "kit",
+    ),
+}
+
+
+@pytest.mark.parametrize("client_name", CLIENTS)
+@pytest.mark.parametrize("name", FAULTS)
+def test_clients_see_each_fault(server: FakeWriterServer, client_name: str, name: str) -> None:
+    make, run, family = CLIENTS[client_name]
+    expected = getattr(EXPECTED[name], family)
+    server.reply(SCRIPT.with_fault(FAULTS[name]))
+    client = make(server.base_url)
+    if isinstance(expected, str):
+        assert run(client) == expected
+    else:
+        with pytest.raises(expected):
+            run(client)
+    assert len(server.calls) == 1
+
+
+@pytest.mark.parametrize("client_name", CLIENTS)
+def test_clients_get_a_completion_for_stream_false(server: FakeWriterServer, client_name: str) -> None:
+    make, _, _ = CLIENTS[client_name]
+    server.reply(SCRIPT)
+
+    async def run_async(client: Any) -> Any:
+        async with client:
+            return await client.chat.chat(model=MODEL, messages=MESSAGES)
+
+    def run_sync(client: Any) -> Any:
+        with client:
+            return client.chat.chat(model=MODEL, messages=MESSAGES)
+
+    client = make(server.base_url)
+    completion = asyncio.run(run_async(client)) if "async" in client_name else run_sync(client)
+    assert completion.choices[0].message.content == TEXT
+    assert completion.choices[0].finish_reason == "stop"
+    assert not server.calls[0].stream
+
+
+@pytest.mark.parametrize("writer_class", [writerai.Writer, kit.Writer], ids=["writerai", "kit"])
+def test_stream_helpers_read_the_script(server: FakeWriterServer, writer_class: Any) -> None:
+    server.reply(SCRIPT)
+    with (
+        writer_class(api_key="k", base_url=server.base_url, max_retries=0, timeout=5.0) as client,
+        client.chat.stream(model=MODEL, messages=MESSAGES) as stream,
+    ):
+        deltas = [event.delta for event in stream if event.type == "content.delta"]
+        final = stream.get_final_completion()
+    assert deltas == ["Héllo", " wörld", " ☃"]
+    assert final.choices[0].message.content == TEXT
+
+
+def run_against(double: WriterDouble, fault: Fault) -> tuple[str, str]:
+    """One test body for either double: the text streamed, and the exception that ended it."""
+    double.reply(SCRIPT.with_fault(fault))
+    received: list[str] = []
+    with writerai.Writer(
+        api_key="k", base_url=double.base_url, max_retries=0, timeout=READ_TIMEOUT
+    ) as client:
+        try:
+            for chunk in client.chat.chat(model=MODEL, messages=MESSAGES, stream=True):  # type: ignore[arg-type]
+                received.append(_text([chunk]))
+        except Exception as exc:
+            return "".join(received), type(exc).__name__
+    return "".join(received), ""
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_the_server_and_the_mock_give_the_same_outcome(name: str) -> None:
+    with WriterMock() as mock:
+        in_process = run_against(mock, FAULTS[name])
+    with FakeWriterServer() as fake:
+        over_tcp = run_against(fake, FAULTS[name])
+    assert over_tcp == in_process
+
+
+# --- HTTP/1.1 behaviour ---------------------------------------------------------------------------
+
+
+def test_one_client_reuses_one_connection_for_several_requests(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT, times=3)
+    addresses = []
+    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+        for _ in range(3):
+            with client.stream("POST", "/v1/chat", json=chat_body()) as response:
+                assert response.read() == SCRIPT.sse()
+                addresses.append(response.extensions["network_stream"].get_extra_info("client_addr"))
+    assert len(set(addresses)) == 1
+    assert len(server.calls) == 3
+
+
+def test_sixty_concurrent_streams_each_get_their_own_reply(server: FakeWriterServer) -> None:
+    count = 60
+    for i in range(count):
+        server.reply(StreamScript().content(f"answer {i}"), messages=[{"role": "user", "content": f"q{i}"}])
+
+    async def ask(client: writerai.AsyncWriter, i: int) -> str:
+        messages: Any = [{"role": "user", "content": f"q{i}"}]
+        stream = await client.chat.chat(model=MODEL, messages=messages, stream=True)
+        return _text([chunk async for chunk in stream])
+
+    async def run() -> list[str]:
+        async with writerai.AsyncWriter(
+            api_key="k", base_url=server.base_url, max_retries=0, timeout=20.0
+        ) as client:
+            return await asyncio.gather(*(ask(client, i) for i in range(count)))
+
+    assert asyncio.run(run()) == [f"answer {i}" for i in range(count)]
+    assert len(server.calls) == count
+
+
+def test_chunked_and_sized_request_bodies_are_read_whole(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT, times=2)
+    payload = httpx.Request("POST", "/", json=chat_body(padding="x" * 100_000)).content
+
+    def pieces() -> Iterator[bytes]:
+        for start in range(0, len(payload), 4096):
+            yield payload[start : start + 4096]
+
+    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+        sized = client.post("/v1/chat", content=payload, headers={"content-type": "application/json"})
+        chunked = client.post("/v1/chat", content=pieces(), headers={"content-type": "application/json"})
+    assert sized.status_code == chunked.status_code == 200
+    first, second = server.calls
+    assert first.headers["content-length"] == str(len(payload))
+    assert second.headers["transfer-encoding"] == "chunked"
+    assert first.content == second.content == payload
+
+
+def test_calls_record_method_path_headers_and_body(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT)
+    with writerai.Writer(
+        api_key="secret-key", base_url=server.base_url, max_retries=0, timeout=5.0
+    ) as client:
+        _text(client.chat.chat(model=MODEL, messages=MESSAGES, stream=True))  # type: ignore[arg-type]
+    (call,) = server.calls
+    assert (call.method, call.path, call.url) == ("POST", "/v1/chat", f"{server.base_url}/v1/chat")
+    assert call.headers["authorization"] == "Bearer secret-key"
+    assert call.json == {"model": MODEL, "messages": MESSAGES, "stream": True}
+
+
+def test_malformed_http_gets_a_400_and_the_connection_closes(server: FakeWriterServer) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5.0) as sock:
+        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        reply = _read_until_closed(sock)
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert b"could not parse the request" in reply
+
+
+def test_expect_100_continue_is_answered_before_the_body(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT)
+    body = httpx.Request("POST", "/", json=chat_body(stream=False)).content
+    head = (
+        f"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5.0) as sock:
+        sock.sendall(head)
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(body)
+        reply = _read_until_closed(sock)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert server.calls[0].content == body
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    out = bytearray()
+    while data := sock.recv(65536):
+        out += data
+    return bytes(out)
+
+
+# --- strictness ------------------------------------------------------------------------------------
+
+
+def test_unexpected_request_gets_a_500_and_fails_verify() -> None:
+    fake = FakeWriterServer().start()
+    with writerai.Writer(api_key="k", base_url=fake.base_url, max_retries=2, timeout=5.0) as client:
+        _expect_internal_server_error(client)
+    fake.stop()
+    assert len(fake.calls) == 1  # x-should-retry: false stopped the SDK's retries
+    with pytest.raises(UnexpectedRequestError, match="had no matching reply") as excinfo:
+        fake.verify()
+    assert "model='palmyra-x5'" in str(excinfo.value)
+
+
+def test_leaving_the_block_verifies() -> None:
+    fake = FakeWriterServer()
+    with pytest.raises(UnexpectedRequestError), fake:
+        _ask(fake.base_url)
+
+
+def _expect_internal_server_error(client: writerai.Writer) -> None:
+    with pytest.raises(writerai.InternalServerError) as excinfo:
+        client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    assert excinfo.value.status_code == 500
+
+
+def test_unused_reply_fails_verify() -> None:
+    with pytest.raises(UnusedRepliesError, match="never requested"), FakeWriterServer() as fake:
+        fake.reply(SCRIPT)
+
+
+def test_other_paths_get_a_writer_shaped_404_and_fail_verify() -> None:
+    fake = FakeWriterServer().start()
+    with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
+        response = client.get("/v1/models")
+    fake.stop()
+    assert response.status_code == 404
+    assert response.json()["tpe"] == "NotFound"
+    assert response.headers["x-should-retry"] == "false"
+    with pytest.raises(UnexpectedRequestError, match="does not serve") as excinfo:
+        fake.verify()
+    assert "GET /v1/models" in str(excinfo.value)
+
+
+def test_head_requests_get_a_bodyless_404_on_a_connection_that_stays_usable() -> None:
+    fake = FakeWriterServer().start()
+    fake.reply(SCRIPT)
+    with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
+        head = client.head("/v1/chat")
+        chat = client.post("/v1/chat", json=chat_body())
+    fake.stop()
+    assert (head.status_code, head.content) == (404, b"")
+    assert chat.content == SCRIPT.sse()
+    with pytest.raises(UnexpectedRequestError, match="HEAD /v1/chat"):
+        fake.verify()
+
+
+def test_reset_forgets_replies_and_calls(server: FakeWriterServer) -> None:
+    server.reply(SCRIPT)
+    assert raw_stream(server, chat_body()).status == 200
+    server.reply(SCRIPT)
+    server.reset()
+    assert server.calls == []
+    server.verify()
+
+
+def test_the_server_satisfies_the_double_protocol(server: FakeWriterServer) -> None:
+    double: WriterDouble = server
+    assert double.base_url == f"http://127.0.0.1:{server.port}"
+    assert double.reply(SCRIPT) is server
+    assert raw_stream(server, chat_body()).status == 200
+
+
+# --- lifecycle -------------------------------------------------------------------------------------
+
+
+def _open_sockets() -> int | None:
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        return None
+    count = 0
+    for fd in fd_dir.iterdir():
+        try:
+            count += os.readlink(fd).startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+def test_stop_mid_stall_closes_everything_and_leaves_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    sockets_before = _open_sockets()
+    fake = FakeWriterServer().start()
+    assert server_threads()
+    fake.reply(SCRIPT.with_fault(Fault.stall(after_chunks=1, seconds=60)))
+    with (
+        httpx.Client(base_url=fake.base_url, timeout=10.0) as client,
+        client.stream("POST", "/v1/chat", json=chat_body()) as response,
+    ):
+        pieces = response.iter_raw()
+        assert next(pieces).startswith(b"data: ")
+        started = time.monotonic()
+        fake.stop()
+        stopped_in = time.monotonic() - started
+        with pytest.raises(httpx.RemoteProtocolError):
+            next(pieces)
+    fake.verify()
+    gc.collect()
+    assert stopped_in < 2.0
+    assert server_threads() == []
+    assert unraisable == []
+    if sockets_before is not None:
+        assert _open_sockets() == sockets_before
+
+
+def test_the_test_body_exception_wins_and_the_server_still_shuts_down() -> None:
+    with pytest.raises(ZeroDivisionError) as excinfo:
+        _fail_mid_stream()
+    assert server_threads() == []
+    if sys.version_info >= (3, 11):
+        assert any("never requested" in note for note in excinfo.value.__notes__)
+
+
+def _fail_mid_stream() -> None:
+    with FakeWriterServer() as fake:
+        fake.reply(SCRIPT.with_fault(Fault.stall(after_chunks=1, seconds=60)))
+        fake.reply(SCRIPT)  # never requested: reported as a note, not instead of the error
+        with httpx.Client(base_url=fake.base_url, timeout=10.0) as client:
+            _read_first_piece_then_fail(client)
+
+
+def _read_first_piece_then_fail(client: httpx.Client) -> None:
+    with client.stream("POST", "/v1/chat", json=chat_body()) as response:
+        next(response.iter_raw())
+        1 / 0  # noqa: B018
+
+
+def test_async_with_works_and_servers_do_not_share_state() -> None:
+    async def run() -> None:
+        async with FakeWriterServer() as first, FakeWriterServer() as second:
+            assert first.port != second.port
+            first.reply(SCRIPT)
+            async with httpx.AsyncClient(base_url=first.base_url, timeout=5.0) as client:
+                response = await client.post("/v1/chat", json=chat_body())
+            assert response.content == SCRIPT.sse()
+            assert second.calls == []
+
+    asyncio.run(run())
+    assert server_threads() == []
+
+
+def test_base_url_before_start_says_how_to_fix_it() -> None:
+    with pytest.raises(RuntimeError, match="enter its `with` block"):
+        _ = FakeWriterServer().base_url
+
+
+def test_a_server_starts_only_once(server: FakeWriterServer) -> None:
+    with pytest.raises(RuntimeError, match="create a new FakeWriterServer"):
+        server.start()
+
+
+def test_a_busy_port_fails_in_the_caller(server: FakeWriterServer) -> None:
+    with pytest.raises(OSError):
+        FakeWriterServer(port=server.port).start()
+    assert len(server_threads()) == 1
+
+
+# --- the reply-source hook -------------------------------------------------------------------------
+
+
+class EchoSource:
+    """A stand-in for a cassette: answers any request with its own model name."""
+
+    def take(self, call: Call) -> ResponsePlan:
+        return StreamScript().content(f"model was {call.json['model']}").plan(call)
+
+
+def test_a_plan_source_answers_instead_of_the_queue() -> None:
+    source: PlanSource = EchoSource()
+    with FakeWriterServer(source=source) as fake:
+        result = raw_stream(fake, chat_body(model="palmyra-mini"))
+    assert b"model was palmyra-mini" in result.body
+
+
+def test_cassette_objects_with_take_are_used_as_the_source() -> None:
+    with FakeWriterServer(cassette=EchoSource()) as fake:
+        assert b"model was palmyra-x5" in raw_stream(fake, chat_body()).body
+
+
+def test_a_cassette_without_take_is_refused_clearly() -> None:
+    with pytest.raises(NotImplementedError, match="cannot replay object objects yet"):
+        FakeWriterServer(cassette=object())
+
+
+def test_a_failing_source_gives_a_500_and_fails_verify() -> None:
+    class Broken:
+        def take(self, call: Call) -> ResponsePlan:
+            raise KeyError("boom")
+
+    fake = FakeWriterServer(source=Broken())
+    with pytest.raises(RuntimeError, match="failed while answering") as excinfo, fake:
+        assert raw_stream(fake, chat_body()).status == 500
+    assert "KeyError: 'boom'" in str(excinfo.value)
+
+
+def test_plans_with_a_declared_length_are_cut_to_it(server: FakeWriterServer) -> None:
+    plan = ResponsePlan(
+        status=200,
+        headers=(("content-type", "application/json"), ("content-length", "10")),
+        steps=(Write(b"0123456789abcdef"),),
+    )
+    short = ResponsePlan(
+        status=200, headers=(("content-length", "10"),), steps=(Write(b"01234"), Disconnect())
+    )
+    server.reply(plan).reply(short)
+    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+        assert client.post("/v1/chat", json=chat_body()).content == b"0123456789"
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.post("/v1/chat", json=chat_body())
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+class Serve:
+    """``writer-stream-testkit serve`` in a subprocess, stopped with SIGTERM (or killed) at the end."""
+
+    def __init__(self, *args: str) -> None:
+        command = [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "writer_stream_testkit.cli",
+            "serve",
+            "--port",
+            "0",
+            *args,
+        ]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+        try:
+            self.base_url = lines.get(timeout=30).strip()
+        except queue.Empty:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError("writer-stream-testkit serve printed no base URL within 30 s") from None
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+def _ask(base_url: str) -> httpx.Response:
+    with httpx.Client(base_url=base_url, timeout=10.0) as client:
+        return client.post("/v1/chat", json=chat_body())
+
+
+@pytest.fixture
+def script_files(tmp_path: Path) -> tuple[Path, Path]:
+    first = tmp_path / "first.yaml"
+    second = tmp_path / "second.yaml"
+    first.write_text(StreamScript().content("first").to_yaml(), encoding="utf-8")
+    second.write_text(StreamScript().content("second").to_yaml(), encoding="utf-8")
+    return first, second
+
+
+def test_cli_serves_scripts_in_turn_forever(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", *map(str, script_files))
+    try:
+        assert serve.base_url.startswith("http://127.0.0.1:")
+        bodies = [_ask(serve.base_url).content for _ in range(5)]
+    finally:
+        code, err = serve.stop()
+    first, second = (StreamScript().content(word).sse() for word in ("first", "second"))
+    assert bodies == [first, second, first, second, first]
+    if os.name == "posix":
+        assert code == 0, err
+        assert "Stopped after 5 request(s)." in err
+
+
+def test_cli_times_limits_the_rounds_then_answers_500(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", str(script_files[0]), "--times", "2")
+    try:
+        statuses = [_ask(serve.base_url).status_code for _ in range(3)]
+    finally:
+        code, err = serve.stop()
+    assert statuses == [200, 200, 500]
+    if os.name == "posix":
+        assert code == 0, err
+
+
+def test_cli_reports_a_busy_port_in_one_sentence(server: FakeWriterServer) -> None:
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", str(server.port)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{server.port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_without_scripts_answers_500_naming_the_request() -> None:
+    serve = Serve()
+    try:
+        response = _ask(serve.base_url)
+    finally:
+        serve.stop()
+    assert response.status_code == 500
+    assert "had no matching reply" in response.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cassettes", "."], "--cassettes is not supported yet"),
+        (["--script", "no-such-file.yaml"], "does not exist"),
+        (["--times", "2"], "--times needs --script"),
+    ],
+)
+def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str) -> None:
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", "0", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
