@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,7 +28,7 @@ from . import (
     render_transcript,
 )
 
-MESSAGES = [{"role": "user", "content": "What's the weather in San Francisco?"}]
+MESSAGES: list[Any] = [{"role": "user", "content": "What's the weather in San Francisco?"}]
 
 
 def _section(title: str) -> None:
@@ -62,12 +63,14 @@ def scripted_stream_through_the_helpers() -> None:
     print("contract check: passed; event order: as expected")
     print(f"the request the app sent: model={mock.calls[0].json['model']!r}")
     try:
-        import writerai  # noqa: F401  (the official SDK, installed with the test extras)
+        import writerai
     except ImportError:
         return
     with WriterMock() as mock:
         mock.reply(_script())
-        with writerai.Writer(api_key="demo-key").chat.stream(model="palmyra-x5", messages=MESSAGES) as sdk_stream:
+        with writerai.Writer(api_key="demo-key").chat.stream(
+            model="palmyra-x5", messages=MESSAGES
+        ) as sdk_stream:
             sdk_events = list(sdk_stream)
     same = render_transcript(sdk_events) == render_transcript(events)
     print(f"the official SDK (writerai) saw {len(sdk_events)} events; identical to ours: {same}")
@@ -89,13 +92,18 @@ def faults() -> None:
         except (httpx.TransportError, APIConnectionError) as exc:
             print(f"stream broke after {len(seen)} content deltas {seen!r}: {type(exc).__name__}")
         gap = mock.calls[1].at - mock.calls[0].at
-        print(f"requests made: {len(mock.calls)} (the 429 was retried after {gap:.2f} s, honouring Retry-After)")
+        print(
+            f"requests made: {len(mock.calls)} (the 429 was retried after {gap:.2f} s, honouring Retry-After)"
+        )
 
 
 def over_a_socket() -> None:
     _section("3. The same script over a real socket (FakeWriterServer), chunk by chunk")
     script = (
-        StreamScript().content("Streams", " arrive", " chunk", " by", " chunk.").finish("stop").with_fault(Fault.delay(each=0.02))
+        StreamScript()
+        .content("Streams", " arrive", " chunk", " by", " chunk.")
+        .finish("stop")
+        .with_fault(Fault.delay(each=0.02))
     )
     with FakeWriterServer() as server:
         server.reply(script)
@@ -103,11 +111,15 @@ def over_a_socket() -> None:
         start = time.perf_counter()
         with (
             httpx.Client(base_url=server.base_url, timeout=5) as http,
-            http.stream("POST", "/v1/chat", json={"model": "palmyra-x5", "messages": MESSAGES, "stream": True}) as response,
+            http.stream(
+                "POST", "/v1/chat", json={"model": "palmyra-x5", "messages": MESSAGES, "stream": True}
+            ) as response,
         ):
             for piece in response.iter_raw():
                 text = piece.decode().strip().replace("\n", " ")
-                print(f"  +{(time.perf_counter() - start) * 1000:6.1f} ms  {len(piece):4d} bytes  {text[:60]}")
+                print(
+                    f"  +{(time.perf_counter() - start) * 1000:6.1f} ms  {len(piece):4d} bytes  {text[:60]}"
+                )
 
 
 def cassettes() -> None:
@@ -115,14 +127,20 @@ def cassettes() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeWriterServer() as upstream:
         path = Path(tmp) / "weather.yaml"
         upstream.reply(_script())
-        with Cassette(path, record_mode="once", upstream=upstream.base_url):
-            with Writer(api_key="sk-demo-secret").chat.stream(model="palmyra-x5", messages=MESSAGES) as stream:
-                recorded = list(stream)
+        with (
+            Cassette(path, record_mode="once", upstream=upstream.base_url),
+            Writer(api_key="sk-demo-secret").chat.stream(model="palmyra-x5", messages=MESSAGES) as stream,
+        ):
+            recorded = list(stream)
         text = path.read_text()
-        print(f"recorded {path.name}: {len(text.splitlines())} lines, API key on disk: {'sk-demo-secret' in text}")
-        with Cassette(path):
-            with Writer(api_key="sk-demo-secret").chat.stream(model="palmyra-x5", messages=MESSAGES) as stream:
-                replayed = list(stream)
+        print(
+            f"recorded {path.name}: {len(text.splitlines())} lines, API key on disk: {'sk-demo-secret' in text}"
+        )
+        with (
+            Cassette(path),
+            Writer(api_key="sk-demo-secret").chat.stream(model="palmyra-x5", messages=MESSAGES) as stream,
+        ):
+            replayed = list(stream)
         same = render_transcript(recorded) == render_transcript(replayed)
         print(f"replayed {len(replayed)} events offline; identical to the recording: {same}")
 
