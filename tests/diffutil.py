@@ -1,0 +1,132 @@
+"""Shared helpers for differential tests against the official SDK (``writerai``).
+
+``plain()`` turns an event, a completion or any value from either library into
+plain data (class names, which fields were set, and values) so the two sides can
+be compared with ``==`` and a readable diff. ``sse_chunks()`` reads a recorded
+SSE body into chunk dicts without depending on the kit's own SSE decoder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pydantic
+
+RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
+
+# Our class names that differ from the SDK's only because Python cannot hold two
+# classes of one name in one module (the SDK has two classes called `Function`).
+CLASS_ALIASES = {"ToolCallStreamingFunction": "Function"}
+
+
+def class_name(obj: object) -> str:
+    name = type(obj).__name__
+    return CLASS_ALIASES.get(name, name)
+
+
+def plain(value: Any, *, with_set: bool = True) -> Any:
+    """``value`` as JSON-like data: models become dicts with ``__class__`` (and ``__set__``)."""
+    if isinstance(value, pydantic.BaseModel):
+        out: dict[str, Any] = {"__class__": class_name(value)}
+        if with_set:
+            # Declared fields only: pydantic counts extras as "set" after validation but not
+            # after construction, and to_dict() shows extras either way.
+            out["__set__"] = sorted(value.model_fields_set & set(type(value).model_fields))
+        for name in type(value).model_fields:
+            out[name] = plain(getattr(value, name), with_set=with_set)
+        for name, extra in (value.model_extra or {}).items():
+            out["extra:" + name] = plain(extra, with_set=with_set)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [plain(item, with_set=with_set) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item, with_set=with_set) for key, item in value.items()}
+    return value
+
+
+def exception_name(exc: BaseException | None) -> str | None:
+    return None if exc is None else type(exc).__name__
+
+
+def sse_bodies(path: Path) -> list[str]:
+    """The ``data:`` payloads of a recorded SSE body, up to (not including) ``[DONE]``."""
+    payloads = []
+    for block in re.split(r"\n\n+", path.read_text()):
+        lines = [line[len("data:") :].lstrip() for line in block.splitlines() if line.startswith("data:")]
+        if not lines:
+            continue
+        data = "\n".join(lines)
+        if data.startswith("[DONE]"):
+            break
+        payloads.append(data)
+    return payloads
+
+
+def sse_chunks(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(body) for body in sse_bodies(path)]
+
+
+def sse_body(chunks: Iterable[dict[str, Any]], *, done: bool = True) -> bytes:
+    """Encode chunk dicts as an SSE response body."""
+    text = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in chunks)
+    if done:
+        text += "data: [DONE]\n\n"
+    return text.encode()
+
+
+def mock_transport(body: bytes) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    return httpx.MockTransport(handler)
+
+
+class Run:
+    """The observable result of one helper run: events as yielded, then after the end."""
+
+    def __init__(self) -> None:
+        self.live: list[Any] = []
+        self.events: list[Any] = []
+        self.after: list[Any] = []
+        self.final: Any = None
+        self.error: str | None = None
+        self.final_error: str | None = None
+
+
+def drive(
+    events: Iterable[Any],
+    get_final: Callable[[], Any],
+    *,
+    look_live: bool,
+) -> Run:
+    """Consume ``events``; when ``look_live``, dump each event (snapshot included) as it is yielded."""
+    run = Run()
+    try:
+        for event in events:
+            run.events.append(event)
+            if look_live:
+                run.live.append(plain(event))
+    except Exception as exc:
+        run.error = exception_name(exc)
+    run.after = [plain(event) for event in run.events]
+    if run.error is None:
+        try:
+            run.final = plain(get_final())
+        except Exception as exc:
+            run.final_error = exception_name(exc)
+    return run
+
+
+def first_difference(ours: list[Any], theirs: list[Any]) -> str:
+    """A readable pointer to where two event dumps first differ."""
+    for position, (a, b) in enumerate(zip(ours, theirs, strict=False)):
+        if a != b:
+            return f"event {position} differs:\n ours:   {json.dumps(a, default=repr)[:3000]}\n theirs: {json.dumps(b, default=repr)[:3000]}"
+    if len(ours) != len(theirs):
+        return f"ours has {len(ours)} events, theirs {len(theirs)}"
+    return "no difference"
