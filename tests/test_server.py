@@ -774,12 +774,13 @@ def test_cli_without_scripts_answers_500_naming_the_request() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--cassettes", "."], "--cassettes is not supported yet"),
+        (["--cassettes", "{empty_dir}"], "holds no *.yaml cassettes"),
         (["--script", "no-such-file.yaml"], "does not exist"),
         (["--times", "2"], "--times needs --script"),
     ],
 )
-def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str) -> None:
+def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str, tmp_path: Path) -> None:
+    args = [arg.replace("{empty_dir}", str(tmp_path)) for arg in args]
     command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", "0", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2

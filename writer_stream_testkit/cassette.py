@@ -1506,6 +1506,14 @@ class Cassette:
             return call
         return replace(call, json=body, content=_json.dumps(body).encode())
 
+    def matches(self, call: Call, recorded: RecordedRequest) -> bool:
+        """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay.
+
+        Public so reply sources outside this class (the CLI's directory server and
+        record proxy) decide "same request" exactly as the cassette does.
+        """
+        return self._rules.matches(self._scrub_call(call), recorded)
+
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
         interactions = self.load()
         scrubbed = self._scrub_call(call)

@@ -1,22 +1,53 @@
 """``writer-stream-testkit``: the kit's command line, one subcommand per job.
 
-Only ``serve`` exists so far; ``record``, ``show``, ``convert`` and ``verify`` are
-added as further subparsers, each with a ``_cmd_<name>(args) -> int`` function.
+``serve`` (scripts or a directory of cassettes over a socket), ``record`` (a
+recording proxy), ``show`` (a cassette as a transcript), ``convert`` (vcrpy
+cassettes into ours) and ``verify`` (has the upstream drifted from a recording?).
+Each is a subparser with a ``_cmd_<name>(args) -> int``; what they print and
+decide lives in ``_cassette_tools.py``, so this module only moves bytes. Exit
+codes: 0 fine, 1 a finding (``verify`` drift, a port in use), 2 a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+import httpx
+
+from ._cassette_tools import (
+    Drift,
+    compare_responses,
+    convert_vcr,
+    directory_miss_message,
+    error_plan,
+    render_cassette_text,
+    render_verify_report,
+)
+from ._redact import is_credential_header
 from ._replies import Call
+from .cassette import (
+    RECORD_MODES,
+    Cassette,
+    CassetteContent,
+    Interaction,
+    RecordedResponse,
+    Timing,
+    body_from_reads,
+    frame_stream,
+    load_cassette,
+    save_cassette,
+)
+from .errors import CassetteError
 from .plan import ResponsePlan
 from .server import FakeWriterServer
 
@@ -41,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run a fake Writer chat API on a local port",
         description=(
             "Serve POST /v1/chat on a local port until Ctrl-C. The base URL is printed alone on "
-            "the first line of stdout, for scripts to read; point any Writer SDK at it."
+            "the first line of stdout, for scripts to read; point any Writer SDK at it. Replies "
+            "come from StreamScript files (--script) or from every *.yaml cassette in a directory "
+            "(--cassettes), where each request replays the first unplayed recording that matches it."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -59,7 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="StreamScript YAML files; requests get them in turn, cycling",
     )
     source.add_argument(
-        "--cassettes", metavar="DIR", type=Path, help="replay the cassettes in this directory"
+        "--cassettes",
+        metavar="DIR",
+        type=Path,
+        help="replay every *.yaml cassette in this directory; a request no recording matches gets a 500 "
+        "naming the closest one",
     )
     serve.add_argument(
         "--times",
@@ -67,7 +104,103 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="serve the scripts N rounds, then answer 500 (default: cycle forever)",
     )
+    serve.add_argument(
+        "--timing",
+        default="fast",
+        metavar="fast|recorded|FACTOR",
+        help="cassette replay speed: no waits, the recorded gaps, or the gaps times FACTOR (default: %(default)s)",
+    )
     serve.set_defaults(handler=_cmd_serve)
+
+    record = commands.add_parser(
+        "record",
+        help="record any client's Writer traffic into a cassette, through a local proxy",
+        description=(
+            "Listen on a local port and forward each POST /v1/chat to the upstream, streaming every "
+            "chunk back to the client the moment it arrives while recording it into the cassette. "
+            "Point any client (any language) at the base URL printed on the first line of stdout, "
+            "with its real API key: the key is forwarded upstream but never written to the file. "
+            "The cassette is saved (atomically) after each response and on Ctrl-C."
+        ),
+    )
+    record.add_argument(
+        "--upstream", required=True, metavar="URL", help="the API to record, e.g. https://api.writer.com"
+    )
+    record.add_argument(
+        "--cassette", required=True, metavar="FILE", type=Path, help="the cassette file to write"
+    )
+    record.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    record.add_argument(
+        "--port", type=int, default=8000, help="port to bind; 0 picks a free one (default: %(default)s)"
+    )
+    record.add_argument(
+        "--record-mode",
+        default="once",
+        choices=[m for m in RECORD_MODES if m != "none"],
+        help="what to do when the cassette exists, as in tests (default: %(default)s; see docs/cassettes.md)",
+    )
+    record.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="REGEX",
+        help="also replace matches of REGEX with <redacted> (repeatable); API keys are always removed",
+    )
+    record.set_defaults(handler=_cmd_record)
+
+    show = commands.add_parser(
+        "show",
+        help="print a cassette as a readable transcript",
+        description=(
+            "Print each recorded interaction: the request line, model and last user message, the "
+            "status, then every event with its time offset (chunks decoded into the SDK's stream "
+            "events), incomplete streams marked, plain bodies shown briefly."
+        ),
+    )
+    show.add_argument("file", metavar="FILE", type=Path, help="the cassette to show")
+    show.set_defaults(handler=_cmd_show)
+
+    convert = commands.add_parser(
+        "convert",
+        help="import a vcrpy cassette whose responses are SSE streams",
+        description=(
+            "Convert a vcrpy YAML cassette into this kit's format: each text/event-stream body is "
+            "split into events, credentials are redacted on the way, and since vcrpy keeps no "
+            "timing every event gets t=0. The vcrpy file is read as plain data only: a "
+            "!!python/... tag is refused."
+        ),
+    )
+    convert.add_argument("vcr_file", metavar="VCR_FILE", type=Path, help="the vcrpy cassette to read")
+    convert.add_argument("--out", required=True, metavar="FILE", type=Path, help="the cassette to write")
+    convert.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    convert.set_defaults(handler=_cmd_convert)
+
+    verify = commands.add_parser(
+        "verify",
+        help="re-send recorded requests and report where the live stream drifted",
+        description=(
+            "Send each recorded request to the upstream again and compare the live stream's shape "
+            "with the recording: status, which choices and delta fields each event carries, tool "
+            "names, finish reasons and the SDK's .done events. Ids, timestamps, how the text is "
+            "chunked and the text itself may differ (text differences are printed as notes). "
+            "Exit status: 0 no drift, 1 drift, 2 usage error."
+        ),
+    )
+    verify.add_argument("file", metavar="FILE", type=Path, help="the cassette to verify")
+    verify.add_argument("--upstream", required=True, metavar="URL", help="the API to compare with")
+    verify.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="the key to send, since recordings hold none (default: $WRITER_API_KEY)",
+    )
+    verify.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="give up on a response after this long without a byte (default: %(default)s)",
+    )
+    verify.set_defaults(handler=_cmd_verify)
     return parser
 
 
@@ -102,21 +235,94 @@ class _Cycle:
         return script.plan(call)
 
 
+class _CassetteDirectory:
+    """A reply source over every cassette in a directory: one ``Cassette`` per file, tried in name order."""
+
+    def __init__(self, directory: Path, cassettes: Sequence[Cassette]) -> None:
+        self.directory = directory
+        self.cassettes = list(cassettes)
+
+    def take(self, call: Call) -> ResponsePlan:
+        for cassette in self.cassettes:
+            counts = cassette.play_counts
+            if any(
+                counts[i] == 0 and cassette.matches(call, x.request)
+                for i, x in enumerate(cassette.interactions)
+            ):
+                return cassette.take(call)
+        candidates = [
+            (str(c.path), i, x.request, c.play_counts[i] > 0)
+            for c in self.cassettes
+            for i, x in enumerate(c.interactions)
+        ]
+        return error_plan(500, directory_miss_message(str(self.directory), call, candidates))
+
+
+def _load_directory(directory: Path, timing: Timing) -> _CassetteDirectory:
+    if not directory.is_dir():
+        raise _UsageError(
+            f"--cassettes {directory} is not a directory; pass the directory that holds the *.yaml cassettes."
+        )
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise _UsageError(
+            f"The directory {directory} holds no *.yaml cassettes; record one with `{_PROG} record` or "
+            "point --cassettes at the right directory."
+        )
+    cassettes = [Cassette(path, timing=timing) for path in files]
+    for cassette in cassettes:
+        try:
+            cassette.load()
+        except CassetteError as exc:
+            raise _UsageError(f"{exc} (It is one of the cassettes in --cassettes {directory}.)") from None
+    return _CassetteDirectory(directory, cassettes)
+
+
+def _timing(text: str) -> Timing:
+    if text in ("fast", "recorded"):
+        return text  # type: ignore[return-value]
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = -1.0
+    if factor < 0:
+        raise _UsageError(
+            f"--timing {text} is not a replay timing; use fast (no waits), recorded (the recorded gaps), "
+            "or a number >= 0 that scales them (0.5 replays twice as fast)."
+        )
+    return factor
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
-    if args.cassettes is not None:
-        raise _UsageError("--cassettes is not supported yet; serve scripts with --script FILE.yaml instead.")
     if args.times is not None and (args.times < 1 or not args.scripts):
         raise _UsageError("--times needs --script and a whole number of at least 1.")
+    timing = _timing(args.timing)
+    directory = _load_directory(args.cassettes, timing) if args.cassettes is not None else None
     scripts = [_load_script(path) for path in args.scripts]
     server = FakeWriterServer(
         host=args.host,
         port=args.port,
-        source=_Cycle(scripts) if scripts and args.times is None else None,
+        source=directory
+        if directory is not None
+        else _Cycle(scripts)
+        if scripts and args.times is None
+        else None,
     )
     for _ in range(args.times or 0):
         for script in scripts:
             server.reply(script)
+    if directory is not None:
+        count = sum(len(c.interactions) for c in directory.cassettes)
+        what = f"{count} recording(s) from {len(directory.cassettes)} cassette(s) in {directory.directory}"
+    elif scripts:
+        what = f"{len(scripts)} script(s)"
+    else:
+        what = "no replies (every request gets a 500)"
+    return _run_until_stopped(server, "serve", f"Serving POST /v1/chat at {{url}} with {what}.")
 
+
+def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> int:
+    """Start ``server``, print its URL alone on stdout's first line, and serve until a stop signal."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -126,7 +332,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         server.start()  # not `with`: a long-running server has no test for verify() to fail
     except OSError as exc:
         print(
-            f"{_PROG} serve: error: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+            f"{_PROG} {command}: error: cannot listen on {server.host}:{server.port} ({exc.strerror or exc}); "
             "pick another --port, or --port 0 for any free one.",
             file=sys.stderr,
         )
@@ -134,12 +340,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in _stop_signals()}
     try:
         print(server.base_url, flush=True)
-        what = f"{len(scripts)} script(s)" if scripts else "no replies (every request gets a 500)"
-        print(
-            f"Serving POST /v1/chat at {server.base_url} with {what}. Press Ctrl-C to stop.",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(banner.format(url=server.base_url) + " Press Ctrl-C to stop.", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         server.stop()
@@ -164,6 +365,176 @@ def _load_script(path: Path) -> StreamScript:
         return StreamScript.from_yaml(path)
     except ScriptError as exc:
         raise _UsageError(f"Script file {path} is not a valid StreamScript: {exc}") from None
+
+
+# --- record ---------------------------------------------------------------------------------------
+
+
+def _check_upstream(url: str) -> str:
+    parsed = httpx.URL(url) if "://" in url else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise _UsageError(
+            f"--upstream {url} is not an http(s) base URL; pass one like https://api.writer.com or "
+            "http://127.0.0.1:8000 (no path after the host unless the API lives under one)."
+        )
+    return url.rstrip("/")
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from ._proxy import RecordingProxy
+
+    upstream = _check_upstream(args.upstream)
+    try:
+        cassette = Cassette(
+            args.cassette,
+            record_mode=args.record_mode,
+            redact=args.redact,
+            upstream=upstream,
+            meta={"recorded_with": f"{_PROG} record"},
+        )
+        cassette.load()
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
+    except CassetteError as exc:
+        raise _UsageError(f"{exc} To record it afresh instead, pass --record-mode rewrite.") from None
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    proxy = RecordingProxy(cassette, upstream, log=log)
+    server = FakeWriterServer(host=args.host, port=args.port, source=proxy)
+    banner = (
+        f"Recording POST /v1/chat at {{url}} from {upstream} into {args.cassette} "
+        f"(record mode {args.record_mode})."
+    )
+    code = _run_until_stopped(server, "record", banner)
+    proxy.save()  # streams cut by the shutdown saved themselves; this catches any stragglers
+    recorded = len(proxy.recorded)
+    print(
+        f"Recorded {recorded} interaction(s) into {args.cassette}."
+        if recorded
+        else f"Recorded nothing; {args.cassette} is unchanged.",
+        file=sys.stderr,
+        flush=True,
+    )
+    return code
+
+
+# --- show -----------------------------------------------------------------------------------------
+
+
+def _read_cassette(path: Path) -> CassetteContent:
+    try:
+        return load_cassette(path)
+    except CassetteError as exc:
+        raise _UsageError(str(exc)) from None
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    content = _read_cassette(args.file)
+    sys.stdout.write(render_cassette_text(content, source=str(args.file)))
+    return 0
+
+
+# --- convert --------------------------------------------------------------------------------------
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    source: Path = args.vcr_file
+    out: Path = args.out
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _UsageError(
+            f"The vcrpy cassette {source} does not exist; pass the path of a vcrpy YAML file."
+        ) from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise _UsageError(f"The vcrpy cassette {source} cannot be read as UTF-8 text ({exc}).") from None
+    if out.exists() and not args.force:
+        raise _UsageError(f"{out} already exists; pass --force to overwrite it, or choose another --out.")
+    key = os.environ.get("WRITER_API_KEY")
+    try:
+        content = convert_vcr(text, source=str(source), secrets=[key] if key else [])
+    except CassetteError as exc:
+        raise _UsageError(str(exc)) from None
+    save_cassette(out, content)
+    streams = sum(1 for i in content.interactions if i.response.events is not None)
+    print(
+        f"Converted {len(content.interactions)} interaction(s) ({streams} SSE stream(s)) from {source} "
+        f"into {out}; vcrpy keeps no timing, so every event has t=0.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+_NOT_RESENT = frozenset({"host", "content-length", "connection", "transfer-encoding", "accept-encoding"})
+
+
+def _live_response(
+    client: httpx.Client, interaction: Interaction, upstream: str, key: str | None
+) -> RecordedResponse:
+    """Send the recorded request to ``upstream`` and read the answer the way the recorder would."""
+    request = interaction.request
+    recorded_url = httpx.URL(request.url)
+    base = httpx.URL(upstream)
+    url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + recorded_url.raw_path)
+    headers = [(k, v) for k, v in request.headers if k not in _NOT_RESENT and not is_credential_header(k)]
+    headers.append(("accept-encoding", "identity"))
+    if key:
+        headers.append(("authorization", f"Bearer {key}"))
+    reads: list[tuple[bytes, float]] = []
+    started = time.perf_counter()
+    with client.stream(request.method, url, headers=headers, content=request.content) as response:
+        head_t = time.perf_counter() - started
+        complete = True
+        try:
+            for chunk in response.iter_bytes():
+                reads.append((chunk, time.perf_counter() - started))
+        except httpx.TransportError:
+            complete = False
+    kept = tuple((k.lower(), v) for k, v in response.headers.multi_items())
+    if response.headers.get("content-type", "").startswith("text/event-stream"):
+        return RecordedResponse(
+            response.status_code, kept, head_t, events=frame_stream(reads), complete=complete
+        )
+    body, body_t, cuts = body_from_reads(reads)
+    return RecordedResponse(
+        response.status_code, kept, head_t, body=body, body_t=body_t, body_cuts=cuts, complete=complete
+    )
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    upstream = _check_upstream(args.upstream)
+    if args.timeout <= 0:
+        raise _UsageError(f"--timeout {args.timeout:g} must be a number of seconds above 0.")
+    content = _read_cassette(args.file)
+    if not content.interactions:
+        raise _UsageError(f"Cassette {args.file} holds no interactions, so there is nothing to verify.")
+    key = args.api_key or os.environ.get("WRITER_API_KEY")
+    results: list[tuple[Interaction, Drift]] = []
+    refused = False
+    with httpx.Client(timeout=httpx.Timeout(args.timeout)) as client:
+        for index, interaction in enumerate(content.interactions):
+            try:
+                live = _live_response(client, interaction, upstream, key)
+            except httpx.TransportError as exc:
+                raise _UsageError(
+                    f"The upstream {upstream} did not answer interactions[{index}] "
+                    f"({interaction.request.method} {interaction.request.path}): {type(exc).__name__}: {exc}. "
+                    "Check --upstream and that it is up."
+                ) from None
+            refused = refused or live.status in (401, 403)
+            results.append((interaction, compare_responses(interaction.response, live)))
+    sys.stdout.write(render_verify_report(str(args.file), upstream, results))
+    if refused and key is None:
+        print(
+            "The upstream refused a request as unauthorised: cassettes hold no credentials, so pass "
+            "--api-key KEY or set WRITER_API_KEY.",
+            file=sys.stderr,
+        )
+    return 1 if any(d.drifted for _, d in results) else 0
 
 
 if __name__ == "__main__":

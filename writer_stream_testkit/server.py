@@ -28,7 +28,7 @@ import socket
 import struct
 import threading
 import traceback
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -72,12 +72,14 @@ class LiveResponse:
     body in advance. Each piece ``body`` yields is written and flushed as one
     HTTP chunk the moment it arrives. Raising ``ConnectionError`` cuts the
     connection (the client sees the stream end early, as the upstream's did).
-    The server closes ``body`` when the response ends, however it ends.
+    When the response ends, however it ends (even before the body started),
+    the server closes ``body`` and then awaits ``close``.
     """
 
     status: int
     headers: Sequence[tuple[str, str]]
     body: AsyncGenerator[bytes, None]
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 @runtime_checkable
@@ -515,7 +517,11 @@ class FakeWriterServer:
             await self._send(writer, conn.send(h11.EndOfMessage()))
             return True
         finally:
-            await live.body.aclose()
+            try:
+                await live.body.aclose()
+            finally:
+                if live.close is not None:
+                    await live.close()
 
     @staticmethod
     async def _send(writer: asyncio.StreamWriter, data: bytes | None) -> None:

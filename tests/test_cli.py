@@ -1,0 +1,467 @@
+"""The command line end to end: serve, record, show, convert and verify over real loopback sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from writer_stream_testkit._proxy import RecordingProxy
+from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.cli import build_parser, main
+from writer_stream_testkit.faults import Fault
+from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.server import FakeWriterServer
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"
+BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
+WAIT = 20.0
+"""The most any one step here may take before the test fails instead of hanging."""
+
+
+def cli_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "WRITER_API_KEY"}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "writer_stream_testkit.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+        env=cli_env(),
+    )
+
+
+class Background:
+    """A long-running subcommand (serve, record): its URL from stdout's first line, stopped by SIGINT."""
+
+    def __init__(self, args: Sequence[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "writer_stream_testkit.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            self.url = lines.get(timeout=WAIT).strip()
+        except queue.Empty:
+            self.proc.kill()
+            raise AssertionError(f"{args[0]} printed no URL within {WAIT} s") from None
+        assert self.url.startswith("http://127.0.0.1:"), self.proc.communicate(timeout=WAIT)
+
+    def stop(self) -> tuple[int, str]:
+        """SIGINT, as Ctrl-C would; returns the exit code and stderr."""
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=WAIT)
+        return self.proc.returncode, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=WAIT)
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeWriterServer]:
+    with FakeWriterServer() as server:
+        yield server
+
+
+def wait_for(condition: Any, what: str) -> None:
+    """Poll an observable condition, bounded: for effects another process makes on its own schedule."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def stream_raw(url: str, body: Any = BODY, key: str = KEY) -> tuple[list[bytes], list[float], int]:
+    """POST and read the raw body: the pieces, when each arrived (since the request), the status."""
+    pieces: list[bytes] = []
+    times: list[float] = []
+    with httpx.Client(timeout=WAIT) as client:
+        started = time.perf_counter()
+        with client.stream(
+            "POST", url + "/v1/chat", json=body, headers={"authorization": f"Bearer {key}"}
+        ) as response:
+            for piece in response.iter_raw():
+                pieces.append(piece)
+                times.append(time.perf_counter() - started)
+    return pieces, times, response.status_code
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- help and usage errors ------------------------------------------------------------------------
+
+
+def test_the_console_script_lists_every_subcommand() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for name in ("serve", "record", "show", "convert", "verify"):
+        assert f"    {name} " in result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "record", "show", "convert", "verify"])
+def test_each_subcommand_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, command, "--help")
+    assert code == 0
+    assert out.startswith(f"usage: writer-stream-testkit {command} ")
+    subparsers = build_parser()._subparsers
+    assert subparsers is not None
+    description = next(
+        p.description
+        for action in subparsers._group_actions
+        for name, p in getattr(action, "choices", {}).items()
+        if name == command
+    )
+    assert description
+    assert description.endswith(".")
+    assert description.split()[0] in out.replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show", "missing.yaml"], "Cassette missing.yaml does not exist."),
+        (["serve", "--cassettes", "nowhere"], "--cassettes nowhere is not a directory;"),
+        (["serve", "--script", "x.yaml", "--timing", "slow"], "--timing slow is not a replay timing;"),
+        (["record", "--upstream", "api.writer.com", "--cassette", "c.yaml"], "is not an http(s) base URL;"),
+        (["verify", "c.yaml", "--upstream", "ftp://x"], "--upstream ftp://x is not an http(s) base URL;"),
+        (["convert", "missing.yaml", "--out", "o.yaml"], "The vcrpy cassette missing.yaml does not exist;"),
+    ],
+)
+def test_usage_errors_are_sentences_with_exit_code_2(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, *args)
+    assert code == 2
+    assert err.startswith(f"writer-stream-testkit {args[0]}: error: ")
+    assert message in err
+    assert err.rstrip().endswith(".")
+
+
+def test_convert_will_not_overwrite_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "v.yaml").write_text("interactions: []\nversion: 1\n")
+    (tmp_path / "out.yaml").write_text("keep me")
+    code, _, err = run_main(capsys, "convert", str(tmp_path / "v.yaml"), "--out", str(tmp_path / "out.yaml"))
+    assert code == 2
+    assert "already exists; pass --force to overwrite it" in err
+    assert (tmp_path / "out.yaml").read_text() == "keep me"
+
+
+def test_a_usage_error_in_a_subprocess_exits_2() -> None:
+    result = run_cli("show", "no/such/file.yaml")
+    assert result.returncode == 2
+    assert "Cassette no/such/file.yaml does not exist." in result.stderr
+
+
+# --- serve --cassettes ----------------------------------------------------------------------------
+
+
+def test_serve_replays_every_cassette_in_a_directory_and_explains_a_miss(tmp_path: Path) -> None:
+    for name in ("hello-stream.yaml", "tool-call.yaml"):
+        shutil.copy(ROOT / "cassettes" / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a cassette")
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        for name in ("tool-call.yaml", "hello-stream.yaml"):
+            (recorded,) = load_cassette(tmp_path / name).interactions
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == recorded.response.status
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, status = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert status == 500
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=json.loads(json.dumps(BODY)))
+        description = again.json()["errors"][0]["description"]
+        assert (
+            f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in description
+        )
+        assert f"The closest recording is {tmp_path / 'hello-stream.yaml'} interactions[0]" in description
+    finally:
+        code, err = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
+    assert f"with 2 recording(s) from 2 cassette(s) in {tmp_path}" in err
+
+
+def test_serve_refuses_a_broken_cassette_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 1\ninteractions: !!python/object:os.system {}\n")
+    code, _, err = run_main(capsys, "serve", "--cassettes", str(tmp_path), "--port", "0")
+    assert code == 2
+    assert f"Cassette {tmp_path / 'bad.yaml'} uses the YAML tag" in err
+    assert f"(It is one of the cassettes in --cassettes {tmp_path}.)" in err
+
+
+# --- record ---------------------------------------------------------------------------------------
+
+
+def test_record_proxy_streams_each_chunk_as_it_arrives_and_saves_a_replayable_redacted_cassette(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    path = tmp_path / "rec" / "proxy.yaml"
+    pieces_out = ["One", " two", " three", " four", " five", " six"]
+    upstream.reply(StreamScript().content(*pieces_out).finish().with_fault(Fault.delay(each=0.05)))
+    proxy = Background(["record", "--upstream", upstream.base_url, "--cassette", str(path), "--port", "0"])
+    try:
+        pieces, times, status = stream_raw(proxy.url)
+        assert status == 200
+        # Eight events, 50 ms apart upstream: a tee hands the first over long before the last exists.
+        assert len(pieces) >= 6
+        assert times[-1] - times[0] > 0.25
+        wait_for(path.exists, "the cassette to be saved after the response")  # saved before shutdown
+    finally:
+        code, err = proxy.stop() if proxy.proc.poll() is None else (proxy.proc.returncode, "")
+        proxy.kill()
+    assert code == 0, err
+    assert "recorded: POST /v1/chat -> 200, 8 events" in err
+    assert "Recorded 1 interaction(s) into" in err
+    text = path.read_text()
+    assert KEY not in text
+    assert "authorization: <redacted>" in text
+    assert upstream.calls[0].headers["authorization"] == f"Bearer {KEY}"  # forwarded, never written
+
+    with FakeWriterServer(cassette=Cassette(path)) as replay:
+        again, _, status = stream_raw(replay.base_url, key="sk-another-key-entirely")
+    assert status == 200
+    assert b"".join(again) == b"".join(pieces)
+
+
+def proxy_server(
+    path: Path, upstream_url: str, mode: str = "once", **extra: Any
+) -> tuple[FakeWriterServer, RecordingProxy]:
+    cassette = Cassette(path, record_mode=mode, upstream=upstream_url)  # type: ignore[arg-type]
+    proxy = RecordingProxy(cassette, upstream_url, **extra)
+    return FakeWriterServer(source=proxy), proxy
+
+
+def test_record_proxy_answers_502_when_the_upstream_is_down(tmp_path: Path) -> None:
+    with FakeWriterServer() as gone:
+        dead_url = gone.base_url
+    logged: list[str] = []
+    server, proxy = proxy_server(tmp_path / "c.yaml", dead_url, log=logged.append)
+    with server, httpx.Client(timeout=WAIT) as client:
+        response = client.post(server.base_url + "/v1/chat", json=BODY)
+    assert response.status_code == 502
+    description = response.json()["errors"][0]["description"]
+    assert f"The record proxy could not reach the upstream {dead_url} for POST /v1/chat" in description
+    assert description.endswith("Nothing was recorded.")
+    assert logged == [description.removeprefix("writer-stream-testkit: ")]
+    assert proxy.recorded == ()
+    assert not (tmp_path / "c.yaml").exists()
+
+
+def test_record_proxy_keeps_a_stream_the_client_abandoned_as_incomplete(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    upstream.reply(
+        StreamScript().content("a", "b", "c", "d", "e").finish().with_fault(Fault.delay(each=0.05))
+    )
+    server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url)
+    with server:
+        with (
+            httpx.Client(timeout=WAIT) as client,
+            client.stream("POST", server.base_url + "/v1/chat", json=BODY) as response,
+        ):
+            first = next(response.iter_raw())
+        wait_for(lambda: proxy.recorded, "the abandoned stream to be recorded")
+    (interaction,) = load_cassette(tmp_path / "c.yaml").interactions
+    assert interaction.response.complete is False
+    assert first.startswith(b"data: ")
+    events = interaction.response.events
+    assert events is not None
+    assert 1 <= len(events) < 7
+
+
+def test_record_proxy_replays_what_the_cassette_has_in_once_mode(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "c.yaml")
+    (recorded,) = load_cassette(tmp_path / "c.yaml").interactions
+    before = (tmp_path / "c.yaml").read_bytes()
+    server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url)
+    with server:
+        pieces, _, status = stream_raw(server.base_url, recorded.request.json)
+        _, _, miss = stream_raw(server.base_url, BODY)
+    assert status == 200
+    assert pieces == [data for data, _ in recorded.response.reads()]
+    assert miss == 500  # once + existing file: an unmatched request is a miss, never recorded
+    assert upstream.calls == []
+    assert proxy.recorded == ()
+    assert (tmp_path / "c.yaml").read_bytes() == before
+
+
+def test_record_proxy_saving_after_each_response_keeps_every_one_in_rewrite_mode(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "c.yaml")
+    upstream.reply(StreamScript().content("first").finish())
+    upstream.reply(StreamScript().content("second").finish())
+    server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url, mode="rewrite")
+    with server:
+        for count in (1, 2):  # one after the other: the second save must not drop the first
+            stream_raw(server.base_url)
+            wait_for(lambda count=count: len(proxy.recorded) == count, f"recording {count}")
+    contents = [
+        "".join(json.loads(e.data or "{}")["choices"][0]["delta"].get("content", "") for e in events[:-1])
+        for events in (i.response.events or () for i in load_cassette(tmp_path / "c.yaml").interactions)
+    ]
+    assert contents == ["first", "second"]
+
+
+# --- show -----------------------------------------------------------------------------------------
+
+
+def test_show_prints_the_example_cassette(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "show", str(ROOT / "cassettes" / "cut-stream.yaml"))
+    assert code == 0
+    assert "[0] POST https://api.writer.com/v1/chat" in out
+    assert "!! incomplete: the stream was cut here" in out
+
+
+# --- convert --------------------------------------------------------------------------------------
+
+
+def test_convert_imports_a_cassette_vcrpy_recorded_from_httpx(
+    tmp_path: Path, upstream: FakeWriterServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vcr = pytest.importorskip("vcr")
+    upstream.reply(StreamScript().content("Hello", " from", " vcrpy").finish())
+    vcr_path = tmp_path / "vcr.yaml"
+    with vcr.use_cassette(str(vcr_path), record_mode="all"):
+        original, _, _ = stream_raw(upstream.base_url)
+    assert KEY in vcr_path.read_text()  # vcrpy wrote the key; the conversion must not
+
+    out = tmp_path / "ours.yaml"
+    code, _, err = run_main(capsys, "convert", str(vcr_path), "--out", str(out))
+    assert code == 0, err
+    assert "Converted 1 interaction(s) (1 SSE stream(s))" in err
+    assert KEY not in out.read_text()
+    (interaction,) = load_cassette(out).interactions
+    assert interaction.response.events is not None
+    assert len(interaction.response.events) == 5
+    with FakeWriterServer(cassette=Cassette(out)) as replay:
+        again, _, status = stream_raw(replay.base_url)
+    assert status == 200
+    assert b"".join(again) == b"".join(original)
+
+
+def test_convert_refuses_a_hostile_vcr_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = tmp_path / "evil.yaml"
+    hostile.write_text("interactions:\n- !!python/object/apply:os.system ['touch pwned']\nversion: 1\n")
+    code, _, err = run_main(capsys, "convert", str(hostile), "--out", str(tmp_path / "o.yaml"))
+    assert code == 2
+    assert f"The vcrpy cassette {hostile} uses a YAML tag that is not plain data" in err
+    assert not (tmp_path / "o.yaml").exists()
+    assert not (tmp_path / "pwned").exists()
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+
+def record_cassette(path: Path, upstream: FakeWriterServer, script: StreamScript) -> None:
+    upstream.reply(script)
+    with (
+        Cassette(path, record_mode="once", upstream=upstream.base_url),
+        httpx.Client(base_url="https://api.writer.com", timeout=WAIT) as client,
+    ):
+        client.post("/v1/chat", json=BODY, headers={"authorization": f"Bearer {KEY}"})
+
+
+def test_verify_reports_no_drift_when_only_the_text_changed(
+    tmp_path: Path, upstream: FakeWriterServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.yaml"
+    record_cassette(path, upstream, StreamScript().content("Hello", " there").finish())
+    upstream.reply(StreamScript(id="new").content("Hi", " the", "re").finish())
+    code, out, err = run_main(capsys, "verify", str(path), "--upstream", upstream.base_url, "--api-key", KEY)
+    assert code == 0, out + err
+    assert out.splitlines()[1].endswith(": same")
+    assert "note: text of choice 0 differs (not drift): recorded 'Hello there', live 'Hi there'" in out
+    assert out.rstrip().endswith("No drift: all 1 interactions stream the same shape as recorded.")
+    assert upstream.calls[-1].headers["authorization"] == f"Bearer {KEY}"
+    assert upstream.calls[-1].json == BODY
+
+
+def test_verify_reports_drift_with_the_event_index_and_exits_1(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    record_cassette(path, upstream, StreamScript().content("Sunny").finish())
+    upstream.reply(StreamScript().content("Checking").tool_call("get_weather", {"city": "Paris"}).finish())
+    result = run_cli("verify", str(path), "--upstream", upstream.base_url)
+    assert result.returncode == 1, result.stderr
+    assert ": DRIFT" in result.stdout
+    assert "the event shapes first differ at recorded event #1 / live event #1" in result.stdout
+    assert "    +       #1    choice 0: tool_call[0] get_weather\n" in result.stdout
+    assert "1 of 1 interactions drifted ([0])." in result.stdout
+
+
+def test_verify_says_when_the_upstream_cannot_be_reached(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "c.yaml")
+    with FakeWriterServer() as gone:
+        dead_url = gone.base_url
+    code, _, err = run_main(capsys, "verify", str(tmp_path / "c.yaml"), "--upstream", dead_url)
+    assert code == 2
+    assert f"The upstream {dead_url} did not answer interactions[0] (POST /v1/chat): ConnectError" in err
+
+
+def test_record_proxy_passes_an_upstream_cut_on_and_records_it_as_incomplete(
+    tmp_path: Path, upstream: FakeWriterServer
+) -> None:
+    upstream.reply(
+        StreamScript().content("a", "b", "c").finish().with_fault(Fault.disconnect(after_chunks=2))
+    )
+    server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url)
+    received: list[bytes] = []
+    with server:
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            httpx.Client(timeout=WAIT) as client,
+            client.stream("POST", server.base_url + "/v1/chat", json=BODY) as response,
+        ):
+            received.extend(response.iter_raw())  # the cut comes mid-iteration
+        wait_for(lambda: proxy.recorded, "the cut stream to be recorded")
+    (interaction,) = load_cassette(tmp_path / "c.yaml").interactions
+    assert interaction.response.complete is False
+    assert b"".join(data for data, _ in interaction.response.reads()) == b"".join(received)
+    assert b"[DONE]" not in b"".join(received)

@@ -1,0 +1,171 @@
+"""The recording proxy behind ``writer-stream-testkit record``: a cassette for clients in any language.
+
+It is a :class:`~writer_stream_testkit.server.FakeWriterServer` whose reply source
+is a :class:`RecordingProxy`. Per request the cassette's record mode decides, as
+it does in-process: replay a recording (the server runs its plan), explain a miss,
+or record. Recording goes through :mod:`~writer_stream_testkit.recorder`'s tee, and
+the tee's response is handed to the server as a
+:class:`~writer_stream_testkit.server.LiveResponse`, so each upstream read is
+written to the client the moment it arrives. When a response ends, however it
+ends, the capture becomes a redacted interaction and the cassette file is
+rewritten atomically (merged under its lock), so a killed proxy loses at most
+the streams still running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Callable
+from typing import Final
+
+import httpx
+
+from . import recorder as _recorder
+from ._cassette_tools import error_plan
+from ._replies import Call
+from .cassette import (
+    Cassette,
+    CassetteContent,
+    Interaction,
+    RecordedRequest,
+    decide,
+    interaction_from_capture,
+    merge_for_save,
+    update_cassette,
+)
+from .plan import ResponsePlan
+from .server import LiveResponse
+
+__all__ = ["RecordingProxy"]
+
+UPSTREAM_TIMEOUT: Final = httpx.Timeout(30.0, read=600.0)
+"""Generous: a model may think for minutes before its first token, and the client keeps its own timeout."""
+
+
+class RecordingProxy:
+    """A ``LiveSource`` that replays or records each request per the cassette's ``record_mode``."""
+
+    def __init__(
+        self,
+        cassette: Cassette,
+        upstream: str,
+        *,
+        log: Callable[[str], None] = lambda line: None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.cassette = cassette
+        self.upstream = upstream
+        self._log = log
+        self._transport = transport
+        self._file_existed = cassette.path.exists()
+        self._lock = threading.Lock()
+        self._recorded: list[Interaction] = []
+        self._unsaved = 0
+
+    @property
+    def recorded(self) -> tuple[Interaction, ...]:
+        """What this proxy has recorded so far (redacted), in the order the responses ended."""
+        with self._lock:
+            return tuple(self._recorded)
+
+    def _has_unplayed_match(self, call: Call) -> bool:
+        counts = self.cassette.play_counts
+        return any(
+            counts[i] == 0 and self.cassette.matches(call, x.request)
+            for i, x in enumerate(self.cassette.interactions)
+        )
+
+    async def respond(self, call: Call) -> ResponsePlan | LiveResponse:
+        """Replay, explain a miss, or forward ``call`` upstream and stream the answer back as it comes."""
+        action = decide(
+            self.cassette.record_mode, file_existed=self._file_existed, matched=self._has_unplayed_match(call)
+        )
+        if action != "record":
+            plan = self.cassette.take(call)
+            self._log(f"{'replayed' if action == 'replay' else 'MISS (answered 500)'}: {call.describe()}")
+            return plan
+        incoming = httpx.Request(call.method, call.url, headers=list(call.headers.raw), content=call.content)
+        outgoing = _recorder.upstream_request(incoming, self.upstream)
+        outgoing.extensions["timeout"] = UPSTREAM_TIMEOUT.as_dict()
+        captures: list[_recorder.Capture] = []
+        try:
+            response = await _recorder.arecord(
+                outgoing, upstream=None, on_start=captures.append, transport=self._transport
+            )
+        except httpx.TransportError as exc:
+            message = (
+                f"The record proxy could not reach the upstream {self.upstream} for "
+                f"{call.describe()} ({type(exc).__name__}: {exc}); check --upstream and that the "
+                "upstream is up. Nothing was recorded."
+            )
+            self._log(message)
+            return error_plan(502, message)
+        capture = captures[0]
+
+        async def close() -> None:
+            await response.aclose()
+            self._finished(capture)
+
+        return LiveResponse(
+            status=response.status_code,
+            headers=tuple(response.headers.multi_items()),
+            body=_relay(response),
+            close=close,
+        )
+
+    def _finished(self, capture: _recorder.Capture) -> None:
+        interaction = interaction_from_capture(capture, self.cassette.redaction)
+        with self._lock:
+            self._recorded.append(interaction)
+            self._unsaved += 1
+        self.save()
+        events = interaction.response.events
+        size = (
+            f"{len(events)} events"
+            if events is not None
+            else f"{len(interaction.response.body or b'')} bytes"
+        )
+        cut = "" if interaction.response.complete else ", cut part-way"
+        self._log(
+            f"recorded: {interaction.request.method} {interaction.request.path} -> "
+            f"{interaction.response.status}, {size}{cut}; saved {self.cassette.path}"
+        )
+
+    def save(self) -> bool:
+        """Write everything recorded so far, merged with the file as it is now; False if nothing new."""
+        with self._lock:
+            if not self._unsaved:
+                return False
+            recorded = tuple(self._recorded)
+            self._unsaved = 0
+        mode = self.cassette.record_mode
+        loaded = self.cassette.interactions
+
+        def same(a: RecordedRequest, b: RecordedRequest) -> bool:
+            return self.cassette.matches(b.as_call(), a)
+
+        def change(current: CassetteContent | None) -> CassetteContent | None:
+            merged = merge_for_save(
+                mode,
+                loaded=loaded,
+                recorded=recorded,
+                on_disk=None if current is None else current.interactions,
+                same=same,
+            )
+            if merged is None:
+                return None
+            meta = dict(current.meta) if current is not None else {}
+            meta.update(self.cassette.meta)
+            return CassetteContent(merged, meta)
+
+        update_cassette(self.cassette.path, change, read=mode != "rewrite")
+        return True
+
+
+async def _relay(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The tee's reads, one by one; an upstream cut becomes a cut of the client's connection."""
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx.TransportError as exc:
+        raise ConnectionAbortedError(f"The upstream cut the stream: {exc}") from exc
