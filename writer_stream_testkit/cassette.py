@@ -16,6 +16,7 @@ import base64
 import bisect
 import contextlib
 import difflib
+import hashlib
 import json as _json
 import os
 import re
@@ -1037,9 +1038,18 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
-    """The sidecar file locked while a cassette is read, merged and rewritten."""
-    target = Path(path)
-    return target.with_name(f".{target.name}.lock")
+    """The file locked while a cassette is read, merged and rewritten.
+
+    It lives in the temp directory, keyed by the cassette's absolute path, so no
+    lock files appear beside cassettes (where they would get committed) and none
+    is ever deleted while another process may be waiting on it. Every process on
+    one machine (pytest-xdist workers included) agrees on the same file.
+    """
+    resolved = os.path.abspath(os.fspath(path))
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    directory = Path(tempfile.gettempdir()) / "writer-stream-testkit-locks"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory / f"{digest}.lock"
 
 
 @contextlib.contextmanager
@@ -1275,9 +1285,13 @@ def miss_message(
     played: Sequence[int],
     rules: _Rules,
     record_mode: RecordMode,
+    *,
+    file_exists: bool = True,
 ) -> str:
     """A full account of a replay miss: the request, the closest recording as a diff, the fix."""
     lines = [f"Cassette {source} has no unplayed recording that matches {call.describe()}."]
+    if not file_exists:
+        lines[0] = f"Cassette {source} does not exist, so nothing can replay {call.describe()}."
     best: tuple[float, int] | None = None
     incoming = rules.body(call.json)
     incoming_text = (
@@ -1295,7 +1309,8 @@ def miss_message(
         if best is None or score > best[0]:
             best = (score, index)
     if best is None:
-        lines.append("The cassette holds no interactions at all.")
+        if file_exists:
+            lines.append("The cassette holds no interactions at all.")
     else:
         index = best[1]
         recorded = interactions[index].request
@@ -1327,6 +1342,13 @@ def miss_message(
         if index in played and failed:
             lines.append(f"(interactions[{index}] was already replayed once in this run.)")
     suggested = "new_episodes" if record_mode in ("none", "once") else record_mode
+    if not file_exists and record_mode == "none":
+        lines.append(
+            "The cassette is in record_mode='none', which only replays. To record it, run with "
+            "--writer-record-mode=once or Cassette(..., record_mode='once') (recording needs a real "
+            "WRITER_API_KEY), or check the cassette path."
+        )
+        return "\n".join(lines)
     lines.append(
         f"The cassette is in record_mode={record_mode!r}, which does not record this request. To record it, run with "
         f"--writer-record-mode={suggested} or Cassette(..., record_mode={suggested!r}); if the difference does not "
@@ -1546,6 +1568,7 @@ class Cassette:
                 [i for i, n in enumerate(self._play_counts) if n],
                 self._rules,
                 self.record_mode,
+                file_exists=self._file_existed,
             )
             self._misses.append(message)
             return action, _miss_plan(message)
