@@ -56,7 +56,9 @@ class _FixedReads(httpx.SyncByteStream):
             yield bytes(view[start : start + size])
 
 
-def _transport(body: bytes, size: int, deadline: float | None = None) -> httpx.MockTransport:
+def fixed_reads_transport(body: bytes, size: int, deadline: float | None = None) -> httpx.MockTransport:
+    """A transport answering every request with ``body`` as an SSE stream in ``size``-byte reads."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, headers={"content-type": "text/event-stream"}, stream=_FixedReads(body, size, deadline)
@@ -109,7 +111,7 @@ def _consume(client: Writer | writerai.Writer) -> int:
 
 
 def ours(body: bytes, size: int) -> Callable[[], int]:
-    client = Writer(api_key="bench", http_client=httpx.Client(transport=_transport(body, size)))
+    client = Writer(api_key="bench", http_client=httpx.Client(transport=fixed_reads_transport(body, size)))
     return lambda: _consume(client)
 
 
@@ -117,7 +119,7 @@ def sdk(body: bytes, size: int, budget: float | None = None) -> Callable[[], int
     def run() -> int:
         deadline = None if budget is None else time.perf_counter() + budget
         client = writerai.Writer(
-            api_key="bench", http_client=httpx.Client(transport=_transport(body, size, deadline))
+            api_key="bench", http_client=httpx.Client(transport=fixed_reads_transport(body, size, deadline))
         )
         return _consume(client)
 

@@ -71,6 +71,15 @@ _SNAPSHOT_T = ParsedChatCompletion[object]
 _CHOICE_T = ParsedChatCompletionChoice[object]
 _MESSAGE_T = ParsedChatCompletionMessage[object]
 
+# The per-chunk event builders, bound once: looking a classmethod up on a pydantic model
+# class walks its whole MRO every time, which costs about as much as the call itself.
+_chunk_event = ChunkEvent._fast
+_content_delta_event = ContentDeltaEvent._fast
+_refusal_delta_event = RefusalDeltaEvent._fast
+_arguments_delta_event = FunctionToolCallArgumentsDeltaEvent._fast
+_logprobs_content_delta_event = LogprobsContentDeltaEvent._fast
+_logprobs_refusal_delta_event = LogprobsRefusalDeltaEvent._fast
+
 
 def accumulate_delta(acc: dict[Any, Any], delta: Mapping[Any, Any]) -> dict[Any, Any]:
     """Merge ``delta`` into ``acc`` by the SDK's generic rules (used for fields it has no special case for).
@@ -356,15 +365,17 @@ class _ChoiceState:
             self.message_keys.update(_MESSAGE_FIELDS)
             for name in ("role", *WRITER_OBJECT_FIELDS):
                 self.other.setdefault(name, None)
-        for name in self.raw_objects:
-            value = self.other[name]
-            if isinstance(value, dict):
-                model = _MESSAGE_T.model_fields[name].annotation
-                built = construct(_optional_model(model), value)
-                self.other[name] = built.model_dump(by_alias=True, warnings=False)
-        self.raw_objects.clear()
-        for tool in self.tools or ():
-            tool.normalise()
+        if self.raw_objects:
+            for name in self.raw_objects:
+                value = self.other[name]
+                if isinstance(value, dict):
+                    model = _MESSAGE_T.model_fields[name].annotation
+                    built = construct(_optional_model(model), value)
+                    self.other[name] = built.model_dump(by_alias=True, warnings=False)
+            self.raw_objects.clear()
+        if self.tools:
+            for tool in self.tools:
+                tool.normalise()
         self.parsed = None
         self.parsed_set = False
 
@@ -585,7 +596,7 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
                     tool.parsed_arguments = _partial_json(tool.args.value())
                     tool.parsed_set = True
 
-        if not state.created_now:
+        if not state.created_now and choice.logprobs is not None:
             state.merge_logprobs(choice)
 
     def _is_strict(self, name: str | None) -> bool:
@@ -605,20 +616,21 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
     # --- events ----------------------------------------------------------------------------------
 
     def _build_events(self, chunk: ChatCompletionChunk) -> list[ChatCompletionStreamEvent[ResponseFormatT]]:
-        events: list[Any] = [ChunkEvent._fast({"type": "chunk", "chunk": chunk}, self._chunk_snapshot)]
+        # Typed list[Any] so it is returned as is: typing.cast() would be one more call per chunk.
+        events: list[Any] = [_chunk_event({"type": "chunk", "chunk": chunk}, self._chunk_snapshot)]
         for choice in chunk.choices:
             state = self._choices[choice.index]
             delta = choice.delta
             if delta.content is not None and state.content is not None and state.content.length:
                 events.append(
-                    ContentDeltaEvent._fast(
+                    _content_delta_event(
                         {"type": "content.delta", "delta": delta.content, "parsed": state.parsed},
                         _TextSnapshot(state.content),
                     )
                 )
             if delta.refusal is not None and state.refusal is not None:
                 events.append(
-                    RefusalDeltaEvent._fast(
+                    _refusal_delta_event(
                         {"type": "refusal.delta", "delta": delta.refusal}, _TextSnapshot(state.refusal)
                     )
                 )
@@ -628,7 +640,7 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
                     if tool.type != "function":
                         continue
                     events.append(
-                        FunctionToolCallArgumentsDeltaEvent._fast(
+                        _arguments_delta_event(
                             {
                                 "type": "tool_calls.function.arguments.delta",
                                 "name": self._tool_name(state, tool, entry.index),
@@ -644,20 +656,21 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
             if logprobs is not None and state.lp_present:
                 if logprobs.content and state.lp_content:
                     events.append(
-                        LogprobsContentDeltaEvent._fast(
+                        _logprobs_content_delta_event(
                             {"type": "logprobs.content.delta", "content": list(logprobs.content)},
                             _ListSnapshot(state.lp_content),
                         )
                     )
                 if logprobs.refusal and state.lp_refusal:
                     events.append(
-                        LogprobsRefusalDeltaEvent._fast(
+                        _logprobs_refusal_delta_event(
                             {"type": "logprobs.refusal.delta", "refusal": list(logprobs.refusal)},
                             _ListSnapshot(state.lp_refusal),
                         )
                     )
-            self._done_events(state, choice, events)
-        return cast("list[ChatCompletionStreamEvent[ResponseFormatT]]", events)
+            if delta.tool_calls or state.base.get("finish_reason"):
+                self._done_events(state, choice, events)
+        return events
 
     def _done_events(self, state: _ChoiceState, choice: Choice, events: list[Any]) -> None:
         if state.base.get("finish_reason"):

@@ -175,10 +175,19 @@ class SSEDecoder:
             self._line_pieces.append(text)
             return []
         unfinished = lines.pop()
-        if self._line_pieces:
-            self._line_pieces.append(lines[0])
-            lines[0] = "".join(self._line_pieces)
+        pieces = self._line_pieces
+        if pieces:
             self._line_pieces = []
+            pieces.append(lines[0])
+            if pieces[0][:6] == "data: ":
+                # A data line that came in several reads, typically a long one: drop the field
+                # name from its first piece before joining, rather than join and then slice
+                # off the name, which would copy the whole (maybe many-MiB) line twice.
+                pieces[0] = pieces[0][6:]
+                self._add_data("".join(pieces))
+                del lines[0]
+            else:
+                lines[0] = "".join(pieces)
         if unfinished:
             self._line_pieces.append(unfinished)
         return self._interpret(lines)
@@ -198,6 +207,14 @@ class SSEDecoder:
             self._data = None
             self._more_data = []
         return []
+
+    def _add_data(self, value: str) -> None:
+        """Apply a `data` field line to the open block, as `_interpret` does."""
+        self._started = True
+        if self._data is None:
+            self._data = value
+        else:
+            self._more_data.append(value)
 
     def _interpret(self, lines: list[str]) -> list[ServerSentEvent]:
         """Apply whole lines to the open block; return the events dispatched.
