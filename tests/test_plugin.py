@@ -7,6 +7,7 @@ import importlib.metadata
 import shutil
 import textwrap
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -562,8 +563,15 @@ def test_xdist_records_each_file_once_and_replays_without_writing(
     )
     monkeypatch.setenv("WRITER_API_KEY", "recording-key")
     monkeypatch.setenv("SHARED_MODE", "new_episodes")
+    # syrupy 6 (Python 3.10) warns about --snapshot-update under xdist unless its file lock is on.
+    lock = ["--snapshot-file-lock"] if int(version("syrupy").split(".")[0]) < 7 else []
     recorded = project.runpytest_subprocess(
-        "-n", "2", "--writer-record-mode=once", f"--writer-upstream={upstream.base_url}", "--snapshot-update"
+        "-n",
+        "2",
+        "--writer-record-mode=once",
+        f"--writer-upstream={upstream.base_url}",
+        "--snapshot-update",
+        *lock,
     )
     recorded.assert_outcomes(passed=8)
     assert len(upstream.calls) == 8  # and the fixture verifies each queued reply was used once

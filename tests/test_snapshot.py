@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ SCRIPT = (
     .usage(prompt_tokens=3, completion_tokens=5)
 )
 MESSAGES = [{"role": "user", "content": "weather?"}]
+
+SYRUPY_MAJOR = int(version("syrupy").split(".")[0])
 
 
 def stream_with(client: Any) -> tuple[list[Any], Any]:
@@ -106,6 +109,10 @@ def test_snapshot_update_writes_then_verifies_then_prunes(
     assert stored.read_text() == "events (1):\n   0  content.delta          delta='hi'  snapshot_len=2\n"
     pytester.runpytest().assert_outcomes(passed=1)
 
+    if SYRUPY_MAJOR < 7:
+        # syrupy 6 (the newest for Python 3.10) does not look for unused snapshots of a
+        # module whose tests no longer request one; pruning is syrupy's own feature.
+        return
     pytester.makepyfile(test_snap="def test_other():\n    pass\n")
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["*1 snapshot unused*"])
