@@ -265,6 +265,19 @@ def test_the_flags_turn_each_check_off() -> None:
         read_sync(writerai.Writer(api_key="k"))
 
 
+def test_unused_replies_are_listed_with_their_conditions_when_unexpected_requests_are_allowed() -> None:
+    mock = WriterMock(assert_all_mocked=False).reply(stream_plan("x"), model="palmyra-x4")
+    mock.start()
+    with pytest.raises(writerai.InternalServerError):
+        read_sync(writerai.Writer(api_key="k"))
+    mock.stop()
+    with pytest.raises(UnusedRepliesError) as failed:
+        mock.verify()
+    message = str(failed.value)
+    assert "when model == 'palmyra-x4' (1 of 1 left)" in message
+    assert "had no matching reply" not in message
+
+
 def test_an_exception_in_the_block_is_not_masked_but_annotated() -> None:
     mock = WriterMock().reply(stream_plan("x"))
     error = ZeroDivisionError("the test's own failure")

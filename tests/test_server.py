@@ -644,6 +644,23 @@ def test_cassette_objects_with_take_are_used_as_the_source() -> None:
         assert b"model was palmyra-x5" in raw_stream(fake, chat_body()).body
 
 
+def test_a_sources_own_check_and_stray_requests_fail_verify_together() -> None:
+    class Unplayed(EchoSource):
+        def verify(self) -> None:
+            raise AssertionError("the source was never played")
+
+    fake = FakeWriterServer(source=Unplayed()).start()
+    with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
+        assert client.get("/v1/models").status_code == 404
+    fake.stop()
+    assert [call.path for call in fake.calls] == ["/v1/models"]
+    with pytest.raises(UnexpectedRequestError) as excinfo:
+        fake.verify()
+    message = str(excinfo.value)
+    assert "GET /v1/models" in message
+    assert "the source was never played" in message
+
+
 def test_a_cassette_without_take_is_refused_clearly() -> None:
     with pytest.raises(NotImplementedError, match="cannot replay object objects yet"):
         FakeWriterServer(cassette=object())

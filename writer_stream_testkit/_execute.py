@@ -29,6 +29,7 @@ import httpx
 from .plan import Disconnect, Pause, ResponsePlan, Write
 
 __all__ = [
+    "GeneratorStream",
     "PlanStream",
     "arun_head",
     "body_steps",
@@ -167,12 +168,15 @@ async def arun_head(plan: ResponsePlan, request: httpx.Request) -> None:
         await anyio.sleep(seconds)
 
 
-class PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body that plays a plan: one class, so either client kind can read it."""
+class GeneratorStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body either client kind can read, played by a generator the stream keeps.
 
-    def __init__(self, plan: ResponsePlan, request: httpx.Request) -> None:
-        self._plan = plan
-        self._request = request
+    Keeping the generator lets ``close()`` / ``aclose()`` close it, so its
+    ``finally`` runs when the client stops reading early (after ``[DONE]``, or
+    by abandoning the response). Subclasses write ``_play`` and ``_aplay``.
+    """
+
+    def __init__(self) -> None:
         self._sync: Generator[bytes, None, None] | None = None
         self._async: AsyncGenerator[bytes, None] | None = None
 
@@ -183,6 +187,31 @@ class PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __aiter__(self) -> AsyncIterator[bytes]:
         self._async = self._aplay()
         return self._async
+
+    def _play(self) -> Generator[bytes, None, None]:
+        raise NotImplementedError
+
+    def _aplay(self) -> AsyncGenerator[bytes, None]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Stop playing: the client closed the response."""
+        if self._sync is not None:
+            self._sync.close()
+
+    async def aclose(self) -> None:
+        """Stop playing: the client closed the response."""
+        if self._async is not None:
+            await self._async.aclose()
+
+
+class PlanStream(GeneratorStream):
+    """A response body that plays a plan: one class, so either client kind can read it."""
+
+    def __init__(self, plan: ResponsePlan, request: httpx.Request) -> None:
+        super().__init__()
+        self._plan = plan
+        self._request = request
 
     def _play(self) -> Generator[bytes, None, None]:
         for step in body_steps(self._plan, self._request, is_async=False):
@@ -197,16 +226,6 @@ class PlanStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield step
             else:
                 await anyio.sleep(step)
-
-    def close(self) -> None:
-        """Stop playing: the client closed the response (for example after ``[DONE]``)."""
-        if self._sync is not None:
-            self._sync.close()
-
-    async def aclose(self) -> None:
-        """Stop playing: the client closed the response (for example after ``[DONE]``)."""
-        if self._async is not None:
-            await self._async.aclose()
 
 
 def build_response(plan: ResponsePlan, request: httpx.Request) -> httpx.Response:

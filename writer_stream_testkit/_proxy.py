@@ -23,16 +23,7 @@ import httpx
 from . import recorder as _recorder
 from ._cassette_tools import error_plan
 from ._replies import Call
-from .cassette import (
-    Cassette,
-    CassetteContent,
-    Interaction,
-    RecordedRequest,
-    decide,
-    interaction_from_capture,
-    merge_for_save,
-    update_cassette,
-)
+from .cassette import Cassette, Interaction, decide, interaction_from_capture, save_recorded
 from .plan import ResponsePlan
 from .server import LiveResponse
 
@@ -138,27 +129,7 @@ class RecordingProxy:
                 return False
             recorded = tuple(self._recorded)
             self._unsaved = 0
-        mode = self.cassette.record_mode
-        loaded = self.cassette.interactions
-
-        def same(a: RecordedRequest, b: RecordedRequest) -> bool:
-            return self.cassette.matches(b.as_call(), a)
-
-        def change(current: CassetteContent | None) -> CassetteContent | None:
-            merged = merge_for_save(
-                mode,
-                loaded=loaded,
-                recorded=recorded,
-                on_disk=None if current is None else current.interactions,
-                same=same,
-            )
-            if merged is None:
-                return None
-            meta = dict(current.meta) if current is not None else {}
-            meta.update(self.cassette.meta)
-            return CassetteContent(merged, meta)
-
-        update_cassette(self.cassette.path, change, read=mode != "rewrite")
+        save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
         return True
 
 

@@ -9,13 +9,15 @@ lives here, behind a lock, with no I/O.
 
 from __future__ import annotations
 
+import abc
 import json as _json
 import reprlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +25,17 @@ import httpx
 from .errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
 from .plan import ResponsePlan, Write
 
-__all__ = ["Call", "Headers", "MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
+__all__ = [
+    "Call",
+    "Headers",
+    "MessagesMatcher",
+    "QueuedDouble",
+    "Reply",
+    "ReplyQueue",
+    "WriterDouble",
+    "describe_reply",
+    "verify_at_exit",
+]
 
 
 class Headers(Mapping[str, str]):
@@ -266,6 +278,7 @@ class ReplyQueue:
         self._entries: list[_Entry] = []
         self._calls: list[Call] = []
         self._unexpected: list[Call] = []
+        self._strays: list[Call] = []
 
     def reply(
         self,
@@ -328,6 +341,15 @@ class ReplyQueue:
                 return _unexpected_plan(message)
         return item.plan(call)
 
+    def record(self, call: Call, *, stray: bool = False) -> None:
+        """Record ``call`` answered without the queue: by another reply source, or (``stray``)
+        with a 404 because it went to an endpoint the double does not serve, which ``verify()``
+        then reports."""
+        with self._lock:
+            self._calls.append(call)
+            if stray:
+                self._strays.append(call)
+
     @property
     def calls(self) -> list[Call]:
         """Every request received so far, in order (a copy)."""
@@ -346,35 +368,69 @@ class ReplyQueue:
         with self._lock:
             return [e.item for e in self._entries for _ in range(e.left)]
 
-    def verify(self) -> None:
-        """Fail if a request had no reply, or if a queued reply was never requested."""
+    @property
+    def strays(self) -> list[Call]:
+        """The requests recorded as stray: sent where the double does not serve (a copy)."""
         with self._lock:
-            unexpected = list(self._unexpected)
-            unused = [e for e in self._entries if e.left > 0]
+            return list(self._strays)
+
+    def verify(
+        self,
+        *,
+        unexpected: bool = True,
+        unused: bool = True,
+        served_by: str = "the double",
+        advice: str = "",
+        also: Sequence[AssertionError] = (),
+    ) -> None:
+        """Fail if a request had no reply, or if a queued reply was never requested.
+
+        Every problem goes into one error, so a test sees them all at once:
+        requests no reply matched and stray requests (both checked when
+        ``unexpected``), replies never used (when ``unused``), then ``also``,
+        problems the caller found itself (a cassette source's own check).
+        ``served_by`` and ``advice`` name the double and say how to fix a stray.
+        The error is an :class:`UnexpectedRequestError` when any request went
+        unanswered; otherwise the first problem's own class.
+        """
+        with self._lock:
+            unmatched = list(self._unexpected) if unexpected else []
+            strays = list(self._strays) if unexpected else []
+            unused_entries = [e for e in self._entries if e.left > 0] if unused else []
             entries = list(self._entries)
-        parts: list[str] = []
-        if unexpected:
-            parts.append(self._unexpected_message(unexpected, entries))
-        if unused:
-            lines = "\n".join(f"  - {e.describe()}" for e in unused)
-            parts.append(
-                f"{len(unused)} queued repl{'y was' if len(unused) == 1 else 'ies were'} never "
-                f"requested:\n{lines}\nMake the requests the test expects, or remove the replies "
-                "it does not need."
+        problems: list[AssertionError] = []
+        if unmatched:
+            problems.append(UnexpectedRequestError(self._unexpected_message(unmatched, entries)))
+        if unused_entries:
+            count = len(unused_entries)
+            lines = "\n".join(f"  - {e.describe()}" for e in unused_entries)
+            problems.append(
+                UnusedRepliesError(
+                    f"{count} queued repl{'y was' if count == 1 else 'ies were'} never requested:\n"
+                    f"{lines}\nMake the requests the test expects, or remove the replies it does not need."
+                )
             )
-        if not parts:
+        if strays:
+            problems.append(UnexpectedRequestError(_stray_message(strays, served_by, advice)))
+        problems.extend(also)
+        if not problems:
             return
-        message = "\n\n".join(parts)
-        if unexpected:
-            raise UnexpectedRequestError(message)
-        raise UnusedRepliesError(message)
+        if len(problems) == 1:
+            raise problems[0]
+        kind = (
+            UnexpectedRequestError
+            if any(isinstance(p, UnexpectedRequestError) for p in problems)
+            else type(problems[0])
+        )
+        raise kind("\n\n".join(str(p) for p in problems))
 
     def reset(self) -> None:
-        """Forget every reply, call and unexpected request."""
+        """Forget every reply, call, unexpected and stray request."""
         with self._lock:
             self._entries.clear()
             self._calls.clear()
             self._unexpected.clear()
+            self._strays.clear()
 
     @staticmethod
     def _unexpected_message(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
@@ -390,6 +446,15 @@ class ReplyQueue:
             "Queue a reply for it with .reply(StreamScript()...), and check the model=, "
             "messages=, tools= and match= conditions of the replies you queued."
         )
+
+
+def _stray_message(strays: Sequence[Call], served_by: str, advice: str) -> str:
+    lines = "\n".join(f"  - {call.describe()} to {call.url}" for call in strays)
+    noun = "request" if len(strays) == 1 else "requests"
+    return (
+        f"{len(strays)} {noun} went somewhere {served_by} does not serve (it answered 404):\n"
+        f"{lines}\n{advice}"
+    ).rstrip()
 
 
 def _unexpected_plan(message: str) -> ResponsePlan:
@@ -414,3 +479,134 @@ def _unexpected_plan(message: str) -> ResponsePlan:
         steps=(Write(data),),
         reason="no queued reply matched the request",
     )
+
+
+# --- the face both doubles show -------------------------------------------------------------------
+
+
+class WriterDouble(Protocol):
+    """What ``WriterMock`` and ``FakeWriterServer`` share, so one test body runs against either."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def calls(self) -> list[Call]: ...
+
+    def reply(
+        self,
+        item: Reply | ResponsePlan,
+        *,
+        model: str | None = None,
+        messages: MessagesMatcher | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        match: Callable[[Call], bool] | None = None,
+        times: int = 1,
+    ) -> object: ...
+
+    def verify(self) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+def verify_at_exit(
+    verify: Callable[[], None],
+    exc: BaseException | None,
+    *,
+    catch: tuple[type[Exception], ...] = (AssertionError,),
+) -> None:
+    """Verify as a ``with`` block ends: raise if the block succeeded, else annotate its exception.
+
+    The test's own exception is never masked, but when the double saw why it
+    happened (an unexpected request, say) the problem is added as a note.
+    """
+    if exc is None:
+        verify()
+        return
+    try:
+        verify()
+    except catch as problem:
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"writer-stream-testkit: {problem}")
+
+
+_D = TypeVar("_D", bound="QueuedDouble")
+
+
+class QueuedDouble(abc.ABC):
+    """The :class:`WriterDouble` face over one :class:`ReplyQueue`, shared by both doubles.
+
+    Subclasses move the bytes (``start``/``stop``) and say how they verify; the
+    replies, the calls and the ``with`` block (verify on a clean exit) live here.
+    """
+
+    _queue: ReplyQueue
+    _exit_problems: ClassVar[tuple[type[Exception], ...]] = (AssertionError,)
+    """What ``verify`` may raise that becomes a note on the test's own exception."""
+
+    def __init__(self) -> None:
+        self._queue = ReplyQueue()
+
+    @property
+    @abc.abstractmethod
+    def base_url(self) -> str:
+        """The base URL to give a client."""
+
+    def reply(
+        self: _D,
+        item: Reply | ResponsePlan,
+        *,
+        model: str | None = None,
+        messages: MessagesMatcher | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        match: Callable[[Call], bool] | None = None,
+        times: int = 1,
+    ) -> _D:
+        """Queue ``item`` (a script, a fault or a plan) for the next ``times`` chat requests that
+        fit every matcher; returns the double, so replies chain."""
+        self._queue.reply(item, model=model, messages=messages, tools=tools, match=match, times=times)
+        return self
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request received, in arrival order, answered or not (a copy)."""
+        return self._queue.calls
+
+    @abc.abstractmethod
+    def verify(self) -> None:
+        """Fail if a request went unanswered or a queued reply went unused."""
+
+    def reset(self) -> None:
+        """Forget every queued reply and every recorded request, to reuse the double from a clean slate."""
+        self._queue.reset()
+
+    @abc.abstractmethod
+    def start(self: _D) -> _D:
+        """Start answering; prefer ``with``, which also verifies."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop answering, without verifying."""
+
+    def __enter__(self: _D) -> _D:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+        verify_at_exit(self.verify, exc, catch=self._exit_problems)
+
+    async def __aenter__(self: _D) -> _D:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)

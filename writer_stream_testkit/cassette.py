@@ -39,7 +39,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import recorder as _recorder
 from ._execute import arun_head, build_response, run_head
 from ._redact import Redaction, secret_from_headers
-from ._replies import Call
+from ._replies import Call, verify_at_exit
 from .errors import CassetteError, CassetteFormatError, CassetteMissError
 from .mock import DEFAULT_BASE_URL
 from .plan import Disconnect, Pause, ResponsePlan, Step, Write
@@ -1427,6 +1427,37 @@ def merge_for_save(
     return (*base, *new)
 
 
+def save_recorded(
+    cassette: Cassette, *, loaded: Sequence[Interaction], recorded: Sequence[Interaction]
+) -> None:
+    """Merge what a run recorded into ``cassette``'s file as it is now, under its lock.
+
+    Shared by :meth:`Cassette.save` and the CLI's record proxy, so both decide
+    "the same request" and merge metadata alike. Both sides of each comparison
+    are recordings, already redacted, so the cassette's rules apply directly.
+    """
+    mode = cassette.record_mode
+
+    def same(a: RecordedRequest, b: RecordedRequest) -> bool:
+        return cassette._rules.matches(b.as_call(), a)
+
+    def change(current: CassetteContent | None) -> CassetteContent | None:
+        merged = merge_for_save(
+            mode,
+            loaded=loaded,
+            recorded=recorded,
+            on_disk=None if current is None else current.interactions,
+            same=same,
+        )
+        if merged is None:
+            return None
+        meta = dict(current.meta) if current is not None else {}
+        meta.update(cassette.meta)
+        return CassetteContent(merged, meta)
+
+    update_cassette(cassette.path, change, read=mode != "rewrite")
+
+
 # --- the cassette in use --------------------------------------------------------------------------
 
 
@@ -1612,25 +1643,7 @@ class Cassette:
             return
         if mode == "rewrite" and not recorded and not self._captures and not self._calls:
             return  # nothing ran: leave the old recording rather than blank it
-
-        def same(a: RecordedRequest, b: RecordedRequest) -> bool:
-            return self._rules.matches(b.as_call(), a)
-
-        def change(current: CassetteContent | None) -> CassetteContent | None:
-            merged = merge_for_save(
-                mode,
-                loaded=loaded,
-                recorded=recorded,
-                on_disk=None if current is None else current.interactions,
-                same=same,
-            )
-            if merged is None:
-                return None
-            meta = dict(current.meta) if current is not None else {}
-            meta.update(self.meta)
-            return CassetteContent(merged, meta)
-
-        update_cassette(self.path, change, read=mode != "rewrite")
+        save_recorded(self, loaded=loaded, recorded=recorded)
         with self._lock:
             self._captures.clear()
 
@@ -1691,14 +1704,7 @@ class Cassette:
     ) -> None:
         self.stop()
         self.save()
-        if exc is None:
-            self.verify()
-            return
-        try:
-            self.verify()
-        except AssertionError as problem:
-            if hasattr(exc, "add_note"):
-                exc.add_note(f"writer-stream-testkit: {problem}")
+        verify_at_exit(self.verify, exc)
 
     async def __aenter__(self) -> Cassette:
         return self.start()

@@ -20,10 +20,8 @@ import functools
 import inspect
 import json
 import os
-import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, TypeVar, cast
 
 import httpx
@@ -31,8 +29,8 @@ import respx
 from respx.models import AllMockedAssertionError
 
 from ._execute import arun_head, build_response, run_head
-from ._replies import Call, MessagesMatcher, Reply, ReplyQueue, describe_reply
-from .errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
+from ._replies import Call, QueuedDouble
+from .errors import ScriptError
 from .plan import ResponsePlan, Write
 
 __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
@@ -119,7 +117,7 @@ class _Router(respx.MockRouter):
         return build_response(plan, request)
 
 
-class WriterMock:
+class WriterMock(QueuedDouble):
     """The Writer API, in-process: queue replies, run the code under test, check the calls.
 
     Intercepts ``writerai.Writer`` / ``AsyncWriter`` and this kit's clients (any
@@ -146,16 +144,13 @@ class WriterMock:
             base = _Base.parse(url)
             if base not in bases:
                 bases.append(base)
+        super().__init__()
         self._bases = tuple(bases)
         self._assert_all_called = assert_all_called
         self._assert_all_mocked = assert_all_mocked
-        self._queue = ReplyQueue()
-        self._lock = threading.Lock()
-        self._calls: list[Call] = []
-        self._strays: list[Call] = []
         self._router = _Router(self)
 
-    # --- the reply/calls interface, shared with FakeWriterServer ---------------------------------
+    # --- the WriterDouble face (reply, calls, reset and the with block come from QueuedDouble) ----
 
     @property
     def base_url(self) -> str:
@@ -167,59 +162,21 @@ class WriterMock:
         """Every base URL this mock answers for."""
         return tuple(base.url for base in self._bases)
 
-    def reply(
-        self,
-        item: Reply | ResponsePlan,
-        *,
-        model: str | None = None,
-        messages: MessagesMatcher | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        match: Callable[[Call], bool] | None = None,
-        times: int = 1,
-    ) -> WriterMock:
-        """Queue ``item`` for the next ``times`` chat requests that fit every matcher; returns the mock."""
-        self._queue.reply(item, model=model, messages=messages, tools=tools, match=match, times=times)
-        return self
-
-    @property
-    def calls(self) -> list[Call]:
-        """Every request that reached the Writer API, in order, answered or not (a copy)."""
-        with self._lock:
-            return list(self._calls)
-
     def verify(self) -> None:
         """Fail if a request had no reply or a queued reply was never used, as configured.
 
         Raises :class:`UnexpectedRequestError` or :class:`UnusedRepliesError`
         (both ``AssertionError``) naming the requests and the replies queued.
         """
-        with self._lock:
-            strays = list(self._strays)
-        unexpected = bool(self._queue.unexpected) and self._assert_all_mocked
-        unused = bool(self._queue.pending) and self._assert_all_called
-        parts: list[str] = []
-        if unexpected or unused:
-            try:
-                if unexpected or not self._queue.unexpected:
-                    self._queue.verify()
-                else:
-                    raise UnusedRepliesError(_unused_message(self._queue.pending))
-            except (UnexpectedRequestError, UnusedRepliesError) as error:
-                parts.append(str(error))
-        if strays and self._assert_all_mocked:
-            parts.append(self._stray_message(strays))
-        if not parts:
-            return
-        if unexpected or (strays and self._assert_all_mocked):
-            raise UnexpectedRequestError("\n\n".join(parts))
-        raise UnusedRepliesError("\n\n".join(parts))
-
-    def reset(self) -> None:
-        """Forget every queued reply and every call, to reuse the mock from a clean slate."""
-        self._queue.reset()
-        with self._lock:
-            self._calls.clear()
-            self._strays.clear()
+        self._queue.verify(
+            unexpected=self._assert_all_mocked,
+            unused=self._assert_all_called,
+            served_by="WriterMock",
+            advice=(
+                f"WriterMock serves only POST {{base}}{CHAT_PATH}. Mock other Writer endpoints with "
+                "your own respx routes, which WriterMock defers to."
+            ),
+        )
 
     # --- context manager and decorator ------------------------------------------------------------
 
@@ -231,37 +188,6 @@ class WriterMock:
     def stop(self) -> None:
         """Stop intercepting, without verifying."""
         self._router.stop(quiet=True)
-
-    def __enter__(self) -> WriterMock:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if exc is None:
-            self.verify()
-            return
-        # Never mask the test's own exception, but say when the mock saw why it happened.
-        try:
-            self.verify()
-        except AssertionError as problem:
-            if hasattr(exc, "add_note"):
-                exc.add_note(f"writer-stream-testkit: {problem}")
-
-    async def __aenter__(self) -> WriterMock:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
 
     def __call__(self, func: _F) -> _F:
         """Decorate a sync or async function to run inside this mock, verifying after it.
@@ -314,30 +240,10 @@ class WriterMock:
 
     def _plan_for(self, request: httpx.Request, base: _Base) -> ResponsePlan:
         call = Call.from_httpx(request)
-        with self._lock:
-            self._calls.append(call)
         if self._is_chat(request, base):
             return self._queue.take(call)
-        with self._lock:
-            self._strays.append(call)
+        self._queue.record(call, stray=True)
         return _not_found_plan(call, base)
-
-    def _stray_message(self, strays: Sequence[Call]) -> str:
-        lines = "\n".join(f"  - {call.describe()} to {call.url}" for call in strays)
-        noun = "request" if len(strays) == 1 else "requests"
-        return (
-            f"{len(strays)} {noun} to the Writer API went somewhere WriterMock does not serve "
-            f"(it answered 404):\n{lines}\nWriterMock serves only POST {{base}}{CHAT_PATH}. Mock "
-            "other Writer endpoints with your own respx routes, which WriterMock defers to."
-        )
-
-
-def _unused_message(pending: Sequence[Reply]) -> str:
-    lines = "\n".join(f"  - {describe_reply(item)}" for item in pending)
-    return (
-        f"{len(pending)} queued repl{'y was' if len(pending) == 1 else 'ies were'} never requested:\n"
-        f"{lines}\nMake the requests the test expects, or remove the replies it does not need."
-    )
 
 
 def _not_found_plan(call: Call, base: _Base) -> ResponsePlan:

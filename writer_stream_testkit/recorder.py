@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
 
 import httpx
+
+from ._execute import GeneratorStream
 
 __all__ = ["UPSTREAM_MARK", "Capture", "arecord", "record", "upstream_request"]
 
@@ -164,7 +166,7 @@ async def arecord(
     return _answer(response, request, _Tee(capture, response, started, sender if own else None))
 
 
-class _Tee(httpx.SyncByteStream, httpx.AsyncByteStream):
+class _Tee(GeneratorStream):
     """The body the client reads: upstream reads passed through one by one, and kept."""
 
     def __init__(
@@ -174,20 +176,11 @@ class _Tee(httpx.SyncByteStream, httpx.AsyncByteStream):
         started: float,
         owned: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
     ) -> None:
+        super().__init__()
         self._capture = capture
         self._upstream = upstream
         self._started = started
         self._owned = owned
-        self._sync: Generator[bytes, None, None] | None = None
-        self._async: AsyncGenerator[bytes, None] | None = None
-
-    def __iter__(self) -> Iterator[bytes]:
-        self._sync = self._play()
-        return self._sync
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        self._async = self._aplay()
-        return self._async
 
     def _play(self) -> Generator[bytes, None, None]:
         complete = False
@@ -225,16 +218,14 @@ class _Tee(httpx.SyncByteStream, httpx.AsyncByteStream):
 
     def close(self) -> None:
         """The client is done with the body, read to the end or abandoned part-way."""
-        if self._sync is not None:
-            self._sync.close()
+        super().close()
         if not self._capture.done:  # never iterated, or closed before the first read
             self._capture.finish(complete=False)
             self._release()
 
     async def aclose(self) -> None:
         """The client is done with the body, read to the end or abandoned part-way."""
-        if self._async is not None:
-            await self._async.aclose()
+        await super().aclose()
         if not self._capture.done:
             self._capture.finish(complete=False)
             await self._arelease()

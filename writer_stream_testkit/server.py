@@ -28,16 +28,14 @@ import socket
 import struct
 import threading
 import traceback
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ._replies import Call, MessagesMatcher, Reply, ReplyQueue
-from .errors import UnexpectedRequestError
+from ._replies import Call, QueuedDouble, ReplyQueue, WriterDouble
 from .faults import writer_error_body
 from .plan import Disconnect, Pause, ResponsePlan, Write
 
@@ -91,32 +89,7 @@ class LiveSource(Protocol):
         ...
 
 
-class WriterDouble(Protocol):
-    """What ``WriterMock`` and ``FakeWriterServer`` share, so one test body runs against either."""
-
-    @property
-    def base_url(self) -> str: ...
-
-    @property
-    def calls(self) -> list[Call]: ...
-
-    def reply(
-        self,
-        item: Reply | ResponsePlan,
-        *,
-        model: str | None = None,
-        messages: MessagesMatcher | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        match: Callable[[Call], bool] | None = None,
-        times: int = 1,
-    ) -> object: ...
-
-    def verify(self) -> None: ...
-
-    def reset(self) -> None: ...
-
-
-class FakeWriterServer:
+class FakeWriterServer(QueuedDouble):
     """An HTTP/1.1 server on 127.0.0.1 that answers ``POST /v1/chat`` from queued replies.
 
     Use it as a context manager: the port is bound before ``__enter__`` returns, and
@@ -139,18 +112,15 @@ class FakeWriterServer:
                 "FakeWriterServer got both cassette= and source=; pass only one, since each "
                 "decides on its own which response answers a request."
             )
+        super().__init__()
         self.host = host
         self.port = port
         self.cassette = cassette
         """The cassette this server replays, as given; ``None`` when replies are queued."""
-        self.replies = ReplyQueue()
-        """The queue behind ``reply()``, ``verify()`` and ``reset()``."""
         self._source: PlanSource | LiveSource = (
-            source if source is not None else self.replies if cassette is None else _cassette_source(cassette)
+            source if source is not None else self._queue if cassette is None else _cassette_source(cassette)
         )
         self._lock = threading.Lock()
-        self._calls: list[Call] = []
-        self._stray: list[Call] = []
         self._failures: list[str] = []
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -172,102 +142,49 @@ class FakeWriterServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def reply(
-        self,
-        item: Reply | ResponsePlan,
-        *,
-        model: str | None = None,
-        messages: MessagesMatcher | None = None,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        match: Callable[[Call], bool] | None = None,
-        times: int = 1,
-    ) -> FakeWriterServer:
-        """Queue ``item`` (a script, a fault or a plan) for the next matching requests; returns the server."""
-        self.replies.reply(item, model=model, messages=messages, tools=tools, match=match, times=times)
-        return self
-
     @property
-    def calls(self) -> list[Call]:
-        """Every request received, in arrival order, including ones the server could not answer."""
-        with self._lock:
-            return list(self._calls)
+    def replies(self) -> ReplyQueue:
+        """The queue behind ``reply()``, ``calls``, ``verify()`` and ``reset()``."""
+        return self._queue
 
     def verify(self) -> None:
-        """Fail if any request went unanswered or a queued reply went unused."""
+        """Fail if any request went unanswered or a queued reply went unused.
+
+        A crash while answering is not the test's fault but the server's, so it
+        raises ``RuntimeError`` (with the traceback) before anything else.
+        """
         with self._lock:
-            stray = list(self._stray)
             failures = list(self._failures)
         if failures:
             raise RuntimeError(
                 "FakeWriterServer failed while answering a request, so the client got a 500 or "
                 "a dropped connection instead of its reply:\n\n" + "\n\n".join(failures)
             )
-        if stray:
-            lines = "\n".join(f"  - {call.describe()}" for call in stray)
-            noun = "request" if len(stray) == 1 else "requests"
-            message = (
-                f"{len(stray)} {noun} went somewhere FakeWriterServer does not serve (it answered "
-                f"404):\n{lines}\nFakeWriterServer serves only POST {CHAT_PATH}; give the client "
-                f"base_url={self.base_url!r} with no path after it."
-            )
+        source_problems: list[AssertionError] = []
+        verify_source = getattr(self._source, "verify", None)
+        if self._source is not self._queue and callable(verify_source):
             try:
-                self._verify_source()
-            except AssertionError as exc:
-                message = f"{exc}\n\n{message}"
-            raise UnexpectedRequestError(message)
-        self._verify_source()
+                verify_source()
+            except AssertionError as problem:
+                source_problems.append(problem)
+        advice = f"FakeWriterServer serves only POST {CHAT_PATH}"
+        if self._thread is not None:
+            advice += f"; give the client base_url={self.base_url!r} with no path after it"
+        self._queue.verify(served_by="FakeWriterServer", advice=advice + ".", also=source_problems)
 
     def reset(self) -> None:
         """Forget every queued reply and every recorded request."""
         with self._lock:
-            self._calls.clear()
-            self._stray.clear()
             self._failures.clear()
-        self.replies.reset()
-        if self._source is not self.replies:
+        super().reset()
+        if self._source is not self._queue:
             reset = getattr(self._source, "reset", None)
             if callable(reset):
                 reset()
 
-    def _verify_source(self) -> None:
-        self.replies.verify()
-        if self._source is not self.replies:
-            verify = getattr(self._source, "verify", None)
-            if callable(verify):
-                verify()
+    # --- lifecycle (the with block comes from QueuedDouble) -------------------------------------
 
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    def __enter__(self) -> FakeWriterServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-        if exc is None:
-            self.verify()
-            return
-        # Never mask the test's own exception, but say when the server saw why it happened.
-        try:
-            self.verify()
-        except (AssertionError, RuntimeError) as problem:
-            if hasattr(exc, "add_note"):
-                exc.add_note(f"writer-stream-testkit: {problem}")
-
-    async def __aenter__(self) -> FakeWriterServer:
-        return self.__enter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.__exit__(exc_type, exc, tb)
+    _exit_problems: ClassVar[tuple[type[Exception], ...]] = (AssertionError, RuntimeError)
 
     def start(self) -> FakeWriterServer:
         """Bind the port and serve from a background thread; prefer ``with``, which also verifies."""
@@ -447,14 +364,14 @@ class FakeWriterServer:
 
     async def _plan_for(self, call: Call) -> ResponsePlan | LiveResponse:
         """Ask the reply source for the plan; off-endpoint requests get a Writer-shaped 404."""
-        with self._lock:
-            self._calls.append(call)
-            if call.method != "POST" or call.path != CHAT_PATH:
-                self._stray.append(call)
-                return _error_plan(
-                    404,
-                    f"FakeWriterServer only answers POST {CHAT_PATH}, not {call.method} {call.path}.",
-                )
+        if call.method != "POST" or call.path != CHAT_PATH:
+            self._queue.record(call, stray=True)
+            return _error_plan(
+                404,
+                f"FakeWriterServer only answers POST {CHAT_PATH}, not {call.method} {call.path}.",
+            )
+        if self._source is not self._queue:
+            self._queue.record(call)
         try:
             if isinstance(self._source, LiveSource):
                 return await self._source.respond(call)
