@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import os
 import queue
 import socket
@@ -198,10 +199,13 @@ def test_each_write_arrives_as_its_own_piece_after_its_pause(server: FakeWriterS
     script = StreamScript().content("Hi").content(" there").with_fault(fault, Fault.delay(each=pause))
     server.reply(script)
     result = raw_stream(server, chat_body())
-    plan = script.plan(server.calls[0])
-    assert result.pieces == list(plan.writes())
-    gaps = [later - earlier for earlier, later in zip(result.times, result.times[1:], strict=False)]
-    assert min(gaps) >= pause * 0.8
+    writes = list(script.plan(server.calls[0]).writes())
+    assert b"".join(result.pieces) == b"".join(writes)
+    # TCP may hand a reader that fell behind two writes at once, but never half of one:
+    # every boundary the client saw is a write boundary, and the pauses all happened.
+    seen = set(itertools.accumulate(len(p) for p in result.pieces))
+    assert seen <= set(itertools.accumulate(len(w) for w in writes))
+    assert result.times[-1] >= pause * 0.8 * len(writes)  # times count from the request
 
 
 def test_stream_false_gets_the_completion_json(server: FakeWriterServer) -> None:
