@@ -140,7 +140,7 @@ def test_recorded_stream_obeys_the_contract(helper: str, name: str) -> None:
 def test_a_stream_cut_at_any_chunk_boundary_obeys_the_contract(name: str) -> None:
     events = sdk(name).events
     for cut in [i for i, event in enumerate(events) if event.type == "chunk"]:
-        assert_stream_contract(events[:cut])
+        assert_stream_contract(events[:cut], allow_empty=cut == 0)
 
 
 def test_a_stream_cut_between_a_chunk_and_its_delta_is_caught() -> None:
@@ -149,10 +149,6 @@ def test_a_stream_cut_between_a_chunk_and_its_delta_is_caught() -> None:
     assert events[2].type == "content.delta"
     with pytest.raises(StreamContractError, match=r"rule chunk\.effects"):
         assert_stream_contract(events[:2])
-
-
-def test_an_empty_sequence_obeys_the_contract() -> None:
-    assert_stream_contract([])
 
 
 # --- corrupted sequences --------------------------------------------------------------------------
@@ -513,7 +509,18 @@ def test_final_completion_that_disagrees_with_the_events_is_caught(
 
 def test_every_rule_is_exercised_by_a_corruption() -> None:
     exercised = {case[-1] for case in CORRUPTIONS} | {case[-1] for case in FINAL_CORRUPTIONS}
-    assert exercised == set(RULES)
+    assert exercised | {"stream.empty"} == set(RULES)
+
+
+def test_an_empty_sequence_fails_unless_allowed() -> None:
+    with pytest.raises(StreamContractError, match=r"rule stream\.empty: .*never collected"):
+        assert_stream_contract([])
+    assert_stream_contract([], allow_empty=True)
+
+
+def test_a_non_event_is_named_by_its_python_type() -> None:
+    with pytest.raises(StreamContractError, match=r"Event 0 is a str with no `type`, not a stream event"):
+        assert_stream_contract(["content.delta"])
 
 
 def test_contract_error_names_rule_index_and_shows_neighbouring_events() -> None:

@@ -28,6 +28,10 @@ __all__ = ["RULES", "assert_event_order", "assert_stream_contract"]
 
 RULES: Mapping[str, str] = MappingProxyType(
     {
+        "stream.empty": (
+            "A stream yields at least one event; an empty sequence usually means the events were never "
+            "collected (pass allow_empty=True when a stream that failed before its first chunk is expected)."
+        ),
         "event.type": "Every event has one of the stream helper's eleven event types.",
         "chunk.first": "Every non-chunk event follows the chunk event that caused it.",
         "chunk.choice-index": "A choice index is new only if it is one more than the highest seen so far.",
@@ -153,6 +157,13 @@ class _Checker:
     def run(self) -> None:
         for index, event in enumerate(self.events):
             kind = _get(event, "type")
+            if kind is _MISSING:
+                self.fail(
+                    "event.type",
+                    index,
+                    f"Event {index} is a {type(event).__name__} with no `type`, not a stream event; pass the "
+                    "events that iterating client.chat.stream(...) yielded.",
+                )
             if kind not in _EVENT_TYPES:
                 self.fail(
                     "event.type", index, f"Event {index} has type {_fmt(kind)}, which the helper never emits."
@@ -712,7 +723,9 @@ class _Checker:
                 )
 
 
-def assert_stream_contract(events: Iterable[object], *, final_completion: object | None = None) -> None:
+def assert_stream_contract(
+    events: Iterable[object], *, final_completion: object | None = None, allow_empty: bool = False
+) -> None:
     """Raise ``StreamContractError`` naming the first rule in ``RULES`` that ``events`` break.
 
     ``events`` is what iterating ``client.chat.stream(...)`` yielded, from ``writerai`` or from
@@ -720,10 +733,15 @@ def assert_stream_contract(events: Iterable[object], *, final_completion: object
     ``LengthFinishReasonError``) passes: its open parts simply stay open. A sequence cut between
     a chunk and the events it caused fails ``chunk.effects``, because the chunk's events are
     missing. Pass ``final_completion`` (what ``get_final_completion()`` returned) to check it
-    against the events too. The error names the rule, the event index, and shows the events
-    around it.
+    against the events too. An empty sequence fails (``stream.empty``) unless ``allow_empty``.
+    The error names the rule, the event index, and shows the events around it.
     """
     checker = _Checker(list(events))
+    if not checker.events and not allow_empty:
+        raise StreamContractError(
+            f"The event sequence breaks stream rule stream.empty: {RULES['stream.empty']}\n"
+            "The sequence holds no events at all."
+        )
     checker.run()
     if final_completion is not None:
         checker.check_final(final_completion)
