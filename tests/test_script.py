@@ -586,3 +586,12 @@ def test_script_events_returns_the_error_with_events_so_far() -> None:
     assert run.completion is None
     # the finish chunk raises inside handle_chunk, as in the SDK, so its events never arrive
     assert [e.type for e in run.events] == ["chunk", "content.delta"]
+
+
+def test_script_run_reads_as_a_short_summary() -> None:
+    run = script_events(StreamScript().content("a", "b").finish())
+    assert run.types == ["chunk", "content.delta", "chunk", "content.delta", "chunk", "content.done"]
+    assert repr(run) == (
+        "ScriptRun(6 events [chunk, content.delta, chunk, content.delta, chunk, content.done], "
+        "content='ab', error=None)"
+    )

@@ -1093,6 +1093,20 @@ class ScriptRun:
     completion: ParsedChatCompletion[Any] | None = None
     error: Exception | None = field(default=None, compare=False)
 
+    @property
+    def types(self) -> list[str]:
+        """The event types in order, the usual thing to assert on."""
+        return [event.type for event in self.events]
+
+    def __repr__(self) -> str:
+        # The full events repeat the growing snapshot in every chunk event; a summary reads better.
+        kinds = ", ".join(self.types[:6]) + (", ..." if len(self.events) > 6 else "")
+        content = None
+        if self.completion is not None and self.completion.choices:
+            content = self.completion.choices[0].message.content
+        error = None if self.error is None else type(self.error).__name__
+        return f"ScriptRun({len(self.events)} events [{kinds}], content={content!r}, error={error})"
+
 
 def script_events(
     script: StreamScript,
