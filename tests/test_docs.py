@@ -1,0 +1,28 @@
+"""The documentation's examples run: a doc that drifts from the code is a bug."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from writer_stream_testkit import StreamScript, script_events
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_script_yaml_example_in_the_docs_loads_and_round_trips() -> None:
+    text = (ROOT / "docs" / "scripts.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", text, re.S)
+    assert block is not None
+    script = StreamScript.from_yaml(block.group(1))
+    assert StreamScript.from_yaml(script.to_yaml()) == script
+    assert script_events(script).error is None
+
+
+def test_the_readme_quick_start_holds_exactly_the_demo_and_test_commands() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Quick start", 1)[1]
+    block = re.search(r"```\n(.*?)```", section, re.S)
+    assert block is not None
+    assert block.group(1).split("\n")[:-1] == ["python3 tasks.py demo", "python3 tasks.py test"]
+    assert "python3 tasks.py test" in (ROOT / ".ci" / "run").read_text()
