@@ -1,45 +1,117 @@
 """Cassette costs on a 10,000-event stream: load time, replay overhead, record overhead.
 
-Budgets: loading < 0.5 s; replaying through ``writerai`` at most 1.2x the same reads
-served by a bare ``httpx.MockTransport``; recording at most 1.1x a direct stream from
-the fake server. Each figure is the best of several runs, to keep other load out of it.
+Budgets (from the issue): loading takes under 0.5 s; replaying through ``writerai``
+costs at most 1.2x the same reads served by a bare ``httpx.MockTransport``;
+recording adds at most 10% over a direct stream from the fake server.
+
+How the figures are made sound:
+
+* **The gate is CPU time** (``time.process_time``, every thread of this process).
+  The machine is shared, so wall time moves with other programs' load; CPU time
+  counts only our own work. Wall time is printed beside it, for information.
+* **The fake server runs in its own process**, as the real upstream does. So the
+  CPU clock counts the client side only (``writerai``, the cassette, the recorder),
+  the server's encoding cost does not pad both sides of the ratio, and the client
+  does not fight a server thread for the interpreter lock, which would change how
+  the stream is batched into socket reads from run to run.
+* **Both sides of each ratio do the same work**: the ``writerai`` clients are built
+  once, before timing, and each timed run is one streamed request read to the end.
+  The direct client keeps no idle connections, so it connects afresh each run, as
+  the recorder does for each request it sends upstream. The bare transport serves
+  exactly the reads the cassette replays.
+* **Best of N, alternated, GC as timeit handles it**: every work runs once untimed
+  first; then each round runs the two sides of a ratio back to back, in the
+  opposite order each round, so drift in machine speed falls on both. The garbage
+  collector is collected before each timed run and paused during it, and each
+  figure is the smallest of its runs. Loading is an absolute figure, not a ratio,
+  so it runs with the collector on, as a test loads a cassette (building 10,000
+  events triggers collections that a test pays for).
+* **Recording is reported twice**: "stream while recording" (entering the cassette
+  and reading the stream through the recorder's tee) and "stream + save" (also
+  leaving the cassette: turning the capture into events, redaction, YAML dump,
+  fsync'd atomic write). The budget is gated on **stream + save**, the whole cost a
+  test sees when it records, which is the stricter reading of "recording adds at
+  most 10% over a direct stream".
+
+Run: ``python benchmarks/bench_cassette.py`` (exit status 1 when over budget).
 """
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
 import writerai
 
+from writer_stream_testkit._replies import Call
 from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.plan import ResponsePlan
 from writer_stream_testkit.script import StreamScript
 from writer_stream_testkit.server import FakeWriterServer
 
 EVENTS = 10_000
 MESSAGES = [{"role": "user", "content": "Count to ten thousand."}]
 KEY = "sk-bench-0000000000"
+LOAD_RUNS = 5
+REPLAY_RUNS = 11
+RECORD_RUNS = 11
+
+Figures = dict[str, tuple[float, float]]
+"""Best (wall, CPU) seconds per mark: ``"total"`` at the end of a run, and any the work set."""
 
 
-def measure(runs: int, *works: Callable[[], object]) -> list[tuple[float, float]]:
-    """(wall, CPU) seconds per work, the best of ``runs``, with the works interleaved.
+class Clock:
+    """Wall and CPU time since one timed run started; a work calls ``mark`` to split it."""
 
-    CPU time counts every thread of the process (the fake server's too) and not the
-    other programs sharing the machine, so ratios of it stay stable under load.
-    """
-    walls = [[] for _ in works]  # type: list[list[float]]
-    cpus = [[] for _ in works]  # type: list[list[float]]
-    for _ in range(runs):
-        for i, work in enumerate(works):
-            wall, cpu = time.perf_counter(), time.process_time()
-            work()
-            walls[i].append(time.perf_counter() - wall)
-            cpus[i].append(time.process_time() - cpu)
-    return [(min(w), min(c)) for w, c in zip(walls, cpus, strict=True)]
+    def __init__(self) -> None:
+        self.marks: dict[str, tuple[float, float]] = {}
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = (time.perf_counter() - self._wall, time.process_time() - self._cpu)
+
+
+Work = Callable[[Clock], object]
+
+
+def timed(work: Work, *, pause_gc: bool = True) -> dict[str, tuple[float, float]]:
+    """One run of ``work``, collected first and, as ``timeit`` runs it, with no GC pauses inside."""
+    gc.collect()
+    enabled = gc.isenabled()
+    if pause_gc:
+        gc.disable()
+    try:
+        clock = Clock()
+        work(clock)
+        clock.mark("total")
+    finally:
+        if enabled:
+            gc.enable()
+    return clock.marks
+
+
+def measure(runs: int, *works: Work, pause_gc: bool = True) -> list[Figures]:
+    """The best wall and CPU time of each mark of each work over ``runs`` alternated rounds."""
+    for work in works:  # warm-up: imports, caches, first connections
+        timed(work, pause_gc=pause_gc)
+    best: list[Figures] = [{} for _ in works]
+    for round_ in range(runs):
+        order = list(enumerate(works))
+        if round_ % 2:
+            order.reverse()
+        for i, work in order:
+            for name, (wall, cpu) in timed(work, pause_gc=pause_gc).items():
+                old_wall, old_cpu = best[i].get(name, (wall, cpu))
+                best[i][name] = (min(old_wall, wall), min(old_cpu, cpu))
+    return best
 
 
 def drain(client: writerai.Writer) -> int:
@@ -47,66 +119,130 @@ def drain(client: writerai.Writer) -> int:
     return sum(1 for _ in stream)
 
 
-def main() -> int:
-    script = StreamScript().content(*[f"word{i} " for i in range(EVENTS - 2)]).finish()
-    failures = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "big.yaml"
-        with FakeWriterServer() as server:
-            server.reply(script, times=6)
-            direct = writerai.Writer(api_key=KEY, base_url=server.base_url, max_retries=0)
+def script() -> StreamScript:
+    return StreamScript().content(*[f"word{i} " for i in range(EVENTS - 2)]).finish()
 
-            def record() -> None:
-                with Cassette(path, record_mode="rewrite", upstream=server.base_url):
-                    drain(writerai.Writer(api_key=KEY, max_retries=0))
 
-            (direct_wall, direct_cpu), (record_wall, record_cpu) = measure(3, lambda: drain(direct), record)
-        size = path.stat().st_size
-        ((load_wall, load_cpu),) = measure(5, lambda: load_cassette(path))
-        (interaction,) = load_cassette(path).interactions
-        events = len(interaction.response.events or ())
-        reads = [data for data, _ in interaction.response.reads()]
+class _Always:
+    """A reply source that answers every request with the same 10,000-event stream."""
 
-        def handler(request: httpx.Request) -> httpx.Response:
-            return httpx.Response(
-                200, headers={"content-type": "text/event-stream"}, stream=_Chunks(reads), request=request
-            )
+    def __init__(self) -> None:
+        self._script = script()
 
-        bare = writerai.Writer(
-            api_key=KEY, max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(handler))
-        )
-        cassette = Cassette(path, allow_playback_repeats=True)
-        cassette.load()
+    def take(self, call: Call) -> ResponsePlan:
+        return self._script.plan(call)
 
-        def replay() -> None:
-            with cassette:
-                drain(writerai.Writer(api_key=KEY, max_retries=0))
 
-        (bare_wall, bare_cpu), (replay_wall, replay_cpu) = measure(5, lambda: drain(bare), replay)
+def serve(conn: Connection) -> None:
+    """The server process: serve the stream until the parent says stop."""
+    with FakeWriterServer(source=_Always()) as server:
+        conn.send(server.base_url)
+        conn.recv()
 
-    print(f"cassette: {events} events in {len(reads)} reads, {size / 1e6:.2f} MB of YAML")
-    print("                            wall s    CPU s")
-    for label, wall, cpu in (
-        ("load", load_wall, load_cpu),
-        ("bare httpx.MockTransport", bare_wall, bare_cpu),
-        ("replay via writerai", replay_wall, replay_cpu),
-        ("direct from fake server", direct_wall, direct_cpu),
-        ("recording (incl. save)", record_wall, record_cpu),
-    ):
-        print(f"{label:<26} {wall:8.3f} {cpu:8.3f}")
-    replay_ratio = replay_cpu / bare_cpu
-    record_ratio = record_cpu / direct_cpu
-    print(f"load CPU:        {load_cpu:.3f} s  (budget < 0.5 s)")
-    print(f"replay / bare:   {replay_ratio:.2f}x CPU, {replay_wall / bare_wall:.2f}x wall  (budget <= 1.2x)")
-    print(
-        f"record / direct: {record_ratio:.2f}x CPU, {record_wall / direct_wall:.2f}x wall  (budget <= 1.1x)"
+
+def measure_recording(base_url: str, path: Path) -> tuple[Figures, Figures]:
+    direct = writerai.Writer(
+        api_key=KEY,
+        base_url=base_url,
+        max_retries=0,
+        http_client=httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)),
     )
+    recording = writerai.Writer(api_key=KEY, max_retries=0)
+
+    def stream_direct(clock: Clock) -> None:
+        drain(direct)
+
+    def stream_recording(clock: Clock) -> None:
+        with Cassette(path, record_mode="rewrite", upstream=base_url):
+            drain(recording)
+            clock.mark("stream")
+
+    direct_figures, record_figures = measure(RECORD_RUNS, stream_direct, stream_recording)
+    return direct_figures, record_figures
+
+
+def measure_replay(path: Path) -> tuple[Figures, Figures, int, int]:
+    (interaction,) = load_cassette(path).interactions
+    events = len(interaction.response.events or ())
+    reads = [data for data, _ in interaction.response.reads()]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=_Chunks(reads), request=request
+        )
+
+    bare = writerai.Writer(
+        api_key=KEY, max_retries=0, http_client=httpx.Client(transport=httpx.MockTransport(handler))
+    )
+    replaying = writerai.Writer(api_key=KEY, max_retries=0)
+    cassette = Cassette(path, allow_playback_repeats=True)
+    cassette.load()  # loading is measured on its own
+
+    def stream_bare(clock: Clock) -> None:
+        drain(bare)
+
+    def stream_replay(clock: Clock) -> None:
+        with cassette:
+            drain(replaying)
+
+    bare_figures, replay_figures = measure(REPLAY_RUNS, stream_bare, stream_replay)
+    return bare_figures, replay_figures, events, len(reads)
+
+
+def main() -> int:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=serve, args=(child,), name="FakeWriterServer")
+    process.start()
+    try:
+        if not parent.poll(30):
+            print("FAILED: the server process did not start within 30 s.")
+            return 1
+        base_url = parent.recv()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "big.yaml"
+            direct, recording = measure_recording(base_url, path)
+            size = path.stat().st_size
+            (load,) = measure(LOAD_RUNS, lambda clock: load_cassette(path), pause_gc=False)
+            bare, replay, events, reads = measure_replay(path)
+    finally:
+        parent.send("stop")
+        process.join(30)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+    print(f"cassette: {events} events in {reads} reads, {size / 1e6:.2f} MB of YAML")
+    print(f"best of {LOAD_RUNS} (load, GC on) / {REPLAY_RUNS} (replay) / {RECORD_RUNS} (record), GC paused")
+    print("                              wall s    CPU s")
+    for label, (wall, cpu) in (
+        ("load", load["total"]),
+        ("bare httpx.MockTransport", bare["total"]),
+        ("replay via writerai", replay["total"]),
+        ("direct from fake server", direct["total"]),
+        ("stream while recording", recording["stream"]),
+        ("stream + save", recording["total"]),
+    ):
+        print(f"{label:<28} {wall:8.3f} {cpu:8.3f}")
+
+    def ratio(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return a[0] / b[0], a[1] / b[1]
+
+    load_cpu = load["total"][1]
+    replay_wall, replay_cpu = ratio(replay["total"], bare["total"])
+    stream_wall, stream_cpu = ratio(recording["stream"], direct["total"])
+    saved_wall, saved_cpu = ratio(recording["total"], direct["total"])
+    print(f"load CPU:                 {load_cpu:.3f} s  (budget < 0.5 s)")
+    print(f"replay / bare:            {replay_cpu:.2f}x CPU, {replay_wall:.2f}x wall  (budget <= 1.2x)")
+    print(f"recording stream / direct: {stream_cpu:.2f}x CPU, {stream_wall:.2f}x wall  (for information)")
+    print(f"stream + save / direct:   {saved_cpu:.2f}x CPU, {saved_wall:.2f}x wall  (budget <= 1.1x)")
+    print("budgets are gated on CPU time; wall time is shown for information")
     failures = [
         name
         for name, over in (
             ("load", load_cpu >= 0.5),
-            ("replay", replay_ratio > 1.2),
-            ("record", record_ratio > 1.1),
+            ("replay", replay_cpu > 1.2),
+            ("record", saved_cpu > 1.1),
         )
         if over
     ]

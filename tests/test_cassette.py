@@ -486,6 +486,47 @@ def test_redaction_moves_read_boundaries_with_the_text() -> None:
     assert offsets == [1, 3, 3 + len(REDACTED), len(text)]
 
 
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=8, max_size=12),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_redaction_byte_check_never_skips_text_it_would_change(text: str, secret: str, plant: bool) -> None:
+    if plant:
+        text = text[: len(text) // 2] + secret + text[len(text) // 2 :]
+    redaction = Redaction.build(secrets=[secret])
+    if redaction.text(text) != text:
+        assert redaction.may_change(text.encode("utf-8", "surrogateescape"))
+    assert Redaction.build(patterns=[r"x"]).may_change(b"")  # a pattern needs the text itself
+    assert not Redaction().may_change(text.encode())
+
+
+def test_key_split_between_reads_of_a_long_stream_is_redacted() -> None:
+    key = "sk-planted-0123456789abcdef"
+    reads = [(f'data: {{"n":{i}}}\n\n'.encode(), 0.001 * i) for i in range(500)]
+    reads[250:251] = [(f'data: {{"echo":"{key[:7]}'.encode(), 0.25), (f'{key[7:]}"}}\n\n'.encode(), 0.2505)]
+    capture = Capture(
+        method="POST",
+        url=URL,
+        headers=(("Authorization", f"Bearer {key}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=reads,
+        complete=True,
+        responded=True,
+    )
+    interaction = interaction_from_capture(capture, Redaction())
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert key not in text
+    assert key[:7] not in text
+    events = interaction.response.events or ()
+    assert events[250].data == f'{{"echo":"{REDACTED}"}}'
+    assert events[250].cuts == ((len('data: {"echo":"'), 0.25),)
+    assert [e.data for e in events[:250]] == [f'{{"n":{i}}}' for i in range(250)]
+
+
 def test_capture_becomes_a_redacted_interaction_even_across_reads() -> None:
     key = "sk-planted-0123456789abcdef"
     capture = Capture(

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import certifi
 import httpx
 import pytest
 import writerai
 
+from writer_stream_testkit import recorder
 from writer_stream_testkit._replies import Call
 from writer_stream_testkit.cassette import Cassette, load_cassette
 from writer_stream_testkit.client import AsyncWriter, Writer
@@ -165,6 +168,34 @@ def test_async_recording_tees_like_sync(tmp_path: Path, server: FakeWriterServer
 
     assert asyncio.run(main()) == "async works"
     assert len(load_cassette(path).interactions) == 1
+
+
+def test_a_compressed_upstream_is_recorded_as_the_bytes_the_client_decodes() -> None:
+    body = b'data: {"a":1}\n\ndata: [DONE]\n\n'
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        return httpx.Response(200, headers=headers, content=gzip.compress(body))
+
+    captures: list[recorder.Capture] = []
+    request = httpx.Request("POST", "https://api.writer.com/v1/chat", content=b"{}")
+    response = recorder.record(
+        request, upstream=None, on_start=captures.append, transport=httpx.MockTransport(upstream)
+    )
+    assert "content-encoding" not in response.headers
+    assert response.read() == body
+    (capture,) = captures
+    assert b"".join(data for data, _ in capture.reads) == body
+    assert capture.complete
+
+
+def test_tls_settings_are_built_once_per_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    first = recorder._tls()
+    assert recorder._tls() is first
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())
+    assert recorder._tls() is not first
 
 
 def test_non_streaming_and_error_bodies_are_recorded_as_body(

@@ -97,12 +97,21 @@ class Redaction:
     extra_headers: frozenset[str] = field(default_factory=frozenset)
     """More header names (lower case) to treat as credentials."""
     _rules: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
+    _needles: tuple[bytes, ...] | None = field(init=False, repr=False, compare=False)
+    """The secrets as UTF-8 bytes, or ``None`` when a pattern (or an unencodable secret) needs the text."""
 
     def __post_init__(self) -> None:
         # Longest secret first, so a key that contains another is removed whole.
         ordered = sorted(self.secrets, key=len, reverse=True)
         literal = tuple((re.compile(re.escape(s)), REDACTED) for s in ordered)
         object.__setattr__(self, "_rules", literal + self.patterns)
+        needles: tuple[bytes, ...] | None = None
+        if not self.patterns:
+            try:
+                needles = tuple(s.encode("utf-8", "surrogateescape") for s in ordered)
+            except UnicodeEncodeError:
+                needles = None
+        object.__setattr__(self, "_needles", needles)
 
     @classmethod
     def build(
@@ -132,6 +141,19 @@ class Redaction:
         if not new:
             return self
         return Redaction(self.secrets + new, self.patterns, self.extra_headers)
+
+    def may_change(self, data: bytes) -> bool:
+        """Whether redacting the text of ``data`` (UTF-8, ``surrogateescape``) could change it.
+
+        A byte search that lets a recording skip decoding and scanning a body no
+        secret is in: that decoding is reversible and goes character by character,
+        so a secret in the text has its UTF-8 bytes in ``data`` (even when they
+        arrived in two reads, since the caller passes the whole body). With regex
+        patterns it cannot tell, and says True.
+        """
+        if self._needles is None:
+            return True
+        return any(needle in data for needle in self._needles)
 
     def text(self, value: str) -> str:
         """``value`` with every secret and pattern match replaced."""

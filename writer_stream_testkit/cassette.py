@@ -13,10 +13,10 @@ rendering an interaction into a :class:`~writer_stream_testkit.plan.ResponsePlan
 from __future__ import annotations
 
 import base64
-import bisect
 import contextlib
 import difflib
 import hashlib
+import itertools
 import json as _json
 import os
 import re
@@ -231,22 +231,13 @@ def _canonical(data: str, event: str | None, id: str | None, retry: int | None) 
     return encode_event(data, event=event, id=id, retry=retry)
 
 
-def _split_blocks(stream: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each block: everything up to and including the blank line ending it."""
-    blocks: list[tuple[int, int]] = []
-    pos = 0
-    size = len(stream)
-    while pos < size:
-        lone = _LINE_END.match(stream, pos)
-        if lone is not None:  # a blank line straight after the last block: a block of its own
-            blocks.append((pos, lone.end()))
-            pos = lone.end()
-            continue
-        found = _BLANK_LINE.search(stream, pos)
-        end = size if found is None else found.end()
-        blocks.append((pos, end))
-        pos = end
-    return blocks
+def _block_end(stream: bytes, pos: int) -> int:
+    """Where the block starting at ``pos`` ends: just after the blank line ending it, or at the end."""
+    lone = _LINE_END.match(stream, pos)
+    if lone is not None:  # a blank line straight after the last block: a block of its own
+        return lone.end()
+    found = _BLANK_LINE.search(stream, pos)
+    return len(stream) if found is None else found.end()
 
 
 def _parse_block(block: bytes) -> tuple[str | None, str | None, str | None, int | None]:
@@ -309,20 +300,40 @@ def frame_stream(reads: Sequence[tuple[bytes, float]]) -> tuple[RecordedEvent, .
     """
     reads = [(data, t) for data, t in reads if data]
     stream = b"".join(data for data, _ in reads)
-    ends: list[int] = []
-    times: list[float] = []
-    total = 0
-    for data, t in reads:
-        total += len(data)
-        ends.append(total)
-        times.append(t)
+    ends = list(itertools.accumulate(len(data) for data, _ in reads))
     events: list[RecordedEvent] = []
-    for start, end in _split_blocks(stream):
-        first = bisect.bisect_right(ends, start)  # first read ending after `start`
-        last = bisect.bisect_left(ends, end)  # the read that delivered the block's last byte
-        cuts = tuple((ends[i] - start, times[i]) for i in range(first, last))
-        joined = start > 0 and (first == 0 or ends[first - 1] != start)
-        events.append(_block_event(stream[start:end], times[last], cuts, joined))
+    pos = 0
+    index = 0  # the read holding the byte at `pos`
+    while pos < len(stream):
+        while ends[index] <= pos:
+            index += 1
+        data, t = reads[index]
+        # The usual case, decided without searching the stream: the block starts a read that
+        # is exactly one `data: ...\n\n` block (one line, no CR). It ends with that read,
+        # whatever follows, so it has no cuts, is not joined, and is its data alone.
+        if (
+            ends[index] - len(data) == pos
+            and data.startswith(b"data: ")
+            and data.find(b"\n") == len(data) - 2
+            and data.endswith(b"\n\n")
+            and b"\r" not in data
+        ):
+            try:
+                text = data[6:-2].decode()
+            except UnicodeDecodeError:
+                pass  # kept raw, below
+            else:
+                events.append(RecordedEvent(text, t))
+                pos = ends[index]
+                continue
+        end = _block_end(stream, pos)
+        last = index  # the read that delivered the block's last byte
+        while ends[last] < end:
+            last += 1
+        cuts = tuple((ends[i] - pos, reads[i][1]) for i in range(index, last))
+        joined = pos > 0 and (index == 0 or ends[index - 1] != pos)
+        events.append(_block_event(stream[pos:end], reads[last][1], cuts, joined))
+        pos = end
     return tuple(events)
 
 
@@ -445,6 +456,8 @@ def _lower(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 def _redact_reads(reads: Sequence[tuple[bytes, float]], redaction: Redaction) -> list[tuple[bytes, float]]:
     """Scrub the whole body at once, so a secret split across two reads is still found."""
     reads = [(data, round(t, 4)) for data, t in reads if data]
+    if not redaction.may_change(b"".join(data for data, _ in reads)):
+        return reads
     pieces = [data.decode("utf-8", "surrogateescape") for data, _ in reads]
     text = "".join(pieces)
     ends: list[int] = []
@@ -522,7 +535,8 @@ def _event_out(event: RecordedEvent) -> _Flow:
     return out
 
 
-def _interaction_out(interaction: Interaction) -> dict[str, Any]:
+def _interaction_out(interaction: Interaction, events_at: str) -> dict[str, Any]:
+    """The interaction as YAML data; a non-empty ``events`` list is the placeholder ``events_at``."""
     req = interaction.request
     request: dict[str, Any] = {"method": req.method, "url": req.url, "headers": _headers_out(req.headers)}
     if req.json is not None:
@@ -534,7 +548,7 @@ def _interaction_out(interaction: Interaction) -> dict[str, Any]:
     if not res.complete:
         response["complete"] = False
     if res.events is not None:
-        response["events"] = [_event_out(e) for e in res.events]
+        response["events"] = events_at if res.events else []  # see dump_cassette
     else:
         _text_or_b64(res.body or b"", "body", response)
         response["body_t"] = res.body_t
@@ -586,18 +600,13 @@ def dump_cassette(content: CassetteContent) -> str:
     document: dict[str, Any] = {"version": FORMAT_VERSION}
     if content.meta:
         document["meta"] = dict(content.meta)
-    interactions = [_interaction_out(i) for i in content.interactions]
     # Events are written line by line (10,000 of them go through the emitter slowly), into
     # a placeholder the emitter leaves where the list belongs.
-    streams: list[tuple[RecordedEvent, ...]] = []
-    for entry, interaction in zip(interactions, content.interactions, strict=True):
-        events = interaction.response.events
-        if events:
-            entry["response"]["events"] = _EVENTS_AT.format(len(streams))
-            streams.append(events)
+    interactions = [_interaction_out(x, _EVENTS_AT.format(i)) for i, x in enumerate(content.interactions)]
+    streams = [(i, x.response.events) for i, x in enumerate(content.interactions) if x.response.events]
     document["interactions"] = interactions
     text = _yaml(document)
-    for index, events in enumerate(streams):
+    for index, events in streams:
         placeholder = f"    events: {_EVENTS_AT.format(index)}\n"
         text = text.replace(placeholder, "    events:\n" + "".join(_event_line(e) for e in events), 1)
     return _HEADER_COMMENT + text

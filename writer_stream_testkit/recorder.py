@@ -11,9 +11,12 @@ pure and lives in ``cassette.py``.
 
 from __future__ import annotations
 
+import functools
+import os
+import ssl
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 
 import httpx
@@ -98,6 +101,42 @@ def upstream_request(request: httpx.Request, upstream: str | None) -> httpx.Requ
     return httpx.Request(request.method, url, headers=headers, content=request.content, extensions=extensions)
 
 
+def _tls() -> ssl.SSLContext:
+    """The TLS settings ``httpx.HTTPTransport()`` would build, built once per CA-bundle setting.
+
+    Building them loads the whole CA bundle (about 20 ms), and the recorder opens
+    a transport per request; httpx shares one context across a client's
+    connections in the same way. ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are read on
+    every call, so changing them still takes effect.
+    """
+    return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    return httpx.create_ssl_context()
+
+
+def _body(upstream: httpx.Response) -> Iterable[bytes]:
+    """The upstream body as the client decodes it, through as few layers as possible.
+
+    With no ``Content-Encoding`` (we ask for ``identity``) decoding is the identity, so
+    the transport's stream is read directly instead of through ``iter_bytes``.
+    """
+    stream = upstream.stream
+    if "content-encoding" in upstream.headers or not isinstance(stream, httpx.SyncByteStream):
+        return upstream.iter_bytes()
+    return stream
+
+
+def _abody(upstream: httpx.Response) -> AsyncIterable[bytes]:
+    """The async twin of :func:`_body`."""
+    stream = upstream.stream
+    if "content-encoding" in upstream.headers or not isinstance(stream, httpx.AsyncByteStream):
+        return upstream.aiter_bytes()
+    return stream
+
+
 def _answer(upstream: httpx.Response, request: httpx.Request, stream: _Tee) -> httpx.Response:
     headers = [
         (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS
@@ -126,7 +165,7 @@ def record(
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
     own = transport is None
-    sender = transport if transport is not None else httpx.HTTPTransport()
+    sender = transport if transport is not None else httpx.HTTPTransport(verify=_tls())
     started = time.perf_counter()
     try:
         response = sender.handle_request(outgoing)
@@ -152,7 +191,7 @@ async def arecord(
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
     own = transport is None
-    sender = transport if transport is not None else httpx.AsyncHTTPTransport()
+    sender = transport if transport is not None else httpx.AsyncHTTPTransport(verify=_tls())
     started = time.perf_counter()
     try:
         response = await sender.handle_async_request(outgoing)
@@ -184,10 +223,12 @@ class _Tee(GeneratorStream):
 
     def _play(self) -> Generator[bytes, None, None]:
         complete = False
+        keep, clock, started = self._capture.reads.append, time.perf_counter, self._started
         try:
-            for chunk in self._upstream.iter_bytes():
-                self._capture.reads.append((chunk, time.perf_counter() - self._started))
-                yield chunk
+            for chunk in _body(self._upstream):
+                if chunk:  # an empty read puts nothing on the wire (iter_bytes drops them too)
+                    keep((chunk, clock() - started))
+                    yield chunk
             complete = True
         finally:
             self._capture.finish(complete=complete)
@@ -195,10 +236,12 @@ class _Tee(GeneratorStream):
 
     async def _aplay(self) -> AsyncGenerator[bytes, None]:
         complete = False
+        keep, clock, started = self._capture.reads.append, time.perf_counter, self._started
         try:
-            async for chunk in self._upstream.aiter_bytes():
-                self._capture.reads.append((chunk, time.perf_counter() - self._started))
-                yield chunk
+            async for chunk in _abody(self._upstream):
+                if chunk:
+                    keep((chunk, clock() - started))
+                    yield chunk
             complete = True
         finally:
             self._capture.finish(complete=complete)
