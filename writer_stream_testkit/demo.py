@@ -123,7 +123,7 @@ def over_a_socket() -> None:
 
 
 def cassettes() -> None:
-    _section("4. Record a session from the fake server into a cassette, then replay it offline")
+    _section("4. Record a cassette from the fake server, then replay it offline")
     with tempfile.TemporaryDirectory() as tmp, FakeWriterServer() as upstream:
         path = Path(tmp) / "weather.yaml"
         upstream.reply(_script())
