@@ -17,7 +17,7 @@ import writerai
 
 from writer_stream_testkit import client as ours
 from writer_stream_testkit._execute import body_steps, build_response, head_steps
-from writer_stream_testkit.errors import UnexpectedRequestError, UnusedRepliesError
+from writer_stream_testkit.errors import InternalServerError, UnexpectedRequestError, UnusedRepliesError
 from writer_stream_testkit.faults import Fault
 from writer_stream_testkit.mock import DEFAULT_BASE_URL, WriterMock
 from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
@@ -300,9 +300,176 @@ def test_other_writer_endpoints_get_a_404_and_fail_verify() -> None:
     assert mock.calls == []
 
 
-def test_requests_to_other_hosts_are_not_answered_by_the_mock() -> None:
-    with WriterMock(), pytest.raises(AssertionError, match=r"not mocked! WriterMock answers only"):
-        httpx.get("https://example.test/")
+UNSERVED = "https://writer.internal.example/api"
+
+
+def _sync_chat(client: writerai.Writer | ours.Writer) -> None:
+    list(client.chat.chat(model=MODEL, messages=MESSAGES, stream=True))  # type: ignore[arg-type]
+
+
+async def _async_chat(client: writerai.AsyncWriter | ours.AsyncWriter) -> None:
+    stream = await client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    [chunk async for chunk in stream]
+
+
+def _chat(client: writerai.Writer | ours.Writer | writerai.AsyncWriter | ours.AsyncWriter) -> None:
+    if isinstance(client, (writerai.Writer, ours.Writer)):
+        _sync_chat(client)
+    else:
+        asyncio.run(_async_chat(client))
+
+
+@pytest.mark.parametrize("make", [writerai.Writer, ours.Writer, writerai.AsyncWriter, ours.AsyncWriter])
+def test_a_request_to_a_host_the_mock_does_not_serve_fails_at_once_naming_the_base_url_to_pass(
+    make: Any,
+) -> None:
+    mock = WriterMock().reply(stream_plan("never sent"))
+    client = make(api_key="k", base_url=UNSERVED)  # default max_retries: a retried request would take minutes
+    started = time.monotonic()
+    mock.start()
+    with pytest.raises((writerai.InternalServerError, InternalServerError)) as answered:
+        _chat(client)
+    mock.stop()
+    with pytest.raises(UnexpectedRequestError) as failed:
+        mock.verify()
+    assert time.monotonic() - started < 5
+    assert len(mock.calls) == 1, "the 500 must not be retried"
+    assert answered.value.status_code == 500
+    assert answered.value.response.headers["x-should-retry"] == "false"
+    body = answered.value.response.json()
+    assert body["tpe"] == "InternalServerError"
+    description = body["errors"][0]["description"]
+    assert f"A request went to {UNSERVED}/v1/chat, which this mock does not serve" in description
+    assert f"WriterMock(base_url='{UNSERVED}')" in description
+    assert f"writer_mock.add_base_url('{UNSERVED}')" in description
+    assert "writer_base_urls ini key" in description
+    message = str(failed.value)
+    assert "1 request was refused by WriterMock before any reply could answer:" in message
+    assert (
+        f"POST /api/v1/chat (model='palmyra-x5', stream=True, 1 message, last user: 'Say hello') to {UNSERVED}/v1/chat got 500: A request went to {UNSERVED}/v1/chat, which this mock does not serve"
+        in message
+    )
+    assert "1 queued reply was never requested" in message
+    assert message.index("refused") < message.index("never requested"), "the cause comes first"
+
+
+def test_a_request_to_another_host_names_the_host_as_the_base_url_when_the_path_is_not_writers() -> None:
+    mock = WriterMock(base_url="https://eu.writer.test")
+    with pytest.raises(UnexpectedRequestError), mock:
+        response = httpx.get("https://example.test/weather?city=SF")
+    assert (response.status_code, response.headers["x-should-retry"]) == (500, "false")
+    description = response.json()["errors"][0]["description"]
+    assert (
+        "A request went to https://example.test/weather?city=SF, which this mock does not serve"
+        in description
+    )
+    assert "WriterMock answers only for https://eu.writer.test, https://api.writer.com" in description
+    assert "WriterMock(base_url='https://example.test')" in description
+    assert "Otherwise mock the request with a respx route." in description
+    assert [c.url for c in mock.calls] == ["https://example.test/weather?city=SF"]
+
+
+def test_requests_to_other_hosts_still_go_to_a_later_respx_router_first() -> None:
+    writer = WriterMock()
+    user = respx.mock(assert_all_called=True)
+    weather = user.get("https://weather.test/today").respond(json={"sky": "blue"})
+    local = user.get("http://127.0.0.1:9/health").respond(json={"ok": True})
+    with writer, user:
+        assert httpx.get("https://weather.test/today").json() == {"sky": "blue"}
+        assert httpx.get("http://127.0.0.1:9/health").json() == {"ok": True}
+        assert (weather.call_count, local.call_count) == (1, 1)
+    assert writer.calls == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_loopback_requests_no_router_answers_pass_through_to_the_tests_own_server(host: str) -> None:
+    from writer_stream_testkit.server import FakeWriterServer
+
+    with FakeWriterServer() as server, WriterMock() as mock:
+        server.reply(stream_plan("from the socket"))
+        mock.reply(stream_plan("in process"))
+        base_url = server.base_url.replace("127.0.0.1", host)
+        assert read_sync(writerai.Writer(api_key="k", base_url=base_url, max_retries=0)) == [
+            "from the socket"
+        ]
+        assert read_sync(writerai.Writer(api_key="k")) == ["in process"]
+    assert [c.url for c in mock.calls] == ["https://api.writer.com/v1/chat"]
+    assert [c.path for c in server.calls] == ["/v1/chat"]
+
+
+def test_a_loopback_base_url_given_to_the_mock_is_served_by_the_mock() -> None:
+    with WriterMock(base_url="http://127.0.0.1:9") as mock:
+        mock.reply(stream_plan("mocked"))
+        assert read_sync(writerai.Writer(api_key="k", base_url="http://127.0.0.1:9", max_retries=0)) == [
+            "mocked"
+        ]
+
+
+def test_writer_base_url_set_after_the_mock_started_is_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
+    with WriterMock() as mock:
+        monkeypatch.setenv("WRITER_BASE_URL", "https://late.writer.test/v2")
+        assert mock.base_url == "https://late.writer.test/v2"
+        mock.reply(stream_plan("late"))
+        assert read_sync(writerai.Writer(api_key="k", max_retries=0)) == ["late"]
+        monkeypatch.delenv("WRITER_BASE_URL")
+        assert mock.base_urls == (DEFAULT_BASE_URL,)
+    assert [c.url for c in mock.calls] == ["https://late.writer.test/v2/v1/chat"]
+
+
+def test_writer_base_url_from_the_start_stays_served_and_an_added_url_comes_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WRITER_BASE_URL", "https://at-start.writer.test")
+    mock = WriterMock()
+    monkeypatch.delenv("WRITER_BASE_URL")
+    assert mock.base_url == "https://at-start.writer.test"
+    mock.add_base_url("https://added.writer.test")
+    assert mock.base_urls == ("https://added.writer.test", "https://at-start.writer.test", DEFAULT_BASE_URL)
+
+
+def test_add_base_url_serves_it_while_started_and_returns_the_mock() -> None:
+    mock = WriterMock()
+    assert mock.add_base_url("https://proxy.writer.test/writer/") is mock
+    with mock:
+        mock.add_base_url("http://eu.writer.test:8080").add_base_url("http://eu.writer.test:8080")
+        mock.reply(stream_plan("x"), times=2)
+        for url in ("https://proxy.writer.test/writer", "http://eu.writer.test:8080"):
+            assert read_sync(writerai.Writer(api_key="k", base_url=url, max_retries=0)) == ["x"]
+    assert mock.base_urls == (
+        "https://proxy.writer.test/writer",
+        "http://eu.writer.test:8080",
+        DEFAULT_BASE_URL,
+    )
+    with pytest.raises(ValueError, match=r"base_url='eu\.writer\.test'.*absolute http\(s\) URL"):
+        mock.add_base_url("eu.writer.test")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"model=palmyra-x5", "The request body is not JSON: Expecting value: line 1 column 1 (char 0)."),
+        (b"", "The request body is empty."),
+        (b'["model"]', "The request body is JSON but not an object: ['model']."),
+    ],
+)
+def test_a_chat_body_that_is_not_a_json_object_gets_a_400_and_keeps_the_reply(
+    content: bytes, problem: str
+) -> None:
+    with WriterMock() as mock:
+        mock.reply(stream_plan("kept"))
+        response = httpx.post(f"{DEFAULT_BASE_URL}/v1/chat", content=content)
+        assert (response.status_code, response.headers["x-should-retry"]) == (400, "false")
+        assert response.json()["tpe"] == "BadRequest"
+        assert response.json()["errors"][0]["description"] == (
+            f"writer-stream-testkit: {problem} The Writer API answers such a request with 400; send the chat "
+            "parameters as one JSON object, as the Writer SDKs do."
+        )
+        assert read_sync(writerai.Writer(api_key="k")) == ["kept"]
+        with pytest.raises(UnexpectedRequestError, match=r"refused by WriterMock") as failed:
+            mock.verify()
+        assert f"got 400: {problem}" in str(failed.value)
+        mock.reset()
 
 
 def test_reset_forgets_replies_and_calls() -> None:
@@ -334,6 +501,19 @@ def test_decorator_runs_a_sync_function_inside_the_mock_and_verifies() -> None:
 
     with pytest.raises(UnusedRepliesError):
         forgets_to_call()
+
+
+def test_the_bare_decorator_says_to_add_parentheses() -> None:
+    def test_something() -> None:
+        pass
+
+    with pytest.raises(TypeError) as raised:
+        WriterMock(test_something)  # type: ignore[arg-type]
+    assert str(raised.value) == (
+        "WriterMock was applied to test_the_bare_decorator_says_to_add_parentheses.<locals>.test_something "
+        "without parentheses. WriterMock is a class, so write @WriterMock() (or @WriterMock(base_url=...)) "
+        "above test_the_bare_decorator_says_to_add_parentheses.<locals>.test_something, not @WriterMock."
+    )
 
 
 def test_decorator_on_an_async_function_without_injection() -> None:

@@ -302,3 +302,77 @@ def test_concurrent_takes_use_each_reply_exactly_once() -> None:
     assert sorted(results) == sorted(f"{i}:stream".encode() for i in range(count))
     assert len(queue.calls) == count
     queue.verify()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem", "summary"),
+    [
+        (
+            b"hello",
+            "The request body is not JSON: Expecting value: line 1 column 1 (char 0).",
+            "(non-JSON body of 5 bytes: b'hello')",
+        ),
+        (b"", "The request body is empty.", "(no body)"),
+        (
+            b"[1, 2]",
+            "The request body is JSON but not an object: [1, 2].",
+            "(JSON body that is not an object: [1, 2])",
+        ),
+        (
+            b"null",
+            "The request body is JSON but not an object: None.",
+            "(JSON body that is not an object: None)",
+        ),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_gets_a_400_without_using_a_reply(
+    content: bytes, problem: str, summary: str
+) -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("kept"))
+    call = Call.create(method="POST", url=URL, content=content)
+    plan = queue.take(call)
+    assert plan.status == 400
+    assert ("x-should-retry", "false") in plan.headers
+    body = json.loads(plan.body())
+    assert body["tpe"] == "BadRequest"
+    tail = (
+        " The Writer API answers such a request with 400; send the chat parameters as one JSON "
+        "object, as the Writer SDKs do."
+    )
+    assert body["errors"][0]["description"] == f"writer-stream-testkit: {problem}{tail}"
+    assert queue.calls == queue.rejected == [call]
+    assert queue.unexpected == []
+    assert queue.take(chat_call()).body() == b"kept:stream"
+    with pytest.raises(UnexpectedRequestError) as info:
+        queue.verify(served_by="TheDouble")
+    assert str(info.value) == (
+        "1 request was refused by TheDouble before any reply could answer:\n"
+        f"  - POST /v1/chat {summary} to {URL} got 400: {problem}{tail}"
+    )
+
+
+def test_refused_requests_come_before_unused_replies_and_obey_the_unexpected_flag() -> None:
+    queue = ReplyQueue()
+    queue.reply(Named("unused"))
+    plan = queue.reject(
+        Call.create(method="POST", url="https://elsewhere.test/v1/chat"), 500, "Not served here."
+    )
+    assert (plan.status, json.loads(plan.body())["errors"][0]["description"]) == (
+        500,
+        "writer-stream-testkit: Not served here.",
+    )
+    with pytest.raises(UnexpectedRequestError) as info:
+        queue.verify()
+    message = str(info.value)
+    assert message.startswith(
+        "1 request was refused by the double before any reply could answer:\n"
+        "  - POST /v1/chat (no body) to https://elsewhere.test/v1/chat got 500: Not served here.\n\n"
+        "1 queued reply was never requested"
+    )
+    with pytest.raises(UnusedRepliesError) as unused:
+        queue.verify(unexpected=False)
+    assert "refused" not in str(unused.value)
+    queue.reset()
+    assert queue.rejected == []
+    queue.verify()

@@ -484,6 +484,33 @@ def _expect_internal_server_error(client: writerai.Writer) -> None:
     assert excinfo.value.status_code == 500
 
 
+def test_a_chat_body_that_is_not_json_gets_a_400_and_keeps_the_reply() -> None:
+    fake = FakeWriterServer().start()
+    fake.reply(SCRIPT)
+    with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
+        refused = client.post("/v1/chat", content=b"model=palmyra-x5&stream=true")
+        answered = client.post("/v1/chat", json=chat_body())
+    sdk = writerai.Writer(api_key="k", base_url=fake.base_url, max_retries=2, timeout=5.0)
+    with sdk, pytest.raises(writerai.BadRequestError) as sdk_error:
+        sdk.post("/v1/chat", body="not json", cast_to=object)
+    fake.stop()
+    assert (refused.status_code, refused.headers["x-should-retry"]) == (400, "false")
+    assert refused.json()["tpe"] == "BadRequest"
+    description = refused.json()["errors"][0]["description"]
+    assert description.startswith(
+        "writer-stream-testkit: The request body is not JSON: Expecting value: line 1 column 1 (char 0). "
+    )
+    assert answered.content == SCRIPT.sse()
+    assert sdk_error.value.status_code == 400
+    assert len(fake.calls) == 3, "the 400 must not be retried"
+    with pytest.raises(UnexpectedRequestError) as excinfo:
+        fake.verify()
+    message = str(excinfo.value)
+    assert message.startswith("2 requests were refused by FakeWriterServer before any reply could answer:\n")
+    assert "POST /v1/chat (non-JSON body of 28 bytes: b'model=palmyra-x5&stream=true')" in message
+    assert "got 400: The request body is not JSON" in message
+
+
 def test_unused_reply_fails_verify() -> None:
     with pytest.raises(UnusedRepliesError, match="never requested"), FakeWriterServer() as fake:
         fake.reply(SCRIPT)

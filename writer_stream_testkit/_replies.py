@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
+from .faults import writer_error_body
 from .plan import ResponsePlan, Write
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ReplyQueue",
     "WriterDouble",
     "describe_reply",
+    "error_plan",
     "verify_at_exit",
 ]
 
@@ -148,6 +150,25 @@ def _parse_json(content: bytes) -> Any:
         return None
 
 
+def _body_problem(call: Call) -> str | None:
+    """Why ``call``'s body cannot be a chat request (the real API answers 400), or ``None`` if it can."""
+    if isinstance(call.json, dict):
+        return None
+    if not call.content:
+        reason = "The request body is empty"
+    else:
+        try:
+            value = _json.loads(call.content)
+        except ValueError as exc:
+            reason = f"The request body is not JSON: {exc}"
+        else:
+            reason = f"The request body is JSON but not an object: {_short.repr(value)}"
+    return (
+        f"{reason}. The Writer API answers such a request with 400; send the chat parameters "
+        "as one JSON object, as the Writer SDKs do."
+    )
+
+
 _short = reprlib.Repr()
 _short.maxstring = 60
 _short.maxother = 60
@@ -158,6 +179,8 @@ def _summarise_body(call: Call) -> str:
     if not isinstance(body, dict):
         if not call.content:
             return "(no body)"
+        if body is not None or call.content.strip() == b"null":
+            return f"(JSON body that is not an object: {_short.repr(body)})"
         return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
     parts = [f"model={body.get('model')!r}", f"stream={bool(body.get('stream'))}"]
     messages = body.get("messages")
@@ -279,6 +302,7 @@ class ReplyQueue:
         self._calls: list[Call] = []
         self._unexpected: list[Call] = []
         self._strays: list[Call] = []
+        self._rejected: list[tuple[Call, int, str]] = []
 
     def reply(
         self,
@@ -327,7 +351,12 @@ class ReplyQueue:
 
         No match gives a 500 with ``x-should-retry: false`` (so the SDK does not retry)
         whose Writer-shaped body says what went wrong; ``verify()`` then fails the test.
+        A body that is not a JSON object gets the 400 the real API gives it, without
+        using up a reply, and fails ``verify()`` too.
         """
+        problem = _body_problem(call)
+        if problem is not None:
+            return self.reject(call, 400, problem)
         with self._lock:
             self._calls.append(call)
             for entry in self._entries:
@@ -338,8 +367,20 @@ class ReplyQueue:
             else:
                 self._unexpected.append(call)
                 message = self._unexpected_message([call], self._entries)
-                return _unexpected_plan(message)
+                return error_plan(500, message)
         return item.plan(call)
+
+    def reject(self, call: Call, status: int, problem: str) -> ResponsePlan:
+        """Record ``call`` as refused and return the Writer-shaped error that tells the client why.
+
+        For requests no reply may answer: a body that is not JSON, a host the double
+        does not serve. ``problem`` (full sentences saying how to fix it) goes in the
+        error body and, with the request, in what ``verify()`` raises.
+        """
+        with self._lock:
+            self._calls.append(call)
+            self._rejected.append((call, status, problem))
+        return error_plan(status, problem)
 
     def record(self, call: Call, *, stray: bool = False) -> None:
         """Record ``call`` answered without the queue: by another reply source, or (``stray``)
@@ -374,6 +415,12 @@ class ReplyQueue:
         with self._lock:
             return list(self._strays)
 
+    @property
+    def rejected(self) -> list[Call]:
+        """The requests refused with an error by :meth:`reject` (a copy)."""
+        with self._lock:
+            return [call for call, _, _ in self._rejected]
+
     def verify(
         self,
         *,
@@ -386,8 +433,8 @@ class ReplyQueue:
         """Fail if a request had no reply, or if a queued reply was never requested.
 
         Every problem goes into one error, so a test sees them all at once:
-        requests no reply matched and stray requests (both checked when
-        ``unexpected``), replies never used (when ``unused``), then ``also``,
+        requests no reply matched, refused requests and stray requests (all checked
+        when ``unexpected``), replies never used (when ``unused``), then ``also``,
         problems the caller found itself (a cassette source's own check).
         ``served_by`` and ``advice`` name the double and say how to fix a stray.
         The error is an :class:`UnexpectedRequestError` when any request went
@@ -396,11 +443,14 @@ class ReplyQueue:
         with self._lock:
             unmatched = list(self._unexpected) if unexpected else []
             strays = list(self._strays) if unexpected else []
+            rejected = list(self._rejected) if unexpected else []
             unused_entries = [e for e in self._entries if e.left > 0] if unused else []
             entries = list(self._entries)
         problems: list[AssertionError] = []
         if unmatched:
             problems.append(UnexpectedRequestError(self._unexpected_message(unmatched, entries)))
+        if rejected:
+            problems.append(UnexpectedRequestError(_rejected_message(rejected, served_by)))
         if unused_entries:
             count = len(unused_entries)
             lines = "\n".join(f"  - {e.describe()}" for e in unused_entries)
@@ -425,12 +475,13 @@ class ReplyQueue:
         raise kind("\n\n".join(str(p) for p in problems))
 
     def reset(self) -> None:
-        """Forget every reply, call, unexpected and stray request."""
+        """Forget every reply, call, unexpected, stray and refused request."""
         with self._lock:
             self._entries.clear()
             self._calls.clear()
             self._unexpected.clear()
             self._strays.clear()
+            self._rejected.clear()
 
     @staticmethod
     def _unexpected_message(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
@@ -457,27 +508,30 @@ def _stray_message(strays: Sequence[Call], served_by: str, advice: str) -> str:
     ).rstrip()
 
 
-def _unexpected_plan(message: str) -> ResponsePlan:
-    body = {
-        "tpe": "InternalServerError",
-        "errors": [
-            {
-                "description": f"writer-stream-testkit: {message}",
-                "key": "writer_stream_testkit.unexpected_request",
-                "extras": {},
-            }
-        ],
-        "extras": {},
-    }
-    data = _json.dumps(body).encode()
+def _rejected_message(rejected: Sequence[tuple[Call, int, str]], served_by: str) -> str:
+    lines = "\n".join(
+        f"  - {call.describe()} to {call.url} got {status}: {problem}" for call, status, problem in rejected
+    )
+    noun = "request was" if len(rejected) == 1 else "requests were"
+    return f"{len(rejected)} {noun} refused by {served_by} before any reply could answer:\n{lines}"
+
+
+def error_plan(status: int, description: str) -> ResponsePlan:
+    """A Writer-shaped JSON error (``faults.writer_error_body``) that the SDK will not retry.
+
+    ``x-should-retry: false`` makes ``writerai`` and this kit's clients fail at
+    once, so a mistake in the test shows as its own message, not as retries.
+    """
+    body = _json.dumps(writer_error_body(status, f"writer-stream-testkit: {description}")).encode()
     return ResponsePlan(
-        status=500,
+        status=status,
         headers=(
             ("content-type", "application/json"),
+            ("content-length", str(len(body))),
             ("x-should-retry", "false"),
         ),
-        steps=(Write(data),),
-        reason="no queued reply matched the request",
+        steps=(Write(body),),
+        reason=description,
     )
 
 

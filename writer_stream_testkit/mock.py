@@ -1,24 +1,27 @@
 """``WriterMock``: the Writer API, answered in-process through respx.
 
-The mock claims only requests to the Writer base URLs. ``POST {base}/v1/chat``
-is answered from a :class:`~writer_stream_testkit._replies.ReplyQueue` and the
-plan it returns is played by :mod:`._execute`, so pauses, stalls, disconnects
-and refused connections reach the client as the httpx exceptions a real socket
-would raise. Requests to other hosts are left to any other respx router in
-play (respx's own strictness applies to them); other Writer paths go to the
-user's respx routes if one matches, else get a Writer-shaped 404.
+The mock claims requests to the Writer base URLs. ``POST {base}/v1/chat`` is
+answered from a :class:`~writer_stream_testkit._replies.ReplyQueue` and the plan
+it returns is played by :mod:`._execute`, so pauses, stalls, disconnects and
+refused connections reach the client as the httpx exceptions a real socket would
+raise. Other Writer paths go to the user's respx routes if one matches, else get
+a Writer-shaped 404. Requests to other hosts go to any other respx router in
+play; when none answers, loopback hosts pass through to the network (they are
+the test's own servers, such as a ``FakeWriterServer``) and any other host gets
+a Writer-shaped 500 naming the request and the base URL to pass.
 
 Why not raise on an unexpected request: an exception raised inside the
-transport is retried by the SDK and resurfaces as ``APIConnectionError``, which
-hides the cause. The mock answers a non-retryable error naming the request
-instead, and :meth:`WriterMock.verify` fails the test when the block ends.
+transport is retried by the SDK (7 times, with backoff) and resurfaces as
+``APIConnectionError``, which hides the cause. The mock answers a non-retryable
+error naming the request instead, and :meth:`WriterMock.verify` fails the test
+when the block ends.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
+import ipaddress
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,12 +29,12 @@ from typing import Any, TypeVar, cast
 
 import httpx
 import respx
-from respx.models import AllMockedAssertionError
+from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ._execute import arun_head, build_response, run_head
-from ._replies import Call, QueuedDouble
+from ._replies import Call, QueuedDouble, error_plan
 from .errors import ScriptError
-from .plan import ResponsePlan, Write
+from .plan import ResponsePlan
 
 __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
 
@@ -81,6 +84,9 @@ class _Router(respx.MockRouter):
 
     respx calls ``handler`` from sync clients and ``async_handler`` from async
     ones, which is exactly the split the plan executor needs to know how to wait.
+    respx offers a request to its routers in turn and stops at the first that
+    answers, so when this one defers (any request but a served chat request), it
+    asks the routers registered after it itself, and answers only if none does.
     """
 
     def __init__(self, mock: WriterMock) -> None:
@@ -122,30 +128,49 @@ class WriterMock(QueuedDouble):
 
     Intercepts ``writerai.Writer`` / ``AsyncWriter`` and this kit's clients (any
     httpx client on the default transport) for ``https://api.writer.com``, for
-    ``WRITER_BASE_URL`` when it is set (the SDK reads it too), and for every
-    ``base_url`` given. Strict by default, like respx: a request with no queued
-    reply (``assert_all_mocked``) and a reply never requested
-    (``assert_all_called``) fail :meth:`verify`, which runs when a ``with`` block
-    or decorated function ends without an exception.
+    ``WRITER_BASE_URL`` (read when the mock is created and again at each request,
+    as the SDK reads it when a client is created), and for every ``base_url``
+    given here or to :meth:`add_base_url`. Strict by default, like respx: a
+    request with no queued reply (``assert_all_mocked``) and a reply never
+    requested (``assert_all_called``) fail :meth:`verify`, which runs when a
+    ``with`` block or decorated function ends without an exception.
+
+    A request to any other host that no other respx router answers gets a
+    Writer-shaped 500 with ``x-should-retry: false`` at once, naming the request
+    and the base URL to pass, and fails :meth:`verify`. Loopback hosts
+    (``127.0.0.1``, ``::1``, ``localhost``) are the exception: they are the
+    test's own servers (a ``FakeWriterServer``, say), never the Writer API, so
+    requests to them that no router answers pass through to the network.
+
+    Use it as ``with WriterMock() as mock:``, ``async with``, or as a decorator
+    with parentheses, ``@WriterMock()``.
     """
 
     def __init__(
         self,
+        function: None = None,
+        /,
         *,
         base_url: str | Sequence[str] | None = None,
         assert_all_called: bool = True,
         assert_all_mocked: bool = True,
     ) -> None:
+        if function is not None:
+            name = getattr(function, "__qualname__", None) or repr(function)
+            raise TypeError(
+                f"WriterMock was applied to {name} without parentheses. WriterMock is a class, so "
+                f"write @WriterMock() (or @WriterMock(base_url=...)) above {name}, not @WriterMock."
+            )
         given = [base_url] if isinstance(base_url, str) else list(base_url or ())
-        env = os.environ.get("WRITER_BASE_URL")
-        urls = [*given, *([env] if env else []), DEFAULT_BASE_URL]
         bases: list[_Base] = []
-        for url in urls:
+        for url in given:
             base = _Base.parse(url)
             if base not in bases:
                 bases.append(base)
+        env = os.environ.get("WRITER_BASE_URL")
         super().__init__()
-        self._bases = tuple(bases)
+        self._given = bases
+        self._env_at_start = _Base.parse(env) if env else None
         self._assert_all_called = assert_all_called
         self._assert_all_mocked = assert_all_mocked
         self._router = _Router(self)
@@ -154,13 +179,26 @@ class WriterMock(QueuedDouble):
 
     @property
     def base_url(self) -> str:
-        """The base URL to give a client: the first one passed, else ``WRITER_BASE_URL``, else the default."""
-        return self._bases[0].url
+        """The base URL to give a client: the first one given (here or to ``add_base_url``), else
+        ``WRITER_BASE_URL``, else the default."""
+        return self._bases()[0].url
 
     @property
     def base_urls(self) -> tuple[str, ...]:
-        """Every base URL this mock answers for."""
-        return tuple(base.url for base in self._bases)
+        """Every base URL this mock answers for, as of now."""
+        return tuple(base.url for base in self._bases())
+
+    def add_base_url(self, url: str) -> WriterMock:
+        """Answer for ``url`` too, from now on, even while started; returns the mock, so calls chain.
+
+        For code under test that talks to the Writer API through a proxy or a
+        regional host. The ``writer_base_urls`` ini key does this for the
+        ``writer_mock`` fixture.
+        """
+        base = _Base.parse(url)
+        if base not in self._given:
+            self._given = [*self._given, base]
+        return self
 
     def verify(self) -> None:
         """Fail if a request had no reply or a queued reply was never used, as configured.
@@ -223,52 +261,70 @@ class WriterMock(QueuedDouble):
 
     # --- request handling (called by _Router) -----------------------------------------------------
 
-    def _owner(self, request: httpx.Request) -> _Base:
-        for base in self._bases:
+    def _bases(self) -> list[_Base]:
+        """The given base URLs, then ``WRITER_BASE_URL`` as it was at the start and as it is now, then the default."""
+        bases = list(self._given)
+        if self._env_at_start is not None and self._env_at_start not in bases:
+            bases.append(self._env_at_start)
+        env = os.environ.get("WRITER_BASE_URL")
+        for url in [*([env] if env else []), DEFAULT_BASE_URL]:
+            try:
+                base = _Base.parse(url)
+            except ScriptError:  # set to nonsense mid-test: the client cannot use it either
+                continue
+            if base not in bases:
+                bases.append(base)
+        return bases
+
+    def _owner(self, request: httpx.Request) -> _Base | None:
+        """The base URL ``request`` falls under, or ``None`` when this mock does not serve its host."""
+        for base in self._bases():
             if base.owns(request.url):
                 return base
-        hosts = ", ".join(self.base_urls)
-        raise AllMockedAssertionError(
-            f"RESPX: {request!r} not mocked! WriterMock answers only the Writer API at {hosts}, "
-            "and no other respx route matched this request. Mock it with respx, let it through with "
-            "respx.route(host=...).pass_through(), or pass its base URL to WriterMock(base_url=...)."
-        )
+        return None
 
     @staticmethod
-    def _is_chat(request: httpx.Request, base: _Base) -> bool:
-        return request.method == "POST" and request.url.path == base.prefix + CHAT_PATH
+    def _is_chat(request: httpx.Request, base: _Base | None) -> bool:
+        return base is not None and request.method == "POST" and request.url.path == base.prefix + CHAT_PATH
 
-    def _plan_for(self, request: httpx.Request, base: _Base) -> ResponsePlan:
+    def _plan_for(self, request: httpx.Request, base: _Base | None) -> ResponsePlan:
+        if base is None and _is_loopback(request.url.host):
+            raise PassThrough(
+                f"WriterMock lets {request.method} {request.url} through: loopback hosts are the test's own servers.",
+                request=request,
+                origin=Route(),
+            )
         call = Call.from_httpx(request)
+        if base is None:
+            return self._queue.reject(call, 500, self._unserved_message(request.url))
         if self._is_chat(request, base):
             return self._queue.take(call)
         self._queue.record(call, stray=True)
-        return _not_found_plan(call, base)
+        return error_plan(
+            404,
+            f"WriterMock serves only POST {base.url}{CHAT_PATH}, not {call.method} {call.path}. "
+            "Mock this endpoint with a respx route.",
+        )
+
+    def _unserved_message(self, url: httpx.URL) -> str:
+        path = url.path
+        cut = path.find("/v1/")
+        guess = str(url.copy_with(path=path[:cut] if cut > 0 else "/", query=None, fragment=None)).rstrip("/")
+        served = ", ".join(self.base_urls)
+        return (
+            f"A request went to {url}, which this mock does not serve: WriterMock answers only for "
+            f"{served}, and no respx route matched it. If the code under test calls the Writer API at "
+            f"{guess}, pass that base URL: WriterMock(base_url={guess!r}), "
+            f"writer_mock.add_base_url({guess!r}), or a line under the writer_base_urls ini key for the "
+            "writer_mock fixture. Otherwise mock the request with a respx route."
+        )
 
 
-def _not_found_plan(call: Call, base: _Base) -> ResponsePlan:
-    body = {
-        "tpe": "NotFoundError",
-        "errors": [
-            {
-                "description": (
-                    f"writer-stream-testkit: WriterMock serves only POST {base.url}{CHAT_PATH}, "
-                    f"not {call.method} {call.path}. Mock this endpoint with a respx route."
-                ),
-                "key": "writer_stream_testkit.not_mocked",
-                "extras": {},
-            }
-        ],
-        "extras": {},
-    }
-    data = json.dumps(body).encode()
-    return ResponsePlan(
-        status=404,
-        headers=(
-            ("content-type", "application/json"),
-            ("content-length", str(len(data))),
-            ("x-should-retry", "false"),
-        ),
-        steps=(Write(data),),
-        reason="WriterMock does not serve this endpoint",
-    )
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

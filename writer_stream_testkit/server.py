@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import struct
 import threading
@@ -35,8 +34,7 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ._replies import Call, QueuedDouble, ReplyQueue, WriterDouble
-from .faults import writer_error_body
+from ._replies import Call, QueuedDouble, ReplyQueue, WriterDouble, error_plan
 from .plan import Disconnect, Pause, ResponsePlan, Write
 
 __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
@@ -355,7 +353,7 @@ class FakeWriterServer(QueuedDouble):
     ) -> None:
         if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
-        plan = _error_plan(
+        plan = error_plan(
             exc.error_status_hint,
             f"FakeWriterServer could not parse the request as HTTP/1.1: {exc}.",
         )
@@ -366,7 +364,7 @@ class FakeWriterServer(QueuedDouble):
         """Ask the reply source for the plan; off-endpoint requests get a Writer-shaped 404."""
         if call.method != "POST" or call.path != CHAT_PATH:
             self._queue.record(call, stray=True)
-            return _error_plan(
+            return error_plan(
                 404,
                 f"FakeWriterServer only answers POST {CHAT_PATH}, not {call.method} {call.path}.",
             )
@@ -378,7 +376,7 @@ class FakeWriterServer(QueuedDouble):
             return self._source.take(call)
         except Exception:
             self._record_failure(f"While choosing the reply to {call.describe()}:\n{traceback.format_exc()}")
-            return _error_plan(
+            return error_plan(
                 500,
                 f"FakeWriterServer failed to build the reply to {call.describe()}; see verify().",
             )
@@ -491,18 +489,3 @@ def _reset(writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def _error_plan(status: int, description: str) -> ResponsePlan:
-    """A Writer-shaped JSON error that the SDK will not retry."""
-    body = json.dumps(writer_error_body(status, f"writer-stream-testkit: {description}")).encode()
-    return ResponsePlan(
-        status=status,
-        headers=(
-            ("content-type", "application/json"),
-            ("content-length", str(len(body))),
-            ("x-should-retry", "false"),
-        ),
-        steps=(Write(body),),
-        reason=description,
-    )
