@@ -225,6 +225,18 @@ def test_malformed_cassettes_name_the_file_and_the_place(text: str, where: str) 
     assert where in message
 
 
+def test_yaml_syntax_errors_give_the_place_as_file_line_column() -> None:
+    text = "version: 1\ninteractions:\n- request:\n    method: POST\n   url: x\n"
+    with pytest.raises(CassetteFormatError) as info:
+        parse_cassette(text, source="tests/cassettes/x.yaml")
+    assert str(info.value) == (
+        "Cassette tests/cassettes/x.yaml is not valid YAML: while parsing a block mapping at "
+        "tests/cassettes/x.yaml, line 3, column 3; did not find expected key at tests/cassettes/x.yaml, "
+        "line 5, column 4. Fix the syntax at that place, or delete the file and record it again."
+    )
+    assert "<unicode string>" not in str(info.value)
+
+
 @pytest.mark.parametrize(
     "hostile",
     [
@@ -358,6 +370,29 @@ def test_miss_message_shows_closest_request_as_a_diff() -> None:
     assert '+      "content": "hello!",' in message
     assert "ignoring body.temperature" in message
     assert "--writer-record-mode=new_episodes or Cassette(..., record_mode='new_episodes')" in message
+
+
+def test_miss_message_for_a_path_prefix_says_the_base_url_differs() -> None:
+    rules = _Rules.build(("method", "path", "body"), (), ())
+    incoming = call(url="https://proxy.example/x/v1/chat")
+    message = miss_message("t.yaml", incoming, [sse_interaction("x")], [], rules, "none")
+    assert (
+        "The closest recording is interactions[0] (POST https://api.writer.com/v1/chat), which differs "
+        "only in its path: this request went to /x/v1/chat, the recording to /v1/chat. The client's base "
+        "URL (base_url= or WRITER_BASE_URL) has a different path prefix from the one the cassette was "
+        "recorded with."
+    ) in message
+    assert message.endswith(
+        "Point the client at the base URL the cassette was recorded with, or match without the path "
+        "with Cassette(..., match_on=('method', 'body')) (the marker takes the same keyword)."
+    )
+    assert "ignore_fields" not in message
+    assert "Their bodies are equal" not in message
+    # Path and body both differ: the usual diff and advice, not the base-URL explanation.
+    other = call({"model": "palmyra-x5", "messages": []}, url="https://proxy.example/x/v1/chat")
+    mixed = miss_message("t.yaml", other, [sse_interaction("x")], [], rules, "none")
+    assert "differs in: path, body" in mixed
+    assert "path prefix" not in mixed
 
 
 def test_miss_message_explains_a_match_already_played() -> None:

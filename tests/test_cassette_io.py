@@ -190,6 +190,18 @@ def test_missing_and_non_utf8_files_say_what_to_do(tmp_path: Path) -> None:
         load_cassette(bad)
 
 
+def test_a_yaml_syntax_error_names_the_file_at_the_place(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\ninteractions:\n- request: {method: POST, url: 'u}\n")
+    with pytest.raises(CassetteFormatError) as info:
+        load_cassette(broken)
+    message = str(info.value)
+    assert message.startswith(f"Cassette {broken} is not valid YAML: ")
+    assert f"at {broken}, line 3, column " in message
+    assert "<unicode string>" not in message
+    assert message.endswith("Fix the syntax at that place, or delete the file and record it again.")
+
+
 @pytest.mark.parametrize(
     "name", ["hello-stream.yaml", "tool-call.yaml", "cut-stream.yaml", "rate-limited-then-ok.yaml"]
 )

@@ -313,3 +313,15 @@ def test_directory_miss_names_the_closest_recording_its_file_and_the_directory()
     assert '+      "content": "Say hello!",' in lines
     assert lines[-1].startswith("Record this request into a cassette in d with `writer-stream-testkit record")
     assert "holds no recordings at all" in directory_miss_message("d", call, [])
+
+
+def test_directory_miss_for_a_request_already_played_suggests_allow_repeats() -> None:
+    body = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
+    call = Call.create(method="POST", url="http://127.0.0.1:1/v1/chat", content=json.dumps(body).encode())
+    played = directory_miss_message("d", call, [("d/b.yaml", 0, request("Say hello"), True)])
+    assert played.splitlines()[2] == (
+        "It is the same request, played before. To replay recordings as often as they are asked for, "
+        "restart the server with `writer-stream-testkit serve --cassettes d --allow-repeats`."
+    )
+    different_body = directory_miss_message("d", call, [("d/b.yaml", 0, request("Bye"), True)])
+    assert "--allow-repeats" not in different_body  # a repeat would not match it anyway

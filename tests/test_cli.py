@@ -21,6 +21,7 @@ import pytest
 from writer_stream_testkit._proxy import RecordingProxy
 from writer_stream_testkit.cassette import Cassette, load_cassette
 from writer_stream_testkit.cli import build_parser, main
+from writer_stream_testkit.errors import CassetteMissError
 from writer_stream_testkit.faults import Fault
 from writer_stream_testkit.script import StreamScript
 from writer_stream_testkit.server import FakeWriterServer
@@ -158,6 +159,8 @@ def test_each_subcommand_explains_itself(command: str, capsys: pytest.CaptureFix
         (["record", "--upstream", "api.writer.com", "--cassette", "c.yaml"], "is not an http(s) base URL;"),
         (["verify", "c.yaml", "--upstream", "ftp://x"], "--upstream ftp://x is not an http(s) base URL;"),
         (["convert", "missing.yaml", "--out", "o.yaml"], "The vcrpy cassette missing.yaml does not exist;"),
+        (["serve", "--allow-repeats"], "--allow-repeats replays cassettes, so it needs --cassettes DIR."),
+        (["verify", "missing.yaml", "--upstream", "http://x"], "Cassette missing.yaml does not exist."),
     ],
 )
 def test_usage_errors_are_sentences_with_exit_code_2(
@@ -173,6 +176,19 @@ def test_usage_errors_are_sentences_with_exit_code_2(
     assert err.startswith(f"writer-stream-testkit {args[0]}: error: ")
     assert message in err
     assert err.rstrip().endswith(".")
+
+
+def test_show_of_a_missing_file_says_so_and_suggests_the_record_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "show", "nonexistent.yaml")
+    assert code == 2
+    assert err == (
+        "writer-stream-testkit show: error: Cassette nonexistent.yaml does not exist. Check the path, or "
+        "record it first with `writer-stream-testkit record --upstream URL --cassette nonexistent.yaml`.\n"
+    )
+    assert "record_mode" not in err
 
 
 def test_convert_will_not_overwrite_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,6 +234,42 @@ def test_serve_replays_every_cassette_in_a_directory_and_explains_a_miss(tmp_pat
         server.kill()
     assert code == 0
     assert f"with 2 recording(s) from 2 cassette(s) in {tmp_path}" in err
+
+
+def test_serve_plays_each_recording_once_and_says_how_to_allow_repeats(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        assert stream_raw(server.url, recorded.request.json)[2] == 200
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=recorded.request.json)
+    finally:
+        server.kill()
+    assert again.status_code == 500
+    description = again.json()["errors"][0]["description"]
+    assert "which was already replayed (each recording replays once)." in description
+    assert (
+        "It is the same request, played before. To replay recordings as often as they are asked for, "
+        f"restart the server with `writer-stream-testkit serve --cassettes {tmp_path} --allow-repeats`."
+    ) in description
+
+
+def test_serve_allow_repeats_replays_a_recording_every_time_it_is_asked_for(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0", "--allow-repeats"])
+    try:
+        for _ in range(3):
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == 200
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, other = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert other == 500  # repeats replay what matches; anything else is still a miss
+    finally:
+        code, _ = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
 
 
 def test_serve_refuses_a_broken_cassette_naming_it(
@@ -277,9 +329,17 @@ def test_record_proxy_answers_502_when_the_upstream_is_down(tmp_path: Path) -> N
         dead_url = gone.base_url
     logged: list[str] = []
     server, proxy = proxy_server(tmp_path / "c.yaml", dead_url, log=logged.append)
-    with server, httpx.Client(timeout=WAIT) as client:
+    with (
+        pytest.raises(CassetteMissError, match=f"could not reach the upstream {dead_url}") as failed,
+        server,
+        httpx.Client(timeout=WAIT) as client,
+    ):
         response = client.post(server.base_url + "/v1/chat", json=BODY)
     assert response.status_code == 502
+    assert response.headers["x-should-retry"] == "false"
+    assert str(failed.value) == response.json()["errors"][0]["description"].removeprefix(
+        "writer-stream-testkit: "
+    )
     description = response.json()["errors"][0]["description"]
     assert f"The record proxy could not reach the upstream {dead_url} for POST /v1/chat" in description
     assert description.endswith("Nothing was recorded.")
@@ -318,9 +378,14 @@ def test_record_proxy_replays_what_the_cassette_has_in_once_mode(
     (recorded,) = load_cassette(tmp_path / "c.yaml").interactions
     before = (tmp_path / "c.yaml").read_bytes()
     server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url)
-    with server:
+    server.start()
+    try:
         pieces, _, status = stream_raw(server.base_url, recorded.request.json)
         _, _, miss = stream_raw(server.base_url, BODY)
+    finally:
+        server.stop()
+    with pytest.raises(CassetteMissError, match="has no unplayed recording that matches POST /v1/chat"):
+        server.verify()  # the miss fails the server's verification, as a cassette's would
     assert status == 200
     assert pieces == [data for data, _ in recorded.response.reads()]
     assert miss == 500  # once + existing file: an unmatched request is a miss, never recorded

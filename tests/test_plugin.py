@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import shutil
 import textwrap
+import time
 from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
@@ -121,6 +122,42 @@ def test_p_no_disables_the_plugin(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*fixture 'writer_mock' not found*"])
 
 
+def test_listing_the_plugin_in_pytest_plugins_as_well_is_harmless(project: pytest.Pytester) -> None:
+    project.makeconftest('pytest_plugins = ["writer_stream_testkit.pytest_plugin"]\n')
+    write_tests(
+        project,
+        """
+        import sys
+
+        def test_registered_once(request, writer_mock):
+            manager = request.config.pluginmanager
+            plugin = sys.modules["writer_stream_testkit.pytest_plugin"]
+            assert [p for p in manager.get_plugins() if p is plugin] == [plugin]
+            assert manager.get_name(plugin) == "writer_stream_testkit"
+        """,
+    )
+    project.runpytest_subprocess().assert_outcomes(passed=1)
+    # Named by module with -p, it registers under that name and the entry point is skipped instead.
+    result = project.runpytest_subprocess("-p", "writer_stream_testkit.pytest_plugin", "-k", "not registered")
+    result.assert_outcomes(deselected=1)
+    assert "already registered" not in result.stderr.str()
+
+
+def test_naming_the_plugin_module_with_p_loads_it_once(project: pytest.Pytester) -> None:
+    write_tests(
+        project,
+        """
+        import sys
+
+        def test_registered_once(request, writer_mock):
+            manager = request.config.pluginmanager
+            plugin = sys.modules["writer_stream_testkit.pytest_plugin"]
+            assert [p for p in manager.get_plugins() if p is plugin] == [plugin]
+        """,
+    )
+    project.runpytest_subprocess("-p", "writer_stream_testkit.pytest_plugin").assert_outcomes(passed=1)
+
+
 def test_marker_is_registered_so_strict_markers_passes(project: pytest.Pytester) -> None:
     write_tests(
         project,
@@ -154,6 +191,7 @@ def test_options_are_one_group_with_ini_equivalents(project: pytest.Pytester) ->
         "writer_replay_timing",
         "writer_upstream",
         "writer_redact_patterns",
+        "writer_base_urls",
     ):
         assert f"{ini} (" in out
 
@@ -190,6 +228,78 @@ def test_a_real_api_key_is_never_replaced(project: pytest.Pytester, monkeypatch:
         """,
     )
     project.runpytest().assert_outcomes(passed=1)
+
+
+def test_writer_base_urls_ini_key_is_served_by_the_writer_mock_fixture(project: pytest.Pytester) -> None:
+    project.makeini(
+        "[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n"
+        "writer_base_urls =\n    https://proxy.example.test/writer\n    http://eu.writer.test:8080\n"
+    )
+    write_tests(
+        project,
+        """
+        def test_served(writer_mock):
+            writer_mock.reply(StreamScript().content("proxied").finish(), times=2)
+            for url in ("https://proxy.example.test/writer", "http://eu.writer.test:8080"):
+                assert ask(writerai.Writer(base_url=url), "hi")[1] == "proxied"
+            assert writer_mock.base_url == "https://proxy.example.test/writer"
+        """,
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_bad_writer_base_urls_line_stops_the_run_naming_it(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nwriter_base_urls = proxy.example.test\n")
+    write_tests(project, "def test_nothing():\n    pass\n")
+    result = project.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*writer_base_urls in *tox.ini: Cannot mock the Writer API at base_url='proxy.example.test'*"]
+    )
+
+
+def test_writer_base_url_set_inside_the_test_is_served(project: pytest.Pytester) -> None:
+    write_tests(
+        project,
+        """
+        def test_env(writer_mock, monkeypatch):
+            monkeypatch.setenv("WRITER_BASE_URL", "https://staging.writer.test")
+            writer_mock.reply(StreamScript().content("staged").finish())
+            assert ask(writerai.Writer(), "hi")[1] == "staged"
+            assert writer_mock.calls[0].url == "https://staging.writer.test/v1/chat"
+        """,
+    )
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_base_url_the_fixture_does_not_serve_fails_at_once_saying_how_to_pass_it(
+    project: pytest.Pytester,
+) -> None:
+    write_tests(
+        project,
+        """
+        HELLO = StreamScript().content("Hello").finish()
+
+        def test_x(writer_mock):
+            writer_mock.reply(HELLO)
+            client = writerai.Writer(api_key="k", base_url="https://writer.internal.example/api")
+            list(client.chat.chat(model="m", messages=[], stream=True))
+        """,
+    )
+    started = time.monotonic()
+    result = project.runpytest()
+    assert time.monotonic() - started < 20, "the request must not be retried with backoff"
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "E               writerai.InternalServerError: Error code: 500" in out
+    assert "writerai.APIConnectionError: Connection error." not in out
+    assert (
+        "A request went to https://writer.internal.example/api/v1/chat, which this mock does not serve" in out
+    )
+    assert "WriterMock(base_url='https://writer.internal.example/api')" in out
+    assert "writer-stream-testkit: writer_mock also saw" in out
+    assert "1 request was refused by WriterMock before any reply could answer:" in out
+    assert "1 queued reply was never requested" in out
 
 
 def test_writer_server_serves_queued_replies_over_a_socket(project: pytest.Pytester) -> None:
@@ -416,6 +526,40 @@ def test_bad_settings_stop_the_run_naming_the_option(project: pytest.Pytester) -
     result.stderr.fnmatch_lines(
         ["*writer_record_mode in *tox.ini: record_mode='sometimes' is not a record mode*"]
     )
+
+
+def test_a_misspelt_marker_keyword_fails_once_suggesting_the_option(project: pytest.Pytester) -> None:
+    write_tests(
+        project,
+        """
+        @pytest.mark.writer_cassette("summary.yaml", record_mod="once")
+        def test_summary(writer_cassette):
+            pass
+
+        @pytest.mark.writer_cassette(speed="fast", record_mode="once")
+        def test_unguessable(writer_server):
+            pass
+        """,
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=2)
+    out = result.stdout.str()
+    valid = (
+        "path, record_mode, match_on, ignore_fields, matchers, allow_playback_repeats, redact, "
+        "redact_headers, api_key, timing, upstream, base_url, meta, assert_all_played"
+    )
+    assert out.count("'record_mod'") == 1
+    assert (
+        "@pytest.mark.writer_cassette on test_app.py::test_summary passed an option Cassette does not take: "
+        "'record_mod' (did you mean 'record_mode'?). The marker's keyword arguments go straight to "
+        f"Cassette(...), which takes {valid}; fix the spelling or remove the keyword."
+    ) in out
+    assert (
+        "@pytest.mark.writer_cassette on test_app.py::test_unguessable passed an option Cassette does not take: "
+        "'speed'. The marker's"
+    ) in out
+    assert "During handling" not in out
+    assert "Traceback" not in out
 
 
 def test_unknown_marker_option_names_the_test(project: pytest.Pytester) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import itertools
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -280,6 +281,18 @@ def test_fake_server_reports_a_cassette_miss(recorded: Path) -> None:
         run()
 
 
+def test_fake_server_with_a_recording_cassette_says_how_to_record_over_a_socket(tmp_path: Path) -> None:
+    cassette = Cassette(tmp_path / "new.yaml", record_mode="once")
+    with pytest.raises(CassetteMissError) as failed, FakeWriterServer(cassette=cassette) as replaying:
+        httpx.post(replaying.base_url + "/v1/chat", json={"model": "palmyra-x5", "messages": []})
+    assert str(failed.value).endswith(
+        "FakeWriterServer(cassette=...) only replays. To record a client in another process, use the "
+        "writer_server fixture with @pytest.mark.writer_cassette (it records through a proxy when the "
+        "record mode may record) or `writer-stream-testkit record --upstream URL --cassette FILE`; "
+        "in-process, wrap the code in `with Cassette(...):`."
+    )
+
+
 def test_replay_never_touches_the_network(recorded: Path) -> None:
     with Cassette(recorded, upstream="http://127.0.0.1:9"):  # a dead port: any network use would fail
         assert "".join(sdk_stream()) == "Hello, world"
@@ -436,3 +449,76 @@ def test_bad_options_fail_at_construction(tmp_path: Path) -> None:
         Cassette(tmp_path / "c.yaml", record_mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timing="):
         Cassette(tmp_path / "c.yaml", timing="slow")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", ["notaurl", "api.writer.com", "ftp://x", "http://", "/v1"])
+def test_an_upstream_that_is_not_an_http_url_fails_at_construction_naming_the_option(
+    tmp_path: Path, bad: str
+) -> None:
+    with pytest.raises(ValueError) as info:
+        Cassette(tmp_path / "c.yaml", record_mode="once", upstream=bad)
+    assert str(info.value) == (
+        f"upstream={bad!r} (--writer-upstream in pytest) is not an http(s) base URL; pass an absolute one "
+        "such as https://api.writer.com or http://127.0.0.1:8000 (no path after the host unless the API "
+        "lives under one)."
+    )
+    assert Cassette(tmp_path / "c.yaml", upstream="http://127.0.0.1:8000/api").upstream == (
+        "http://127.0.0.1:8000/api"
+    )
+
+
+def _dead_url() -> str:
+    with FakeWriterServer() as gone:
+        return gone.base_url
+
+
+def _expected_failure(path: Path, dead: str) -> str:
+    return (
+        f"Recording into cassette {path} failed for POST /v1/chat (model='palmyra-x5', stream=True, "
+        f"1 message, last user: 'Say hello'): the upstream {dead} did not answer (ConnectError: "
+    )
+
+
+def test_an_unreachable_upstream_answers_a_502_at_once_and_fails_the_cassette(tmp_path: Path) -> None:
+    path, dead = tmp_path / "c.yaml", _dead_url()
+    attempts: list[httpx.Request] = []
+    client = writerai.Writer(
+        api_key=KEY, http_client=httpx.Client(event_hooks={"request": [attempts.append]})
+    )  # the SDK's default retries: a 502 it may retry would be sent again
+    with (
+        pytest.raises(CassetteMissError) as failed,  # raised as the block ends
+        Cassette(path, record_mode="once", upstream=dead),
+        pytest.raises(writerai.InternalServerError) as answered,
+    ):
+        client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    assert len(attempts) == 1
+    assert answered.value.status_code == 502
+    assert answered.value.response.headers["x-should-retry"] == "false"
+    description = answered.value.response.json()["errors"][0]["description"]
+    assert description.startswith("writer-stream-testkit: " + _expected_failure(path, dead))
+    message = str(failed.value)
+    assert message.startswith(_expected_failure(path, dead))
+    assert message.endswith(
+        "so nothing was recorded for it. Check the cassette's upstream= (--writer-upstream in pytest) and "
+        "that the upstream is up and reachable; the client got a 502 it does not retry."
+    )
+    assert not path.exists()
+
+
+def test_an_unreachable_upstream_fails_async_recording_the_same_way(tmp_path: Path) -> None:
+    path, dead = tmp_path / "c.yaml", _dead_url()
+
+    async def run() -> int:
+        client = writerai.AsyncWriter(api_key=KEY, max_retries=0)
+        try:
+            await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        except writerai.APIStatusError as error:
+            return error.status_code
+        return 0
+
+    cassette = Cassette(path, record_mode="new_episodes", upstream=dead)
+    with pytest.raises(CassetteMissError, match=re.escape(_expected_failure(path, dead))), cassette:
+        assert asyncio.run(run()) == 502
+    cassette.reset()
+    cassette.verify()  # reset forgets the failure with the rest of the run's state
+    assert not path.exists()

@@ -566,6 +566,12 @@ def directory_miss_message(
         )
         if diff:
             lines.append(diff)
+        elif played and request.method.upper() == call.method.upper() and request.path == call.path:
+            lines.append(
+                "It is the same request, played before. To replay recordings as often as they are asked "
+                f"for, restart the server with `writer-stream-testkit serve --cassettes {directory} "
+                "--allow-repeats`."
+            )
     lines.append(
         f"Record this request into a cassette in {directory} with `writer-stream-testkit record --upstream URL "
         "--cassette FILE --record-mode new_episodes`, or send the request the cassette holds."

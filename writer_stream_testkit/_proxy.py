@@ -1,4 +1,6 @@
-"""The recording proxy behind ``writer-stream-testkit record``: a cassette for clients in any language.
+"""The recording proxy behind ``writer-stream-testkit record`` and a recording ``writer_server`` fixture.
+
+A cassette for clients in any language or process.
 
 It is a :class:`~writer_stream_testkit.server.FakeWriterServer` whose reply source
 is a :class:`RecordingProxy`. Per request the cassette's record mode decides, as
@@ -21,7 +23,6 @@ from typing import Final
 import httpx
 
 from . import recorder as _recorder
-from ._cassette_tools import error_plan
 from ._replies import Call
 from .cassette import Cassette, Interaction, decide, interaction_from_capture, save_recorded
 from .plan import ResponsePlan
@@ -43,9 +44,12 @@ class RecordingProxy:
         *,
         log: Callable[[str], None] = lambda line: None,
         transport: httpx.AsyncBaseTransport | None = None,
+        upstream_option: str = "--upstream",
     ) -> None:
         self.cassette = cassette
         self.upstream = upstream
+        self._upstream_option = upstream_option
+        """How the user set ``upstream``, named in the message when it cannot be reached."""
         self._log = log
         self._transport = transport
         self._file_existed = cassette.path.exists()
@@ -86,11 +90,11 @@ class RecordingProxy:
         except httpx.TransportError as exc:
             message = (
                 f"The record proxy could not reach the upstream {self.upstream} for "
-                f"{call.describe()} ({type(exc).__name__}: {exc}); check --upstream and that the "
+                f"{call.describe()} ({_recorder.describe_error(exc)}); check {self._upstream_option} and that the "
                 "upstream is up. Nothing was recorded."
             )
             self._log(message)
-            return error_plan(502, message)
+            return self.cassette._recording_failed(message)
         capture = captures[0]
 
         async def close() -> None:
@@ -103,6 +107,14 @@ class RecordingProxy:
             body=_relay(response),
             close=close,
         )
+
+    def verify(self) -> None:
+        """Fail if a request found no recording or could not be recorded (``FakeWriterServer.verify`` calls this)."""
+        self.cassette.verify()
+
+    def reset(self) -> None:
+        """Forget plays, calls, misses and failed recordings (not what was recorded)."""
+        self.cassette.reset()
 
     def _finished(self, capture: _recorder.Capture) -> None:
         interaction = interaction_from_capture(capture, self.cassette.redaction)

@@ -39,7 +39,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from . import recorder as _recorder
 from ._execute import arun_head, build_response, run_head
 from ._redact import Redaction, secret_from_headers
-from ._replies import Call, verify_at_exit
+from ._replies import Call, error_plan, verify_at_exit
 from .errors import CassetteError, CassetteFormatError, CassetteMissError
 from .mock import DEFAULT_BASE_URL
 from .plan import Disconnect, Pause, ResponsePlan, Step, Write
@@ -710,6 +710,22 @@ class _Builder:
         )
 
 
+def _yaml_problem(error: yaml.MarkedYAMLError, source: str) -> str:
+    """PyYAML's account of a syntax error, with each place given as ``FILE, line L, column C``.
+
+    PyYAML names the stream it parsed (``"<unicode string>"``), not the file.
+    """
+    parts: list[str] = []
+    for text, mark in ((error.context, error.context_mark), (error.problem, error.problem_mark)):
+        if text is None and mark is None:
+            continue
+        where = f" at {source}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        parts.append(f"{text or 'error'}{where}")
+    if error.note:
+        parts.append(error.note)
+    return "; ".join(parts) or type(error).__name__
+
+
 def _yaml_data(text: str, source: str) -> Any:
     loader = _Loader(text)
     try:
@@ -717,8 +733,8 @@ def _yaml_data(text: str, source: str) -> Any:
             node = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             raise CassetteFormatError(
-                f"Cassette {source} is not valid YAML: {exc}. Fix the syntax at that place, or delete "
-                "the file and record it again."
+                f"Cassette {source} is not valid YAML: {_yaml_problem(exc, source)}. Fix the syntax at "
+                "that place, or delete the file and record it again."
             ) from None
         except yaml.YAMLError as exc:
             raise CassetteFormatError(
@@ -1302,6 +1318,7 @@ def miss_message(
     if not file_exists:
         lines[0] = f"Cassette {source} does not exist, so nothing can replay {call.describe()}."
     best: tuple[float, int] | None = None
+    path_only = False
     incoming = rules.body(call.json)
     incoming_text = (
         _json.dumps(incoming, sort_keys=True)
@@ -1330,6 +1347,14 @@ def miss_message(
                 "replayed, and each recording replays once. Record the repeat, or pass "
                 "allow_playback_repeats=True to replay recordings more than once."
             )
+        elif failed == ["path"]:
+            path_only = True
+            lines.append(
+                f"The closest recording is interactions[{index}] ({recorded.method} {recorded.url}), which "
+                f"differs only in its path: this request went to {call.path}, the recording to "
+                f"{recorded.path}. The client's base URL (base_url= or WRITER_BASE_URL) has a different "
+                "path prefix from the one the cassette was recorded with."
+            )
         else:
             lines.append(
                 f"The closest recording is interactions[{index}] ({recorded.method} {recorded.url}), which "
@@ -1356,6 +1381,12 @@ def miss_message(
             "The cassette is in record_mode='none', which only replays. To record it, run with "
             "--writer-record-mode=once or Cassette(..., record_mode='once') (recording needs a real "
             "WRITER_API_KEY), or check the cassette path."
+        )
+        return "\n".join(lines)
+    if path_only:
+        lines.append(
+            "Point the client at the base URL the cassette was recorded with, or match without the path "
+            "with Cassette(..., match_on=('method', 'body')) (the marker takes the same keyword)."
         )
         return "\n".join(lines)
     lines.append(
@@ -1467,6 +1498,24 @@ def save_recorded(
     update_cassette(cassette.path, change, read=mode != "rewrite")
 
 
+def check_upstream(url: str, *, option: str) -> str:
+    """``url`` if it is an absolute http(s) URL with a host, else a ``ValueError`` naming ``option``.
+
+    Checked when a cassette or the record proxy is built, so a typo fails at once
+    instead of sending every recorded request nowhere.
+    """
+    try:
+        parsed: httpx.URL | None = httpx.URL(url) if isinstance(url, str) else None
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(
+            f"{option} is not an http(s) base URL; pass an absolute one such as https://api.writer.com or "
+            "http://127.0.0.1:8000 (no path after the host unless the API lives under one)."
+        )
+    return url
+
+
 # --- the cassette in use --------------------------------------------------------------------------
 
 
@@ -1507,7 +1556,11 @@ class Cassette:
         self.redaction = Redaction.build(secrets=secrets, patterns=redact, headers=redact_headers)
         timing_factor(timing)
         self.timing: Timing = timing
-        self.upstream = upstream
+        self.upstream = (
+            None
+            if upstream is None
+            else check_upstream(upstream, option=f"upstream={upstream!r} (--writer-upstream in pytest)")
+        )
         given = [base_url] if isinstance(base_url, str) else list(base_url or ())
         env = os.environ.get("WRITER_BASE_URL")
         self._bases = tuple(
@@ -1521,6 +1574,7 @@ class Cassette:
         self._play_counts: list[int] = []
         self._captures: list[_recorder.Capture] = []
         self._misses: list[str] = []
+        self._record_failures: list[str] = []
         self._calls: list[Call] = []
         self._router: _Router | None = None
 
@@ -1620,8 +1674,10 @@ class Cassette:
             return plan
         message = (
             f"Cassette {self.path} would record {call.describe()} (record_mode={self.record_mode!r}), but "
-            "FakeWriterServer can only replay. Record in-process with `with Cassette(...):` around the "
-            "code, then serve the file with FakeWriterServer(cassette=Cassette(path))."
+            "FakeWriterServer(cassette=...) only replays. To record a client in another process, use the "
+            "writer_server fixture with @pytest.mark.writer_cassette (it records through a proxy when the "
+            "record mode may record) or `writer-stream-testkit record --upstream URL --cassette FILE`; "
+            "in-process, wrap the code in `with Cassette(...):`."
         )
         with self._lock:
             self._misses.append(message)
@@ -1634,6 +1690,27 @@ class Cassette:
     def _started(self, capture: _recorder.Capture) -> None:
         with self._lock:
             self._captures.append(capture)
+
+    def _recording_failed(self, message: str) -> ResponsePlan:
+        """Note that a request could not be recorded (``verify`` then fails) and answer it with a 502.
+
+        The 502 carries ``x-should-retry: false``: a client retrying an upstream
+        it cannot reach only waits minutes for the same error, without the reason.
+        """
+        with self._lock:
+            self._record_failures.append(message)
+        return error_plan(502, message)
+
+    def _upstream_failed(self, request: httpx.Request, error: httpx.TransportError) -> ResponsePlan:
+        """The in-process recorder's answer when the upstream never started a response."""
+        url = request.url
+        upstream = self.upstream or f"{url.scheme}://{url.netloc.decode('ascii')}"
+        return self._recording_failed(
+            f"Recording into cassette {self.path} failed for {Call.from_httpx(request).describe()}: the "
+            f"upstream {upstream} did not answer ({_recorder.describe_error(error)}), so nothing was recorded for "
+            "it. Check the cassette's upstream= (--writer-upstream in pytest) and that the upstream is "
+            "up and reachable; the client got a 502 it does not retry."
+        )
 
     # --- ending a run -----------------------------------------------------------------------------
 
@@ -1657,15 +1734,27 @@ class Cassette:
             self._captures.clear()
 
     def verify(self) -> None:
-        """Fail with :class:`CassetteMissError` if any request went unanswered (or unplayed, if asked)."""
+        """Fail with :class:`CassetteMissError` if any request went unanswered or could not be recorded.
+
+        With ``assert_all_played=True``, recordings never replayed fail it too.
+        """
         with self._lock:
             misses = list(self._misses)
+            failures = list(self._record_failures)
             counts = list(self._play_counts)
+        problems: list[str] = []
+        if failures:
+            count = len(failures)
+            problems.append(
+                (f"Recording failed for {count} requests:\n\n" if count > 1 else "") + "\n\n".join(failures)
+            )
         if misses:
             count = len(misses)
-            raise CassetteMissError(
+            problems.append(
                 (f"{count} requests found no recording:\n\n" if count > 1 else "") + "\n\n".join(misses)
             )
+        if problems:
+            raise CassetteMissError("\n\n".join(problems))
         if self.assert_all_played and self.record_mode not in ("all", "rewrite"):
             unplayed = [i for i, n in enumerate(counts) if n == 0]
             if unplayed:
@@ -1681,6 +1770,7 @@ class Cassette:
             self._play_counts = [0] * len(self._loaded or ())
             self._calls.clear()
             self._misses.clear()
+            self._record_failures.clear()
 
     # --- interception -----------------------------------------------------------------------------
 
@@ -1767,9 +1857,12 @@ class _Router(respx.MockRouter):
     def handler(self, request: httpx.Request) -> httpx.Response:
         _, plan = self._route(request)
         if plan is None:
-            return _recorder.record(
-                request, upstream=self._cassette.upstream, on_start=self._cassette._started
-            )
+            try:
+                return _recorder.record(
+                    request, upstream=self._cassette.upstream, on_start=self._cassette._started
+                )
+            except httpx.TransportError as error:
+                plan = self._cassette._upstream_failed(request, error)
         run_head(plan, request)
         return build_response(plan, request)
 
@@ -1779,8 +1872,11 @@ class _Router(respx.MockRouter):
         await request.aread()
         _, plan = self._route(request)
         if plan is None:
-            return await _recorder.arecord(
-                request, upstream=self._cassette.upstream, on_start=self._cassette._started
-            )
+            try:
+                return await _recorder.arecord(
+                    request, upstream=self._cassette.upstream, on_start=self._cassette._started
+                )
+            except httpx.TransportError as error:
+                plan = self._cassette._upstream_failed(request, error)
         await arun_head(plan, request)
         return build_response(plan, request)

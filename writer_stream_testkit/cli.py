@@ -43,6 +43,7 @@ from .cassette import (
     RecordedResponse,
     Timing,
     body_from_reads,
+    check_upstream,
     frame_stream,
     load_cassette,
     save_cassette,
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="replay every *.yaml cassette in this directory; a request no recording matches gets a 500 "
         "naming the closest one",
+    )
+    serve.add_argument(
+        "--allow-repeats",
+        action="store_true",
+        help="with --cassettes: replay a recording again once every recording matching the request has "
+        "played (default: each recording plays once, then the request gets a 500)",
     )
     serve.add_argument(
         "--times",
@@ -238,18 +245,23 @@ class _Cycle:
 class _CassetteDirectory:
     """A reply source over every cassette in a directory: one ``Cassette`` per file, tried in name order."""
 
-    def __init__(self, directory: Path, cassettes: Sequence[Cassette]) -> None:
+    def __init__(
+        self, directory: Path, cassettes: Sequence[Cassette], *, allow_repeats: bool = False
+    ) -> None:
         self.directory = directory
         self.cassettes = list(cassettes)
+        self.allow_repeats = allow_repeats
 
     def take(self, call: Call) -> ResponsePlan:
-        for cassette in self.cassettes:
-            counts = cassette.play_counts
-            if any(
-                counts[i] == 0 and cassette.matches(call, x.request)
-                for i, x in enumerate(cassette.interactions)
-            ):
-                return cassette.take(call)
+        # Unplayed recordings first, in every file; then, with --allow-repeats, played ones.
+        for unplayed_only in (True, False) if self.allow_repeats else (True,):
+            for cassette in self.cassettes:
+                counts = cassette.play_counts
+                if any(
+                    (counts[i] == 0 or not unplayed_only) and cassette.matches(call, x.request)
+                    for i, x in enumerate(cassette.interactions)
+                ):
+                    return cassette.take(call)
         candidates = [
             (str(c.path), i, x.request, c.play_counts[i] > 0)
             for c in self.cassettes
@@ -258,7 +270,7 @@ class _CassetteDirectory:
         return error_plan(500, directory_miss_message(str(self.directory), call, candidates))
 
 
-def _load_directory(directory: Path, timing: Timing) -> _CassetteDirectory:
+def _load_directory(directory: Path, timing: Timing, *, allow_repeats: bool) -> _CassetteDirectory:
     if not directory.is_dir():
         raise _UsageError(
             f"--cassettes {directory} is not a directory; pass the directory that holds the *.yaml cassettes."
@@ -269,13 +281,13 @@ def _load_directory(directory: Path, timing: Timing) -> _CassetteDirectory:
             f"The directory {directory} holds no *.yaml cassettes; record one with `{_PROG} record` or "
             "point --cassettes at the right directory."
         )
-    cassettes = [Cassette(path, timing=timing) for path in files]
+    cassettes = [Cassette(path, timing=timing, allow_playback_repeats=allow_repeats) for path in files]
     for cassette in cassettes:
         try:
             cassette.load()
         except CassetteError as exc:
             raise _UsageError(f"{exc} (It is one of the cassettes in --cassettes {directory}.)") from None
-    return _CassetteDirectory(directory, cassettes)
+    return _CassetteDirectory(directory, cassettes, allow_repeats=allow_repeats)
 
 
 def _timing(text: str) -> Timing:
@@ -296,8 +308,14 @@ def _timing(text: str) -> Timing:
 def _cmd_serve(args: argparse.Namespace) -> int:
     if args.times is not None and (args.times < 1 or not args.scripts):
         raise _UsageError("--times needs --script and a whole number of at least 1.")
+    if args.allow_repeats and args.cassettes is None:
+        raise _UsageError("--allow-repeats replays cassettes, so it needs --cassettes DIR.")
     timing = _timing(args.timing)
-    directory = _load_directory(args.cassettes, timing) if args.cassettes is not None else None
+    directory = (
+        _load_directory(args.cassettes, timing, allow_repeats=args.allow_repeats)
+        if args.cassettes is not None
+        else None
+    )
     scripts = [_load_script(path) for path in args.scripts]
     server = FakeWriterServer(
         host=args.host,
@@ -371,13 +389,10 @@ def _load_script(path: Path) -> StreamScript:
 
 
 def _check_upstream(url: str) -> str:
-    parsed = httpx.URL(url) if "://" in url else None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise _UsageError(
-            f"--upstream {url} is not an http(s) base URL; pass one like https://api.writer.com or "
-            "http://127.0.0.1:8000 (no path after the host unless the API lives under one)."
-        )
-    return url.rstrip("/")
+    try:
+        return check_upstream(url, option=f"--upstream {url}").rstrip("/")
+    except ValueError as exc:
+        raise _UsageError(str(exc)) from None
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
@@ -424,6 +439,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _read_cassette(path: Path) -> CassetteContent:
+    if not path.exists():
+        raise _UsageError(
+            f"Cassette {path} does not exist. Check the path, or record it first with "
+            f"`{_PROG} record --upstream URL --cassette {path}`."
+        )
     try:
         return load_cassette(path)
     except CassetteError as exc:

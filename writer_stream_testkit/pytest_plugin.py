@@ -1,7 +1,9 @@
 """The pytest plugin: fixtures, the ``writer_cassette`` marker and the ``--writer-*`` options.
 
 Registered through the ``pytest11`` entry point, so installing the package is
-enough; disable it with ``-p no:writer_stream_testkit``. It only wires pytest to
+enough; disable it with ``-p no:writer_stream_testkit``. Listing it in
+``pytest_plugins`` (or ``-p writer_stream_testkit.pytest_plugin``) as well is
+harmless: the second registration is skipped. It only wires pytest to
 the library's objects (``WriterMock``, ``FakeWriterServer``, ``Cassette``,
 ``WriterSnapshotExtension``) and keeps no logic of its own.
 
@@ -22,16 +24,21 @@ called). A cassette that may record gets no dummy: recording needs the real key.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 import re
+import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
+from ._proxy import RecordingProxy
 from .cassette import RECORD_MODES, Cassette, Timing, check_record_mode, decide, timing_factor
-from .mock import WriterMock
+from .errors import ScriptError
+from .mock import DEFAULT_BASE_URL, WriterMock
 from .server import FakeWriterServer
 from .snapshot import WriterSnapshotExtension
 
@@ -50,6 +57,7 @@ class _Double(Protocol):
 
 _FAILED = pytest.StashKey[bool]()
 _DOUBLES = pytest.StashKey[list[tuple[str, _Double]]]()
+_HINTS = pytest.StashKey[list[str]]()
 
 _OPTIONS: dict[str, tuple[str, str]] = {
     # ini key: (command-line flag, help)
@@ -87,6 +95,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Extra regular expressions redacted from every cassette the plugin records (one per line).",
         default=[],
     )
+    parser.addini(
+        "writer_base_urls",
+        type="linelist",
+        help="Extra Writer API base URLs the writer_mock fixture answers for, one per line "
+        "(https://api.writer.com and WRITER_BASE_URL are always answered).",
+        default=[],
+    )
+
+
+# The names this module is registered under: the pytest11 entry point's, and its own when a
+# conftest lists it in pytest_plugins (or -p names it). pluggy refuses one plugin under two names.
+_PLUGIN_NAMES = ("writer_stream_testkit", __name__)
+
+
+def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
+    """Once this module is registered under one of its names, skip registering it under the other.
+
+    Blocking a name is pytest's public way to skip a plugin (``-p no:NAME`` does it), so
+    ``pytest_plugins = ["writer_stream_testkit.pytest_plugin"]`` beside the entry point is a no-op
+    instead of "Plugin already registered under a different name".
+    """
+    if plugin is not sys.modules[__name__]:
+        return
+    registered_as = manager.get_name(plugin)
+    for name in _PLUGIN_NAMES:
+        if name != registered_as and not manager.is_blocked(name):
+            manager.set_blocked(name)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -113,6 +148,10 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"writer_redact_patterns in {config.inipath} has {pattern!r}, which is not a regular "
                 f"expression ({error}); fix or remove that line."
             ) from None
+    try:
+        WriterMock(base_url=config.getini("writer_base_urls"))
+    except ScriptError as error:
+        raise pytest.UsageError(f"writer_base_urls in {config.inipath}: {error}") from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -125,6 +164,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 double.verify()
             except (AssertionError, RuntimeError) as problem:
                 report.sections.append((f"{_SECTION}: {name} also saw", str(problem)))
+        for hint in item.stash.get(_HINTS, []):
+            report.sections.append((f"{_SECTION}: hint", hint))
     return report
 
 
@@ -189,6 +230,7 @@ def _make_cassette(request: pytest.FixtureRequest) -> Cassette:
             pytrace=False,
         )
     explicit = options.pop("path", None) or (args[0] if args else None)
+    _check_marker_options(node, options)
     cassette_dir = _cassette_dir(config)
     if explicit is None:
         path = cassette_path_for(node, cassette_dir)
@@ -207,16 +249,36 @@ def _make_cassette(request: pytest.FixtureRequest) -> Cassette:
     patterns = list(config.getini("writer_redact_patterns"))
     if patterns:
         options["redact"] = [*patterns, *options.get("redact", ())]
+    problem: str | None = None
     try:
         return Cassette(path, **options)
     except TypeError as error:
-        pytest.fail(
+        problem = (
             f"@pytest.mark.{_MARKER} on {node.nodeid} passed an option Cassette does not take ({error}). "
-            "The marker's keyword arguments go straight to Cassette(...); see its signature.",
-            pytrace=False,
+            "The marker's keyword arguments go straight to Cassette(...); see its signature."
         )
     except ValueError as error:
-        pytest.fail(f"The cassette for {node.nodeid} is misconfigured: {error}", pytrace=False)
+        problem = f"The cassette for {node.nodeid} is misconfigured: {error}"
+    raise pytest.fail.Exception(problem, pytrace=False) from None
+
+
+def _check_marker_options(node: pytest.Item, options: dict[str, Any]) -> None:
+    """Fail once, naming the test, for a marker keyword ``Cassette`` does not take (a typo, usually)."""
+    valid = [name for name in inspect.signature(Cassette).parameters if name != "path"]
+    unknown = [name for name in options if name not in valid]
+    if not unknown:
+        return
+    parts = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    noun = "an option" if len(unknown) == 1 else "options"
+    raise pytest.fail.Exception(
+        f"@pytest.mark.{_MARKER} on {node.nodeid} passed {noun} Cassette does not take: {', '.join(parts)}. "
+        f"The marker's keyword arguments go straight to Cassette(...), which takes path, {', '.join(valid)}; "
+        "fix the spelling or remove the keyword.",
+        pytrace=False,
+    ) from None
 
 
 def _watch(request: pytest.FixtureRequest, name: str, double: _Double) -> None:
@@ -233,14 +295,37 @@ def _dummy_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("WRITER_API_KEY", DUMMY_API_KEY)
 
 
+def _api_key_for(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, cassette: Cassette) -> bool:
+    """Give a replay-only cassette the dummy key; return whether ``cassette`` may record.
+
+    A cassette that may record gets no dummy (recording needs the real key); when
+    the key is unset, a failing test's report says so.
+    """
+    may_record = decide(cassette.record_mode, file_existed=cassette.path.exists(), matched=False) == "record"
+    if not may_record:
+        _dummy_api_key(monkeypatch)
+    elif not os.environ.get("WRITER_API_KEY"):
+        request.node.stash.setdefault(_HINTS, []).append(
+            f"Cassette {cassette.path} may record in this test (record_mode={cassette.record_mode!r}) and "
+            "WRITER_API_KEY is not set: recording needs a real WRITER_API_KEY (the plugin sets a dummy key "
+            "only for replay). If the failure is about the API key, set WRITER_API_KEY to a real key and "
+            "run again."
+        )
+    return may_record
+
+
 # --- fixtures -------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def writer_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[WriterMock]:
-    """An in-process Writer API double; unexpected requests and unused replies fail the test."""
+    """An in-process Writer API double; unexpected requests and unused replies fail the test.
+
+    It answers for https://api.writer.com, ``WRITER_BASE_URL`` and the base URLs
+    listed under the ``writer_base_urls`` ini key; add more with ``add_base_url()``.
+    """
     _dummy_api_key(monkeypatch)
-    mock = WriterMock().start()
+    mock = WriterMock(base_url=request.config.getini("writer_base_urls")).start()
     _watch(request, "writer_mock", mock)
     try:
         yield mock
@@ -255,17 +340,37 @@ def writer_server(
 ) -> Iterator[FakeWriterServer]:
     """A real HTTP server on 127.0.0.1 speaking the Writer chat API; give clients its ``base_url``.
 
-    When the test carries ``@pytest.mark.writer_cassette``, the server replays
-    that cassette; otherwise it serves the replies queued with ``reply()``.
+    When the test carries ``@pytest.mark.writer_cassette``, the server serves
+    that cassette; otherwise it serves the replies queued with ``reply()``. A
+    cassette whose record mode may record is served through the record proxy
+    (as ``writer-stream-testkit record`` does), so a client in any process
+    records into it from ``upstream`` (default: the real API); the file is
+    saved after each response and at teardown. A replay-only cassette is served
+    as it is.
     """
     cassette = _make_cassette(request) if request.node.get_closest_marker(_MARKER) else None
-    _dummy_api_key(monkeypatch)
-    server = FakeWriterServer(cassette=cassette).start()
+    proxy: RecordingProxy | None = None
+    if cassette is None:
+        _dummy_api_key(monkeypatch)
+        server = FakeWriterServer()
+    elif _api_key_for(request, monkeypatch, cassette):
+        # The record proxy behind `writer-stream-testkit record`: any client, in any process, records.
+        upstream = cassette.upstream or DEFAULT_BASE_URL
+        proxy = RecordingProxy(
+            cassette, upstream, upstream_option="the cassette's upstream= (--writer-upstream)"
+        )
+        server = FakeWriterServer(source=proxy)
+        server.cassette = cassette
+    else:
+        server = FakeWriterServer(cassette=cassette)
+    server.start()
     _watch(request, "writer_server", server)
     try:
         yield server
     finally:
         server.stop()
+        if proxy is not None:
+            proxy.save()  # each response saved itself as it ended; this catches streams the stop cut
     _verify_unless_failed(request, server)
 
 
@@ -273,8 +378,7 @@ def writer_server(
 def writer_cassette(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cassette]:
     """The test's cassette, active in-process: Writer requests replay from it or are recorded into it."""
     cassette = _make_cassette(request)
-    if decide(cassette.record_mode, file_existed=cassette.path.exists(), matched=False) != "record":
-        _dummy_api_key(monkeypatch)
+    _api_key_for(request, monkeypatch, cassette)
     cassette.start()
     _watch(request, "writer_cassette", cassette)
     try:

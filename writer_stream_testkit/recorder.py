@@ -23,7 +23,7 @@ import httpx
 
 from ._execute import GeneratorStream
 
-__all__ = ["UPSTREAM_MARK", "Capture", "arecord", "record", "upstream_request"]
+__all__ = ["UPSTREAM_MARK", "Capture", "arecord", "describe_error", "record", "upstream_request"]
 
 UPSTREAM_MARK = "writer_stream_testkit.upstream"
 """Request extension marking a request the recorder sends upstream, so interceptors let it pass."""
@@ -99,6 +99,12 @@ def upstream_request(request: httpx.Request, upstream: str | None) -> httpx.Requ
     extensions = {k: v for k, v in request.extensions.items() if k == "timeout"}
     extensions[UPSTREAM_MARK] = True
     return httpx.Request(request.method, url, headers=headers, content=request.content, extensions=extensions)
+
+
+def describe_error(error: BaseException) -> str:
+    """``ConnectError: [Errno 111] Connection refused``: the class, and the message when there is one."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _tls() -> ssl.SSLContext:
