@@ -21,7 +21,7 @@ import pytest
 from writer_stream_testkit._proxy import RecordingProxy
 from writer_stream_testkit.cassette import Cassette, load_cassette
 from writer_stream_testkit.cli import build_parser, main
-from writer_stream_testkit.errors import CassetteMissError
+from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.faults import Fault
 from writer_stream_testkit.script import StreamScript
 from writer_stream_testkit.server import FakeWriterServer
@@ -330,7 +330,7 @@ def test_record_proxy_answers_502_when_the_upstream_is_down(tmp_path: Path) -> N
     logged: list[str] = []
     server, proxy = proxy_server(tmp_path / "c.yaml", dead_url, log=logged.append)
     with (
-        pytest.raises(CassetteMissError, match=f"could not reach the upstream {dead_url}") as failed,
+        pytest.raises(CassetteRecordError, match=f"could not reach the upstream {dead_url}") as failed,
         server,
         httpx.Client(timeout=WAIT) as client,
     ):

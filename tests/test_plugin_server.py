@@ -125,7 +125,7 @@ def test_a_request_the_upstream_cannot_answer_fails_at_teardown_saying_recording
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            f"*CassetteMissError: The record proxy could not reach the upstream {dead} for POST /v1/chat "
+            f"*CassetteRecordError: The record proxy could not reach the upstream {dead} for POST /v1/chat "
             "(model='m', stream=False, 0 messages) (ConnectError: *); check the cassette's upstream= "
             "(--writer-upstream) and that the upstream is up. Nothing was recorded.",
         ]

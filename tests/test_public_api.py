@@ -19,6 +19,7 @@ EXPECTED = [
     "CassetteError",
     "CassetteFormatError",
     "CassetteMissError",
+    "CassetteRecordError",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionStream",

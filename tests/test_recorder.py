@@ -20,7 +20,7 @@ from writer_stream_testkit import recorder
 from writer_stream_testkit._replies import Call
 from writer_stream_testkit.cassette import Cassette, load_cassette
 from writer_stream_testkit.client import AsyncWriter, Writer
-from writer_stream_testkit.errors import CassetteMissError
+from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.faults import Fault
 from writer_stream_testkit.plan import Disconnect, Pause, Write
 from writer_stream_testkit.script import StreamScript
@@ -486,7 +486,7 @@ def test_an_unreachable_upstream_answers_a_502_at_once_and_fails_the_cassette(tm
         api_key=KEY, http_client=httpx.Client(event_hooks={"request": [attempts.append]})
     )  # the SDK's default retries: a 502 it may retry would be sent again
     with (
-        pytest.raises(CassetteMissError) as failed,  # raised as the block ends
+        pytest.raises(CassetteRecordError) as failed,  # raised as the block ends
         Cassette(path, record_mode="once", upstream=dead),
         pytest.raises(writerai.InternalServerError) as answered,
     ):
@@ -517,7 +517,7 @@ def test_an_unreachable_upstream_fails_async_recording_the_same_way(tmp_path: Pa
         return 0
 
     cassette = Cassette(path, record_mode="new_episodes", upstream=dead)
-    with pytest.raises(CassetteMissError, match=re.escape(_expected_failure(path, dead))), cassette:
+    with pytest.raises(CassetteRecordError, match=re.escape(_expected_failure(path, dead))), cassette:
         assert asyncio.run(run()) == 502
     cassette.reset()
     cassette.verify()  # reset forgets the failure with the rest of the run's state

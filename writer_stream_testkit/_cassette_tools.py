@@ -27,8 +27,6 @@ from .accumulate import ChatCompletionStreamState
 from .cassette import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .cassette import interaction_from_capture as _interaction_from_capture
 from .errors import CassetteFormatError
-from .faults import writer_error_body
-from .plan import ResponsePlan, Write
 from .sse import DONE_DATA
 from .transcript import render_event, render_transcript
 
@@ -37,7 +35,6 @@ __all__ = [
     "compare_responses",
     "convert_vcr",
     "directory_miss_message",
-    "error_plan",
     "render_cassette_text",
     "render_verify_report",
 ]
@@ -577,14 +574,3 @@ def directory_miss_message(
         "--cassette FILE --record-mode new_episodes`, or send the request the cassette holds."
     )
     return "\n".join(lines)
-
-
-def error_plan(status: int, message: str) -> ResponsePlan:
-    """A Writer-shaped JSON error the SDK will not retry, carrying ``message`` to the client."""
-    body = json.dumps(writer_error_body(status, f"writer-stream-testkit: {message}")).encode()
-    return ResponsePlan(
-        status=status,
-        headers=(("content-type", "application/json"), ("x-should-retry", "false")),
-        steps=(Write(body),),
-        reason=message,
-    )

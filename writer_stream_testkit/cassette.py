@@ -40,7 +40,7 @@ from . import recorder as _recorder
 from ._execute import arun_head, build_response, run_head
 from ._redact import Redaction, secret_from_headers
 from ._replies import Call, error_plan, verify_at_exit
-from .errors import CassetteError, CassetteFormatError, CassetteMissError
+from .errors import CassetteError, CassetteFormatError, CassetteMissError, CassetteRecordError
 from .mock import DEFAULT_BASE_URL
 from .plan import Disconnect, Pause, ResponsePlan, Step, Write
 from .sse import DONE_DATA, encode_event
@@ -1665,7 +1665,7 @@ class Cassette:
                 file_exists=self._file_existed,
             )
             self._misses.append(message)
-            return action, _miss_plan(message)
+            return action, error_plan(500, message)
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
@@ -1681,7 +1681,7 @@ class Cassette:
         )
         with self._lock:
             self._misses.append(message)
-        return _miss_plan(message)
+        return error_plan(500, message)
 
     def plan(self, call: Call) -> ResponsePlan:
         """The ``Reply`` protocol: the same as :meth:`take`."""
@@ -1734,7 +1734,10 @@ class Cassette:
             self._captures.clear()
 
     def verify(self) -> None:
-        """Fail with :class:`CassetteMissError` if any request went unanswered or could not be recorded.
+        """Fail if any request went unanswered or could not be recorded.
+
+        Raises :class:`CassetteRecordError` when a recording failed (listing any misses too),
+        otherwise :class:`CassetteMissError` for misses.
 
         With ``assert_all_played=True``, recordings never replayed fail it too.
         """
@@ -1754,7 +1757,7 @@ class Cassette:
                 (f"{count} requests found no recording:\n\n" if count > 1 else "") + "\n\n".join(misses)
             )
         if problems:
-            raise CassetteMissError("\n\n".join(problems))
+            raise (CassetteRecordError if failures else CassetteMissError)("\n\n".join(problems))
         if self.assert_all_played and self.record_mode not in ("all", "rewrite"):
             unplayed = [i for i, n in enumerate(counts) if n == 0]
             if unplayed:
@@ -1812,27 +1815,6 @@ class Cassette:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-def _miss_plan(message: str) -> ResponsePlan:
-    """A 500 the SDK will not retry, carrying the miss in a Writer-shaped body; ``verify`` then fails."""
-    body = {
-        "tpe": "InternalServerError",
-        "errors": [
-            {
-                "description": f"writer-stream-testkit: {message}",
-                "key": "writer_stream_testkit.cassette_miss",
-                "extras": {},
-            }
-        ],
-        "extras": {},
-    }
-    return ResponsePlan(
-        status=500,
-        headers=(("content-type", "application/json"), ("x-should-retry", "false")),
-        steps=(Write(_json.dumps(body).encode()),),
-        reason="no recording matched the request",
-    )
 
 
 class _Router(respx.MockRouter):

@@ -29,12 +29,11 @@ from ._cassette_tools import (
     compare_responses,
     convert_vcr,
     directory_miss_message,
-    error_plan,
     render_cassette_text,
     render_verify_report,
 )
 from ._redact import is_credential_header
-from ._replies import Call
+from ._replies import Call, error_plan
 from .cassette import (
     RECORD_MODES,
     Cassette,

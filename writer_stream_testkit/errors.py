@@ -28,7 +28,8 @@ second are the kit's own: mistakes a user fixes in their test subclass
     ├── ScriptError (ValueError)             a StreamScript or its YAML is invalid
     ├── CassetteError
     │   ├── CassetteFormatError (ValueError) a cassette file is malformed or unsafe
-    │   └── CassetteMissError (AssertionError) replay found no recorded match
+    │   ├── CassetteMissError (AssertionError) replay found no recorded match
+    │   └── CassetteRecordError (AssertionError) recording failed: the upstream was unreachable
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     └── StreamContractError (AssertionError) an event sequence breaks a stream rule
@@ -54,6 +55,7 @@ __all__ = [
     "CassetteError",
     "CassetteFormatError",
     "CassetteMissError",
+    "CassetteRecordError",
     "ConflictError",
     "ContentFilterFinishReasonError",
     "InternalServerError",
@@ -243,6 +245,10 @@ class CassetteFormatError(CassetteError, ValueError):
 
 class CassetteMissError(CassetteError, AssertionError):
     """Replay met a request that the cassette has no recording for."""
+
+
+class CassetteRecordError(CassetteError, AssertionError):
+    """A cassette in a recording mode could not record a request: the upstream did not answer."""
 
 
 class UnexpectedRequestError(TestkitError, AssertionError):
