@@ -21,6 +21,7 @@ from writer_stream_testkit.errors import InternalServerError, UnexpectedRequestE
 from writer_stream_testkit.faults import Fault
 from writer_stream_testkit.mock import DEFAULT_BASE_URL, WriterMock
 from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.script import StreamScript
 from writer_stream_testkit.sse import encode_chunk
 
 MODEL = "palmyra-x5"
@@ -563,3 +564,17 @@ def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=7)
+
+
+def test_a_decorated_function_starts_afresh_on_every_call() -> None:
+    seen: list[int] = []
+
+    @WriterMock()
+    def one_request(writer_mock: WriterMock) -> None:
+        writer_mock.reply(StreamScript().content("hi").finish())
+        list(writerai.Writer(api_key="k", max_retries=0).chat.chat(model="m", messages=[], stream=True))
+        seen.append(len(writer_mock.calls))
+
+    for _ in range(3):
+        one_request()  # type: ignore[call-arg]
+    assert seen == [1, 1, 1]

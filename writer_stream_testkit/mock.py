@@ -232,7 +232,9 @@ class WriterMock(QueuedDouble):
 
         As with ``@respx.mock``, the mock is passed as ``writer_mock=`` when the
         function has a parameter of that name; pytest then does not treat it as
-        a fixture request.
+        a fixture request. Each call starts afresh (no replies, calls or
+        unexpected requests left from the previous call, as with parametrized
+        tests), so queue the replies inside the function.
         """
         signature = inspect.signature(func)
         inject = "writer_mock" in signature.parameters
@@ -242,6 +244,7 @@ class WriterMock(QueuedDouble):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                self.reset()
                 async with self:
                     return await cast(Callable[..., Awaitable[Any]], target)(*args, **kwargs)
 
@@ -250,6 +253,7 @@ class WriterMock(QueuedDouble):
 
             @functools.wraps(func)
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                self.reset()
                 with self:
                     return target(*args, **kwargs)
 
