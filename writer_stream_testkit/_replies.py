@@ -474,10 +474,11 @@ class ReplyQueue:
         )
         raise kind("\n\n".join(str(p) for p in problems))
 
-    def reset(self) -> None:
-        """Forget every reply, call, unexpected, stray and refused request."""
+    def reset(self, *, replies: bool = True) -> None:
+        """Forget every call, unexpected, stray and refused request, and (unless ``replies=False``) every reply."""
         with self._lock:
-            self._entries.clear()
+            if replies:
+                self._entries.clear()
             self._calls.clear()
             self._unexpected.clear()
             self._strays.clear()

@@ -232,9 +232,10 @@ class WriterMock(QueuedDouble):
 
         As with ``@respx.mock``, the mock is passed as ``writer_mock=`` when the
         function has a parameter of that name; pytest then does not treat it as
-        a fixture request. Each call starts afresh (no replies, calls or
-        unexpected requests left from the previous call, as with parametrized
-        tests), so queue the replies inside the function.
+        a fixture request. Each call starts with no calls or unexpected requests
+        left from the previous one (parametrized tests stay independent); replies
+        queued before decorating are consumed by the calls in turn, so queue
+        per-call replies inside the function.
         """
         signature = inspect.signature(func)
         inject = "writer_mock" in signature.parameters
@@ -244,7 +245,7 @@ class WriterMock(QueuedDouble):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                self.reset()
+                self._queue.reset(replies=False)
                 async with self:
                     return await cast(Callable[..., Awaitable[Any]], target)(*args, **kwargs)
 
@@ -253,7 +254,7 @@ class WriterMock(QueuedDouble):
 
             @functools.wraps(func)
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                self.reset()
+                self._queue.reset(replies=False)
                 with self:
                     return target(*args, **kwargs)
 
