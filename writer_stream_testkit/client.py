@@ -423,6 +423,7 @@ class _BaseWriter(Generic[_HttpT]):
     max_retries: int
     timeout: float | httpx.Timeout | None
     _http: _HttpT
+    _sleep: Callable[[float], object]
 
     def __init__(
         self,
@@ -531,7 +532,14 @@ class _BaseWriter(Generic[_HttpT]):
 
         return build
 
-    def _copy_kwargs(self, **overrides: Any) -> dict[str, Any]:
+    def _copy_kwargs(
+        self,
+        *,
+        timeout: object,
+        default_headers: Mapping[str, str] | None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """The constructor arguments of a copy: this client's options, with the given ones changed."""
         kwargs: dict[str, Any] = {
             "api_key": self.api_key,
             "base_url": self.base_url,
@@ -540,8 +548,13 @@ class _BaseWriter(Generic[_HttpT]):
             "default_headers": self._custom_headers,
             "default_query": self._custom_query,
             "http_client": self._http,
+            "_sleep": self._sleep,
         }
         kwargs.update({key: value for key, value in overrides.items() if value is not None})
+        if not isinstance(timeout, _NotGiven):
+            kwargs["timeout"] = timeout
+        if default_headers is not None:
+            kwargs["default_headers"] = {**self._custom_headers, **default_headers}
         return kwargs
 
 
@@ -654,14 +667,16 @@ class Writer(_BaseWriter[httpx.Client]):
         default_headers: Mapping[str, str] | None = None,
     ) -> Self:
         """A new client with the same options except those given; it shares the HTTP client."""
-        kwargs = self._copy_kwargs(
-            api_key=api_key, base_url=base_url, http_client=http_client, max_retries=max_retries
+        return type(self)(
+            **self._copy_kwargs(
+                api_key=api_key,
+                base_url=base_url,
+                http_client=http_client,
+                max_retries=max_retries,
+                timeout=timeout,
+                default_headers=default_headers,
+            )
         )
-        if not isinstance(timeout, _NotGiven):
-            kwargs["timeout"] = timeout
-        if default_headers is not None:
-            kwargs["default_headers"] = {**self._custom_headers, **default_headers}
-        return type(self)(**kwargs, _sleep=self._sleep)
 
     with_options = copy
 
@@ -761,6 +776,8 @@ async def _anyio_sleep(seconds: float) -> None:
 class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Writer`; ``_sleep`` replaces ``anyio.sleep``."""
 
+    _sleep: Callable[[float], Awaitable[None]]
+
     def __init__(
         self,
         *,
@@ -830,14 +847,16 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         default_headers: Mapping[str, str] | None = None,
     ) -> Self:
         """A new client with the same options except those given; it shares the HTTP client."""
-        kwargs = self._copy_kwargs(
-            api_key=api_key, base_url=base_url, http_client=http_client, max_retries=max_retries
+        return type(self)(
+            **self._copy_kwargs(
+                api_key=api_key,
+                base_url=base_url,
+                http_client=http_client,
+                max_retries=max_retries,
+                timeout=timeout,
+                default_headers=default_headers,
+            )
         )
-        if not isinstance(timeout, _NotGiven):
-            kwargs["timeout"] = timeout
-        if default_headers is not None:
-            kwargs["default_headers"] = {**self._custom_headers, **default_headers}
-        return type(self)(**kwargs, _sleep=self._sleep)
 
     with_options = copy
 

@@ -1,8 +1,10 @@
 """Every exception the kit raises, in one place.
 
 Two families live here. The first mirrors the official Writer SDK (``writerai``)
-name for name, so code written against the SDK catches ours unchanged. The
-second are the kit's own: mistakes a user fixes in their test subclass
+name for name and attribute for attribute, so code written against the SDK reads
+the same with this kit's client; they are this kit's own classes (import them from
+``writer_stream_testkit``; ``except writerai.RateLimitError`` does not catch ours).
+The second are the kit's own: mistakes a user fixes in their test subclass
 ``AssertionError`` so pytest reports them as failures, not errors::
 
     WriterError
