@@ -15,11 +15,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import difflib
+import getpass
 import hashlib
 import itertools
 import json as _json
+import math
 import os
 import re
+import stat
 import sys
 import tempfile
 import threading
@@ -33,17 +36,16 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import respx
 import yaml
-from respx.models import AllMockedAssertionError, PassThrough
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import recorder as _recorder
 from ._execute import arun_head, build_response, run_head
+from ._hosts import BaseURLs, aanswer_from_later, answer_from_later, guess_base, is_loopback, pass_through
 from ._redact import Redaction, secret_from_headers
 from ._replies import Call, error_plan, verify_at_exit
 from .errors import CassetteError, CassetteFormatError, CassetteMissError, CassetteRecordError
-from .mock import DEFAULT_BASE_URL
 from .plan import Disconnect, Pause, ResponsePlan, Step, Write
-from .sse import DONE_DATA, encode_event
+from .sse import DONE_DATA, SSEDecoder, encode_event
 
 __all__ = [
     "FORMAT_VERSION",
@@ -221,8 +223,11 @@ class CassetteContent:
 
 # --- framing: a byte stream split into SSE blocks ------------------------------------------------
 
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-_BLANK_LINE = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
+# A line ends at CRLF, a CR not followed by LF, or LF (as sse.SSEDecoder reads them). The
+# lookahead keeps a CRLF whole: without it, `\r` then `\n` reads as a blank line and splits
+# a block with several CRLF-ended fields in two.
+_LINE_END = re.compile(rb"\r\n|\r(?!\n)|\n")
+_BLANK_LINE = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
 
 
 def _canonical(data: str, event: str | None, id: str | None, retry: int | None) -> bytes:
@@ -240,37 +245,32 @@ def _block_end(stream: bytes, pos: int) -> int:
     return len(stream) if found is None else found.end()
 
 
-def _parse_block(block: bytes) -> tuple[str | None, str | None, str | None, int | None]:
-    """(data, event, id, retry) of one block, or data None when it dispatches no event."""
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
+def _parse_block(
+    block: bytes, *, at_start: bool = False
+) -> tuple[str | None, str | None, str | None, int | None]:
+    """(data, event, id, retry) of one block, read by ``sse.SSEDecoder`` so both agree on every field.
+
+    ``data`` is None when the block dispatches no event; ``id`` is the block's own
+    valid ``id:`` (kept even then, since it becomes the stream's last event ID), and
+    an unfinished block (the tail of a cut stream) yields nothing, as a decoder
+    discards it. ``at_start`` says the block starts the stream, where a decoder drops a BOM.
+    """
+    decoder = SSEDecoder()
+    # Anywhere but the start, a block follows a blank line: feeding one first tells the
+    # decoder it is mid-stream (a BOM there is an ordinary character) and changes nothing else.
+    events = decoder.feed(block if at_start else b"\n" + block)
+    decoder.flush()
+    if decoder.incomplete:
         return None, None, None, None
-    if not (text.endswith(("\n\n", "\r\r", "\r\n\r\n", "\n\r\n"))):
-        return None, None, None, None  # the unfinished tail of a cut stream: a decoder discards it
-    data: list[str] = []
-    event = id_ = None
-    retry: int | None = None
-    for line in re.split(r"\r\n|\r|\n", text):
-        if not line or line.startswith(":"):
-            continue
-        name, colon, value = line.partition(":")
-        if colon and value.startswith(" "):
-            value = value[1:]
-        if name == "data":
-            data.append(value)
-        elif name == "event":
-            event = value
-        elif name == "id":
-            id_ = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            retry = int(value)
-    if not data:
-        return None, None, None, None
-    return "\n".join(data), event, id_, retry
+    if not events:
+        return None, None, decoder.last_event_id, None
+    first = events[0]
+    return first.data, first.event, first.id, first.retry
 
 
-def _block_event(block: bytes, t: float, cuts: tuple[tuple[int, float], ...], joined: bool) -> RecordedEvent:
+def _block_event(
+    block: bytes, t: float, cuts: tuple[tuple[int, float], ...], joined: bool, *, at_start: bool
+) -> RecordedEvent:
     if (
         block.startswith(b"data: ")
         and block.endswith(b"\n\n")
@@ -281,7 +281,7 @@ def _block_event(block: bytes, t: float, cuts: tuple[tuple[int, float], ...], jo
             return RecordedEvent(data=block[6:-2].decode(), t=t, cuts=cuts, joined=joined)
         except UnicodeDecodeError:
             pass
-    data, event, id_, retry = _parse_block(block)
+    data, event, id_, retry = _parse_block(block, at_start=at_start)
     raw: bytes | None = block
     if data is not None:
         try:
@@ -332,7 +332,7 @@ def frame_stream(reads: Sequence[tuple[bytes, float]]) -> tuple[RecordedEvent, .
             last += 1
         cuts = tuple((ends[i] - pos, reads[i][1]) for i in range(index, last))
         joined = pos > 0 and (index == 0 or ends[index - 1] != pos)
-        events.append(_block_event(stream[pos:end], reads[last][1], cuts, joined))
+        events.append(_block_event(stream[pos:end], reads[last][1], cuts, joined, at_start=pos == 0))
         pos = end
     return tuple(events)
 
@@ -672,7 +672,14 @@ class _Builder:
             if node.tag == _STR:
                 return node.value
             if node.tag in _SAFE_SCALAR_TAGS:
-                return self._loader.construct_object(node, deep=True)
+                try:
+                    return self._loader.construct_object(node, deep=True)
+                except ValueError:  # an integer with more digits than int() will read
+                    text = node.value if len(node.value) <= 20 else node.value[:20] + "..."
+                    raise CassetteFormatError(
+                        f"Cassette {self._source} has the number {text} at {_where(node)}, which is too long "
+                        "to read; write a shorter number there, or record the cassette again."
+                    ) from None
             raise self._refuse(node)
         key = id(node)
         if key in self._done:
@@ -789,6 +796,12 @@ class _Check:
             raise self.fail(
                 where, f"must be a number of seconds >= 0, not {value!r}", "Write a plain number like 0.25."
             )
+        if not math.isfinite(value):  # .inf would replay as an endless pause, .nan as no time at all
+            raise self.fail(
+                where,
+                f"must be a finite number of seconds, not {value!r}",
+                "Write the time as a plain number like 0.25.",
+            )
         return float(value)
 
     def integer(self, value: Any, where: str) -> int:
@@ -872,7 +885,7 @@ _REQUEST_KEYS = ("method", "url", "headers", "json", "body")
 _RESPONSE_KEYS = ("status", "t", "headers", "complete", "events", "body", "body_b64", "body_t", "body_cuts")
 
 
-def _event_in(check: _Check, entry: Any, where: str) -> RecordedEvent:
+def _event_in(check: _Check, entry: Any, where: str, *, first: bool = False) -> RecordedEvent:
     if not isinstance(entry, dict):
         raise check.fail(
             where,
@@ -881,7 +894,7 @@ def _event_in(check: _Check, entry: Any, where: str) -> RecordedEvent:
         )
     if len(entry) <= 2 and "data" in entry and "t" in entry:  # the common case, checked quickly
         data, t = entry["data"], entry["t"]
-        if data.__class__ is str and t.__class__ in (float, int) and t >= 0:
+        if data.__class__ is str and t.__class__ in (float, int) and 0 <= t < math.inf:
             return RecordedEvent(data=data, t=float(t))
     check.mapping(entry, where, _EVENT_KEYS)
     t = check.number(entry.get("t", 0.0), f"{where}.t")
@@ -904,7 +917,7 @@ def _event_in(check: _Check, entry: Any, where: str) -> RecordedEvent:
             ) from None
     else:
         frame = raw
-        parsed = _parse_block(raw)
+        parsed = _parse_block(raw, at_start=first)
         if data is not None and parsed[0] != data:
             raise check.fail(
                 f"{where}.data",
@@ -955,7 +968,7 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
                 f"{where}.response.events", f"must be a list, not {_kind(events)}", "Check its indentation."
             )
         prefix = f"{where}.response.events"
-        parsed = tuple(_event_in(check, e, f"{prefix}[{i}]") for i, e in enumerate(events))
+        parsed = tuple(_event_in(check, e, f"{prefix}[{i}]", first=i == 0) for i, e in enumerate(events))
         return Interaction(request, replace(head, events=parsed))
     body = check.blob(res, "body", f"{where}.response") or b""
     return Interaction(
@@ -1065,16 +1078,62 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 def lock_path(path: str | os.PathLike[str]) -> Path:
     """The file locked while a cassette is read, merged and rewritten.
 
-    It lives in the temp directory, keyed by the cassette's absolute path, so no
-    lock files appear beside cassettes (where they would get committed) and none
-    is ever deleted while another process may be waiting on it. Every process on
-    one machine (pytest-xdist workers included) agrees on the same file.
+    It lives in a directory of the temp directory private to this user, keyed by
+    the cassette's absolute path, so no lock files appear beside cassettes (where
+    they would get committed) and none is ever deleted while another process may
+    be waiting on it. Every process of one user on one machine (pytest-xdist
+    workers included) agrees on the same file; other users get their own
+    directory, so one user's locks never block another's saves.
     """
+    sidecar = _lock_name(path)
+    with contextlib.suppress(FileExistsError):  # whatever is there, the check below looks at it
+        os.mkdir(sidecar.parent, 0o700)
+    _check_lock_directory(sidecar.parent, os.path.abspath(os.fspath(path)))
+    return sidecar
+
+
+def _lock_name(path: str | os.PathLike[str]) -> Path:
     resolved = os.path.abspath(os.fspath(path))
     digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    directory = Path(tempfile.gettempdir()) / "writer-stream-testkit-locks"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    return directory / f"{digest}.lock"
+    return Path(tempfile.gettempdir()) / f"writer-stream-testkit-locks-{_user_tag()}" / f"{digest}.lock"
+
+
+def _user_tag() -> str:
+    """This user, for the lock directory's name: the numeric user id, else the user name."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None:
+        return str(getuid())
+    try:
+        name = getpass.getuser()
+    except Exception:  # getpass raises OSError, or KeyError before Python 3.13, when it finds no name
+        name = "user"
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "user"
+
+
+def _check_lock_directory(directory: Path, cassette: str) -> None:
+    """Refuse a lock directory that is a symlink, not a directory, or someone else's.
+
+    The temp directory is shared: another user could have put a link or a
+    directory of their own at the name, to read or block our locks.
+    """
+    info = os.lstat(directory)
+    problem = None
+    if stat.S_ISLNK(info.st_mode):
+        problem = "a symbolic link, not a directory"
+    elif not stat.S_ISDIR(info.st_mode):
+        problem = "not a directory"
+    elif hasattr(os, "getuid") and info.st_uid != os.getuid():
+        problem = f"owned by user id {info.st_uid}, not by this user (user id {os.getuid()})"
+    if problem is not None:
+        raise CassetteError(
+            f"Cassette {cassette} cannot be locked for saving: its lock directory {directory} is {problem}. "
+            "The temp directory is shared, so the lock directory must be a real directory owned by this "
+            "user. Remove that path (it is recreated as needed) or set TMPDIR to a directory you own, and "
+            "run again."
+        )
+
+
+_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
 
 
 @contextlib.contextmanager
@@ -1083,16 +1142,35 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
 
     Threads of one process also exclude each other, since POSIX record locks
     do not. The lock file is left in place: deleting it would let two
-    processes lock different files of the same name.
+    processes lock different files of the same name. It is opened without
+    following a symlink (where the platform allows), so a link planted in its
+    place fails instead of locking, or creating, some other file.
     """
-    sidecar = lock_path(path)
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    with _THREAD_LOCK, open(sidecar, "a+b") as handle:
-        _lock_file(handle)
+    with _THREAD_LOCK:
         try:
-            yield
-        finally:
-            _unlock_file(handle)
+            sidecar = lock_path(path)
+            fd = os.open(sidecar, os.O_RDWR | os.O_CREAT | _NOFOLLOW | getattr(os, "O_BINARY", 0), 0o600)
+            handle = os.fdopen(fd, "r+b")
+        except OSError as error:
+            raise _lock_error(path, error) from error
+        with handle:
+            try:
+                _lock_file(handle)
+            except OSError as error:
+                raise _lock_error(path, error) from error
+            try:
+                yield
+            finally:
+                _unlock_file(handle)
+
+
+def _lock_error(path: str | os.PathLike[str], error: OSError) -> CassetteError:
+    return CassetteError(
+        f"Cassette {os.path.abspath(os.fspath(path))} cannot be locked for saving: opening or locking its "
+        f"lock file {_lock_name(path)} failed ({type(error).__name__}: {error}). Check that this user can "
+        "create and write that file (it must not be a symbolic link), or set TMPDIR to a directory you "
+        "own, and run again."
+    )
 
 
 _THREAD_LOCK = threading.RLock()
@@ -1528,6 +1606,13 @@ class Cassette:
     the caller as it arrives while being recorded. Leaving the block saves
     (atomically, merged under a lock) and fails on any request the cassette could
     not answer. ``FakeWriterServer(cassette=Cassette(...))`` replays it over a socket.
+
+    "The Writer API" is decided as ``WriterMock`` decides it: each ``base_url``
+    given, ``WRITER_BASE_URL`` when the cassette is built and at each request,
+    and ``https://api.writer.com``. A request to another host goes to any other
+    respx router; if none answers, a loopback host passes through (the test's
+    own server) and any other gets a non-retryable 500 naming the fix and fails
+    the block, so the SDK never retries it for minutes.
     """
 
     def __init__(
@@ -1561,11 +1646,7 @@ class Cassette:
             if upstream is None
             else check_upstream(upstream, option=f"upstream={upstream!r} (--writer-upstream in pytest)")
         )
-        given = [base_url] if isinstance(base_url, str) else list(base_url or ())
-        env = os.environ.get("WRITER_BASE_URL")
-        self._bases = tuple(
-            httpx.URL(u) for u in dict.fromkeys([*given, *([env] if env else []), DEFAULT_BASE_URL])
-        )
+        self._hosts = BaseURLs(base_url)
         self.meta = dict(meta or {})
         self.assert_all_played = assert_all_played
         self._lock = threading.Lock()
@@ -1573,6 +1654,7 @@ class Cassette:
         self._file_existed = False
         self._play_counts: list[int] = []
         self._captures: list[_recorder.Capture] = []
+        self._saved: tuple[Interaction, ...] = ()
         self._misses: list[str] = []
         self._record_failures: list[str] = []
         self._calls: list[Call] = []
@@ -1721,17 +1803,47 @@ class Cassette:
         return tuple(interaction_from_capture(c, self.redaction) for c in captures if c.responded)
 
     def save(self) -> None:
-        """Write what this run recorded, merged with the file as it is now, under the file's lock."""
+        """Write what this run recorded, merged with the file as it is now, under the file's lock.
+
+        A response still being read is not saved: its recording would be cut
+        short and replay as a broken stream. The rest is saved, then
+        :class:`CassetteRecordError` names the open one; it is saved by a later
+        ``save()`` once it ends.
+        """
         loaded = self.load()
-        recorded = self.recorded()
-        mode = self.record_mode
-        if mode == "none" or (not recorded and mode != "rewrite"):
-            return
-        if mode == "rewrite" and not recorded and not self._captures and not self._calls:
-            return  # nothing ran: leave the old recording rather than blank it
-        save_recorded(self, loaded=loaded, recorded=recorded)
         with self._lock:
-            self._captures.clear()
+            captures = list(self._captures)
+        finished: list[_recorder.Capture] = []
+        still_open: list[_recorder.Capture] = []
+        for capture in captures:  # `done` read once each, so a capture is either saved whole or reported
+            (finished if capture.done or not capture.responded else still_open).append(capture)
+        recorded = tuple(interaction_from_capture(c, self.redaction) for c in finished if c.responded)
+        mode = self.record_mode
+        earlier = self._saved  # what earlier saves of this run wrote: the file holds it already
+        if mode == "rewrite":
+            # Nothing finished (or nothing ran): leave the old recording rather than blank it.
+            if recorded or not (still_open or not (earlier or captures or self._calls)):
+                save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+        elif mode == "all" and recorded:
+            save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+        elif mode != "none" and recorded:
+            save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
+        self._saved = (*earlier, *recorded)
+        with self._lock:
+            # Only what was saved: a capture another thread added meanwhile waits for the next save.
+            self._captures = [c for c in self._captures if all(c is not f for f in finished)]
+        if still_open:
+            raise CassetteRecordError("\n\n".join(self._open_stream_message(c) for c in still_open))
+
+    def _open_stream_message(self, capture: _recorder.Capture) -> str:
+        request = interaction_from_capture(capture, self.redaction).request
+        return (
+            f"Cassette {self.path} did not save the recording of {request.describe()}: its stream was begun "
+            "inside the `with Cassette(...)` block and was still open when the block ended, so only part of "
+            "it had been recorded. Consume or close the stream inside the `with` block (read it to the end, "
+            "or open it with `with client.chat.chat(..., stream=True) as stream:`); the cassette's other "
+            "recordings were saved."
+        )
 
     def verify(self) -> None:
         """Fail if any request went unanswered or could not be recorded.
@@ -1778,15 +1890,45 @@ class Cassette:
     # --- interception -----------------------------------------------------------------------------
 
     def _owns(self, url: httpx.URL) -> bool:
-        for base in self._bases:
-            if (url.scheme, url.host, url.port) == (base.scheme, base.host, base.port):
-                prefix = base.path.rstrip("/")
-                if url.path == prefix or url.path.startswith(prefix + "/"):
-                    return True
-        return False
+        return self._hosts.owner(url) is not None
+
+    def _unowned(self, request: httpx.Request) -> ResponsePlan:
+        """The answer to a request for a host this cassette does not own, that no other respx router took.
+
+        A loopback host passes through (the test's own server); any other gets a
+        non-retryable 500 and fails :meth:`verify`, since raising here would make
+        the SDK retry for minutes.
+        """
+        if is_loopback(request.url.host):
+            raise pass_through(request, f"Cassette {self.path}")
+        call = Call.from_httpx(request)
+        guess = guess_base(request.url)
+        served = ", ".join(base.url for base in self._hosts.now())
+        message = (
+            f"Cassette {self.path} does not answer {call.describe()} sent to {request.url}: it "
+            f"answers only the Writer API at {served}, and no respx route matched the request. If the "
+            f"code under test calls the Writer API at {guess}, pass that base URL as "
+            f"Cassette(..., base_url={guess!r}) (the writer_cassette marker takes the same keyword); "
+            "otherwise mock the request with a respx route."
+        )
+        with self._lock:
+            self._calls.append(call)
+            self._misses.append(message)
+        return error_plan(500, message)
 
     def start(self) -> Cassette:
-        """Load the file and start intercepting; prefer ``with Cassette(...):``, which also saves and verifies."""
+        """Load the file and start intercepting; prefer ``with Cassette(...):``, which also saves and verifies.
+
+        Starting a started cassette is refused: a second router would stay
+        registered after ``stop()`` and go on intercepting.
+        """
+        if self._router is not None:
+            raise CassetteError(
+                f"Cassette {self.path} is already started, and a cassette intercepts requests once: start() or "
+                "`with` was used on it again before stop(). Use one `with Cassette(...)` block (the "
+                "writer_cassette fixture's cassette is already started, so do not enter it again), or call "
+                "stop() before starting it again."
+            )
         self.load()
         self._router = _Router(self)
         self._router.start()
@@ -1805,7 +1947,11 @@ class Cassette:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-        self.save()
+        try:
+            self.save()
+        except CassetteRecordError as error:
+            with self._lock:
+                self._record_failures.append(str(error))
         verify_at_exit(self.verify, exc)
 
     async def __aenter__(self) -> Cassette:
@@ -1824,41 +1970,50 @@ class _Router(respx.MockRouter):
         super().__init__(assert_all_called=False, assert_all_mocked=True)
         self._cassette = cassette
 
-    def _route(self, request: httpx.Request) -> tuple[Action, ResponsePlan | None]:
-        if request.extensions.get(_recorder.UPSTREAM_MARK):
-            raise PassThrough("writer-stream-testkit upstream request", request=request, origin=None)  # type: ignore[arg-type]
-        if not self._cassette._owns(request.url):
-            raise AllMockedAssertionError(
-                f"RESPX: {request!r} not mocked! Cassette {self._cassette.path} answers only the Writer API "
-                "at " + ", ".join(str(b) for b in self._cassette._bases) + "; pass the client's base URL "
-                "as Cassette(..., base_url=...)."
-            )
-        request.read()
-        return self._cassette._choose(Call.from_httpx(request))
-
     def handler(self, request: httpx.Request) -> httpx.Response:
-        _, plan = self._route(request)
-        if plan is None:
-            try:
-                return _recorder.record(
-                    request, upstream=self._cassette.upstream, on_start=self._cassette._started
-                )
-            except httpx.TransportError as error:
-                plan = self._cassette._upstream_failed(request, error)
+        if request.extensions.get(_recorder.UPSTREAM_MARK):
+            raise pass_through(
+                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+            )
+        cassette = self._cassette
+        if cassette._owns(request.url):
+            request.read()
+            _, plan = cassette._choose(Call.from_httpx(request))
+            if plan is None:
+                try:
+                    return _recorder.record(request, upstream=cassette.upstream, on_start=cassette._started)
+                except httpx.TransportError as error:
+                    plan = cassette._upstream_failed(request, error)
+        else:
+            answer = answer_from_later(self, request)
+            if answer is not None:
+                return answer
+            request.read()
+            plan = cassette._unowned(request)
         run_head(plan, request)
         return build_response(plan, request)
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
-            raise PassThrough("writer-stream-testkit upstream request", request=request, origin=None)  # type: ignore[arg-type]
-        await request.aread()
-        _, plan = self._route(request)
-        if plan is None:
-            try:
-                return await _recorder.arecord(
-                    request, upstream=self._cassette.upstream, on_start=self._cassette._started
-                )
-            except httpx.TransportError as error:
-                plan = self._cassette._upstream_failed(request, error)
+            raise pass_through(
+                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+            )
+        cassette = self._cassette
+        if cassette._owns(request.url):
+            await request.aread()
+            _, plan = cassette._choose(Call.from_httpx(request))
+            if plan is None:
+                try:
+                    return await _recorder.arecord(
+                        request, upstream=cassette.upstream, on_start=cassette._started
+                    )
+                except httpx.TransportError as error:
+                    plan = cassette._upstream_failed(request, error)
+        else:
+            answer = await aanswer_from_later(self, request)
+            if answer is not None:
+                return answer
+            await request.aread()
+            plan = cassette._unowned(request)
         await arun_head(plan, request)
         return build_response(plan, request)

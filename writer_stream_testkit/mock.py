@@ -21,62 +21,31 @@ from __future__ import annotations
 
 import functools
 import inspect
-import ipaddress
-import os
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import httpx
 import respx
-from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ._execute import arun_head, build_response, run_head
+from ._hosts import (
+    DEFAULT_BASE_URL,
+    Base,
+    BaseURLs,
+    aanswer_from_later,
+    answer_from_later,
+    guess_base,
+    is_loopback,
+    pass_through,
+)
 from ._replies import Call, QueuedDouble, error_plan
-from .errors import ScriptError
 from .plan import ResponsePlan
 
 __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
 
-DEFAULT_BASE_URL = "https://api.writer.com"
-"""Where ``writerai.Writer()`` sends requests when neither ``base_url`` nor ``WRITER_BASE_URL`` is set."""
-
 CHAT_PATH = "/v1/chat"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class _Base:
-    """One intercepted base URL: scheme, host, port and path prefix, compared as httpx parses them."""
-
-    url: str
-    scheme: str
-    host: str
-    port: int | None
-    prefix: str
-
-    @classmethod
-    def parse(cls, url: str) -> _Base:
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise ScriptError(
-                f"Cannot mock the Writer API at base_url={url!r}: it must be an absolute http(s) URL "
-                "such as 'https://api.writer.com', exactly as the client is given it."
-            )
-        prefix = parsed.path.rstrip("/")
-        return cls(
-            str(parsed.copy_with(path=prefix or "/")).rstrip("/"),
-            parsed.scheme,
-            parsed.host,
-            parsed.port,
-            prefix,
-        )
-
-    def owns(self, url: httpx.URL) -> bool:
-        if (url.scheme, url.host, url.port) != (self.scheme, self.host, self.port):
-            return False
-        return url.path == self.prefix or url.path.startswith(self.prefix + "/")
 
 
 class _Router(respx.MockRouter):
@@ -93,19 +62,12 @@ class _Router(respx.MockRouter):
         super().__init__(assert_all_called=False, assert_all_mocked=True)
         self._mock = mock
 
-    def _later_routers(self) -> list[respx.Router]:
-        """Routers registered after this one: respx has not offered them the request yet."""
-        routers: list[respx.Router] = list(self.Mocker.routers) if self.Mocker else []
-        return routers[routers.index(self) + 1 :] if self in routers else []
-
     def handler(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
-            for router in self._later_routers():
-                try:
-                    return router.handler(request)
-                except AllMockedAssertionError:
-                    continue
+            answer = answer_from_later(self, request)
+            if answer is not None:
+                return answer
         plan = self._mock._plan_for(request, base)
         run_head(plan, request)
         return build_response(plan, request)
@@ -113,11 +75,9 @@ class _Router(respx.MockRouter):
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
-            for router in self._later_routers():
-                try:
-                    return await router.async_handler(request)
-                except AllMockedAssertionError:
-                    continue
+            answer = await aanswer_from_later(self, request)
+            if answer is not None:
+                return answer
         plan = self._mock._plan_for(request, base)
         await arun_head(plan, request)
         return build_response(plan, request)
@@ -161,16 +121,9 @@ class WriterMock(QueuedDouble):
                 f"WriterMock was applied to {name} without parentheses. WriterMock is a class, so "
                 f"write @WriterMock() (or @WriterMock(base_url=...)) above {name}, not @WriterMock."
             )
-        given = [base_url] if isinstance(base_url, str) else list(base_url or ())
-        bases: list[_Base] = []
-        for url in given:
-            base = _Base.parse(url)
-            if base not in bases:
-                bases.append(base)
-        env = os.environ.get("WRITER_BASE_URL")
+        hosts = BaseURLs(base_url)
         super().__init__()
-        self._given = bases
-        self._env_at_start = _Base.parse(env) if env else None
+        self._hosts = hosts
         self._assert_all_called = assert_all_called
         self._assert_all_mocked = assert_all_mocked
         self._router = _Router(self)
@@ -195,9 +148,7 @@ class WriterMock(QueuedDouble):
         regional host. The ``writer_base_urls`` ini key does this for the
         ``writer_mock`` fixture.
         """
-        base = _Base.parse(url)
-        if base not in self._given:
-            self._given = [*self._given, base]
+        self._hosts.add(url)
         return self
 
     def verify(self) -> None:
@@ -266,39 +217,21 @@ class WriterMock(QueuedDouble):
 
     # --- request handling (called by _Router) -----------------------------------------------------
 
-    def _bases(self) -> list[_Base]:
+    def _bases(self) -> list[Base]:
         """The given base URLs, then ``WRITER_BASE_URL`` as it was at the start and as it is now, then the default."""
-        bases = list(self._given)
-        if self._env_at_start is not None and self._env_at_start not in bases:
-            bases.append(self._env_at_start)
-        env = os.environ.get("WRITER_BASE_URL")
-        for url in [*([env] if env else []), DEFAULT_BASE_URL]:
-            try:
-                base = _Base.parse(url)
-            except ScriptError:  # set to nonsense mid-test: the client cannot use it either
-                continue
-            if base not in bases:
-                bases.append(base)
-        return bases
+        return self._hosts.now()
 
-    def _owner(self, request: httpx.Request) -> _Base | None:
+    def _owner(self, request: httpx.Request) -> Base | None:
         """The base URL ``request`` falls under, or ``None`` when this mock does not serve its host."""
-        for base in self._bases():
-            if base.owns(request.url):
-                return base
-        return None
+        return self._hosts.owner(request.url)
 
     @staticmethod
-    def _is_chat(request: httpx.Request, base: _Base | None) -> bool:
+    def _is_chat(request: httpx.Request, base: Base | None) -> bool:
         return base is not None and request.method == "POST" and request.url.path == base.prefix + CHAT_PATH
 
-    def _plan_for(self, request: httpx.Request, base: _Base | None) -> ResponsePlan:
-        if base is None and _is_loopback(request.url.host):
-            raise PassThrough(
-                f"WriterMock lets {request.method} {request.url} through: loopback hosts are the test's own servers.",
-                request=request,
-                origin=Route(),
-            )
+    def _plan_for(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
+        if base is None and is_loopback(request.url.host):
+            raise pass_through(request, "WriterMock")
         call = Call.from_httpx(request)
         if base is None:
             return self._queue.reject(call, 500, self._unserved_message(request.url))
@@ -312,9 +245,7 @@ class WriterMock(QueuedDouble):
         )
 
     def _unserved_message(self, url: httpx.URL) -> str:
-        path = url.path
-        cut = path.find("/v1/")
-        guess = str(url.copy_with(path=path[:cut] if cut > 0 else "/", query=None, fragment=None)).rstrip("/")
+        guess = guess_base(url)
         served = ", ".join(self.base_urls)
         return (
             f"A request went to {url}, which this mock does not serve: WriterMock answers only for "
@@ -323,13 +254,3 @@ class WriterMock(QueuedDouble):
             f"writer_mock.add_base_url({guess!r}), or a line under the writer_base_urls ini key for the "
             "writer_mock fixture. Otherwise mock the request with a respx route."
         )
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
