@@ -17,9 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
+from proxyutil import clear_proxy_environment, forward_proxy
 
+from writer_stream_testkit import _proxy
 from writer_stream_testkit._proxy import RecordingProxy
-from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.cassette import Cassette, load_cassette, save_recorded
 from writer_stream_testkit.cli import build_parser, main
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.faults import Fault
@@ -410,6 +412,115 @@ def test_record_proxy_saving_after_each_response_keeps_every_one_in_rewrite_mode
         for events in (i.response.events or () for i in load_cassette(tmp_path / "c.yaml").interactions)
     ]
     assert contents == ["first", "second"]
+
+
+def test_record_proxy_goes_through_the_environment_proxy_unless_no_proxy_says_not(
+    tmp_path: Path, upstream: FakeWriterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_proxy_environment(monkeypatch)
+    upstream.reply(StreamScript().content("proxied").finish())
+    upstream.reply(StreamScript().content("direct").finish())
+    server, proxy = proxy_server(tmp_path / "c.yaml", upstream.base_url, mode="new_episodes")
+    with forward_proxy() as forward, server, httpx.Client(timeout=WAIT, trust_env=False) as client:
+        monkeypatch.setenv("HTTP_PROXY", forward.url)
+        assert "proxied" in client.post(server.base_url + "/v1/chat", json=BODY).text
+        assert forward.seen == [upstream.base_url + "/v1/chat"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        other = {**BODY, "messages": [{"role": "user", "content": "Say bye"}]}
+        assert "direct" in client.post(server.base_url + "/v1/chat", json=other).text
+        wait_for(lambda: len(proxy.recorded) == 2, "both responses to be recorded")
+    assert forward.seen == [upstream.base_url + "/v1/chat"]  # NO_PROXY: the second went directly
+    assert len(upstream.calls) == 2
+
+
+def test_record_proxy_with_a_path_prefixed_upstream_records_what_the_client_sent(tmp_path: Path) -> None:
+    script = StreamScript().content("behind", " a gateway").finish()
+    paths: list[str] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=script.sse())
+
+    path = tmp_path / "c.yaml"
+    server, proxy = proxy_server(
+        path, "http://gateway.example/gateway/writer", transport=httpx.MockTransport(gateway)
+    )
+    with server:
+        pieces, _, status = stream_raw(server.base_url)
+        wait_for(lambda: proxy.recorded, "the response to be recorded")
+        sent_to = server.base_url + "/v1/chat"
+    assert status == 200
+    assert paths == ["/gateway/writer/v1/chat"]  # forwarded under the upstream's prefix
+    (interaction,) = load_cassette(path).interactions
+    assert interaction.request.url == sent_to  # recorded as the client sent it
+    with FakeWriterServer(cassette=Cassette(path)) as replay:
+        again, _, replayed = stream_raw(replay.base_url)
+    assert replayed == 200
+    assert b"".join(again) == b"".join(pieces) == script.sse()
+
+
+def test_record_proxy_saves_off_the_event_loop_and_in_order(
+    tmp_path: Path, upstream: FakeWriterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saving, release = threading.Event(), threading.Event()
+
+    def held_save(*args: Any, **kwargs: Any) -> None:
+        saving.set()
+        release.wait(WAIT)
+        save_recorded(*args, **kwargs)
+
+    monkeypatch.setattr(_proxy, "save_recorded", held_save)
+    upstream.reply(StreamScript().content("first").finish())
+    upstream.reply(StreamScript().content("second").finish())
+    logged: list[str] = []
+    path = tmp_path / "c.yaml"
+    server, proxy = proxy_server(path, upstream.base_url, mode="rewrite", log=logged.append)
+    with server:
+        try:
+            stream_raw(server.base_url)
+            assert saving.wait(WAIT)  # the first save has started, and is held
+            # Served while that save is held: the save does not block the server's event loop.
+            with httpx.Client(timeout=WAIT / 4) as client:
+                second = client.post(server.base_url + "/v1/chat", json=BODY)
+            assert "second" in second.text
+            wait_for(lambda: len(proxy.recorded) == 2, "the second response to be recorded")
+        finally:
+            release.set()
+        wait_for(lambda: sum(line.startswith("recorded: ") for line in logged) == 2, "both saves")
+    contents = [
+        "".join(json.loads(e.data or "{}")["choices"][0]["delta"].get("content", "") for e in events[:-1])
+        for events in (i.response.events or () for i in load_cassette(path).interactions)
+    ]
+    assert contents == ["first", "second"]  # the later save, with both, was written last
+
+
+def test_record_proxy_retries_a_failed_save_when_it_saves_again(
+    tmp_path: Path, upstream: FakeWriterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failures = [OSError(28, "No space left on device")]
+
+    def failing_once(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        save_recorded(*args, **kwargs)
+
+    monkeypatch.setattr(_proxy, "save_recorded", failing_once)
+    upstream.reply(StreamScript().content("kept").finish())
+    logged: list[str] = []
+    path = tmp_path / "c.yaml"
+    server, proxy = proxy_server(path, upstream.base_url, log=logged.append)
+    with server:
+        stream_raw(server.base_url)
+        wait_for(lambda: logged, "the failed save to be reported")
+    assert logged == [
+        f"Saving the cassette {path} after POST /v1/chat -> 200 failed (OSError: [Errno 28] No space left on "
+        "device); the recording is kept and saved again after the next response and when the proxy stops. "
+        f"Make {tmp_path} writable and c.yaml a valid cassette so the save succeeds."
+    ]
+    assert not path.exists()
+    assert proxy.save()  # what teardown and the CLI do when the proxy stops
+    assert len(load_cassette(path).interactions) == 1
+    assert not proxy.save()  # and now nothing is left unsaved
 
 
 # --- show -----------------------------------------------------------------------------------------

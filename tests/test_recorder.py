@@ -15,6 +15,7 @@ import certifi
 import httpx
 import pytest
 import writerai
+from proxyutil import clear_proxy_environment, forward_proxy
 
 from writer_stream_testkit import recorder
 from writer_stream_testkit._replies import Call
@@ -190,6 +191,58 @@ def test_a_compressed_upstream_is_recorded_as_the_bytes_the_client_decodes() -> 
     assert capture.complete
 
 
+@pytest.mark.parametrize("no_proxy", [False, True])
+def test_recording_goes_through_the_environment_proxy_unless_no_proxy_says_not(
+    server: FakeWriterServer, monkeypatch: pytest.MonkeyPatch, no_proxy: bool
+) -> None:
+    clear_proxy_environment(monkeypatch)
+    server.reply(StreamScript().content("sync").finish())
+    server.reply(StreamScript().content("async").finish())
+    request = httpx.Request("POST", "https://api.writer.com/v1/chat", content=_body())
+    captures: list[recorder.Capture] = []
+    with forward_proxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        if no_proxy:
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        response = recorder.record(request, upstream=server.base_url, on_start=captures.append)
+        assert b"sync" in response.read()
+        response.close()
+
+        async def main() -> bytes:  # the async recorder routes the same way
+            response = await recorder.arecord(request, upstream=server.base_url, on_start=captures.append)
+            try:
+                return await response.aread()
+            finally:
+                await response.aclose()
+
+        assert b"async" in asyncio.run(main())
+    assert proxy.seen == ([] if no_proxy else [server.base_url + "/v1/chat"] * 2)
+    assert len(server.calls) == 2
+    assert [c.complete for c in captures] == [True, True]
+
+
+def test_a_cassette_records_with_a_proxy_set_while_respx_patches_httpcore(
+    tmp_path: Path, server: FakeWriterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_proxy_environment(monkeypatch)
+    with forward_proxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        assert "".join(record(tmp_path / "c.yaml", server, StreamScript().content("ok").finish())) == "ok"
+    assert len(load_cassette(tmp_path / "c.yaml").interactions) == 1
+
+
+def test_recording_shares_one_tls_context_across_proxy_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_proxy_environment(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with recorder._client() as client:
+        assert client._transport_for_url(httpx.URL("https://api.writer.com")) is not client._transport
+        contexts = {
+            t._pool._ssl_context for t in (client._transport, *client._mounts.values()) if t is not None
+        }
+    assert contexts == {recorder._tls()}
+
+
 def test_tls_settings_are_built_once_per_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
@@ -299,8 +352,9 @@ def test_replay_never_touches_the_network(recorded: Path) -> None:
 
 
 def test_other_hosts_are_not_served(recorded: Path) -> None:
-    with Cassette(recorded), pytest.raises(AssertionError, match="answers only the Writer API"):
-        httpx.get("https://example.com/")
+    # Answered at once with a non-retryable 500; the cassette fails as the block ends.
+    with pytest.raises(AssertionError, match="answers only the Writer API"), Cassette(recorded):
+        assert httpx.get("https://example.com/").status_code == 500
 
 
 # --- misses and matching -------------------------------------------------------------------------------

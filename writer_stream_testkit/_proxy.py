@@ -10,12 +10,15 @@ the tee's response is handed to the server as a
 :class:`~writer_stream_testkit.server.LiveResponse`, so each upstream read is
 written to the client the moment it arrives. When a response ends, however it
 ends, the capture becomes a redacted interaction and the cassette file is
-rewritten atomically (merged under its lock), so a killed proxy loses at most
-the streams still running.
+rewritten atomically (merged under its lock) in a worker thread, so a slow disk
+never stalls the other streams, and a killed proxy loses at most the streams
+still running. The interaction holds the URL the client sent, as in-process
+recording does, so an upstream under a path prefix still replays.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import Final
@@ -54,6 +57,7 @@ class RecordingProxy:
         self._transport = transport
         self._file_existed = cassette.path.exists()
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
         self._recorded: list[Interaction] = []
         self._unsaved = 0
 
@@ -79,13 +83,19 @@ class RecordingProxy:
             plan = self.cassette.take(call)
             self._log(f"{'replayed' if action == 'replay' else 'MISS (answered 500)'}: {call.describe()}")
             return plan
-        incoming = httpx.Request(call.method, call.url, headers=list(call.headers.raw), content=call.content)
-        outgoing = _recorder.upstream_request(incoming, self.upstream)
-        outgoing.extensions["timeout"] = UPSTREAM_TIMEOUT.as_dict()
+        # Recorded as the client sent it (as in-process recording does), so the cassette replays to
+        # the same client; an upstream with a path prefix is only where it was forwarded.
+        incoming = httpx.Request(
+            call.method,
+            call.url,
+            headers=list(call.headers.raw),
+            content=call.content,
+            extensions={"timeout": UPSTREAM_TIMEOUT.as_dict()},
+        )
         captures: list[_recorder.Capture] = []
         try:
             response = await _recorder.arecord(
-                outgoing, upstream=None, on_start=captures.append, transport=self._transport
+                incoming, upstream=self.upstream, on_start=captures.append, transport=self._transport
             )
         except httpx.TransportError as exc:
             message = (
@@ -99,7 +109,7 @@ class RecordingProxy:
 
         async def close() -> None:
             await response.aclose()
-            self._finished(capture)
+            await self._finished(capture)
 
         return LiveResponse(
             status=response.status_code,
@@ -116,12 +126,30 @@ class RecordingProxy:
         """Forget plays, calls, misses and failed recordings (not what was recorded)."""
         self.cassette.reset()
 
-    def _finished(self, capture: _recorder.Capture) -> None:
+    async def _finished(self, capture: _recorder.Capture) -> None:
+        """Keep the finished recording and save the file, off the event loop that serves every stream."""
         interaction = interaction_from_capture(capture, self.cassette.redaction)
         with self._lock:
             self._recorded.append(interaction)
             self._unsaved += 1
-        self.save()
+        # A worker thread, as asyncio.to_thread uses, but shielded and not a task: a stream cancelled
+        # by shutdown leaves its save queued, and asyncio.run waits for the default executor's work.
+        saving = asyncio.get_running_loop().run_in_executor(None, self._save_after, interaction)
+        await asyncio.shield(saving)
+
+    def _save_after(self, interaction: Interaction) -> None:
+        """Save (in a worker thread) and say how it went; never raises, so nothing is left unretrieved."""
+        line = f"{interaction.request.method} {interaction.request.path} -> {interaction.response.status}"
+        try:
+            self.save()
+        except Exception as exc:
+            path = self.cassette.path
+            self._log(
+                f"Saving the cassette {path} after {line} failed ({_recorder.describe_error(exc)}); the "
+                "recording is kept and saved again after the next response and when the proxy stops. Make "
+                f"{path.parent} writable and {path.name} a valid cassette so the save succeeds."
+            )
+            return
         events = interaction.response.events
         size = (
             f"{len(events)} events"
@@ -129,19 +157,25 @@ class RecordingProxy:
             else f"{len(interaction.response.body or b'')} bytes"
         )
         cut = "" if interaction.response.complete else ", cut part-way"
-        self._log(
-            f"recorded: {interaction.request.method} {interaction.request.path} -> "
-            f"{interaction.response.status}, {size}{cut}; saved {self.cassette.path}"
-        )
+        self._log(f"recorded: {line}, {size}{cut}; saved {self.cassette.path}")
 
     def save(self) -> bool:
-        """Write everything recorded so far, merged with the file as it is now; False if nothing new."""
-        with self._lock:
-            if not self._unsaved:
-                return False
-            recorded = tuple(self._recorded)
-            self._unsaved = 0
-        save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
+        """Write everything recorded so far, merged with the file as it is now; False if nothing new.
+
+        One save at a time, each taking what was recorded when it starts, so a
+        later save never writes less than an earlier one (``rewrite`` does not
+        merge with the file). Recordings count as saved only once the write
+        succeeded, so a failed save is retried by the next one.
+        """
+        with self._save_lock:
+            with self._lock:
+                if not self._unsaved:
+                    return False
+                recorded = tuple(self._recorded)
+                unsaved = self._unsaved
+            save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
+            with self._lock:
+                self._unsaved -= unsaved
         return True
 
 

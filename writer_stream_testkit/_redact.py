@@ -9,6 +9,8 @@ redacted recording.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -97,18 +99,18 @@ class Redaction:
     extra_headers: frozenset[str] = field(default_factory=frozenset)
     """More header names (lower case) to treat as credentials."""
     _rules: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
-    _needles: tuple[bytes, ...] | None = field(init=False, repr=False, compare=False)
-    """The secrets as UTF-8 bytes, or ``None`` when a pattern (or an unencodable secret) needs the text."""
+    _needles: tuple[re.Pattern[bytes], ...] | None = field(init=False, repr=False, compare=False)
+    """The secrets' byte patterns, or ``None`` when a pattern (or an unencodable secret) needs the text."""
 
     def __post_init__(self) -> None:
         # Longest secret first, so a key that contains another is removed whole.
         ordered = sorted(self.secrets, key=len, reverse=True)
-        literal = tuple((re.compile(re.escape(s)), REDACTED) for s in ordered)
+        literal = tuple((_secret_pattern(s), REDACTED) for s in ordered)
         object.__setattr__(self, "_rules", literal + self.patterns)
-        needles: tuple[bytes, ...] | None = None
+        needles: tuple[re.Pattern[bytes], ...] | None = None
         if not self.patterns:
             try:
-                needles = tuple(s.encode("utf-8", "surrogateescape") for s in ordered)
+                needles = tuple(_secret_bytes_pattern(s) for s in ordered)
             except UnicodeEncodeError:
                 needles = None
         object.__setattr__(self, "_needles", needles)
@@ -147,13 +149,14 @@ class Redaction:
 
         A byte search that lets a recording skip decoding and scanning a body no
         secret is in: that decoding is reversible and goes character by character,
-        so a secret in the text has its UTF-8 bytes in ``data`` (even when they
-        arrived in two reads, since the caller passes the whole body). With regex
-        patterns it cannot tell, and says True.
+        so a secret in the text, in any of its escaped forms, has a match of the
+        secret's byte pattern in ``data`` (even when it arrived in two reads, since
+        the caller passes the whole body). With regex patterns it cannot tell, and
+        says True.
         """
         if self._needles is None:
             return True
-        return any(needle in data for needle in self._needles)
+        return any(needle.search(data) is not None for needle in self._needles)
 
     def text(self, value: str) -> str:
         """``value`` with every secret and pattern match replaced."""
@@ -206,6 +209,57 @@ class Redaction:
         if isinstance(value, list):
             return [self.json(v) for v in value]
         return value
+
+
+# How a JSON string writes a character with a short escape (json.dumps never uses ``\\/``; other
+# encoders do).
+_JSON_SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+
+
+def _hex(value: int, digits: int) -> str:
+    """``value`` as a regex of ``digits`` hex digits, each letter in either case."""
+    return "".join(f"[{d.lower()}{d}]" if d.isalpha() else d for d in f"{value:0{digits}X}")
+
+
+def _escaped_forms(char: str) -> list[str]:
+    """Regexes (ASCII only) for ``char`` written escaped: in a URL, in a JSON string, or in JSON in JSON.
+
+    Percent-encoding (``quote``, ``quote_plus``, either case of hex) and JSON
+    escapes (``\\uXXXX``, a surrogate pair beyond the BMP, ``\\/`` and the other
+    short escapes, each behind any number of backslashes so a JSON string inside
+    a JSON string is covered too). Every alternative starts with a literal
+    character, which lets the regex engine skip ahead fast.
+    """
+    forms: list[str] = []
+    with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: no URL can carry it
+        forms.append("".join("%" + _hex(byte, 2) for byte in char.encode("utf-8")))
+    if char == " ":
+        forms.append(r"\+")
+    code = ord(char)
+    units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
+    forms.append("".join(r"\\\\*u" + _hex(unit, 4) for unit in units))
+    if char in _JSON_SHORT_ESCAPES:
+        forms.append(r"\\\\*" + re.escape(_JSON_SHORT_ESCAPES[char]))
+    return forms
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """``secret`` as it may appear in text: each character literal or escaped, in any mix."""
+    return re.compile("".join("(?:" + "|".join([re.escape(c), *_escaped_forms(c)]) + ")" for c in secret))
+
+
+@functools.lru_cache(maxsize=256)
+def _secret_bytes_pattern(secret: str) -> re.Pattern[bytes]:
+    """The twin of :func:`_secret_pattern` over the UTF-8 (``surrogateescape``) bytes of text.
+
+    Raises ``UnicodeEncodeError`` for a secret no bytes decode to (a lone surrogate).
+    """
+    parts: list[bytes] = []
+    for c in secret:
+        literal = re.escape(c.encode("utf-8", "surrogateescape"))
+        parts.append(b"(?:" + b"|".join([literal, *(f.encode("ascii") for f in _escaped_forms(c))]) + b")")
+    return re.compile(b"".join(parts))
 
 
 def _move(offset: int, replaced: Sequence[tuple[int, int, int]]) -> int:

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable
 from dataclasses import dataclass, field
 
+import httpcore
 import httpx
 
 from ._execute import GeneratorStream
@@ -111,9 +112,9 @@ def _tls() -> ssl.SSLContext:
     """The TLS settings ``httpx.HTTPTransport()`` would build, built once per CA-bundle setting.
 
     Building them loads the whole CA bundle (about 20 ms), and the recorder opens
-    a transport per request; httpx shares one context across a client's
-    connections in the same way. ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` are read on
-    every call, so changing them still takes effect.
+    a client per request; httpx shares one context across a client's
+    connections (and its proxies) in the same way. ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` are read on every call, so changing them still takes effect.
     """
     return _tls_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
 
@@ -121,6 +122,40 @@ def _tls() -> ssl.SSLContext:
 @functools.lru_cache(maxsize=4)
 def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
+
+
+_AS_SENT = httpx.Auth()
+"""Send the request's own headers: no basic auth from credentials in the upstream URL."""
+
+
+def _client() -> httpx.Client:
+    """A client that routes each upstream request as the SDK's own would.
+
+    ``trust_env`` picks the proxy for each URL from ``HTTP_PROXY`` /
+    ``HTTPS_PROXY`` / ``ALL_PROXY`` and honours ``NO_PROXY``, so recording works
+    wherever the SDK alone does (behind a corporate proxy, say); every route
+    shares the one TLS context. Redirects are not followed: the client sees the
+    upstream's answer as it is.
+    """
+    return httpx.Client(verify=_tls(), trust_env=_proxies_can_pass(), follow_redirects=False)
+
+
+def _async_client() -> httpx.AsyncClient:
+    """The async twin of :func:`_client`."""
+    return httpx.AsyncClient(verify=_tls(), trust_env=_proxies_can_pass(), follow_redirects=False)
+
+
+def _proxies_can_pass() -> bool:
+    """Whether a proxied request can get through; not while respx patches httpcore itself.
+
+    respx (0.23) turns each httpcore request it intercepts back into a URL, and
+    the proxy's absolute-form target (or a ``CONNECT`` authority) is not one, so a
+    proxied request fails inside respx before any route can pass it through
+    (lundberg/respx#303). While that mocker is active the recorder connects
+    directly, as it always did; respx's httpx-level mocker has no such limit.
+    """
+    patched = getattr(httpcore.HTTPConnection.handle_request, "__module__", None) or ""
+    return not patched.startswith("respx")
 
 
 def _body(upstream: httpx.Response) -> Iterable[bytes]:
@@ -166,23 +201,30 @@ def record(
     on_start: Callable[[Capture], None],
     transport: httpx.BaseTransport | None = None,
 ) -> httpx.Response:
-    """Send ``request`` upstream (sync) and return a response whose body is recorded as it is read."""
+    """Send ``request`` upstream (sync) and return a response whose body is recorded as it is read.
+
+    Without ``transport`` the request is routed as ``httpx.Client(trust_env=True)``
+    routes it (proxies from the environment).
+    """
     request.read()
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
-    own = transport is None
-    sender = transport if transport is not None else httpx.HTTPTransport(verify=_tls())
+    client: httpx.Client | None = None
     started = time.perf_counter()
     try:
-        response = sender.handle_request(outgoing)
+        if transport is not None:
+            response = transport.handle_request(outgoing)
+        else:
+            client = _client()
+            response = client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
-        if own:
-            sender.close()
+        if client is not None:
+            client.close()
         raise
     response.request = outgoing
     _respond(capture, response, started)
     on_start(capture)
-    return _answer(response, request, _Tee(capture, response, started, sender if own else None))
+    return _answer(response, request, _Tee(capture, response, started, client))
 
 
 async def arecord(
@@ -192,23 +234,30 @@ async def arecord(
     on_start: Callable[[Capture], None],
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.Response:
-    """Send ``request`` upstream (async) and return a response whose body is recorded as it is read."""
+    """Send ``request`` upstream (async) and return a response whose body is recorded as it is read.
+
+    Without ``transport`` the request is routed as ``httpx.AsyncClient(trust_env=True)``
+    routes it (proxies from the environment).
+    """
     await request.aread()
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
-    own = transport is None
-    sender = transport if transport is not None else httpx.AsyncHTTPTransport(verify=_tls())
+    client: httpx.AsyncClient | None = None
     started = time.perf_counter()
     try:
-        response = await sender.handle_async_request(outgoing)
+        if transport is not None:
+            response = await transport.handle_async_request(outgoing)
+        else:
+            client = _async_client()
+            response = await client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
-        if own:
-            await sender.aclose()
+        if client is not None:
+            await client.aclose()
         raise
     response.request = outgoing
     _respond(capture, response, started)
     on_start(capture)
-    return _answer(response, request, _Tee(capture, response, started, sender if own else None))
+    return _answer(response, request, _Tee(capture, response, started, client))
 
 
 class _Tee(GeneratorStream):
@@ -219,7 +268,7 @@ class _Tee(GeneratorStream):
         capture: Capture,
         upstream: httpx.Response,
         started: float,
-        owned: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        owned: httpx.Client | httpx.AsyncClient | None,
     ) -> None:
         super().__init__()
         self._capture = capture
@@ -255,13 +304,13 @@ class _Tee(GeneratorStream):
 
     def _release(self) -> None:
         self._upstream.close()
-        if isinstance(self._owned, httpx.BaseTransport):
+        if isinstance(self._owned, httpx.Client):
             self._owned.close()
         self._owned = None
 
     async def _arelease(self) -> None:
         await self._upstream.aclose()
-        if isinstance(self._owned, httpx.AsyncBaseTransport):
+        if isinstance(self._owned, httpx.AsyncClient):
             await self._owned.aclose()
         self._owned = None
 
