@@ -532,6 +532,33 @@ class _BaseWriter(Generic[_HttpT]):
 
         return build
 
+    def copy(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
+        http_client: _HttpT | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A new client with the same options except those given; it shares the HTTP client."""
+        return type(self)(
+            **self._copy_kwargs(
+                api_key=api_key,
+                base_url=base_url,
+                http_client=http_client,
+                max_retries=max_retries,
+                timeout=timeout,
+                default_headers=default_headers,
+            )
+        )
+
+    with_options = copy
+
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
     def _copy_kwargs(
         self,
         *,
@@ -655,33 +682,6 @@ class Writer(_BaseWriter[httpx.Client]):
                 action.response.read()
             else:
                 action.response.close()
-
-    def copy(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
-        http_client: httpx.Client | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        """A new client with the same options except those given; it shares the HTTP client."""
-        return type(self)(
-            **self._copy_kwargs(
-                api_key=api_key,
-                base_url=base_url,
-                http_client=http_client,
-                max_retries=max_retries,
-                timeout=timeout,
-                default_headers=default_headers,
-            )
-        )
-
-    with_options = copy
-
-    def is_closed(self) -> bool:
-        return self._http.is_closed
 
     def close(self) -> None:
         """Close the underlying HTTP client; the client is unusable afterwards."""
@@ -835,33 +835,6 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
                 await action.response.aread()
             else:
                 await action.response.aclose()
-
-    def copy(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
-        http_client: httpx.AsyncClient | None = None,
-        max_retries: int | None = None,
-        default_headers: Mapping[str, str] | None = None,
-    ) -> Self:
-        """A new client with the same options except those given; it shares the HTTP client."""
-        return type(self)(
-            **self._copy_kwargs(
-                api_key=api_key,
-                base_url=base_url,
-                http_client=http_client,
-                max_retries=max_retries,
-                timeout=timeout,
-                default_headers=default_headers,
-            )
-        )
-
-    with_options = copy
-
-    def is_closed(self) -> bool:
-        return self._http.is_closed
 
     async def close(self) -> None:
         """Close the underlying HTTP client; the client is unusable afterwards."""
