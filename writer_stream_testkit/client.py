@@ -423,6 +423,7 @@ class _BaseWriter(Generic[_HttpT]):
     max_retries: int
     timeout: float | httpx.Timeout | None
     _http: _HttpT
+    _http_class: type[_HttpT]
     _sleep: Callable[[float], object]
 
     def __init__(
@@ -436,6 +437,12 @@ class _BaseWriter(Generic[_HttpT]):
         default_query: Mapping[str, object] | None,
         http_client: _HttpT | None,
     ) -> None:
+        kind = self._http_class
+        if http_client is not None and not isinstance(http_client, kind):
+            raise TypeError(
+                f"Invalid `http_client` argument; Expected an instance of `httpx.{kind.__name__}` but got "
+                f"{type(http_client)}"
+            )
         if api_key is None:
             api_key = os.environ.get("WRITER_API_KEY")
         if api_key is None:
@@ -462,6 +469,9 @@ class _BaseWriter(Generic[_HttpT]):
         self.max_retries = max_retries
         self._custom_headers = {**_env_headers(), **(default_headers or {})}
         self._custom_query = dict(default_query or {})
+        self._http = http_client or kind(
+            timeout=self.timeout, limits=_retry.DEFAULT_CONNECTION_LIMITS, follow_redirects=True
+        )
 
     @property
     def base_url(self) -> httpx.URL:
@@ -628,6 +638,8 @@ class Writer(_BaseWriter[httpx.Client]):
     taking them.
     """
 
+    _http_class = httpx.Client
+
     def __init__(
         self,
         *,
@@ -640,10 +652,6 @@ class Writer(_BaseWriter[httpx.Client]):
         http_client: httpx.Client | None = None,
         _sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise TypeError(
-                f"Invalid `http_client` argument; Expected an instance of `httpx.Client` but got {type(http_client)}"
-            )
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -652,11 +660,6 @@ class Writer(_BaseWriter[httpx.Client]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
-        )
-        self._http = http_client or httpx.Client(
-            timeout=self.timeout,
-            limits=_retry.DEFAULT_CONNECTION_LIMITS,
-            follow_redirects=True,
         )
         self._sleep = _sleep
         self.chat = Chat(self)
@@ -776,6 +779,7 @@ async def _anyio_sleep(seconds: float) -> None:
 class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Writer`; ``_sleep`` replaces ``anyio.sleep``."""
 
+    _http_class = httpx.AsyncClient
     _sleep: Callable[[float], Awaitable[None]]
 
     def __init__(
@@ -790,10 +794,6 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         http_client: httpx.AsyncClient | None = None,
         _sleep: Callable[[float], Awaitable[None]] = _anyio_sleep,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise TypeError(
-                f"Invalid `http_client` argument; Expected an instance of `httpx.AsyncClient` but got {type(http_client)}"
-            )
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -802,11 +802,6 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
-        )
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout,
-            limits=_retry.DEFAULT_CONNECTION_LIMITS,
-            follow_redirects=True,
         )
         self._sleep = _sleep
         self.chat = AsyncChat(self)
