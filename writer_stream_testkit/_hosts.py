@@ -25,6 +25,7 @@ from respx.models import AllMockedAssertionError, PassThrough, Route
 from .errors import ScriptError
 
 __all__ = [
+    "CHAT_PATH",
     "DEFAULT_BASE_URL",
     "Base",
     "BaseURLs",
@@ -34,6 +35,9 @@ __all__ = [
     "is_loopback",
     "pass_through",
 ]
+
+CHAT_PATH = "/v1/chat"
+"""The one endpoint the doubles serve, below a base URL."""
 
 DEFAULT_BASE_URL = "https://api.writer.com"
 """Where ``writerai.Writer()`` sends requests when neither ``base_url`` nor ``WRITER_BASE_URL`` is set."""

@@ -355,13 +355,32 @@ def body_from_reads(
 # --- timing and plans -----------------------------------------------------------------------------
 
 
+def parse_timing(text: str) -> Timing:
+    """A ``timing`` option written as text (command line, ini file): ``fast``, ``recorded`` or a factor.
+
+    Raises ``ValueError`` with :func:`timing_factor`'s sentence when it is none of them.
+    """
+    timing: Timing
+    if text == "fast":
+        timing = "fast"
+    elif text == "recorded":
+        timing = "recorded"
+    else:
+        try:
+            timing = float(text)
+        except ValueError:
+            timing = -1.0  # not a number: let timing_factor explain what is accepted
+    timing_factor(timing)
+    return timing
+
+
 def timing_factor(timing: Timing) -> float:
     """The multiplier applied to every recorded wait; validates the ``timing=`` option."""
     if timing == "fast":
         return 0.0
     if timing == "recorded":
         return 1.0
-    if isinstance(timing, (int, float)) and not isinstance(timing, bool) and timing >= 0:
+    if isinstance(timing, (int, float)) and not isinstance(timing, bool) and 0 <= timing < math.inf:
         return float(timing)
     raise ValueError(
         f"timing={timing!r} is not a replay timing; use 'fast' (no waits, the default), "

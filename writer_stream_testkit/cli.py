@@ -45,6 +45,7 @@ from .cassette import (
     check_upstream,
     frame_stream,
     load_cassette,
+    parse_timing,
     save_cassette,
 )
 from .errors import CassetteError
@@ -290,18 +291,13 @@ def _load_directory(directory: Path, timing: Timing, *, allow_repeats: bool) -> 
 
 
 def _timing(text: str) -> Timing:
-    if text in ("fast", "recorded"):
-        return text  # type: ignore[return-value]
     try:
-        factor = float(text)
+        return parse_timing(text)
     except ValueError:
-        factor = -1.0
-    if factor < 0:
         raise _UsageError(
             f"--timing {text} is not a replay timing; use fast (no waits), recorded (the recorded gaps), "
             "or a number >= 0 that scales them (0.5 replays twice as fast)."
-        )
-    return factor
+        ) from None
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

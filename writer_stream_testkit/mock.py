@@ -29,6 +29,7 @@ import respx
 
 from ._execute import arun_head, build_response, run_head
 from ._hosts import (
+    CHAT_PATH,
     DEFAULT_BASE_URL,
     Base,
     BaseURLs,
@@ -43,7 +44,6 @@ from .plan import ResponsePlan
 
 __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
 
-CHAT_PATH = "/v1/chat"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

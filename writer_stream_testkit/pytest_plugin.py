@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import pytest
 
 from ._proxy import RecordingProxy
-from .cassette import RECORD_MODES, Cassette, Timing, check_record_mode, decide, timing_factor
+from .cassette import RECORD_MODES, Cassette, Timing, check_record_mode, decide, parse_timing
 from .errors import ScriptError
 from .mock import DEFAULT_BASE_URL, WriterMock
 from .server import FakeWriterServer
@@ -192,16 +192,13 @@ def _cassette_dir(config: pytest.Config) -> Path | None:
 
 
 def _parse_timing(value: str) -> Timing:
-    parsed: Timing
     try:
-        parsed = value if value in ("fast", "recorded") else float(value)  # type: ignore[assignment]
-        timing_factor(parsed)
+        return parse_timing(value)
     except ValueError:
         raise pytest.UsageError(
             f"--writer-replay-timing / writer_replay_timing={value!r} is not understood; use 'fast', "
             "'recorded', or a number >= 0 that scales the recorded gaps (0.5 replays twice as fast)."
         ) from None
-    return parsed
 
 
 def cassette_path_for(item: pytest.Item, cassette_dir: Path | None = None) -> Path:

@@ -34,12 +34,12 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
+from ._hosts import CHAT_PATH
 from ._replies import Call, QueuedDouble, ReplyQueue, WriterDouble, error_plan
 from .plan import Disconnect, Pause, ResponsePlan, Write
 
 __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
 
-CHAT_PATH: Final = "/v1/chat"
 """The one endpoint the fake serves; every other method or path gets a 404."""
 
 _READ_SIZE: Final = 65536
