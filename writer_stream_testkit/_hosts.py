@@ -32,6 +32,7 @@ __all__ = [
     "aanswer_from_later",
     "answer_from_later",
     "guess_base",
+    "http_url",
     "is_loopback",
     "pass_through",
 ]
@@ -41,6 +42,17 @@ CHAT_PATH = "/v1/chat"
 
 DEFAULT_BASE_URL = "https://api.writer.com"
 """Where ``writerai.Writer()`` sends requests when neither ``base_url`` nor ``WRITER_BASE_URL`` is set."""
+
+
+def http_url(url: object) -> httpx.URL | None:
+    """``url`` parsed, if it is an absolute http(s) URL with a host; ``None`` otherwise."""
+    try:
+        parsed = httpx.URL(url) if isinstance(url, str) else None
+    except httpx.InvalidURL:
+        return None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return parsed
 
 
 @dataclass(frozen=True)
@@ -55,11 +67,8 @@ class Base:
 
     @classmethod
     def parse(cls, url: str) -> Base:
-        try:
-            parsed: httpx.URL | None = httpx.URL(url) if isinstance(url, str) else None
-        except httpx.InvalidURL:
-            parsed = None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        parsed = http_url(url)
+        if parsed is None:
             raise ScriptError(
                 f"Cannot mock the Writer API at base_url={url!r}: it must be an absolute http(s) URL "
                 "such as 'https://api.writer.com', exactly as the client is given it."

@@ -40,7 +40,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from . import recorder as _recorder
 from ._execute import arun_head, build_response, run_head
-from ._hosts import BaseURLs, aanswer_from_later, answer_from_later, guess_base, is_loopback, pass_through
+from ._hosts import (
+    BaseURLs,
+    aanswer_from_later,
+    answer_from_later,
+    guess_base,
+    http_url,
+    is_loopback,
+    pass_through,
+)
 from ._redact import Redaction, secret_from_headers
 from ._replies import Call, error_plan, verify_at_exit
 from .errors import CassetteError, CassetteFormatError, CassetteMissError, CassetteRecordError
@@ -1601,11 +1609,7 @@ def check_upstream(url: str, *, option: str) -> str:
     Checked when a cassette or the record proxy is built, so a typo fails at once
     instead of sending every recorded request nowhere.
     """
-    try:
-        parsed: httpx.URL | None = httpx.URL(url) if isinstance(url, str) else None
-    except httpx.InvalidURL:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    if http_url(url) is None:
         raise ValueError(
             f"{option} is not an http(s) base URL; pass an absolute one such as https://api.writer.com or "
             "http://127.0.0.1:8000 (no path after the host unless the API lives under one)."
