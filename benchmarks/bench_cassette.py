@@ -39,22 +39,20 @@ Run: ``python benchmarks/bench_cassette.py`` (exit status 1 when over budget).
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
 import writerai
+from _server_process import server_process
 
 from writer_stream_testkit._replies import Call
 from writer_stream_testkit.cassette import Cassette, load_cassette
 from writer_stream_testkit.plan import ResponsePlan
 from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
 
 EVENTS = 10_000
 MESSAGES = [{"role": "user", "content": "Count to ten thousand."}]
@@ -133,13 +131,6 @@ class _Always:
         return self._script.plan(call)
 
 
-def serve(conn: Connection) -> None:
-    """The server process: serve the stream until the parent says stop."""
-    with FakeWriterServer(source=_Always()) as server:
-        conn.send(server.base_url)
-        conn.recv()
-
-
 def measure_recording(base_url: str, path: Path) -> tuple[Figures, Figures]:
     direct = writerai.Writer(
         api_key=KEY,
@@ -190,27 +181,16 @@ def measure_replay(path: Path) -> tuple[Figures, Figures, int, int]:
 
 
 def main() -> int:
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child,), name="FakeWriterServer")
-    process.start()
     try:
-        if not parent.poll(30):
-            print("FAILED: the server process did not start within 30 s.")
-            return 1
-        base_url = parent.recv()
-        with tempfile.TemporaryDirectory() as tmp:
+        with server_process(_Always) as base_url, tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "big.yaml"
             direct, recording = measure_recording(base_url, path)
             size = path.stat().st_size
             (load,) = measure(LOAD_RUNS, lambda clock: load_cassette(path), pause_gc=False)
             bare, replay, events, reads = measure_replay(path)
-    finally:
-        parent.send("stop")
-        process.join(30)
-        if process.is_alive():
-            process.kill()
-            process.join()
+    except TimeoutError as exc:
+        print(exc)
+        return 1
 
     print(f"cassette: {events} events in {reads} reads, {size / 1e6:.2f} MB of YAML")
     print(f"best of {LOAD_RUNS} (load, GC on) / {REPLAY_RUNS} (replay) / {RECORD_RUNS} (record), GC paused")

@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import multiprocessing
 import os
 import statistics
 import sys
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import httpx
+from _server_process import server_process
 
 from writer_stream_testkit._replies import Call
 from writer_stream_testkit.plan import ResponsePlan, Write
-from writer_stream_testkit.server import FakeWriterServer
 from writer_stream_testkit.sse import DONE, DONE_DATA, SSEDecoder, encode_chunk
 
 STREAMS = 500
@@ -148,38 +146,21 @@ async def run(base_url: str) -> int:
     return problems + await one_long_stream(base_url)
 
 
-def serve(conn: Connection) -> None:
-    """The server process: serve numbered streams until the parent says stop."""
-    with FakeWriterServer(source=NumberedStream()) as server:
-        conn.send(server.base_url)
-        conn.recv()
-
-
 def main() -> int:
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child,), name="FakeWriterServer")
-    process.start()
     try:
-        if not parent.poll(30):
-            print("FAILED: the server process did not start within 30 s.")
-            return 1
-        base_url = parent.recv()
-        print(f"FakeWriterServer at {base_url} (separate process), Python {sys.version.split()[0]}")
-        if hasattr(os, "getloadavg"):
-            print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
-        print()
-        try:
-            problems = asyncio.run(asyncio.wait_for(run(base_url), OVERALL_TIMEOUT))
-        except asyncio.TimeoutError:
-            print(f"\nFAILED: the benchmark did not finish within {OVERALL_TIMEOUT:g} s.")
-            return 1
-    finally:
-        parent.send("stop")
-        process.join(30)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        with server_process(NumberedStream) as base_url:
+            print(f"FakeWriterServer at {base_url} (separate process), Python {sys.version.split()[0]}")
+            if hasattr(os, "getloadavg"):
+                print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+            print()
+            try:
+                problems = asyncio.run(asyncio.wait_for(run(base_url), OVERALL_TIMEOUT))
+            except asyncio.TimeoutError:
+                print(f"\nFAILED: the benchmark did not finish within {OVERALL_TIMEOUT:g} s.")
+                return 1
+    except TimeoutError as exc:
+        print(exc)
+        return 1
     print(
         "\nOK: no chunk lost or reordered."
         if problems == 0
