@@ -49,10 +49,11 @@ import httpx
 import writerai
 from _server_process import server_process
 
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.cassette import Cassette, load_cassette
-from writer_stream_testkit.plan import ResponsePlan
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.plan import ResponsePlan
+from writer_stream_testkit.wire.call import Call
 
 EVENTS = 10_000
 MESSAGES = [{"role": "user", "content": "Count to ten thousand."}]

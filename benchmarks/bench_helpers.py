@@ -39,8 +39,8 @@ import writerai
 from bench_client import fixed_reads_transport  # the same 4 KiB-read transport bench_client uses
 
 from writer_stream_testkit import Writer
-from writer_stream_testkit.accumulate import ChatCompletionStreamState
-from writer_stream_testkit.types import ChatCompletionChunk
+from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState
+from writer_stream_testkit.wire.types import ChatCompletionChunk
 
 Chunk = dict[str, Any]
 

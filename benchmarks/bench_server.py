@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import httpx
 from _server_process import server_process
 
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.plan import ResponsePlan, Write
-from writer_stream_testkit.sse import DONE, DONE_DATA, SSEDecoder, encode_chunk
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
+from writer_stream_testkit.wire.call import Call
+from writer_stream_testkit.wire.sse import DONE, DONE_DATA, SSEDecoder, encode_chunk
 
 STREAMS = 500
 CHUNKS_PER_STREAM = 200

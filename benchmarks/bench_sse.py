@@ -15,7 +15,7 @@ from functools import partial
 
 from writerai._streaming import SSEDecoder as SDKDecoder
 
-from writer_stream_testkit.sse import DONE, SSEDecoder, encode_chunk
+from writer_stream_testkit.wire.sse import DONE, SSEDecoder, encode_chunk
 
 CHUNKS = 10_000
 SMALL_READ = 4096

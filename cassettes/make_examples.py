@@ -12,10 +12,7 @@ from pathlib import Path
 
 import writerai
 
-from writer_stream_testkit.cassette import Cassette
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit import Cassette, FakeWriterServer, Fault, StreamScript
 
 HERE = Path(__file__).resolve().parent
 KEY = "sk-example-not-a-real-key-000000"  # redacted from every file below

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import httpx
 import writerai
 
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.mock import WriterMock
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.doubles.mock import WriterMock
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
 
 # --- the application under test ---------------------------------------------------------------------
 

@@ -23,14 +23,14 @@ from writerai.lib.streaming._deltas import accumulate_delta as sdk_accumulate_de
 from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState
 from writerai.types import ChatCompletionChunk as SdkChunk
 
-from writer_stream_testkit._parsing import (
+from writer_stream_testkit.errors import LengthFinishReasonError
+from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState, accumulate_delta
+from writer_stream_testkit.helpers.events import ContentDeltaEvent, LogprobsContentDeltaEvent
+from writer_stream_testkit.helpers.parsing import (
     pydantic_function_tool,
     type_to_response_format_param,
     validate_input_tools,
 )
-from writer_stream_testkit.accumulate import ChatCompletionStreamState, accumulate_delta
-from writer_stream_testkit.errors import LengthFinishReasonError
-from writer_stream_testkit.events import ContentDeltaEvent, LogprobsContentDeltaEvent
 
 
 def chunk(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:

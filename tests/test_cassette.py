@@ -11,31 +11,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from writer_stream_testkit._redact import REDACTED, Redaction, is_credential_header, secret_from_headers
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.cassette import (
+from writer_stream_testkit.cassettes.capture import interaction_from_capture
+from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.framing import body_from_reads, frame_stream
+from writer_stream_testkit.cassettes.load import parse_cassette
+from writer_stream_testkit.cassettes.matching import Matcher, _Rules, miss_message
+from writer_stream_testkit.cassettes.model import (
     RECORD_MODES,
     CassetteContent,
     Interaction,
-    Matcher,
     RecordedEvent,
     RecordedRequest,
     RecordedResponse,
-    _Rules,
-    body_from_reads,
-    decide,
-    dump_cassette,
-    frame_stream,
-    interaction_from_capture,
-    merge_for_save,
-    miss_message,
-    parse_cassette,
-    render_plan,
-    timing_factor,
 )
+from writer_stream_testkit.cassettes.modes import decide, merge_for_save
+from writer_stream_testkit.cassettes.recorder import Capture
+from writer_stream_testkit.cassettes.redact import (
+    REDACTED,
+    Redaction,
+    is_credential_header,
+    secret_from_headers,
+)
+from writer_stream_testkit.cassettes.timing import render_plan, timing_factor
 from writer_stream_testkit.errors import CassetteFormatError
-from writer_stream_testkit.plan import Disconnect, Pause, Write
-from writer_stream_testkit.recorder import Capture
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, Write
+from writer_stream_testkit.wire.call import Call
 
 URL = "https://api.writer.com/v1/chat"
 

@@ -22,32 +22,30 @@ import writerai
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from writer_stream_testkit import cassette as cassette_module
-from writer_stream_testkit.cassette import (
-    Cassette,
+from writer_stream_testkit.cassettes import cassette as cassette_module
+from writer_stream_testkit.cassettes import files as files_module
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.files import lock_path, save_cassette, update_cassette
+from writer_stream_testkit.cassettes.framing import frame_stream
+from writer_stream_testkit.cassettes.load import load_cassette, parse_cassette
+from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
     RecordedEvent,
     RecordedRequest,
     RecordedResponse,
-    dump_cassette,
-    frame_stream,
-    load_cassette,
-    lock_path,
-    parse_cassette,
-    save_cassette,
-    update_cassette,
 )
+from writer_stream_testkit.cassettes.recorder import Capture
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import (
     CassetteError,
     CassetteFormatError,
     CassetteMissError,
     CassetteRecordError,
 )
-from writer_stream_testkit.recorder import Capture
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
-from writer_stream_testkit.sse import ServerSentEvent, SSEDecoder
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.wire.sse import ServerSentEvent, SSEDecoder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-audit-0000-1111"
@@ -410,7 +408,7 @@ def test_an_os_error_while_locking_names_the_cassette_and_the_lock_file(
     def no_locks(handle: object) -> None:
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(cassette_module, "_lock_file", no_locks)
+    monkeypatch.setattr(files_module, "_lock_file", no_locks)
     path = tmp_path / "c.yaml"
     with pytest.raises(CassetteError) as failed:
         save_recorded_file(path)
@@ -424,7 +422,7 @@ def test_an_os_error_while_locking_names_the_cassette_and_the_lock_file(
 SECOND_USER = textwrap.dedent(
     """
     import os, sys, tempfile
-    from writer_stream_testkit.cassette import update_cassette
+    from writer_stream_testkit.cassettes.files import update_cassette
     from tests.test_cassette_audit import one_interaction
 
     tempfile.tempdir = sys.argv[1]

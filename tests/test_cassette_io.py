@@ -13,16 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from writer_stream_testkit.cassette import (
+from writer_stream_testkit.cassettes.files import lock_path, save_cassette, update_cassette
+from writer_stream_testkit.cassettes.framing import frame_stream
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    frame_stream,
-    load_cassette,
-    lock_path,
-    save_cassette,
-    update_cassette,
 )
 from writer_stream_testkit.errors import CassetteError, CassetteFormatError
 
@@ -73,7 +71,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
     script = textwrap.dedent(
         f"""
         import os, time
-        from writer_stream_testkit import cassette
+        from writer_stream_testkit.cassettes import files as cassette
         from tests.test_cassette_io import content
 
         def stuck_replace(src, dst):
@@ -105,7 +103,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
 
 
 def load_cassette_text(path: Path) -> CassetteContent:
-    from writer_stream_testkit.cassette import parse_cassette
+    from writer_stream_testkit.cassettes.load import parse_cassette
 
     return parse_cassette(path.read_text("utf-8"), source=str(path))
 
@@ -131,9 +129,9 @@ def test_update_merges_under_the_lock(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import sys, time, writerai
-    from writer_stream_testkit.cassette import Cassette
-    from writer_stream_testkit.script import StreamScript
-    from writer_stream_testkit.server import FakeWriterServer
+    from writer_stream_testkit import Cassette
+    from writer_stream_testkit import StreamScript
+    from writer_stream_testkit import FakeWriterServer
 
     path, label, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
     with FakeWriterServer() as server:

@@ -18,7 +18,7 @@ import writerai
 
 import writer_stream_testkit as kit
 from writer_stream_testkit import Cassette, FakeWriterServer, StreamScript, render_transcript
-from writer_stream_testkit.cassette import load_cassette
+from writer_stream_testkit.cassettes.load import load_cassette
 
 MESSAGES: list[Any] = [{"role": "user", "content": "Weather in Paris?"}]
 SCRIPT = (

@@ -9,26 +9,26 @@ from typing import Any
 
 import pytest
 
-from writer_stream_testkit._cassette_tools import (
+from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.framing import frame_stream
+from writer_stream_testkit.cassettes.load import parse_cassette
+from writer_stream_testkit.cassettes.model import (
+    CassetteContent,
+    Interaction,
+    RecordedEvent,
+    RecordedRequest,
+    RecordedResponse,
+)
+from writer_stream_testkit.cassettes.tools import (
     compare_responses,
     convert_vcr,
     directory_miss_message,
     render_cassette_text,
     render_verify_report,
 )
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.cassette import (
-    CassetteContent,
-    Interaction,
-    RecordedEvent,
-    RecordedRequest,
-    RecordedResponse,
-    dump_cassette,
-    frame_stream,
-    parse_cassette,
-)
 from writer_stream_testkit.errors import CassetteFormatError
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.wire.call import Call
 
 KEY = "sk-planted-KEY-0123456789abcdef"
 SSE = (("content-type", "text/event-stream"),)

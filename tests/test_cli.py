@@ -19,14 +19,16 @@ import httpx
 import pytest
 from proxyutil import clear_proxy_environment, forward_proxy
 
-from writer_stream_testkit import _proxy
-from writer_stream_testkit._proxy import RecordingProxy
-from writer_stream_testkit.cassette import Cassette, load_cassette, save_recorded
+from writer_stream_testkit.cassettes import proxy as _proxy
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.cassettes.modes import save_recorded
+from writer_stream_testkit.cassettes.proxy import RecordingProxy
 from writer_stream_testkit.cli import build_parser, main
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"

@@ -25,9 +25,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from writer_stream_testkit import errors
-from writer_stream_testkit._chunks import ChunkDecoder
 from writer_stream_testkit.client import AsyncStream, AsyncWriter, Stream, Writer
-from writer_stream_testkit.types import ChatCompletion, ChatCompletionChunk
+from writer_stream_testkit.wire.chunks import ChunkDecoder
+from writer_stream_testkit.wire.types import ChatCompletion, ChatCompletionChunk
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 URL = "https://api.writer.com/v1/chat"

@@ -24,8 +24,8 @@ import writerai
 import yaml
 from writerai.lib.streaming.chat import ChatCompletionStreamManager
 
-from writer_stream_testkit.contract import RULES, assert_event_order, assert_stream_contract
 from writer_stream_testkit.errors import StreamContractError
+from writer_stream_testkit.testing.contract import RULES, assert_event_order, assert_stream_contract
 
 RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
 MANIFEST: dict[str, Any] = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())["fixtures"]
@@ -87,10 +87,10 @@ def run_sdk(name: str) -> Run:
 def run_ours(name: str) -> Run:
     """Run this kit's ChatCompletionStreamState over the same recording's chunks."""
     try:
-        from writer_stream_testkit.accumulate import ChatCompletionStreamState
+        from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState
     except ImportError as exc:  # pragma: no cover - only while accumulate.py is being written
         pytest.xfail(
-            f"writer_stream_testkit.accumulate is not importable yet ({exc}); only the SDK is checked."
+            f"writer_stream_testkit.helpers.accumulate is not importable yet ({exc}); only the SDK is checked."
         )
     from writer_stream_testkit.errors import LengthFinishReasonError
 

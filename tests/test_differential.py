@@ -19,14 +19,14 @@ from diffutil import RECORDINGS, Run, drive, first_difference, mock_transport, p
 from writerai.lib._tools import pydantic_function_tool as sdk_pydantic_function_tool
 from writerai.lib.streaming.chat import ChatCompletionStreamManager as SdkManager
 
-from writer_stream_testkit._parsing import pydantic_function_tool
-from writer_stream_testkit.streaming import (
+from writer_stream_testkit.helpers.parsing import pydantic_function_tool
+from writer_stream_testkit.helpers.streaming import (
     AsyncChatCompletionStream,
     AsyncChatCompletionStreamManager,
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
-from writer_stream_testkit.types import ChatCompletionChunk
+from writer_stream_testkit.wire.types import ChatCompletionChunk
 
 MANIFEST = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())
 
@@ -309,7 +309,7 @@ from writerai._models import construct_type  # noqa: E402
 from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState  # noqa: E402
 from writerai.types import ChatCompletionChunk as SdkChunk  # noqa: E402
 
-from writer_stream_testkit.accumulate import ChatCompletionStreamState  # noqa: E402
+from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState  # noqa: E402
 
 TOOL_SETS: dict[str, list[dict[str, Any]] | None] = {
     "none": None,

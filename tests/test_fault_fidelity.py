@@ -33,11 +33,11 @@ import writerai._base_client
 
 from writer_stream_testkit import _retry, errors
 from writer_stream_testkit import client as ours
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.mock import WriterMock
-from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.doubles.mock import WriterMock
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.wire.call import Call
 
 KINDS = ["writerai-sync", "writerai-async", "ours-sync", "ours-async"]
 ATTEMPTS = 1 + writerai.DEFAULT_MAX_RETRIES  # 8: the SDK's default retry budget, used everywhere here

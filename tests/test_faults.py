@@ -9,9 +9,10 @@ import pytest
 import writerai
 from writerai._streaming import SSEDecoder as SDKDecoder
 
-from writer_stream_testkit._replies import Call, ReplyQueue
+from writer_stream_testkit.doubles.replies import ReplyQueue
 from writer_stream_testkit.errors import ScriptError
-from writer_stream_testkit.faults import (
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import (
     ConnectionRefused,
     CrlfLineEnds,
     DataAfterDone,
@@ -26,11 +27,10 @@ from writer_stream_testkit.faults import (
     Split,
     Stall,
     fault_from_yaml,
-    writer_error_body,
 )
-from writer_stream_testkit.plan import Disconnect as Cut
-from writer_stream_testkit.plan import Pause, ResponsePlan, Write
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit.scripts.plan import Disconnect as Cut
+from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Write, writer_error_body
+from writer_stream_testkit.wire.call import Call
 
 BASE = StreamScript().content("A", "B")  # three chunks: A (with role), B, finish
 

@@ -16,13 +16,13 @@ import respx
 import writerai
 
 from writer_stream_testkit import client as ours
-from writer_stream_testkit._execute import body_steps, build_response, head_steps
+from writer_stream_testkit.doubles.execute import body_steps, build_response, head_steps
+from writer_stream_testkit.doubles.mock import DEFAULT_BASE_URL, WriterMock
 from writer_stream_testkit.errors import InternalServerError, UnexpectedRequestError, UnusedRepliesError
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.mock import DEFAULT_BASE_URL, WriterMock
-from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.sse import encode_chunk
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.wire.sse import encode_chunk
 
 MODEL = "palmyra-x5"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -384,7 +384,7 @@ def test_requests_to_other_hosts_still_go_to_a_later_respx_router_first() -> Non
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_loopback_requests_no_router_answers_pass_through_to_the_tests_own_server(host: str) -> None:
-    from writer_stream_testkit.server import FakeWriterServer
+    from writer_stream_testkit.doubles.server import FakeWriterServer
 
     with FakeWriterServer() as server, WriterMock() as mock:
         server.reply(stream_plan("from the socket"))

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import writerai
 
-from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.pytest_plugin import DUMMY_API_KEY
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "downstream_app"
 
@@ -25,7 +26,7 @@ HEADER = """
 import pytest
 import writerai
 
-from writer_stream_testkit.script import StreamScript
+from writer_stream_testkit import StreamScript
 
 
 def ask(client, prompt):

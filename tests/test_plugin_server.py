@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from writer_stream_testkit.cassette import load_cassette
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
 
 KEY = "sk-subprocess-KEY-0a1b2c3d4e5f"
 

@@ -17,15 +17,16 @@ import pytest
 import writerai
 from proxyutil import clear_proxy_environment, forward_proxy
 
-from writer_stream_testkit import recorder
-from writer_stream_testkit._replies import Call
-from writer_stream_testkit.cassette import Cassette, load_cassette
+from writer_stream_testkit.cassettes import recorder
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.client import AsyncWriter, Writer
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.plan import Disconnect, Pause, Write
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, Write
+from writer_stream_testkit.wire.call import Call
 
 KEY = "sk-planted-KEY-9f8e7d6c5b4a3210"
 MESSAGES = [{"role": "user", "content": "Say hello"}]

@@ -15,10 +15,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from writer_stream_testkit._redact import REDACTED, Redaction
-from writer_stream_testkit.cassette import Cassette
-from writer_stream_testkit.plan import ResponsePlan, Write
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 
 RESERVED = "/+=?&%#:@ \"\\~!*'();,$[]<>{}|^`"
 """Characters a URL, a header or a JSON string writes escaped."""

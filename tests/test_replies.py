@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
-from writer_stream_testkit._replies import Call, Headers, Reply, ReplyQueue
+from writer_stream_testkit.doubles.replies import Reply, ReplyQueue
 from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
-from writer_stream_testkit.plan import ResponsePlan, Write
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
+from writer_stream_testkit.wire.call import Call, Headers
 
 URL = "https://api.writer.com/v1/chat"
 

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from writerai._streaming import SSEDecoder as SDKDecoder
 from writerai.types import ChatCompletion, ChatCompletionChunk
 
-from writer_stream_testkit._replies import Call
 from writer_stream_testkit.errors import LengthFinishReasonError, ScriptError
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.script import DEFAULT_CREATED, DEFAULT_ID, StreamScript, script_events
+from writer_stream_testkit.scripts.chat import DEFAULT_CREATED, DEFAULT_ID, StreamScript
+from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.run import script_events
+from writer_stream_testkit.wire.call import Call
 
 RECORDED = Path(__file__).parent / "data" / "recorded-sse"
 HEAD = {

@@ -22,7 +22,8 @@ import pytest
 import writerai
 
 from writer_stream_testkit import client as kit
-from writer_stream_testkit._replies import Call
+from writer_stream_testkit.doubles.mock import WriterMock
+from writer_stream_testkit.doubles.server import FakeWriterServer, PlanSource, WriterDouble
 from writer_stream_testkit.errors import (
     APIConnectionError,
     MalformedChunkError,
@@ -31,11 +32,10 @@ from writer_stream_testkit.errors import (
     UnexpectedRequestError,
     UnusedRepliesError,
 )
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.mock import WriterMock
-from writer_stream_testkit.plan import Disconnect, Pause, ResponsePlan, Write
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer, PlanSource, WriterDouble
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.wire.call import Call
 
 MODEL = "palmyra-x5"
 MESSAGES = [{"role": "user", "content": "Say hello."}]

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from writer_stream_testkit._replies import Reply
-from writer_stream_testkit.faults import Fault
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.server import FakeWriterServer
+from writer_stream_testkit.doubles.replies import Reply
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / ".cache" / "node-writer-sdk"

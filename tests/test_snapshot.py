@@ -9,9 +9,9 @@ import pytest
 import writerai
 
 from writer_stream_testkit.client import Writer
-from writer_stream_testkit.mock import WriterMock
-from writer_stream_testkit.script import StreamScript
-from writer_stream_testkit.snapshot import StreamTranscript, WriterSnapshotExtension, to_transcript
+from writer_stream_testkit.doubles.mock import WriterMock
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.testing.snapshot import StreamTranscript, WriterSnapshotExtension, to_transcript
 
 SCRIPT = (
     StreamScript()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from writerai._streaming import SSEDecoder as SDKDecoder
 
-from writer_stream_testkit.sse import (
+from writer_stream_testkit.wire.sse import (
     DONE,
     DONE_DATA,
     ServerSentEvent,

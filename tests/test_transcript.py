@@ -10,7 +10,7 @@ import pydantic
 import pytest
 from test_contract import NAMES, RUNNERS, sdk
 
-from writer_stream_testkit.transcript import render_event, render_transcript
+from writer_stream_testkit.testing.transcript import render_event, render_transcript
 
 LOGPROBS_CONTENT_TRANSCRIPT = """\
 events (11):

@@ -17,7 +17,7 @@ from writerai.types import (
 )
 from writerai.types.shared import graph_data, logprobs_token, tool_call, tool_call_streaming
 
-from writer_stream_testkit import types
+from writer_stream_testkit.wire import types
 
 PAIRS = [
     (types.ChatCompletionChunk, sdk_types.ChatCompletionChunk),

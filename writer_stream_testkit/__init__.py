@@ -3,28 +3,10 @@
 The public names are listed in ``__all__``; everything else is private.
 """
 
-from ._parsing import (
-    pydantic_function_tool,
-)
-from ._replies import (
-    Call,
-)
-from .accumulate import (
-    ChatCompletionStreamState,
-)
-from .cassette import (
-    Cassette,
-)
-from .client import (
-    AsyncStream,
-    AsyncWriter,
-    Stream,
-    Writer,
-)
-from .contract import (
-    assert_event_order,
-    assert_stream_contract,
-)
+from .cassettes.cassette import Cassette
+from .client import AsyncStream, AsyncWriter, Stream, Writer
+from .doubles.mock import WriterMock
+from .doubles.server import FakeWriterServer, WriterDouble
 from .errors import (
     APIConnectionError,
     APIError,
@@ -54,7 +36,8 @@ from .errors import (
     UnusedRepliesError,
     WriterError,
 )
-from .events import (
+from .helpers.accumulate import ChatCompletionStreamState
+from .helpers.events import (
     ChatCompletionStreamEvent,
     ChunkEvent,
     ContentDeltaEvent,
@@ -68,43 +51,22 @@ from .events import (
     RefusalDeltaEvent,
     RefusalDoneEvent,
 )
-from .faults import (
-    Fault,
-)
-from .mock import (
-    WriterMock,
-)
-from .script import (
-    ScriptRun,
-    StreamScript,
-    script_events,
-)
-from .server import (
-    FakeWriterServer,
-    WriterDouble,
-)
-from .snapshot import (
-    StreamTranscript,
-    WriterSnapshotExtension,
-)
-from .sse import (
-    ServerSentEvent,
-    SSEDecoder,
-)
-from .streaming import (
+from .helpers.parsing import pydantic_function_tool
+from .helpers.streaming import (
     AsyncChatCompletionStream,
     AsyncChatCompletionStreamManager,
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
-from .transcript import (
-    render_transcript,
-)
-from .types import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ParsedChatCompletion,
-)
+from .scripts.chat import StreamScript
+from .scripts.faults import Fault
+from .scripts.run import ScriptRun, script_events
+from .testing.contract import assert_event_order, assert_stream_contract
+from .testing.snapshot import StreamTranscript, WriterSnapshotExtension
+from .testing.transcript import render_transcript
+from .wire.call import Call
+from .wire.sse import ServerSentEvent, SSEDecoder
+from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 __version__ = "0.1.0"
 

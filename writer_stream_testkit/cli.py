@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ._cassette_tools import (
+from .cassettes.cassette import Cassette
+from .cassettes.files import save_cassette
+from .cassettes.framing import body_from_reads, frame_stream
+from .cassettes.load import load_cassette
+from .cassettes.model import RECORD_MODES, CassetteContent, Interaction, RecordedResponse, Timing
+from .cassettes.modes import check_upstream
+from .cassettes.redact import is_credential_header
+from .cassettes.timing import parse_timing
+from .cassettes.tools import (
     Drift,
     compare_responses,
     convert_vcr,
@@ -32,28 +40,13 @@ from ._cassette_tools import (
     render_cassette_text,
     render_verify_report,
 )
-from ._redact import is_credential_header
-from ._replies import Call, error_plan
-from .cassette import (
-    RECORD_MODES,
-    Cassette,
-    CassetteContent,
-    Interaction,
-    RecordedResponse,
-    Timing,
-    body_from_reads,
-    check_upstream,
-    frame_stream,
-    load_cassette,
-    parse_timing,
-    save_cassette,
-)
+from .doubles.server import FakeWriterServer
 from .errors import CassetteError
-from .plan import ResponsePlan
-from .server import FakeWriterServer
+from .scripts.plan import ResponsePlan, error_plan
+from .wire.call import Call
 
 if TYPE_CHECKING:
-    from .script import StreamScript
+    from .scripts.chat import StreamScript
 
 __all__ = ["build_parser", "main"]
 
@@ -370,7 +363,7 @@ def _stop_signals() -> list[signal.Signals]:
 
 def _load_script(path: Path) -> StreamScript:
     from .errors import ScriptError
-    from .script import StreamScript
+    from .scripts.chat import StreamScript
 
     if not path.is_file():
         raise _UsageError(f"Script file {path} does not exist; pass the path of a StreamScript YAML file.")
@@ -391,7 +384,7 @@ def _check_upstream(url: str) -> str:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from ._proxy import RecordingProxy
+    from .cassettes.proxy import RecordingProxy
 
     upstream = _check_upstream(args.upstream)
     try:

@@ -37,8 +37,6 @@ import pydantic
 from typing_extensions import Required, Self, Unpack
 
 from . import _retry
-from ._chunks import ChunkDecoder
-from ._parsing import type_to_response_format_param, validate_input_tools
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -47,11 +45,13 @@ from .errors import (
     WriterError,
     status_error_class,
 )
-from .types import ChatCompletion, ChatCompletionChunk
+from .helpers.parsing import type_to_response_format_param, validate_input_tools
+from .wire.chunks import ChunkDecoder
+from .wire.types import ChatCompletion, ChatCompletionChunk
 
 if TYPE_CHECKING:
     # Imported where used: streaming.py builds on this module's Stream classes.
-    from .streaming import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
+    from .helpers.streaming import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -754,7 +754,7 @@ class Chat:
         **params: Unpack[ChatParams],
     ) -> ChatCompletionStreamManager[Any]:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it as a context manager."""
-        from .streaming import ChatCompletionStreamManager
+        from .helpers.streaming import ChatCompletionStreamManager
 
         params, body_format, parse_as = _stream_arguments(response_format, params)
 
@@ -899,7 +899,7 @@ class AsyncChat:
         **params: Unpack[ChatParams],
     ) -> AsyncChatCompletionStreamManager[Any]:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it with ``async with``."""
-        from .streaming import AsyncChatCompletionStreamManager
+        from .helpers.streaming import AsyncChatCompletionStreamManager
 
         params, body_format, parse_as = _stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Literal
 import httpx
 
 if TYPE_CHECKING:
-    from .types import ChatCompletion
+    from .wire.types import ChatCompletion
 
 __all__ = [
     "APIConnectionError",

@@ -35,12 +35,15 @@ from typing import Any, Protocol
 
 import pytest
 
-from ._proxy import RecordingProxy
-from .cassette import RECORD_MODES, Cassette, Timing, check_record_mode, decide, parse_timing
+from .cassettes.cassette import Cassette
+from .cassettes.model import RECORD_MODES, Timing
+from .cassettes.modes import check_record_mode, decide
+from .cassettes.proxy import RecordingProxy
+from .cassettes.timing import parse_timing
+from .doubles.mock import DEFAULT_BASE_URL, WriterMock
+from .doubles.server import FakeWriterServer
 from .errors import ScriptError
-from .mock import DEFAULT_BASE_URL, WriterMock
-from .server import FakeWriterServer
-from .snapshot import WriterSnapshotExtension
+from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
 

@@ -21,18 +21,16 @@ from typing import Any, Generic, TypeVar, cast
 import pydantic
 import pydantic_core
 
-from ._parsing import (
-    ToolParam,
-    construct,
-    get_input_tool_by_name,
-    has_parseable_input,
-    has_rich_response_format,
-    maybe_parse_content,
-    parse_chat_completion,
-    parse_function_tool_arguments,
-    solve_response_format_t,
+from ..errors import ContentFilterFinishReasonError, LengthFinishReasonError
+from ..wire.types import (
+    ChatCompletionChunk,
+    Choice,
+    Logprobs,
+    LogprobsToken,
+    ParsedChatCompletion,
+    ParsedChatCompletionChoice,
+    ParsedChatCompletionMessage,
 )
-from .errors import ContentFilterFinishReasonError, LengthFinishReasonError
 from .events import (
     ChatCompletionStreamEvent,
     ChunkEvent,
@@ -47,14 +45,16 @@ from .events import (
     RefusalDeltaEvent,
     RefusalDoneEvent,
 )
-from .types import (
-    ChatCompletionChunk,
-    Choice,
-    Logprobs,
-    LogprobsToken,
-    ParsedChatCompletion,
-    ParsedChatCompletionChoice,
-    ParsedChatCompletionMessage,
+from .parsing import (
+    ToolParam,
+    construct,
+    get_input_tool_by_name,
+    has_parseable_input,
+    has_rich_response_format,
+    maybe_parse_content,
+    parse_chat_completion,
+    parse_function_tool_arguments,
+    solve_response_format_t,
 )
 
 __all__ = ["ChatCompletionStreamState", "accumulate_delta"]

@@ -2,7 +2,7 @@
 
 ``WriterMock`` answers inside the process through respx; this server answers over
 TCP, so a Node program, a subprocess, or a client we cannot patch sees the same
-replies. It executes the same :class:`~writer_stream_testkit.plan.ResponsePlan`
+replies. It executes the same :class:`~writer_stream_testkit.scripts.plan.ResponsePlan`
 objects the mock does.
 
 It is built on asyncio and h11 rather than an ASGI server because faults need
@@ -34,9 +34,11 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ._hosts import CHAT_PATH
-from ._replies import Call, QueuedDouble, ReplyQueue, WriterDouble, error_plan
-from .plan import Disconnect, Pause, ResponsePlan, Write
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from ..wire.call import Call
+from .base import QueuedDouble, WriterDouble
+from .hosts import CHAT_PATH
+from .replies import ReplyQueue
 
 __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
 

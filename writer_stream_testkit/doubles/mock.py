@@ -1,7 +1,7 @@
 """``WriterMock``: the Writer API, answered in-process through respx.
 
 The mock claims requests to the Writer base URLs. ``POST {base}/v1/chat`` is
-answered from a :class:`~writer_stream_testkit._replies.ReplyQueue` and the plan
+answered from a :class:`~writer_stream_testkit.doubles.replies.ReplyQueue` and the plan
 it returns is played by :mod:`._execute`, so pauses, stalls, disconnects and
 refused connections reach the client as the httpx exceptions a real socket would
 raise. Other Writer paths go to the user's respx routes if one matches, else get
@@ -27,8 +27,11 @@ from typing import Any, TypeVar, cast
 import httpx
 import respx
 
-from ._execute import arun_head, build_response, run_head
-from ._hosts import (
+from ..scripts.plan import ResponsePlan, error_plan
+from ..wire.call import Call
+from .base import QueuedDouble
+from .execute import arun_head, build_response, run_head
+from .hosts import (
     CHAT_PATH,
     DEFAULT_BASE_URL,
     Base,
@@ -39,8 +42,6 @@ from ._hosts import (
     is_loopback,
     pass_through,
 )
-from ._replies import Call, QueuedDouble, error_plan
-from .plan import ResponsePlan
 
 __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
 

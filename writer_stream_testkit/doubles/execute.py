@@ -26,7 +26,7 @@ import h11
 import httpcore
 import httpx
 
-from .plan import Disconnect, Pause, ResponsePlan, Write
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write
 
 __all__ = [
     "GeneratorStream",

@@ -21,7 +21,7 @@ from typing import NoReturn
 import pydantic
 import pydantic_core
 
-from .errors import StreamContractError
+from ..errors import StreamContractError
 from .transcript import _MISSING, _fmt, _get, _list, _plain, render_event
 
 __all__ = ["RULES", "assert_event_order", "assert_stream_contract"]

@@ -20,15 +20,15 @@ from typing import Any
 
 import yaml
 
+from ..errors import CassetteFormatError
+from ..helpers.accumulate import ChatCompletionStreamState
+from ..testing.transcript import render_event, render_transcript
+from ..wire.call import Call
+from ..wire.sse import DONE_DATA
 from . import recorder as _recorder
-from ._redact import Redaction
-from ._replies import Call
-from .accumulate import ChatCompletionStreamState
-from .cassette import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
-from .cassette import interaction_from_capture as _interaction_from_capture
-from .errors import CassetteFormatError
-from .sse import DONE_DATA
-from .transcript import render_event, render_transcript
+from .capture import interaction_from_capture as _interaction_from_capture
+from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
+from .redact import Redaction
 
 __all__ = [
     "Drift",

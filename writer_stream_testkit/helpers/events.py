@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Final, Generic, Literal, TypeVar, Union
 import pydantic
 from pydantic import PrivateAttr
 
-from .types import BaseModel, ChatCompletionChunk, LogprobsToken, ParsedChatCompletion
+from ..wire.types import BaseModel, ChatCompletionChunk, LogprobsToken, ParsedChatCompletion
 
 __all__ = [
     "ChatCompletionStreamEvent",

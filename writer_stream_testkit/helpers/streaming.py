@@ -12,10 +12,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
-from ._parsing import ToolParam
+from ..wire.types import ChatCompletionChunk, ParsedChatCompletion
 from .accumulate import ChatCompletionStreamState
 from .events import ChatCompletionStreamEvent
-from .types import ChatCompletionChunk, ParsedChatCompletion
+from .parsing import ToolParam
 
 __all__ = [
     "AsyncChatCompletionStream",

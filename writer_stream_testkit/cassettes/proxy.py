@@ -2,12 +2,12 @@
 
 A cassette for clients in any language or process.
 
-It is a :class:`~writer_stream_testkit.server.FakeWriterServer` whose reply source
+It is a :class:`~writer_stream_testkit.doubles.server.FakeWriterServer` whose reply source
 is a :class:`RecordingProxy`. Per request the cassette's record mode decides, as
 it does in-process: replay a recording (the server runs its plan), explain a miss,
-or record. Recording goes through :mod:`~writer_stream_testkit.recorder`'s tee, and
+or record. Recording goes through :mod:`~writer_stream_testkit.cassettes.recorder`'s tee, and
 the tee's response is handed to the server as a
-:class:`~writer_stream_testkit.server.LiveResponse`, so each upstream read is
+:class:`~writer_stream_testkit.doubles.server.LiveResponse`, so each upstream read is
 written to the client the moment it arrives. When a response ends, however it
 ends, the capture becomes a redacted interaction and the cassette file is
 rewritten atomically (merged under its lock) in a worker thread, so a slow disk
@@ -25,11 +25,14 @@ from typing import Final
 
 import httpx
 
+from ..doubles.server import LiveResponse
+from ..scripts.plan import ResponsePlan
+from ..wire.call import Call
 from . import recorder as _recorder
-from ._replies import Call
-from .cassette import Cassette, Interaction, decide, interaction_from_capture, save_recorded
-from .plan import ResponsePlan
-from .server import LiveResponse
+from .capture import interaction_from_capture
+from .cassette import Cassette
+from .model import Interaction
+from .modes import decide, save_recorded
 
 __all__ = ["RecordingProxy"]
 

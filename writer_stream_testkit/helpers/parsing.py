@@ -16,8 +16,8 @@ from typing import Any, TypeVar, Union, cast
 import pydantic
 from pydantic_core import PydanticUndefined
 
-from .errors import ContentFilterFinishReasonError, LengthFinishReasonError
-from .types import Logprobs, ParsedChatCompletion, ParsedChatCompletionChoice
+from ..errors import ContentFilterFinishReasonError, LengthFinishReasonError
+from ..wire.types import Logprobs, ParsedChatCompletion, ParsedChatCompletionChoice
 
 __all__ = [
     "PydanticFunctionTool",

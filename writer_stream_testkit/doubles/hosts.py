@@ -22,7 +22,7 @@ import httpx
 import respx
 from respx.models import AllMockedAssertionError, PassThrough, Route
 
-from .errors import ScriptError
+from ..errors import ScriptError
 
 __all__ = [
     "CHAT_PATH",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import httpcore
 import httpx
 
-from ._execute import GeneratorStream
+from ..doubles.execute import GeneratorStream
 
 __all__ = ["UPSTREAM_MARK", "Capture", "arecord", "describe_error", "record", "upstream_request"]
 

@@ -23,7 +23,7 @@ import httpx
 import pydantic
 from pydantic import ValidationError
 
-from .errors import APIError, MalformedChunkError, StreamErrorEvent
+from ..errors import APIError, MalformedChunkError, StreamErrorEvent
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["ChunkDecoder"]

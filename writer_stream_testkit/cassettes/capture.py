@@ -1,0 +1,96 @@
+"""From a tee capture to a redacted interaction, at record time."""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..wire.sse import DONE_DATA
+from . import recorder as _recorder
+from .framing import body_from_reads, frame_stream
+from .model import Interaction, RecordedRequest, RecordedResponse
+from .redact import Redaction, secret_from_headers
+
+# --- from a capture to an interaction (record time, redaction included) --------------------------
+
+
+def interaction_from_capture(capture: _recorder.Capture, redaction: Redaction) -> Interaction:
+    """The cassette entry for one captured exchange, with every secret already removed."""
+    redaction = redaction.with_secrets(secret_from_headers(capture.headers))
+    body_text = capture.content.decode("utf-8", "replace")
+    parsed: Any = None
+    text: str | None = None
+    if capture.content:
+        try:
+            parsed = _json.loads(capture.content)
+        except ValueError:
+            text = redaction.text(body_text)
+    request = RecordedRequest(
+        method=capture.method,
+        url=redaction.text(capture.url),
+        headers=_lower(
+            redaction.headers((k, v) for k, v in capture.headers if k.lower() not in _TRANSPORT_HEADERS)
+        ),
+        json=redaction.json(parsed),
+        body=text,
+    )
+    headers = _lower(redaction.headers(capture.response_headers))
+    reads = _redact_reads(capture.reads, redaction)
+    is_sse = any(k == "content-type" and v.startswith("text/event-stream") for k, v in headers)
+    if is_sse:
+        events = frame_stream(reads)
+        # A client that stops at `data: [DONE]` (the SDK does) has read the whole stream.
+        done = bool(events) and events[-1].data == DONE_DATA
+        response = RecordedResponse(
+            status=capture.status,
+            headers=headers,
+            t=round(capture.head_t, 4),
+            events=events,
+            complete=capture.complete or done,
+        )
+    else:
+        body, body_t, cuts = body_from_reads(reads)
+        response = RecordedResponse(
+            status=capture.status,
+            headers=headers,
+            t=round(capture.head_t, 4),
+            body=body,
+            body_t=body_t,
+            body_cuts=cuts,
+            complete=capture.complete,
+        )
+    return Interaction(request, response)
+
+
+_TRANSPORT_HEADERS = frozenset(
+    {"host", "content-length", "connection", "accept-encoding", "transfer-encoding"}
+)
+"""Request headers that describe one connection, not the request: left out of the recording."""
+
+
+def _lower(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((k.lower(), v) for k, v in pairs)
+
+
+def _redact_reads(reads: Sequence[tuple[bytes, float]], redaction: Redaction) -> list[tuple[bytes, float]]:
+    """Scrub the whole body at once, so a secret split across two reads is still found."""
+    reads = [(data, round(t, 4)) for data, t in reads if data]
+    if not redaction.may_change(b"".join(data for data, _ in reads)):
+        return reads
+    pieces = [data.decode("utf-8", "surrogateescape") for data, _ in reads]
+    text = "".join(pieces)
+    ends: list[int] = []
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        ends.append(total)
+    scrubbed, moved = redaction.text_keeping_offsets(text, ends)
+    if scrubbed == text:
+        return reads
+    out: list[tuple[bytes, float]] = []
+    start = 0
+    for (_, t), end in zip(reads, moved, strict=True):
+        out.append((scrubbed[start:end].encode("utf-8", "surrogateescape"), t))
+        start = end
+    return out

@@ -1,0 +1,462 @@
+"""``Cassette``: one cassette file in use, replaying and recording through respx."""
+
+from __future__ import annotations
+
+import json as _json
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+import respx
+
+from ..doubles.base import verify_at_exit
+from ..doubles.execute import arun_head, build_response, run_head
+from ..doubles.hosts import (
+    BaseURLs,
+    aanswer_from_later,
+    answer_from_later,
+    guess_base,
+    is_loopback,
+    pass_through,
+)
+from ..errors import CassetteError, CassetteMissError, CassetteRecordError
+from ..scripts.plan import ResponsePlan, error_plan
+from ..wire.call import Call
+from . import recorder as _recorder
+from .capture import interaction_from_capture
+from .load import load_cassette
+from .matching import Matcher, MatchFunction, _Rules, miss_message
+from .model import Interaction, RecordedRequest, RecordMode, Timing
+from .modes import Action, check_record_mode, check_upstream, decide, loads_existing, save_recorded
+from .redact import Redaction, secret_from_headers
+from .timing import render_plan, timing_factor
+
+# --- the cassette in use --------------------------------------------------------------------------
+
+
+class Cassette:
+    """One cassette file in use: replays recorded interactions, records new ones per ``record_mode``.
+
+    As a context manager (sync or async) it intercepts the Writer API in-process
+    through respx, for ``writerai`` and this kit's clients alike; in record modes
+    requests go to ``upstream`` (default: the real API) and each chunk reaches
+    the caller as it arrives while being recorded. Leaving the block saves
+    (atomically, merged under a lock) and fails on any request the cassette could
+    not answer. ``FakeWriterServer(cassette=Cassette(...))`` replays it over a socket.
+
+    "The Writer API" is decided as ``WriterMock`` decides it: each ``base_url``
+    given, ``WRITER_BASE_URL`` when the cassette is built and at each request,
+    and ``https://api.writer.com``. A request to another host goes to any other
+    respx router; if none answers, a loopback host passes through (the test's
+    own server) and any other gets a non-retryable 500 naming the fix and fails
+    the block, so the SDK never retries it for minutes.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        record_mode: RecordMode = "none",
+        match_on: Sequence[str] = ("method", "path", "body"),
+        ignore_fields: Sequence[str] = (),
+        matchers: Sequence[Matcher | MatchFunction] = (),
+        allow_playback_repeats: bool = False,
+        redact: Iterable[str | re.Pattern[str] | tuple[str | re.Pattern[str], str]] = (),
+        redact_headers: Iterable[str] = (),
+        api_key: str | None = None,
+        timing: Timing = "fast",
+        upstream: str | None = None,
+        base_url: str | Sequence[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        assert_all_played: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.record_mode: RecordMode = check_record_mode(record_mode)
+        self._rules = _Rules.build(match_on, ignore_fields, matchers)
+        self.allow_playback_repeats = allow_playback_repeats
+        secrets = [s for s in (api_key, os.environ.get("WRITER_API_KEY")) if s]
+        self.redaction = Redaction.build(secrets=secrets, patterns=redact, headers=redact_headers)
+        timing_factor(timing)
+        self.timing: Timing = timing
+        self.upstream = (
+            None
+            if upstream is None
+            else check_upstream(upstream, option=f"upstream={upstream!r} (--writer-upstream in pytest)")
+        )
+        self._hosts = BaseURLs(base_url)
+        self.meta = dict(meta or {})
+        self.assert_all_played = assert_all_played
+        self._lock = threading.Lock()
+        self._loaded: tuple[Interaction, ...] | None = None
+        self._file_existed = False
+        self._play_counts: list[int] = []
+        self._captures: list[_recorder.Capture] = []
+        self._saved: tuple[Interaction, ...] = ()
+        self._misses: list[str] = []
+        self._record_failures: list[str] = []
+        self._calls: list[Call] = []
+        self._router: _Router | None = None
+
+    # --- loading and the replay state -------------------------------------------------------------
+
+    def load(self) -> tuple[Interaction, ...]:
+        """The interactions read from the file (once; ``rewrite`` reads nothing)."""
+        with self._lock:
+            if self._loaded is None:
+                self._file_existed = self.path.exists()
+                if self._file_existed and loads_existing(self.record_mode):
+                    content = load_cassette(self.path)
+                    self._loaded = content.interactions
+                    self.meta = {**content.meta, **self.meta}
+                else:
+                    self._loaded = ()
+                self._play_counts = [0] * len(self._loaded)
+            return self._loaded
+
+    @property
+    def interactions(self) -> tuple[Interaction, ...]:
+        """The recordings this run can replay."""
+        return self.load()
+
+    @property
+    def calls(self) -> list[Call]:
+        """Every request the cassette was asked to answer, in order."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def play_counts(self) -> list[int]:
+        """How often each loaded interaction has been replayed in this run."""
+        self.load()
+        with self._lock:
+            return list(self._play_counts)
+
+    def _scrub_call(self, call: Call) -> Call:
+        """The call as its recording would hold it: same secrets removed, so bodies compare equal."""
+        redaction = self.redaction.with_secrets(secret_from_headers(call.headers.raw))
+        if call.json is None:
+            return call
+        body = redaction.json(call.json)
+        if body == call.json:
+            return call
+        return replace(call, json=body, content=_json.dumps(body).encode())
+
+    def matches(self, call: Call, recorded: RecordedRequest) -> bool:
+        """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay.
+
+        Public so reply sources outside this class (the CLI's directory server and
+        record proxy) decide "same request" exactly as the cassette does.
+        """
+        return self._rules.matches(self._scrub_call(call), recorded)
+
+    def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
+        interactions = self.load()
+        scrubbed = self._scrub_call(call)
+        with self._lock:
+            self._calls.append(call)
+            found: int | None = None
+            for index, interaction in enumerate(interactions):
+                if self._play_counts[index] == 0 and self._rules.matches(scrubbed, interaction.request):
+                    found = index
+                    break
+            if found is None and self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
+                found = next(
+                    (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
+                )
+            action = decide(self.record_mode, file_existed=self._file_existed, matched=found is not None)
+            if action == "replay":
+                assert found is not None
+                self._play_counts[found] += 1
+                return action, render_plan(
+                    interactions[found].response,
+                    timing=self.timing,
+                    reason=f"{self.path} interactions[{found}]",
+                )
+            if action == "record":
+                return action, None
+            message = miss_message(
+                str(self.path),
+                scrubbed,
+                interactions,
+                [i for i, n in enumerate(self._play_counts) if n],
+                self._rules,
+                self.record_mode,
+                file_exists=self._file_existed,
+            )
+            self._misses.append(message)
+            return action, error_plan(500, message)
+
+    def take(self, call: Call) -> ResponsePlan:
+        """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
+        _, plan = self._choose(call)
+        if plan is not None:
+            return plan
+        message = (
+            f"Cassette {self.path} would record {call.describe()} (record_mode={self.record_mode!r}), but "
+            "FakeWriterServer(cassette=...) only replays. To record a client in another process, use the "
+            "writer_server fixture with @pytest.mark.writer_cassette (it records through a proxy when the "
+            "record mode may record) or `writer-stream-testkit record --upstream URL --cassette FILE`; "
+            "in-process, wrap the code in `with Cassette(...):`."
+        )
+        with self._lock:
+            self._misses.append(message)
+        return error_plan(500, message)
+
+    def plan(self, call: Call) -> ResponsePlan:
+        """The ``Reply`` protocol: the same as :meth:`take`."""
+        return self.take(call)
+
+    def _started(self, capture: _recorder.Capture) -> None:
+        with self._lock:
+            self._captures.append(capture)
+
+    def _recording_failed(self, message: str) -> ResponsePlan:
+        """Note that a request could not be recorded (``verify`` then fails) and answer it with a 502.
+
+        The 502 carries ``x-should-retry: false``: a client retrying an upstream
+        it cannot reach only waits minutes for the same error, without the reason.
+        """
+        with self._lock:
+            self._record_failures.append(message)
+        return error_plan(502, message)
+
+    def _upstream_failed(self, request: httpx.Request, error: httpx.TransportError) -> ResponsePlan:
+        """The in-process recorder's answer when the upstream never started a response."""
+        url = request.url
+        upstream = self.upstream or f"{url.scheme}://{url.netloc.decode('ascii')}"
+        return self._recording_failed(
+            f"Recording into cassette {self.path} failed for {Call.from_httpx(request).describe()}: the "
+            f"upstream {upstream} did not answer ({_recorder.describe_error(error)}), so nothing was recorded for "
+            "it. Check the cassette's upstream= (--writer-upstream in pytest) and that the upstream is "
+            "up and reachable; the client got a 502 it does not retry."
+        )
+
+    # --- ending a run -----------------------------------------------------------------------------
+
+    def recorded(self) -> tuple[Interaction, ...]:
+        """What this run has recorded so far, redacted, in request order."""
+        with self._lock:
+            captures = list(self._captures)
+        return tuple(interaction_from_capture(c, self.redaction) for c in captures if c.responded)
+
+    def save(self) -> None:
+        """Write what this run recorded, merged with the file as it is now, under the file's lock.
+
+        A response still being read is not saved: its recording would be cut
+        short and replay as a broken stream. The rest is saved, then
+        :class:`CassetteRecordError` names the open one; it is saved by a later
+        ``save()`` once it ends.
+        """
+        loaded = self.load()
+        with self._lock:
+            captures = list(self._captures)
+        finished: list[_recorder.Capture] = []
+        still_open: list[_recorder.Capture] = []
+        for capture in captures:  # `done` read once each, so a capture is either saved whole or reported
+            (finished if capture.done or not capture.responded else still_open).append(capture)
+        recorded = tuple(interaction_from_capture(c, self.redaction) for c in finished if c.responded)
+        mode = self.record_mode
+        earlier = self._saved  # what earlier saves of this run wrote: the file holds it already
+        if mode == "rewrite":
+            # Nothing finished (or nothing ran): leave the old recording rather than blank it.
+            if recorded or not (still_open or not (earlier or captures or self._calls)):
+                save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+        elif mode == "all" and recorded:
+            save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+        elif mode != "none" and recorded:
+            save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
+        self._saved = (*earlier, *recorded)
+        with self._lock:
+            # Only what was saved: a capture another thread added meanwhile waits for the next save.
+            self._captures = [c for c in self._captures if all(c is not f for f in finished)]
+        if still_open:
+            raise CassetteRecordError("\n\n".join(self._open_stream_message(c) for c in still_open))
+
+    def _open_stream_message(self, capture: _recorder.Capture) -> str:
+        request = interaction_from_capture(capture, self.redaction).request
+        return (
+            f"Cassette {self.path} did not save the recording of {request.describe()}: its stream was begun "
+            "inside the `with Cassette(...)` block and was still open when the block ended, so only part of "
+            "it had been recorded. Consume or close the stream inside the `with` block (read it to the end, "
+            "or open it with `with client.chat.chat(..., stream=True) as stream:`); the cassette's other "
+            "recordings were saved."
+        )
+
+    def verify(self) -> None:
+        """Fail if any request went unanswered or could not be recorded.
+
+        Raises :class:`CassetteRecordError` when a recording failed (listing any misses too),
+        otherwise :class:`CassetteMissError` for misses.
+
+        With ``assert_all_played=True``, recordings never replayed fail it too.
+        """
+        with self._lock:
+            misses = list(self._misses)
+            failures = list(self._record_failures)
+            counts = list(self._play_counts)
+        problems: list[str] = []
+        if failures:
+            count = len(failures)
+            problems.append(
+                (f"Recording failed for {count} requests:\n\n" if count > 1 else "") + "\n\n".join(failures)
+            )
+        if misses:
+            count = len(misses)
+            problems.append(
+                (f"{count} requests found no recording:\n\n" if count > 1 else "") + "\n\n".join(misses)
+            )
+        if problems:
+            raise (CassetteRecordError if failures else CassetteMissError)("\n\n".join(problems))
+        if self.assert_all_played and self.record_mode not in ("all", "rewrite"):
+            unplayed = [i for i, n in enumerate(counts) if n == 0]
+            if unplayed:
+                raise CassetteMissError(
+                    f"Cassette {self.path} has recordings this run never replayed: "
+                    f"{', '.join(f'interactions[{i}]' for i in unplayed)}. Make the requests the test "
+                    "expects, re-record with record_mode='rewrite', or drop assert_all_played=True."
+                )
+
+    def reset(self) -> None:
+        """Forget plays, calls and misses (the server calls this); the file is untouched."""
+        with self._lock:
+            self._play_counts = [0] * len(self._loaded or ())
+            self._calls.clear()
+            self._misses.clear()
+            self._record_failures.clear()
+
+    # --- interception -----------------------------------------------------------------------------
+
+    def _owns(self, url: httpx.URL) -> bool:
+        return self._hosts.owner(url) is not None
+
+    def _unowned(self, request: httpx.Request) -> ResponsePlan:
+        """The answer to a request for a host this cassette does not own, that no other respx router took.
+
+        A loopback host passes through (the test's own server); any other gets a
+        non-retryable 500 and fails :meth:`verify`, since raising here would make
+        the SDK retry for minutes.
+        """
+        if is_loopback(request.url.host):
+            raise pass_through(request, f"Cassette {self.path}")
+        call = Call.from_httpx(request)
+        guess = guess_base(request.url)
+        served = ", ".join(base.url for base in self._hosts.now())
+        message = (
+            f"Cassette {self.path} does not answer {call.describe()} sent to {request.url}: it "
+            f"answers only the Writer API at {served}, and no respx route matched the request. If the "
+            f"code under test calls the Writer API at {guess}, pass that base URL as "
+            f"Cassette(..., base_url={guess!r}) (the writer_cassette marker takes the same keyword); "
+            "otherwise mock the request with a respx route."
+        )
+        with self._lock:
+            self._calls.append(call)
+            self._misses.append(message)
+        return error_plan(500, message)
+
+    def start(self) -> Cassette:
+        """Load the file and start intercepting; prefer ``with Cassette(...):``, which also saves and verifies.
+
+        Starting a started cassette is refused: a second router would stay
+        registered after ``stop()`` and go on intercepting.
+        """
+        if self._router is not None:
+            raise CassetteError(
+                f"Cassette {self.path} is already started, and a cassette intercepts requests once: start() or "
+                "`with` was used on it again before stop(). Use one `with Cassette(...)` block (the "
+                "writer_cassette fixture's cassette is already started, so do not enter it again), or call "
+                "stop() before starting it again."
+            )
+        self.load()
+        self._router = _Router(self)
+        self._router.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting, without saving or verifying."""
+        if self._router is not None:
+            self._router.stop(quiet=True)
+            self._router = None
+
+    def __enter__(self) -> Cassette:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+        try:
+            self.save()
+        except CassetteRecordError as error:
+            with self._lock:
+                self._record_failures.append(str(error))
+        verify_at_exit(self.verify, exc)
+
+    async def __aenter__(self) -> Cassette:
+        return self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+
+class _Router(respx.MockRouter):
+    """The respx router behind ``with Cassette(...)``: replay through the plan executor, or tee upstream."""
+
+    def __init__(self, cassette: Cassette) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self._cassette = cassette
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(_recorder.UPSTREAM_MARK):
+            raise pass_through(
+                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+            )
+        cassette = self._cassette
+        if cassette._owns(request.url):
+            request.read()
+            _, plan = cassette._choose(Call.from_httpx(request))
+            if plan is None:
+                try:
+                    return _recorder.record(request, upstream=cassette.upstream, on_start=cassette._started)
+                except httpx.TransportError as error:
+                    plan = cassette._upstream_failed(request, error)
+        else:
+            answer = answer_from_later(self, request)
+            if answer is not None:
+                return answer
+            request.read()
+            plan = cassette._unowned(request)
+        run_head(plan, request)
+        return build_response(plan, request)
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(_recorder.UPSTREAM_MARK):
+            raise pass_through(
+                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+            )
+        cassette = self._cassette
+        if cassette._owns(request.url):
+            await request.aread()
+            _, plan = cassette._choose(Call.from_httpx(request))
+            if plan is None:
+                try:
+                    return await _recorder.arecord(
+                        request, upstream=cassette.upstream, on_start=cassette._started
+                    )
+                except httpx.TransportError as error:
+                    plan = cassette._upstream_failed(request, error)
+        else:
+            answer = await aanswer_from_later(self, request)
+            if answer is not None:
+                return answer
+            await request.aread()
+            plan = cassette._unowned(request)
+        await arun_head(plan, request)
+        return build_response(plan, request)

@@ -1,0 +1,169 @@
+"""``Call``: one request as a double received it, with its headers and parsed JSON body."""
+
+from __future__ import annotations
+
+import json as _json
+import reprlib
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+
+class Headers(Mapping[str, str]):
+    """Immutable request headers with case-insensitive lookup, as HTTP defines them.
+
+    Repeated headers are joined with ``", "`` on lookup, as httpx does; ``raw``
+    keeps every pair in the order received.
+    """
+
+    __slots__ = ("_index", "raw")
+
+    raw: tuple[tuple[str, str], ...]
+    _index: dict[str, str]
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = tuple(items.items()) if isinstance(items, Mapping) else tuple(items)
+        index: dict[str, str] = {}
+        for name, value in pairs:
+            key = name.lower()
+            index[key] = f"{index[key]}, {value}" if key in index else value
+        object.__setattr__(self, "raw", pairs)
+        object.__setattr__(self, "_index", index)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Headers are immutable; build a new Headers object instead.")
+
+    def __getitem__(self, key: str) -> str:
+        return self._index[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._index == {str(k).lower(): v for k, v in other.items()}
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._index.items())))
+
+    def __repr__(self) -> str:
+        return f"Headers({self._index!r})"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request a double received, kept so a test can assert on what was sent."""
+
+    method: str
+    url: str
+    path: str
+    headers: Headers
+    content: bytes
+    json: Any = field(default=None, compare=False)
+    """The body parsed as JSON, or ``None`` when it is empty or not JSON."""
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """When the request arrived (``time.monotonic()``), so a test can measure retry waits."""
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        content: bytes = b"",
+    ) -> Call:
+        """Build a call from raw parts; the server uses this for requests off the socket."""
+        return cls(
+            method=method.upper(),
+            url=url,
+            path=urlsplit(url).path or "/",
+            headers=headers if isinstance(headers, Headers) else Headers(headers),
+            content=content,
+            json=_parse_json(content),
+        )
+
+    @classmethod
+    def from_httpx(cls, request: httpx.Request) -> Call:
+        """Build a call from an httpx request, reading its body if it was streamed."""
+        return cls.create(
+            method=request.method,
+            url=str(request.url),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            content=request.read(),
+        )
+
+    @property
+    def stream(self) -> bool:
+        """Whether the request asked for a streamed (SSE) response."""
+        return isinstance(self.json, dict) and self.json.get("stream") is True
+
+    def describe(self) -> str:
+        """The request line and a short summary of its body, for error messages."""
+        return f"{self.method} {self.path} {_summarise_body(self)}"
+
+
+def _parse_json(content: bytes) -> Any:
+    if not content:
+        return None
+    try:
+        return _json.loads(content)
+    except ValueError:
+        return None
+
+
+def _body_problem(call: Call) -> str | None:
+    """Why ``call``'s body cannot be a chat request (the real API answers 400), or ``None`` if it can."""
+    if isinstance(call.json, dict):
+        return None
+    if not call.content:
+        reason = "The request body is empty"
+    else:
+        try:
+            value = _json.loads(call.content)
+        except ValueError as exc:
+            reason = f"The request body is not JSON: {exc}"
+        else:
+            reason = f"The request body is JSON but not an object: {_short.repr(value)}"
+    return (
+        f"{reason}. The Writer API answers such a request with 400; send the chat parameters "
+        "as one JSON object, as the Writer SDKs do."
+    )
+
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def _summarise_body(call: Call) -> str:
+    body = call.json
+    if not isinstance(body, dict):
+        if not call.content:
+            return "(no body)"
+        if body is not None or call.content.strip() == b"null":
+            return f"(JSON body that is not an object: {_short.repr(body)})"
+        return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
+    parts = [f"model={body.get('model')!r}", f"stream={bool(body.get('stream'))}"]
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        parts.append(f"{len(messages)} message{'' if len(messages) == 1 else 's'}")
+        last = messages[-1] if messages else None
+        if isinstance(last, dict):
+            parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
+        parts.append(f"tools={names}")
+    return "(" + ", ".join(parts) + ")"
