@@ -25,7 +25,8 @@ import yaml
 from writerai.lib.streaming.chat import ChatCompletionStreamManager
 
 from writer_stream_testkit.errors import StreamContractError
-from writer_stream_testkit.testing.contract import RULES, assert_event_order, assert_stream_contract
+from writer_stream_testkit.testing.contract import RULES, assert_stream_contract
+from writer_stream_testkit.testing.event_order import assert_event_order
 
 RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
 MANIFEST: dict[str, Any] = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())["fixtures"]

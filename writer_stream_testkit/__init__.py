@@ -61,7 +61,8 @@ from .helpers.streaming import (
 from .scripts.chat import StreamScript
 from .scripts.faults import Fault
 from .scripts.run import ScriptRun, script_events
-from .testing.contract import assert_event_order, assert_stream_contract
+from .testing.contract import assert_stream_contract
+from .testing.event_order import assert_event_order
 from .testing.snapshot import StreamTranscript, WriterSnapshotExtension
 from .testing.transcript import render_transcript
 from .wire.call import Call

@@ -1,0 +1,602 @@
+"""What both Writer clients share: streams over a response, the attempt loop written once as
+a generator of I/O actions, configuration and request building.
+
+Everything that decides lives in pure code: :mod:`._retry` (whether and how long to wait),
+:mod:`.wire.chunks` (bytes to chunks) and :func:`_exchange` (the attempt loop). ``Writer``
+and ``AsyncWriter`` only carry those actions out, the one with calls and the other with awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import platform
+import sys
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, cast
+
+import httpx
+import pydantic
+from typing_extensions import Required, Self
+
+from . import _retry
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    WriterError,
+    status_error_class,
+)
+from .helpers.parsing import type_to_response_format_param, validate_input_tools
+from .wire.chunks import ChunkDecoder
+from .wire.types import ChatCompletion
+
+if TYPE_CHECKING:
+    # Imported where used: streaming.py builds on this module's Stream classes.
+    pass
+
+
+DEFAULT_MAX_RETRIES = _retry.DEFAULT_MAX_RETRIES
+DEFAULT_TIMEOUT = _retry.DEFAULT_TIMEOUT
+
+_HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
+_CHAT_PATH = b"v1/chat"
+
+_ModelT = TypeVar("_ModelT", bound=pydantic.BaseModel)
+
+
+class _NotGiven:
+    """The SDK's "argument left out" marker, distinct from an explicit None."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN = _NotGiven()
+
+
+class ChatParams(TypedDict, total=False):
+    """What ``chat.chat`` and ``chat.stream`` take besides ``stream`` and ``response_format``.
+
+    The body fields are the SDK's ``chat_chat_params``; a field left out is
+    left out of the JSON. The ``extra_*`` keys and ``timeout`` shape the
+    request itself, as in the SDK.
+    """
+
+    messages: Required[Iterable[Mapping[str, Any]]]
+    model: Required[str]
+    logprobs: bool
+    max_tokens: int
+    n: int
+    stop: Iterable[str] | str
+    stream_options: Mapping[str, Any]
+    temperature: float
+    tool_choice: Mapping[str, Any]
+    tools: Iterable[Mapping[str, Any]]
+    top_p: float
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, object] | None
+    extra_body: Mapping[str, object] | None
+    timeout: float | httpx.Timeout | None
+
+
+_BODY_ORDER = (
+    "messages",
+    "model",
+    "logprobs",
+    "max_tokens",
+    "n",
+    "response_format",
+    "stop",
+    "stream",
+    "stream_options",
+    "temperature",
+    "tool_choice",
+    "tools",
+    "top_p",
+)
+"""The body keys in the order the SDK writes them, so our request bytes equal its own."""
+
+
+# --- streams --------------------------------------------------------------------------------------
+
+
+class Stream(Generic[_ModelT]):
+    """The chunks of one streamed response, read as they arrive.
+
+    Iterate it once. The response is closed when the stream ends, fails, or
+    is closed early. Errors while reading the body (a dropped connection, a
+    read timeout) are httpx's own exceptions, exactly as the SDK lets them
+    through.
+    """
+
+    response: httpx.Response
+
+    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response) -> None:
+        self.response = response
+        self._decoder = ChunkDecoder(response, cast_to)
+        self._iterator = self._stream()
+
+    def __next__(self) -> _ModelT:
+        return next(self._iterator)
+
+    def __iter__(self) -> Iterator[_ModelT]:
+        return self._iterator
+
+    def _stream(self) -> Iterator[_ModelT]:
+        decoder = self._decoder
+        response = self.response
+        try:
+            for data in response.iter_bytes():
+                chunks = decoder.feed(data)
+                if chunks:
+                    yield from chunks
+                if decoder.finished:
+                    break
+            else:
+                yield from decoder.end()
+            decoder.raise_error()
+        finally:
+            response.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the response and release the connection, even if the stream was not read to the end."""
+        self.response.close()
+
+
+class AsyncStream(Generic[_ModelT]):
+    """The async twin of :class:`Stream`: the same decoder, read with ``aiter_bytes``."""
+
+    response: httpx.Response
+
+    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response) -> None:
+        self.response = response
+        self._decoder = ChunkDecoder(response, cast_to)
+        self._iterator = self._stream()
+
+    async def __anext__(self) -> _ModelT:
+        return await self._iterator.__anext__()
+
+    def __aiter__(self) -> AsyncIterator[_ModelT]:
+        return self._iterator
+
+    async def _stream(self) -> AsyncIterator[_ModelT]:
+        decoder = self._decoder
+        response = self.response
+        try:
+            async for data in response.aiter_bytes():
+                for chunk in decoder.feed(data):
+                    yield chunk
+                if decoder.finished:
+                    break
+            else:
+                for chunk in decoder.end():
+                    yield chunk
+            decoder.raise_error()
+        finally:
+            await response.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the response and release the connection, even if the stream was not read to the end."""
+        await self.response.aclose()
+
+
+# --- the attempt loop, once, as I/O actions ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    request: httpx.Request
+
+
+@dataclass(frozen=True, slots=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    response: httpx.Response
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    response: httpx.Response
+
+
+_Action = _Send | _Sleep | _Read | _Close
+_Exchange = Generator[_Action, "httpx.Response | Exception | None", httpx.Response]
+
+
+def _exchange(build: Callable[[int], httpx.Request], max_retries: int) -> _Exchange:
+    """The SDK's attempt loop: send, and on a retryable failure wait and send again.
+
+    Yields the I/O to perform and receives its outcome: for ``_Send`` the
+    response or the exception the send raised, for the others None. Returns
+    the first 2xx response; raises the SDK's error once retries run out.
+    """
+    for retries_taken in range(max_retries + 1):
+        remaining = max_retries - retries_taken
+        request = build(retries_taken)
+        outcome = yield _Send(request)
+        if isinstance(outcome, Exception):
+            if remaining > 0:
+                yield _Sleep(_retry.retry_delay(retries_taken, None))
+                continue
+            if isinstance(outcome, httpx.TimeoutException):
+                raise APITimeoutError(request=request) from outcome
+            raise APIConnectionError(request=request) from outcome
+        assert outcome is not None
+        response = outcome
+        if response.is_success:
+            return response
+        if remaining > 0 and _retry.should_retry_status(response.status_code, response.headers):
+            yield _Close(response)
+            yield _Sleep(_retry.retry_delay(retries_taken, response.headers))
+            continue
+        if not response.is_closed:
+            yield _Read(response)
+        raise _status_error(response) from None
+    raise AssertionError("unreachable: the last attempt always returns or raises")
+
+
+def _status_error(response: httpx.Response) -> APIStatusError:
+    """The SDK's exception for an error response: its class, message format and decoded body."""
+    body: object
+    if response.is_closed and not response.is_stream_consumed:
+        body = None
+        message = f"Error code: {response.status_code}"
+    else:
+        text = response.text.strip()
+        body = text
+        try:
+            body = json.loads(text)
+        except ValueError:
+            message = text or f"Error code: {response.status_code}"
+        else:
+            message = f"Error code: {response.status_code} - {body}"
+    return status_error_class(response.status_code)(message, response=response, body=body)
+
+
+def _completion(response: httpx.Response) -> ChatCompletion:
+    """The body of a ``stream: false`` reply, validated as a ``ChatCompletion``."""
+    try:
+        return ChatCompletion.model_validate_json(response.content)
+    except pydantic.ValidationError as exc:
+        text = response.text
+        shown = text if len(text) <= 200 else f"{text[:160]}… ({len(text) - 160} more characters)"
+        request = response.request
+        raise APIResponseValidationError(
+            response,
+            text,
+            message=(
+                f"The {response.status_code} reply to {request.method} {request.url} is not a chat "
+                f"completion: {exc.errors(include_url=False)[0]['msg']}; the body was {shown!r}. "
+                "A `stream: false` reply must be one JSON chat.completion object; fix the server, "
+                "script or cassette that sent it."
+            ),
+        ) from None
+
+
+# --- configuration and request building, shared by both clients --------------------------------------
+
+
+def _json_default(value: object) -> object:
+    """Encode what the SDK's encoder encodes beyond plain JSON: models, dates, other iterables."""
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(exclude_unset=True, mode="json", by_alias=True)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping)):
+        return list(value)
+    raise TypeError(
+        f"A request field holds a {type(value).__name__}, which cannot be sent as JSON; "
+        "pass dicts, lists, str, numbers, bool or None (or a pydantic model)."
+    )
+
+
+def _encode_body(body: Mapping[str, object]) -> bytes:
+    return json.dumps(
+        body, default=_json_default, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()
+
+
+@functools.cache
+def _platform_headers(version: str) -> tuple[tuple[str, str], ...]:
+    """The ``X-Stainless-*`` description of this process, as the SDK sends it."""
+    system = platform.system().lower()
+    os_name = {
+        "darwin": "MacOS",
+        "windows": "Windows",
+        "linux": "Linux",
+        "freebsd": "FreeBSD",
+        "openbsd": "OpenBSD",
+    }.get(system, f"Other:{system}" if system else "Unknown")
+    machine = platform.machine().lower()
+    if machine in ("arm64", "aarch64"):
+        arch = "arm64"
+    elif machine == "x86_64":
+        arch = "x64"
+    elif machine == "arm":
+        arch = "arm"
+    elif sys.maxsize <= 2**32:
+        arch = "x32"
+    else:
+        arch = f"other:{machine}" if machine else "unknown"
+    return (
+        ("X-Stainless-Lang", "python"),
+        ("X-Stainless-Package-Version", version),
+        ("X-Stainless-OS", os_name),
+        ("X-Stainless-Arch", arch),
+        ("X-Stainless-Runtime", platform.python_implementation()),
+        ("X-Stainless-Runtime-Version", platform.python_version()),
+    )
+
+
+def _async_library() -> str:
+    """What the SDK puts after ``async:`` in ``X-Stainless-Async``."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return "asyncio"
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    return "false"
+
+
+def _env_headers() -> dict[str, str]:
+    """``WRITER_CUSTOM_HEADERS``: one ``Name: value`` per line, as the SDK reads it."""
+    parsed: dict[str, str] = {}
+    for line in os.environ.get("WRITER_CUSTOM_HEADERS", "").split("\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            parsed[name.strip()] = value.strip()
+    return parsed
+
+
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+
+
+class _BaseWriter(Generic[_HttpT]):
+    """Configuration and request building: everything both clients do without I/O."""
+
+    api_key: str
+    max_retries: int
+    timeout: float | httpx.Timeout | None
+    _http: _HttpT
+    _http_class: type[_HttpT]
+    _sleep: Callable[[float], object]
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str | httpx.URL | None,
+        timeout: float | httpx.Timeout | _NotGiven | None,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+        default_query: Mapping[str, object] | None,
+        http_client: _HttpT | None,
+    ) -> None:
+        kind = self._http_class
+        if http_client is not None and not isinstance(http_client, kind):
+            raise TypeError(
+                f"Invalid `http_client` argument; Expected an instance of `httpx.{kind.__name__}` but got "
+                f"{type(http_client)}"
+            )
+        if api_key is None:
+            api_key = os.environ.get("WRITER_API_KEY")
+        if api_key is None:
+            raise WriterError(
+                "The api_key client option must be set either by passing api_key to the client "
+                "or by setting the WRITER_API_KEY environment variable"
+            )
+        if max_retries is None:  # callers without type checks
+            raise TypeError(
+                "max_retries cannot be None. If you want to disable retries, pass `0`; if you want "
+                "the default behavior, pass `writer_stream_testkit.client.DEFAULT_MAX_RETRIES`."
+            )
+        if base_url is None:
+            base_url = os.environ.get("WRITER_BASE_URL") or "https://api.writer.com"
+        if isinstance(timeout, _NotGiven):
+            if http_client is not None and http_client.timeout != _HTTPX_DEFAULT_TIMEOUT:
+                timeout = http_client.timeout
+            else:
+                timeout = DEFAULT_TIMEOUT
+
+        self.api_key = api_key
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self._custom_headers = {**_env_headers(), **(default_headers or {})}
+        self._custom_query = dict(default_query or {})
+        self._http = http_client or kind(
+            timeout=self.timeout, limits=_retry.DEFAULT_CONNECTION_LIMITS, follow_redirects=True
+        )
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: str | httpx.URL) -> None:
+        url = httpx.URL(url)
+        if not url.raw_path.endswith(b"/"):
+            url = url.copy_with(raw_path=url.raw_path + b"/")
+        self._base_url = url
+        self._chat_url = url.copy_with(raw_path=url.raw_path + _CHAT_PATH)
+
+    def _default_headers(self) -> dict[str, str]:
+        from . import __version__
+
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"{type(self).__name__}/Python {__version__}",
+            **dict(_platform_headers(__version__)),
+            "Authorization": f"Bearer {self.api_key}",
+            **self._custom_headers,
+            "X-Stainless-Async": self._async_header(),
+            **self._custom_headers,
+        }
+
+    def _async_header(self) -> str:
+        return "false"
+
+    def _request_builder(
+        self, body: Mapping[str, object], params: ChatParams
+    ) -> Callable[[int], httpx.Request]:
+        """A function from the retry count to the request of that attempt.
+
+        The body is serialised once; only the ``x-stainless-retry-count`` header
+        changes between attempts, as in the SDK.
+        """
+        extra_body = params.get("extra_body")
+        content = _encode_body({**body, **extra_body} if extra_body else body)
+        extra_headers = params.get("extra_headers") or {}
+        headers = httpx.Headers({**self._default_headers(), **extra_headers}, encoding="utf-8")
+        given = {name.lower() for name in extra_headers}
+        timeout = params.get("timeout", self.timeout)
+        read = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
+        read_timeout = None if read is None or "x-stainless-read-timeout" in given else str(read)
+        count_given = "x-stainless-retry-count" in given
+        query = {**self._custom_query, **(params.get("extra_query") or {})}
+        url = self._chat_url
+        extensions = {"sni_hostname": url.host.replace("_", "-")} if "_" in url.host else None
+        http = self._http
+
+        def build(retries_taken: int) -> httpx.Request:
+            attempt_headers = headers.copy()
+            if not count_given:
+                attempt_headers["x-stainless-retry-count"] = str(retries_taken)
+            if read_timeout is not None:
+                attempt_headers["x-stainless-read-timeout"] = read_timeout
+            return http.build_request(
+                "POST",
+                url,
+                headers=attempt_headers,
+                params=query or None,  # type: ignore[arg-type]
+                content=content,
+                timeout=timeout,
+                extensions=extensions,
+            )
+
+        return build
+
+    def copy(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
+        http_client: _HttpT | None = None,
+        max_retries: int | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A new client with the same options except those given; it shares the HTTP client."""
+        return type(self)(
+            **self._copy_kwargs(
+                api_key=api_key,
+                base_url=base_url,
+                http_client=http_client,
+                max_retries=max_retries,
+                timeout=timeout,
+                default_headers=default_headers,
+            )
+        )
+
+    with_options = copy
+
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+    def _copy_kwargs(
+        self,
+        *,
+        timeout: object,
+        default_headers: Mapping[str, str] | None,
+        **overrides: Any,
+    ) -> dict[str, Any]:
+        """The constructor arguments of a copy: this client's options, with the given ones changed."""
+        kwargs: dict[str, Any] = {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self._custom_headers,
+            "default_query": self._custom_query,
+            "http_client": self._http,
+            "_sleep": self._sleep,
+        }
+        kwargs.update({key: value for key, value in overrides.items() if value is not None})
+        if not isinstance(timeout, _NotGiven):
+            kwargs["timeout"] = timeout
+        if default_headers is not None:
+            kwargs["default_headers"] = {**self._custom_headers, **default_headers}
+        return kwargs
+
+
+def _chat_body(params: ChatParams, response_format: object, stream: object) -> dict[str, object]:
+    """The JSON body in the SDK's key order, with left-out fields left out."""
+    given: Mapping[str, object] = {**params, "response_format": response_format, "stream": stream}
+    return {key: given[key] for key in _BODY_ORDER if key in given and given[key] is not NOT_GIVEN}
+
+
+def _stream_arguments(
+    response_format: type[Any] | Mapping[str, Any] | _NotGiven, params: ChatParams
+) -> tuple[ChatParams, Mapping[str, Any] | _NotGiven, type[Any] | None]:
+    """``chat.stream``'s request parameters, the body's ``response_format``, and the class to parse into.
+
+    Like the SDK's ``stream``, it marks the request with
+    ``X-Stainless-Helper-Method: chat.stream`` (a caller's own value wins). A
+    response_format class is sent as its strict JSON schema and, as the SDK's
+    ``parse`` does before parsing, the tools must then be strict function tools.
+    A response_format dict is sent as given and parses nothing.
+    """
+    params = params.copy()
+    params["extra_headers"] = {
+        "X-Stainless-Helper-Method": "chat.stream",
+        **(params.get("extra_headers") or {}),
+    }
+    if "tools" in params:
+        params["tools"] = list(params["tools"])  # read twice below, so no one-shot iterators
+    if isinstance(response_format, type):
+        validate_input_tools(params.get("tools"))
+        body_format = cast("Mapping[str, Any]", type_to_response_format_param(response_format))
+        return params, body_format, response_format
+    return params, response_format, None
