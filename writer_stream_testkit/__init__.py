@@ -3,6 +3,7 @@
 The public names are listed in ``__all__``; everything else is private.
 """
 
+from ._version import __version__
 from .cassettes.cassette import Cassette
 from .client import AsyncStream, AsyncWriter, Stream, Writer
 from .doubles.mock import WriterMock
@@ -68,8 +69,6 @@ from .testing.transcript import render_transcript
 from .wire.call import Call
 from .wire.sse import ServerSentEvent, SSEDecoder
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",

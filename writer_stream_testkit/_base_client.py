@@ -462,7 +462,7 @@ class _BaseWriter(Generic[_HttpT]):
         self._chat_url = url.copy_with(raw_path=url.raw_path + _CHAT_PATH)
 
     def _default_headers(self) -> dict[str, str]:
-        from . import __version__
+        from ._version import __version__
 
         return {
             "Accept": "application/json",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..wire.sse import DONE_DATA
-from . import recorder as _recorder
 from .framing import body_from_reads, frame_stream
 from .model import Interaction, RecordedRequest, RecordedResponse
 from .redact import Redaction, secret_from_headers
+
+if TYPE_CHECKING:
+    from . import recorder as _recorder  # the edge that fills a Capture
 
 # --- from a capture to an interaction (record time, redaction included) --------------------------
 

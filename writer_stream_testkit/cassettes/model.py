@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from ..wire.sse import encode_event
+from .timing import render_plan
 
 FORMAT_VERSION: Final = 1
 
@@ -145,8 +146,6 @@ class Interaction:
 
     def plan(self, call: Call | None = None, *, timing: Timing = "fast") -> ResponsePlan:
         """The recorded response as steps: one write per recorded read, waits per ``timing``."""
-        from .timing import render_plan  # timing imports this module
-
         return render_plan(self.response, timing=timing)
 
     def describe(self) -> str:

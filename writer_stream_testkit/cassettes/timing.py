@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Step, Write
-from .model import RecordedResponse, Timing
 
 # --- timing and plans -----------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from .model import RecordedResponse, Timing  # the model renders through this module
 
 
 def parse_timing(text: str) -> Timing:

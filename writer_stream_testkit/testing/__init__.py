@@ -1,0 +1,1 @@
+"""Test aids: stream contract checks, event-order patterns, transcripts and the syrupy snapshot extension."""
