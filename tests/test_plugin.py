@@ -298,7 +298,10 @@ def test_a_base_url_the_fixture_does_not_serve_fails_at_once_saying_how_to_pass_
         "A request went to https://writer.internal.example/api/v1/chat, which this mock does not serve" in out
     )
     assert "WriterMock(base_url='https://writer.internal.example/api')" in out
-    assert "writer-stream-testkit: writer_mock also saw" in out
+    assert "writer-stream-testkit: writer_mock saw: UnexpectedRequestError: " in out
+    # the kit's verdict comes first, readable, before the client's traceback
+    verdict = out.index("writer-stream-testkit: writer_mock saw:")
+    assert verdict < out.index("The test failed with:") < out.index("writerai.InternalServerError: Error code: 500")
     assert "1 request was refused by WriterMock before any reply could answer:" in out
     assert "1 queued reply was never requested" in out
 
@@ -618,6 +621,9 @@ def test_unused_replies_fail_listing_them(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         ["*UnusedRepliesError: 1 queued reply was never requested:*", "*never sent*", "*Make the requests*"]
     )
+    teardown = result.stdout.str().split("ERROR at teardown of test_never_calls")[1]
+    assert teardown.split("\n", 2)[1].startswith("UnusedRepliesError: 1 queued reply was never requested")
+    assert "def writer_mock" not in teardown, "a teardown verdict shows its message, not the fixture's source"
 
 
 def test_cassette_miss_names_the_file_and_the_option(project: pytest.Pytester) -> None:
@@ -634,7 +640,8 @@ def test_cassette_miss_names_the_file_and_the_option(project: pytest.Pytester) -
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert f"Cassette {cassette} has no unplayed recording that matches" in out
-    assert "writer-stream-testkit: writer_cassette also saw" in out
+    assert "writer-stream-testkit: writer_cassette saw: CassetteMissError: " in out
+    assert out.index("writer_cassette saw:") < out.index("The test failed with:")
     assert '-      "content": "what was recorded",' in out
     assert '+      "content": "what the test sends now",' in out
     assert "--writer-record-mode=new_episodes" in out

@@ -42,7 +42,7 @@ from .cassettes.proxy import RecordingProxy
 from .cassettes.timing import parse_timing
 from .doubles.mock import DEFAULT_BASE_URL, WriterMock
 from .doubles.server import FakeWriterServer
-from .errors import ScriptError
+from .errors import CassetteMissError, ScriptError, TestkitError, UnexpectedRequestError
 from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
@@ -159,16 +159,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Put the kit's own verdict where a reader looks first.
+
+    A failing test's report starts with what the doubles saw (a strict miss
+    reaches the test as the client's HTTP 500, after the client's traceback),
+    and a teardown verdict is its message alone, not the fixture's source.
+    """
     report = yield
     if report.when == "call" and report.failed:
         item.stash[_FAILED] = True
+        causes = []
         for name, double in item.stash.get(_DOUBLES, []):
             try:
                 double.verify()
+            except (UnexpectedRequestError, CassetteMissError) as problem:
+                # a request the double could not answer is most likely why the test failed
+                causes.append(f"{_SECTION}: {name} saw: {type(problem).__name__}: {problem}")
             except (AssertionError, RuntimeError) as problem:
                 report.sections.append((f"{_SECTION}: {name} also saw", str(problem)))
+        if causes and report.longrepr is not None:
+            report.longrepr = "\n\n".join([*causes, f"The test failed with:\n{report.longrepr}"])
         for hint in item.stash.get(_HINTS, []):
             report.sections.append((f"{_SECTION}: hint", hint))
+    elif report.when == "teardown" and report.failed and call.excinfo is not None:
+        verdict = call.excinfo.value
+        if isinstance(verdict, TestkitError) and isinstance(verdict, AssertionError):
+            report.longrepr = f"{type(verdict).__name__}: {verdict}"
     return report
 
 
