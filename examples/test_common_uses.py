@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import writerai
 
-from writer_stream_testkit.doubles.mock import WriterMock
-from writer_stream_testkit.scripts.chat import StreamScript
-from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit import Fault, StreamScript, WriterMock
 
 # --- the application under test ---------------------------------------------------------------------
 

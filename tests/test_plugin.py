@@ -301,7 +301,11 @@ def test_a_base_url_the_fixture_does_not_serve_fails_at_once_saying_how_to_pass_
     assert "writer-stream-testkit: writer_mock saw: UnexpectedRequestError: " in out
     # the kit's verdict comes first, readable, before the client's traceback
     verdict = out.index("writer-stream-testkit: writer_mock saw:")
-    assert verdict < out.index("The test failed with:") < out.index("writerai.InternalServerError: Error code: 500")
+    assert (
+        verdict
+        < out.index("The test failed with:")
+        < out.index("writerai.InternalServerError: Error code: 500")
+    )
     assert "1 request was refused by WriterMock before any reply could answer:" in out
     assert "1 queued reply was never requested" in out
 
