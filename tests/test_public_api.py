@@ -72,6 +72,7 @@ EXPECTED = [
     "pydantic_function_tool",
     "render_transcript",
     "script_events",
+    "split_streams",
 ]
 
 

@@ -62,7 +62,7 @@ from .helpers.streaming import (
 from .scripts.chat import StreamScript
 from .scripts.faults import Fault
 from .scripts.run import ScriptRun, script_events
-from .testing.contract import assert_stream_contract
+from .testing.contract import assert_stream_contract, split_streams
 from .testing.event_order import assert_event_order
 from .testing.snapshot import StreamTranscript, WriterSnapshotExtension
 from .testing.transcript import render_transcript
@@ -140,4 +140,5 @@ __all__ = [
     "pydantic_function_tool",
     "render_transcript",
     "script_events",
+    "split_streams",
 ]

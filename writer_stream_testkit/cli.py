@@ -2,9 +2,10 @@
 
 ``serve`` (scripts or a directory of cassettes over a socket), ``record`` (a
 recording proxy), ``show`` (a cassette as a transcript), ``convert`` (vcrpy
-cassettes into ours) and ``verify`` (has the upstream drifted from a recording?).
+cassettes into ours), ``verify`` (has the upstream drifted from a recording?)
+and ``docs`` (the documents shipped in the package).
 Each is a subparser with a ``_cmd_<name>(args) -> int``; what they print and
-decide lives in ``_cassette_tools.py``, so this module only moves bytes. Exit
+decide lives in ``cassettes/tools.py``, so this module only moves bytes. Exit
 codes: 0 fine, 1 a finding (``verify`` drift, a port in use), 2 a usage error.
 """
 
@@ -137,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--record-mode",
         default="once",
         choices=[m for m in RECORD_MODES if m != "none"],
-        help="what to do when the cassette exists, as in tests (default: %(default)s; see docs/cassettes.md)",
+        help="what to do when the cassette exists, as in tests (default: %(default)s; see: writer-stream-testkit docs cassettes)",
     )
     record.add_argument(
         "--redact",
@@ -201,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up on a response after this long without a byte (default: %(default)s)",
     )
     verify.set_defaults(handler=_cmd_verify)
+
+    docs = commands.add_parser(
+        "docs",
+        help="print one of the kit's documents (they ship in the package)",
+        description="Print a document that ships with the package; with no NAME, list them.",
+    )
+    docs.add_argument("name", nargs="?", metavar="NAME", help="a document, e.g. cassettes or scripts")
+    docs.set_defaults(handler=_cmd_docs)
     return parser
 
 
@@ -543,6 +552,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if any(d.drifted for _, d in results) else 0
+
+
+def docs_directory() -> Path:
+    """The kit's documents: inside the package when installed from a wheel, else the checkout's docs/."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "docs"
+    return shipped if shipped.is_dir() else here.parent / "docs"
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    directory = docs_directory()
+    available = sorted(p.stem for p in directory.glob("*.md"))
+    if args.name is None:
+        print(f"Documents ({directory}):")
+        for name in available:
+            print(f"  writer-stream-testkit docs {name}")
+        return 0
+    wanted = args.name.removesuffix(".md")
+    match = next((name for name in available if name.lower() == wanted.lower()), None)
+    if match is None:
+        raise _UsageError(
+            f"There is no document called {args.name!r}; choose one of {', '.join(available)} "
+            "(`writer-stream-testkit docs` lists them)."
+        )
+    sys.stdout.write((directory / f"{match}.md").read_text(encoding="utf-8"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -151,7 +151,9 @@ def main() -> int:
     faults()
     over_a_socket()
     cassettes()
-    print("\nAll done. Run the test suite with: python3 tasks.py test")
+    print(
+        "\nAll done. The documents: writer-stream-testkit docs (in a checkout: python3 tasks.py test runs the suite)"
+    )
     return 0
 
 

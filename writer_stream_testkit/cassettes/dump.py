@@ -13,7 +13,8 @@ from .model import FORMAT_VERSION, CassetteContent, Interaction, RecordedEvent
 _HEADER_COMMENT = (
     "# writer-stream-testkit cassette: HTTP interactions with the Writer API, replayed in tests.\n"
     "# Each event's `data` is verbatim; `t` is seconds since the request was sent. Format and\n"
-    "# editing rules: docs/cassettes.md. Credentials were redacted before this file was written.\n"
+    "# editing rules: `writer-stream-testkit docs cassettes`. Credentials were redacted before this\n"
+    "# file was written.\n"
 )
 
 

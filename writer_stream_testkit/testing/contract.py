@@ -720,10 +720,54 @@ class _Checker:
                 )
 
 
+def split_streams(events: Iterable[object]) -> list[list[object]]:
+    """Split an event list that holds several streams (a tool round: ask, tool call, follow-up) into one list each.
+
+    A ``chunk`` event starts a new stream when its chunk ``id`` differs from the current
+    stream's, or when every choice of the current stream has finished and the chunk carries
+    choices again (a usage-only chunk after the finish stays with its stream). The events a
+    chunk causes follow it, so they stay with it.
+    """
+    streams: list[list[object]] = []
+    current: list[object] = []
+    stream_id: object = _MISSING
+    open_choices: set[object] = set()
+    finished: set[object] = set()
+    for event in events:
+        if _get(event, "type") == "chunk":
+            chunk = _get(event, "chunk")
+            chunk_id = _get(chunk, "id")
+            choices = _list(_get(chunk, "choices"))
+            new_id = chunk_id not in (_MISSING, None) and stream_id not in (_MISSING, None, chunk_id)
+            all_done = bool(finished) and open_choices <= finished
+            if current and (new_id or (choices and all_done)):
+                streams.append(current)
+                current, open_choices, finished = [], set(), set()
+            if chunk_id not in (_MISSING, None):
+                stream_id = chunk_id
+            for choice in choices:
+                index = _get(choice, "index")
+                open_choices.add(index)
+                if _get(choice, "finish_reason") not in (_MISSING, None):
+                    finished.add(index)
+        current.append(event)
+    if current:
+        streams.append(current)
+    return streams
+
+
 def assert_stream_contract(
-    events: Iterable[object], *, final_completion: object | None = None, allow_empty: bool = False
+    events: Iterable[object],
+    *,
+    final_completion: object | None = None,
+    allow_empty: bool = False,
+    per_stream: bool = False,
 ) -> None:
     """Raise ``StreamContractError`` naming the first rule in ``RULES`` that ``events`` break.
+
+    With ``per_stream=True`` the events may hold several streams one after another (a tool
+    round); each is checked on its own (see :func:`split_streams`), and ``final_completion``,
+    if given, is a list with one final completion per stream.
 
     ``events`` is what iterating ``client.chat.stream(...)`` yielded, from ``writerai`` or from
     this kit. A stream that stopped at a chunk boundary (no finish_reason yet, or a raised
@@ -733,6 +777,9 @@ def assert_stream_contract(
     against the events too. An empty sequence fails (``stream.empty``) unless ``allow_empty``.
     The error names the rule, the event index, and shows the events around it.
     """
+    if per_stream:
+        _assert_each_stream(list(events), final_completion, allow_empty)
+        return
     checker = _Checker(list(events))
     if not checker.events and not allow_empty:
         raise StreamContractError(
@@ -742,6 +789,31 @@ def assert_stream_contract(
     checker.run()
     if final_completion is not None:
         checker.check_final(final_completion)
+
+
+def _assert_each_stream(events: list[object], final_completions: object | None, allow_empty: bool) -> None:
+    streams = split_streams(events)
+    finals: list[object | None] = [None] * len(streams)
+    if final_completions is not None:
+        if not isinstance(final_completions, Sequence) or len(final_completions) != len(streams):
+            count = len(final_completions) if isinstance(final_completions, Sequence) else "not a list"
+            raise TypeError(
+                f"With per_stream=True, final_completion must be a list with one final completion per "
+                f"stream; the events hold {len(streams)} streams and final_completion is {count}."
+            )
+        finals = list(final_completions)
+    if not streams:
+        assert_stream_contract([], allow_empty=allow_empty)
+    start = 0
+    for number, (stream, final) in enumerate(zip(streams, finals, strict=True), start=1):
+        try:
+            assert_stream_contract(stream, final_completion=final)
+        except StreamContractError as error:
+            raise StreamContractError(
+                f"In stream {number} of {len(streams)} (events {start} to {start + len(stream) - 1} of the "
+                f"whole sequence; indexes below count from the stream's start): {error}"
+            ) from None
+        start += len(stream)
 
 
 def _slot_of(event: object) -> _Slot | None:
