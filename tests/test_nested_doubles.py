@@ -242,7 +242,9 @@ def test_a_stray_host_is_refused_by_the_innermost_double() -> None:
 # --- the fixtures ---------------------------------------------------------------------------------
 
 
-def test_fixtures_decorators_and_blocks_nest_innermost_first(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_fixtures_decorators_and_blocks_nest_innermost_first(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     cassette_file = write_cassette(tmp_path / "fixture.yaml", "from the cassette")
     pytester.makepyfile(
         textwrap.dedent(
