@@ -18,6 +18,7 @@ import httpx
 import pytest
 import writerai
 
+from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.files import save_cassette
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
@@ -26,7 +27,6 @@ from writer_stream_testkit.cassettes.model import (
     RecordedRequest,
     RecordedResponse,
 )
-from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.doubles.mock import WriterMock
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import UnusedRepliesError
@@ -141,11 +141,14 @@ def test_a_host_only_the_outer_mock_serves_still_reaches_it() -> None:
 
 
 def test_an_outer_mock_whose_replies_an_inner_double_took_says_so() -> None:
-    with pytest.raises(UnusedRepliesError) as failed, WriterMock() as outer:
-        outer.reply(script("never used"))
-        with WriterMock() as inner:
-            inner.reply(script("inner"))
-            assert read() == ["inner"]
+    outer = WriterMock().start()
+    outer.reply(script("never used"))
+    with WriterMock() as inner:
+        inner.reply(script("inner"))
+        assert read() == ["inner"]
+    outer.stop()
+    with pytest.raises(UnusedRepliesError) as failed:
+        outer.verify()
     message = str(failed.value)
     assert "1 queued reply was never requested" in message
     assert (
