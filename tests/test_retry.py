@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -175,10 +175,15 @@ def test_chat_retries_a_429_whose_retry_after_date_is_past_the_calendar(
     monkeypatch.setattr(_retry, "INITIAL_RETRY_DELAY", 0.001)
     with WriterMock() as mock:
         mock.reply(Fault.http_error(429, retry_after=UNREADABLE_DATES[0]), times=3)
+        call: Callable[[], object] = (
+            (
+                lambda: asyncio.run(
+                    ours.AsyncWriter(api_key="k", max_retries=2).chat.chat(model="m", messages=[])
+                )
+            )
+            if is_async
+            else (lambda: ours.Writer(api_key="k", max_retries=2).chat.chat(model="m", messages=[]))
+        )
         with pytest.raises(RateLimitError):
-            if is_async:
-                client = ours.AsyncWriter(api_key="k", max_retries=2)
-                asyncio.run(client.chat.chat(model="m", messages=[]))  # type: ignore[arg-type]
-            else:
-                ours.Writer(api_key="k", max_retries=2).chat.chat(model="m", messages=[])
+            call()
     assert len(mock.calls) == 3
