@@ -114,3 +114,31 @@ def test_recording_a_too_deep_body_keeps_it_as_text(tmp_path: Path, server: Fake
     [interaction] = load_cassette(path).interactions
     assert (interaction.request.json, interaction.request.body) == (None, nested(DEEP).decode())
     server.reset()
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_a_body_at_the_depth_limit_records_and_replays(
+    tmp_path: Path, server: FakeWriterServer, is_async: bool
+) -> None:
+    # Matching, redaction and the YAML codec all walk the body: the limit leaves them room.
+    server.reset()
+    server.reply(SCRIPT)
+    body = inside_an_object(MAX_JSON_DEPTH - 1)
+    path = tmp_path / "limit.yaml"
+
+    def post() -> httpx.Response:
+        if not is_async:
+            return httpx.post(f"{DEFAULT_BASE_URL}/v1/chat", content=body)
+
+        async def main() -> httpx.Response:
+            async with httpx.AsyncClient() as client:
+                return await client.post(f"{DEFAULT_BASE_URL}/v1/chat", content=body)
+
+        return asyncio.run(main())
+
+    with Cassette(path, record_mode="once", upstream=server.base_url, api_key="sk-test-1234567890"):
+        assert post().content == SCRIPT.sse()
+    with Cassette(path, api_key="sk-test-1234567890") as replay:
+        assert post().content == SCRIPT.sse()
+    assert replay.play_counts == [1]
+    server.reset()

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-MAX_JSON_DEPTH = 512
+MAX_JSON_DEPTH = 128
 """The deepest nesting of arrays and objects the doubles read in a request body.
 
-Deeper bodies get the 400 any other unreadable body gets. The bound keeps
-``json.loads`` (recursive in C) and every recursive walk after it (matching,
-redaction) far from Python's recursion limit, whatever the body.
+Deeper bodies get the 400 any other unreadable body gets. ``json.loads`` (recursive
+in C) and the walks after it (matching, redaction, the cassette's YAML) recurse
+once or twice per level, so the bound keeps them far from Python's recursion
+limit however deep the caller's own stack is; 128 is also where common JSON
+parsers stop (serde_json's default).
 """
 
 
