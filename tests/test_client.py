@@ -280,6 +280,66 @@ def test_chunks_do_not_depend_on_how_the_body_is_split(cuts: list[int]) -> None:
     assert decoder.finished
 
 
+# --- a 200 that never sends an event --------------------------------------------------------------
+
+CHUNK_LINE = b"data: " + json.dumps(chunk("a")).encode()
+NO_EVENT_BODIES = {
+    "a JSON body": (json.dumps(COMPLETION).encode(), "application/json", "it is not an event stream"),
+    "an HTML page": (b"<html>\n<body>\n\n<h1>Bad gateway</h1>\n</body>\n</html>\n", "text/html", "it is not"),
+    "a stream with no newline at all": (CHUNK_LINE, "text/event-stream", "stopped inside its first event"),
+    "a stream cut inside its first event": (CHUNK_LINE[:20] + b"\n", "text/event-stream", "stopped inside"),
+    "an empty body": (b"", "text/event-stream", "the body was empty"),
+    "comments only": (b": keep-alive\n\n: still here\n\n", "text/event-stream", "only comments"),
+}
+
+
+@pytest.mark.parametrize("name", NO_EVENT_BODIES)
+def test_a_200_without_a_single_complete_event_is_an_error(each: Each, name: str) -> None:
+    body, content_type, why = NO_EVENT_BODIES[name]
+    seen = each([sse(body[:7], body[7:], headers={"content-type": content_type})])
+    for kind in ["sdk", "sdk-async"]:  # the deviation: the SDK yields nothing and says nothing
+        assert (seen[kind].chunks, seen[kind].error) == ([], None), kind
+    for kind in OURS:
+        error = seen[kind].error
+        assert isinstance(error, errors.NotAnEventStreamError), kind
+        assert isinstance(error, errors.APIResponseValidationError), kind
+        assert seen[kind].chunks == [], kind
+        message = str(error)
+        assert message.startswith(
+            f"The 200 response to POST {URL} (content-type {content_type}) ended without a single "
+            "complete server-sent event: "
+        ), message
+        assert why in message, message
+        assert "end with `data: [DONE]`" in message, message
+        response = seen[kind].response
+        assert response is not None, kind
+        assert response.is_closed, kind
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        data(chunk("a")),  # a complete chunk, then EOF without [DONE]
+        data(chunk("a")) + data(chunk("cut"))[:-2],  # then a cut event
+        b"event: ping\ndata: {}\n\n",  # a complete event the SDK skips
+        DONE,  # no chunk at all, but a proper end
+    ],
+)
+def test_a_stream_with_a_complete_event_ends_as_the_sdks_does(each: Each, body: bytes) -> None:
+    seen = each([sse(body)])
+    expected = dict.fromkeys(KINDS, (seen["sdk"].contents, None))
+    assert {kind: (o.contents, o.error) for kind, o in seen.items()} == expected
+
+
+def test_the_error_quotes_the_start_of_a_body_that_is_not_an_event_stream(each: Each) -> None:
+    html = b"<!DOCTYPE html><title>502 Bad Gateway</title>" + b"x" * 500
+    seen = each([sse(html, headers={"content-type": "text/html"})], kinds=OURS)
+    for kind in OURS:
+        message = str(seen[kind].error)
+        assert "it begins b'<!DOCTYPE html><title>502 Bad Gateway</title>xxx" in message, message
+        assert f"({len(html)} bytes in all)" in message, message
+
+
 # --- errors inside a 200 stream -------------------------------------------------------------------
 
 

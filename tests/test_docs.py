@@ -26,3 +26,43 @@ def test_the_readme_quick_start_holds_exactly_the_demo_and_test_commands() -> No
     assert block is not None
     assert block.group(1).split("\n")[:-1] == ["python3 tasks.py demo", "python3 tasks.py test"]
     assert "python3 tasks.py test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _limit_rows() -> list[tuple[str, list[str]]]:
+    """(default cell, backticked names in the "where" cell) for each row of the Limits table."""
+    text = (ROOT / "docs" / "limits.md").read_text()
+    table = text.split("## Limits", 1)[1]
+    lines = [line for line in table.splitlines() if line.startswith("| ") and not set(line) <= set("|- ")]
+    rows = [line.split("|")[1:-1] for line in lines]
+    return [(cells[1], re.findall(r"`([\w.]+)`", cells[2])) for cells in rows[1:]]
+
+
+def test_every_default_in_the_limits_table_is_the_value_in_the_code() -> None:
+    import importlib
+
+    import httpx
+
+    rows = _limit_rows()
+    assert len(rows) >= 7
+    for default, names in rows:
+        stated = [float(n) for n in re.findall(r"\d+(?:\.\d+)?", default)]
+        module = None
+        checked = 0
+        for name in names:
+            if name.startswith("writer_stream_testkit."):
+                module_name, _, name = name.rpartition(".")
+                module = importlib.import_module(module_name)
+            if module is None or not hasattr(module, name):
+                continue
+            value = getattr(module, name)
+            if isinstance(value, httpx.Timeout):
+                assert stated == [value.connect, value.read], (default, name)
+                assert value.connect == value.write == value.pool, name
+            else:
+                assert stated[:1] == [float(value)], (default, name)
+            checked += 1
+        assert checked, f"no constant found for the row with default {default!r}"
+
+
+def test_the_readme_links_the_limits() -> None:
+    assert "(docs/limits.md)" in (ROOT / "README.md").read_text()

@@ -42,6 +42,7 @@ EXPECTED = [
     "LogprobsRefusalDeltaEvent",
     "LogprobsRefusalDoneEvent",
     "MalformedChunkError",
+    "NotAnEventStreamError",
     "NotFoundError",
     "ParsedChatCompletion",
     "PermissionDeniedError",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -138,3 +139,51 @@ def test_policy_matches_writerai(
 
     response = httpx.Response(status, headers=headers)
     assert should_retry_status(status, headers) is sdk_client._should_retry(response)
+
+
+# --- dates no clock can hold ------------------------------------------------------------------------
+
+UNREADABLE_DATES = ["Mon, 01 Jan 99999 00:00:00 GMT", "Fri, 01 Jan 10000 00:00:00 GMT"]
+
+
+@pytest.mark.parametrize("date", UNREADABLE_DATES)
+def test_a_retry_after_date_past_the_calendar_is_no_instruction(date: str) -> None:
+    headers = httpx.Headers({"retry-after": date})
+    assert parse_retry_after(headers, now=_now) is None
+    assert retry_delay(1, headers, random=lambda: 0.0) == 2.0  # plain backoff, as for "not a date"
+
+
+@pytest.mark.parametrize("date", UNREADABLE_DATES)
+def test_writerai_crashes_on_a_retry_after_date_past_the_calendar(
+    sdk_client: writerai.Writer, date: str
+) -> None:
+    # Pins the deviation in docs/deviations.md: the SDK lets the calendar's ValueError escape.
+    options = FinalRequestOptions.construct(method="post", url="/v1/chat")
+    with pytest.raises(ValueError, match="out of range"):
+        sdk_client._calculate_retry_timeout(7, options, httpx.Headers({"retry-after": date}))
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_chat_retries_a_429_whose_retry_after_date_is_past_the_calendar(
+    monkeypatch: pytest.MonkeyPatch, is_async: bool
+) -> None:
+    from writer_stream_testkit import client as ours
+    from writer_stream_testkit.doubles.mock import WriterMock
+    from writer_stream_testkit.errors import RateLimitError
+    from writer_stream_testkit.scripts.faults import Fault
+
+    monkeypatch.setattr(_retry, "INITIAL_RETRY_DELAY", 0.001)
+    with WriterMock() as mock:
+        mock.reply(Fault.http_error(429, retry_after=UNREADABLE_DATES[0]), times=3)
+        call: Callable[[], object] = (
+            (
+                lambda: asyncio.run(
+                    ours.AsyncWriter(api_key="k", max_retries=2).chat.chat(model="m", messages=[])
+                )
+            )
+            if is_async
+            else (lambda: ours.Writer(api_key="k", max_retries=2).chat.chat(model="m", messages=[]))
+        )
+        with pytest.raises(RateLimitError):
+            call()
+    assert len(mock.calls) == 3

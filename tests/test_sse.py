@@ -416,3 +416,25 @@ def test_sdk_comparison_would_see_a_difference() -> None:
     body = b"event: ping\n\ndata: a\n\n"
     assert [event.event for event in SDKDecoder().iter_bytes(iter([body]))] == ["ping", None]
     assert [event.event for event in decode([body])[0]] == [None]
+
+
+def test_last_event_id_is_reported_once_its_block_is_dispatched() -> None:
+    # WHATWG: `id:` sets the buffer when parsed; the stream's last event ID takes it at dispatch.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: b\n") == [ServerSentEvent(data="a", id="1")]
+    assert decoder.last_event_id == "1"
+    assert decoder.feed(b"\n") == [ServerSentEvent(data="b", id="2")]
+    assert decoder.last_event_id == "2"
+
+
+def test_a_block_without_data_still_sets_the_last_event_id() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"id: 7\n\n") == []
+    assert decoder.last_event_id == "7"
+
+
+def test_the_id_of_a_cut_last_block_is_never_reported() -> None:
+    decoder = SSEDecoder()
+    decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: cut")
+    decoder.flush()
+    assert (decoder.incomplete, decoder.last_event_id) == (True, "1")

@@ -63,8 +63,10 @@ def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = 
     """The wait in seconds the server asked for, or None when it asked for none we can read.
 
     ``retry-after-ms`` wins over ``Retry-After``; the latter may be (fractional)
-    seconds or an HTTP date, which is measured against ``now()``. The result is
-    not bounded here; :func:`retry_delay` decides whether to honour it.
+    seconds or an HTTP date, which is measured against ``now()``. A date the
+    calendar cannot hold (year 99999) counts as unreadable; writerai raises
+    ``ValueError`` there (docs/deviations.md). The result is not bounded here;
+    :func:`retry_delay` decides whether to honour it.
     """
     retry_after_ms = headers.get("retry-after-ms")
     if retry_after_ms is not None:
@@ -84,7 +86,11 @@ def parse_retry_after(headers: Mapping[str, str], *, now: Callable[[], float] = 
     parsed = email.utils.parsedate_tz(retry_after)
     if parsed is None:
         return None
-    return float(email.utils.mktime_tz(parsed) - now())
+    try:
+        when = email.utils.mktime_tz(parsed)
+    except (ValueError, OverflowError):  # a year past 9999: no wait we can read, like "not a date"
+        return None
+    return float(when - now())
 
 
 def retry_delay(

@@ -22,7 +22,8 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     │   ├── APIConnectionError
     │   │   └── APITimeoutError
     │   └── APIResponseValidationError
-    │       └── MalformedChunkError          a data line that is not a JSON chunk
+    │       ├── MalformedChunkError          a data line that is not a JSON chunk
+    │       └── NotAnEventStreamError        a 200 stream without one complete event
     ├── LengthFinishReasonError
     └── ContentFilterFinishReasonError
 
@@ -63,6 +64,7 @@ __all__ = [
     "InternalServerError",
     "LengthFinishReasonError",
     "MalformedChunkError",
+    "NotAnEventStreamError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -182,6 +184,16 @@ class StreamErrorEvent(APIStatusError):
 
 class MalformedChunkError(APIResponseValidationError):
     """A ``data:`` line in the stream is not a valid JSON chat-completion chunk."""
+
+
+class NotAnEventStreamError(APIResponseValidationError):
+    """A streamed 200 response ended without a single complete server-sent event.
+
+    Its body was empty, stopped inside its first event, or was not an event
+    stream at all (a JSON body, an HTML error page). The SDK yields no chunks and
+    no error there; a stream that sent complete events and then ended without
+    ``[DONE]`` still ends quietly, as in the SDK.
+    """
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

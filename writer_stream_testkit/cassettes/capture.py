@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json as _json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..wire.call import decode_body
 from ..wire.sse import DONE_DATA
 from .framing import body_from_reads, frame_stream
 from .model import Interaction, RecordedRequest, RecordedResponse
@@ -24,9 +24,8 @@ def interaction_from_capture(capture: _recorder.Capture, redaction: Redaction) -
     parsed: Any = None
     text: str | None = None
     if capture.content:
-        try:
-            parsed = _json.loads(capture.content)
-        except ValueError:
+        parsed, problem = decode_body(capture.content)
+        if problem is not None:  # not JSON, or nested too deep to walk: kept as text
             text = redaction.text(body_text)
     request = RecordedRequest(
         method=capture.method,

@@ -13,14 +13,14 @@ from types import TracebackType
 from typing import Any
 
 import httpx
-import respx
 
 from ..doubles.base import verify_at_exit
 from ..doubles.execute import arun_head, build_response, run_head
 from ..doubles.hosts import (
     BaseURLs,
-    aanswer_from_later,
-    answer_from_later,
+    DoubleRouter,
+    aanswer_from_routes,
+    answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
@@ -55,7 +55,8 @@ class Cassette:
     and ``https://api.writer.com``. A request to another host goes to any other
     respx router; if none answers, a loopback host passes through (the test's
     own server) and any other gets a non-retryable 500 naming the fix and fails
-    the block, so the SDK never retries it for minutes.
+    the block, so the SDK never retries it for minutes. Nested with a
+    ``WriterMock`` or another cassette, the innermost one started answers.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class Cassette:
         self._record_failures: list[str] = []
         self._calls: list[Call] = []
         self._router: _Router | None = None
+        self._shadowed = ""  # what the last router said about doubles started inside this cassette
 
     # --- loading and the replay state -------------------------------------------------------------
 
@@ -316,10 +318,12 @@ class Cassette:
         if self.assert_all_played and self.record_mode not in ("all", "rewrite"):
             unplayed = [i for i, n in enumerate(counts) if n == 0]
             if unplayed:
+                note = self._router.shadowed_note() if self._router is not None else self._shadowed
                 raise CassetteMissError(
                     f"Cassette {self.path} has recordings this run never replayed: "
                     f"{', '.join(f'interactions[{i}]' for i in unplayed)}. Make the requests the test "
                     "expects, re-record with record_mode='rewrite', or drop assert_all_played=True."
+                    + (f"\n{note}" if note else "")
                 )
 
     def reset(self) -> None:
@@ -381,6 +385,7 @@ class Cassette:
         """Stop intercepting, without saving or verifying."""
         if self._router is not None:
             self._router.stop(quiet=True)
+            self._shadowed = self._router.shadowed_note()
             self._router = None
 
     def __enter__(self) -> Cassette:
@@ -406,14 +411,18 @@ class Cassette:
         self.__exit__(exc_type, exc, tb)
 
 
-class _Router(respx.MockRouter):
+class _Router(DoubleRouter):
     """The respx router behind ``with Cassette(...)``: replay through the plan executor, or tee upstream."""
 
     def __init__(self, cassette: Cassette) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        super().__init__("Cassette", f"Cassette {cassette.path}")
         self._cassette = cassette
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    def claims(self, request: httpx.Request) -> bool:
+        # The recorder's own upstream request is not this cassette's: an outer double may serve it.
+        return not request.extensions.get(_recorder.UPSTREAM_MARK) and self._cassette._owns(request.url)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -428,7 +437,7 @@ class _Router(respx.MockRouter):
                 except httpx.TransportError as error:
                     plan = cassette._upstream_failed(request, error)
         else:
-            answer = answer_from_later(self, request)
+            answer = answer_from_routes(self, request)
             if answer is not None:
                 return answer
             request.read()
@@ -436,7 +445,7 @@ class _Router(respx.MockRouter):
         run_head(plan, request)
         return build_response(plan, request)
 
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+    async def aanswer(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -453,7 +462,7 @@ class _Router(respx.MockRouter):
                 except httpx.TransportError as error:
                     plan = cassette._upstream_failed(request, error)
         else:
-            answer = await aanswer_from_later(self, request)
+            answer = await aanswer_from_routes(self, request)
             if answer is not None:
                 return answer
             await request.aread()

@@ -4,11 +4,13 @@
 and must agree on what "the Writer API" is: the base URLs given to them, then
 ``WRITER_BASE_URL`` as it was when the double was built and as it is at each
 request (the SDK reads it when a client is created, which may be later), then
-the default. A request to another host is first offered to the respx routers
-registered after the double; when none answers, a loopback host passes through
-(it is the test's own server, such as a ``FakeWriterServer``), and any other
-host is the double's to refuse with a non-retryable error. Raising inside the
-transport instead would make ``writerai`` retry for minutes.
+the default. When doubles are nested, the innermost one started that serves a
+request's host answers it (:class:`DoubleRouter`). A request to another host is
+first offered to the user's respx routers; when none answers, a loopback host
+passes through (it is the test's own server, such as a ``FakeWriterServer``),
+and any other host is the innermost double's to refuse with a non-retryable
+error. Raising inside the transport instead would make ``writerai`` retry for
+minutes.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Base",
     "BaseURLs",
-    "aanswer_from_later",
-    "answer_from_later",
+    "DoubleRouter",
+    "aanswer_from_routes",
+    "answer_from_routes",
     "guess_base",
     "http_url",
     "is_loopback",
@@ -157,20 +160,87 @@ def pass_through(
     )
 
 
-def _later_routers(router: respx.MockRouter) -> list[respx.Router]:
-    """Routers registered after ``router``: respx has not offered them the request yet.
+class DoubleRouter(respx.MockRouter):
+    """The respx router behind one in-process double; among nested doubles, the innermost answers.
 
-    respx offers a request to its routers in turn and stops at the first that
-    answers, so a double that defers asks the later ones itself, and answers
-    only if none does.
+    respx offers a request to its routers in the order they started and stops at
+    the first that answers, and a double answers whatever it is offered, so left
+    to respx the outermost double would answer everything. Instead the double
+    respx asks hands the request to the innermost started double that serves its
+    host (:meth:`claims`), else to the innermost double of all, which refuses it
+    or lets it through; the outer doubles take over again as the inner ones stop.
+    Subclasses answer in :meth:`answer` and :meth:`aanswer`.
     """
-    routers: list[respx.Router] = list(router.Mocker.routers) if router.Mocker else []
-    return routers[routers.index(router) + 1 :] if router in routers else []
+
+    def __init__(self, kind: str, name: str | None = None) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self.kind = kind
+        """The double's class name, ``WriterMock`` or ``Cassette``."""
+        self.name = name or kind
+        """The double as messages name it (``WriterMock``, ``Cassette path``)."""
+        self._shadowed_by: dict[str, int] = {}  # inner double -> requests it took from this one
+
+    def claims(self, request: httpx.Request) -> bool:
+        """Whether this double serves ``request`` (its host is the Writer API as the double knows it)."""
+        raise NotImplementedError
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        """This double's answer to a request from a sync client."""
+        raise NotImplementedError
+
+    async def aanswer(self, request: httpx.Request) -> httpx.Response:
+        """This double's answer to a request from an async client."""
+        raise NotImplementedError
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        return self._answerer(request).answer(request)
+
+    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        return await self._answerer(request).aanswer(request)
+
+    def _answerer(self, request: httpx.Request) -> DoubleRouter:
+        """The innermost started double that claims ``request``, else the innermost of all."""
+        doubles = [r for r in _routers(self) if isinstance(r, DoubleRouter)] or [self]
+        claiming = [d for d in doubles if d.claims(request)]
+        chosen = claiming[-1] if claiming else doubles[-1]
+        for shadowed in claiming[:-1]:
+            shadowed._shadowed_by[chosen.name] = shadowed._shadowed_by.get(chosen.name, 0) + 1
+        return chosen
+
+    def shadowed_note(self) -> str:
+        """A sentence saying which doubles started inside this one answered in its place, or ``""``."""
+        if not self._shadowed_by:
+            return ""
+        count = sum(self._shadowed_by.values())
+        names = ", ".join(self._shadowed_by)
+        one = len(self._shadowed_by) == 1
+        return (
+            f"While this {self.kind} was active, {count} request{'s' if count > 1 else ''} went to "
+            f"{'a double' if one else 'doubles'} started inside it ({names}), which "
+            f"{'answers' if one else 'answer'} in its place while {'it is' if one else 'they are'} active."
+        )
 
 
-def answer_from_later(router: respx.MockRouter, request: httpx.Request) -> httpx.Response | None:
-    """The first answer a respx router registered after ``router`` gives ``request``, or ``None``."""
-    for later in _later_routers(router):
+def _routers(router: respx.Router) -> list[respx.Router]:
+    """Every router started on ``router``'s respx mocker, in the order they started."""
+    return list(router.Mocker.routers) if isinstance(router, respx.MockRouter) and router.Mocker else []
+
+
+def _user_routers(router: respx.Router) -> list[respx.Router]:
+    """The user's respx routers that respx has not offered the request yet.
+
+    respx stops at the first double it offers a request to (a double always
+    answers or lets the request through), so the routers started after it have
+    not seen the request; those started before it have, and declined it.
+    """
+    routers = _routers(router)
+    first = next((i for i, r in enumerate(routers) if isinstance(r, DoubleRouter)), len(routers))
+    return [r for r in routers[first + 1 :] if not isinstance(r, DoubleRouter)]
+
+
+def answer_from_routes(router: respx.Router, request: httpx.Request) -> httpx.Response | None:
+    """The first answer the user's respx routes give ``request`` (see :func:`_user_routers`), or ``None``."""
+    for later in _user_routers(router):
         try:
             return later.handler(request)
         except AllMockedAssertionError:
@@ -178,9 +248,9 @@ def answer_from_later(router: respx.MockRouter, request: httpx.Request) -> httpx
     return None
 
 
-async def aanswer_from_later(router: respx.MockRouter, request: httpx.Request) -> httpx.Response | None:
-    """:func:`answer_from_later` for async clients, whose routers answer through ``async_handler``."""
-    for later in _later_routers(router):
+async def aanswer_from_routes(router: respx.Router, request: httpx.Request) -> httpx.Response | None:
+    """:func:`answer_from_routes` for async clients, whose routers answer through ``async_handler``."""
+    for later in _user_routers(router):
         try:
             return await later.async_handler(request)
         except AllMockedAssertionError:

@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import httpx
-import respx
 
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
@@ -36,8 +35,9 @@ from .hosts import (
     DEFAULT_BASE_URL,
     Base,
     BaseURLs,
-    aanswer_from_later,
-    answer_from_later,
+    DoubleRouter,
+    aanswer_from_routes,
+    answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
@@ -49,34 +49,36 @@ __all__ = ["DEFAULT_BASE_URL", "WriterMock"]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class _Router(respx.MockRouter):
-    """A respx router that hands every request to its ``WriterMock``.
+class _Router(DoubleRouter):
+    """The respx router that hands every request it answers to its ``WriterMock``.
 
     respx calls ``handler`` from sync clients and ``async_handler`` from async
-    ones, which is exactly the split the plan executor needs to know how to wait.
-    respx offers a request to its routers in turn and stops at the first that
-    answers, so when this one defers (any request but a served chat request), it
-    asks the routers registered after it itself, and answers only if none does.
+    ones (``answer`` and ``aanswer`` here), which is exactly the split the plan
+    executor needs to know how to wait. Any request but a served chat request
+    goes to the user's respx routes first; the mock answers only if none does.
     """
 
     def __init__(self, mock: WriterMock) -> None:
-        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        super().__init__("WriterMock")
         self._mock = mock
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    def claims(self, request: httpx.Request) -> bool:
+        return self._mock._owner(request) is not None
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
-            answer = answer_from_later(self, request)
+            answer = answer_from_routes(self, request)
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
         run_head(plan, request)
         return build_response(plan, request)
 
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
+    async def aanswer(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
-            answer = await aanswer_from_later(self, request)
+            answer = await aanswer_from_routes(self, request)
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
@@ -104,7 +106,9 @@ class WriterMock(QueuedDouble):
     requests to them that no router answers pass through to the network.
 
     Use it as ``with WriterMock() as mock:``, ``async with``, or as a decorator
-    with parentheses, ``@WriterMock()``.
+    with parentheses, ``@WriterMock()``. Started inside another ``WriterMock`` or
+    a ``Cassette``, it answers for the hosts it serves until it stops; the outer
+    double answers again after.
     """
 
     def __init__(
@@ -158,15 +162,21 @@ class WriterMock(QueuedDouble):
         Raises :class:`UnexpectedRequestError` or :class:`UnusedRepliesError`
         (both ``AssertionError``) naming the requests and the replies queued.
         """
-        self._queue.verify(
-            unexpected=self._assert_all_mocked,
-            unused=self._assert_all_called,
-            served_by="WriterMock",
-            advice=(
-                f"WriterMock serves only POST {{base}}{CHAT_PATH}. Mock other Writer endpoints with "
-                "your own respx routes, which WriterMock defers to."
-            ),
-        )
+        try:
+            self._queue.verify(
+                unexpected=self._assert_all_mocked,
+                unused=self._assert_all_called,
+                served_by="WriterMock",
+                advice=(
+                    f"WriterMock serves only POST {{base}}{CHAT_PATH}. Mock other Writer endpoints with "
+                    "your own respx routes, which WriterMock defers to."
+                ),
+            )
+        except AssertionError as problem:
+            note = self._router.shadowed_note()
+            if note:
+                problem.args = (f"{problem}\n{note}",)
+            raise
 
     # --- context manager and decorator ------------------------------------------------------------
 

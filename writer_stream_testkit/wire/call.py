@@ -12,6 +12,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+MAX_JSON_DEPTH = 128
+"""The deepest nesting of arrays and objects the doubles read in a request body.
+
+Deeper bodies get the 400 any other unreadable body gets. ``json.loads`` (recursive
+in C) and the walks after it (matching, redaction, the cassette's YAML) recurse
+once or twice per level, so the bound keeps them far from Python's recursion
+limit however deep the caller's own stack is; 128 is also where common JSON
+parsers stop (serde_json's default).
+"""
+
 
 class Headers(Mapping[str, str]):
     """Immutable request headers with case-insensitive lookup, as HTTP defines them.
@@ -115,27 +125,50 @@ class Call:
 
 
 def _parse_json(content: bytes) -> Any:
+    return decode_body(content)[0]
+
+
+def decode_body(content: bytes) -> tuple[Any, str | None]:
+    """The body as JSON and ``None``, or ``None`` and why it cannot be read (empty, not JSON, too deep)."""
     if not content:
-        return None
+        return None, "The request body is empty"
     try:
-        return _json.loads(content)
-    except ValueError:
-        return None
+        value = _json.loads(content)
+    except RecursionError:
+        return None, _TOO_DEEP
+    except ValueError as exc:
+        return None, f"The request body is not JSON: {exc}"
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        return None, _TOO_DEEP
+    return value, None
+
+
+_TOO_DEEP = (
+    f"The request body is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than "
+    "writer-stream-testkit reads"
+)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``value`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _body_problem(call: Call) -> str | None:
     """Why ``call``'s body cannot be a chat request (the real API answers 400), or ``None`` if it can."""
     if isinstance(call.json, dict):
         return None
-    if not call.content:
-        reason = "The request body is empty"
-    else:
-        try:
-            value = _json.loads(call.content)
-        except ValueError as exc:
-            reason = f"The request body is not JSON: {exc}"
-        else:
-            reason = f"The request body is JSON but not an object: {_short.repr(value)}"
+    value, reason = decode_body(call.content)
+    if reason is None:
+        reason = f"The request body is JSON but not an object: {_short.repr(value)}"
     return (
         f"{reason}. The Writer API answers such a request with 400; send the chat parameters "
         "as one JSON object, as the Writer SDKs do."
@@ -154,6 +187,11 @@ def _summarise_body(call: Call) -> str:
             return "(no body)"
         if body is not None or call.content.strip() == b"null":
             return f"(JSON body that is not an object: {_short.repr(body)})"
+        if decode_body(call.content)[1] == _TOO_DEEP:
+            return (
+                f"(JSON body nested more than {MAX_JSON_DEPTH} levels deep, {len(call.content)} bytes: "
+                f"{_short.repr(call.content)})"
+            )
         return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
     parts = [f"model={body.get('model')!r}", f"stream={bool(body.get('stream'))}"]
     messages = body.get("messages")

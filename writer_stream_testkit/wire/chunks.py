@@ -23,7 +23,7 @@ import httpx
 import pydantic
 from pydantic import ValidationError
 
-from ..errors import APIError, MalformedChunkError, StreamErrorEvent
+from ..errors import APIError, MalformedChunkError, NotAnEventStreamError, StreamErrorEvent
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["ChunkDecoder"]
@@ -32,6 +32,9 @@ _ModelT = TypeVar("_ModelT", bound=pydantic.BaseModel)
 
 _QUOTE_LIMIT = 200
 """Longest data line quoted whole in an error; longer ones are cut with a count."""
+
+_HEAD_LIMIT = 80
+"""How much of the body's start is kept to quote when it turns out not to be an event stream."""
 
 
 class ChunkDecoder(Generic[_ModelT]):
@@ -45,7 +48,7 @@ class ChunkDecoder(Generic[_ModelT]):
     sent before the fault, as with the SDK.
     """
 
-    __slots__ = ("_error", "_events", "_response", "_sse", "_validate", "finished")
+    __slots__ = ("_error", "_events", "_head", "_response", "_sse", "_validate", "finished")
 
     def __init__(self, response: httpx.Response, model: type[_ModelT]) -> None:
         self._response = response
@@ -54,17 +57,27 @@ class ChunkDecoder(Generic[_ModelT]):
         self._sse = SSEDecoder()
         self._events = 0
         self._error: APIError | None = None
+        self._head = b""  # the body's first bytes, quoted if no event ever completes
         self.finished = False
         """True once ``[DONE]``, an error or EOF has ended the stream."""
 
     def feed(self, data: bytes) -> list[_ModelT]:
         """The chunks completed by this read, in order."""
+        if len(self._head) < _HEAD_LIMIT:
+            self._head = (self._head + data)[:_HEAD_LIMIT]
         events = self._sse.feed(data)
         return self._chunks(events) if events else []
 
     def end(self) -> list[_ModelT]:
-        """Signal EOF. An unterminated last event is dropped, as the SDK drops it."""
+        """Signal EOF. An unterminated last event is dropped, as the SDK drops it.
+
+        A stream with no complete event at all is kept aside as
+        :class:`NotAnEventStreamError` for :meth:`raise_error`, where the SDK
+        yields nothing and says nothing.
+        """
         chunks = self._chunks(self._sse.flush())
+        if not self.finished and self._sse.event_count == 0:
+            self._fail(self._no_event())
         self.finished = True
         return chunks
 
@@ -108,6 +121,32 @@ class ChunkDecoder(Generic[_ModelT]):
     def _where(self, number: int) -> str:
         request = self._response.request
         return f"event #{number} of the stream from {request.method} {request.url}"
+
+    def _no_event(self) -> NotAnEventStreamError:
+        """The error for a stream that ended before its first event was complete."""
+        response, sse = self._response, self._sse
+        content_type = response.headers.get("content-type", "none")
+        size = sse.byte_count
+        begins = f"it begins {self._head!r}" + (f"… ({size} bytes in all)" if size > len(self._head) else "")
+        if size == 0:
+            why = "the body was empty"
+        elif not content_type.startswith("text/event-stream"):
+            why = f"it is not an event stream; {begins}"
+        elif sse.incomplete:
+            why = f"it stopped inside its first event, with no blank line to end it; {begins}"
+        else:
+            why = f"it held only comments, blank lines or fields without data; {begins}"
+        request = response.request
+        return NotAnEventStreamError(
+            response,
+            None,
+            message=(
+                f"The {response.status_code} response to {request.method} {request.url} (content-type "
+                f"{content_type}) ended without a single complete server-sent event: {why}. A Writer chat "
+                "stream is `data: {chunk}` events that end with `data: [DONE]`; fix the server, script or "
+                "cassette that sent this response."
+            ),
+        )
 
     def _rejected(self, data: str, number: int, exc: ValidationError) -> APIError:
         """The error for a data line that failed chunk validation."""

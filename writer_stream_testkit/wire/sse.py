@@ -77,6 +77,7 @@ class SSEDecoder:
         "_data",
         "_event",
         "_event_count",
+        "_id_buffer",
         "_incomplete",
         "_last_id",
         "_last_retry",
@@ -99,7 +100,8 @@ class SSEDecoder:
         self._event: str | None = None
         self._retry: int | None = None
         self._started = False  # some field line has been seen since the last blank line
-        self._last_id: str | None = None
+        self._id_buffer: str | None = None  # the last valid `id:` parsed, dispatched or not
+        self._last_id: str | None = None  # the buffer as of the last blank line: what is reported
         self._last_retry: int | None = None
         self._event_count = 0
         self._byte_count = 0
@@ -118,7 +120,13 @@ class SSEDecoder:
 
     @property
     def last_event_id(self) -> str | None:
-        """The last valid `id:` seen, as a reconnecting client would send it."""
+        """The last valid `id:` of a block that has ended, as a reconnecting client would send it.
+
+        As WHATWG says, an `id:` line sets the last event ID buffer when it is parsed,
+        but the stream's last event ID takes the buffer's value only when a blank line
+        ends the block (even a block without data), so the id of a block still open,
+        or cut by the end of the stream, is not reported.
+        """
         return self._last_id
 
     @property
@@ -231,9 +239,11 @@ class SSEDecoder:
         event = self._event
         retry = self._retry
         started = self._started
-        last_id = self._last_id
+        last_id = self._id_buffer
+        reported = self._last_id
         for line in lines:
             if not line:
+                reported = last_id
                 if data is not None:
                     if more_data:
                         more_data.insert(0, data)
@@ -281,7 +291,8 @@ class SSEDecoder:
         self._event = event
         self._retry = retry
         self._started = started
-        self._last_id = last_id
+        self._id_buffer = last_id
+        self._last_id = reported
         self._event_count += len(events)
         return events
 
