@@ -1,7 +1,9 @@
 """Render stream-helper events and a final completion as a stable, diff-friendly text transcript.
 
 One line per event, so a review diff reads as "content.done moved before
-tool_calls.function.arguments.done" rather than a wall of JSON. Everything is
+tool_calls.function.arguments.done" rather than a wall of JSON. Raw chunks of
+any streaming endpoint (chat, completions, KG question, applications) render
+the same way: one line per chunk with its text, then what the stream adds up to. Everything is
 duck-typed on the ``type`` attribute and the SDK's field names, so events from
 ``writerai`` and from this kit render identically. The output is deterministic:
 mapping keys are sorted, floats use their shortest round-trip form, strings are
@@ -16,7 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pydantic
 
-__all__ = ["render_event", "render_transcript"]
+from ..wire.stream_kinds import ChunkView, summarise
+
+__all__ = ["render_chunk_transcript", "render_chunk_view", "render_event", "render_transcript"]
 
 _TYPE_WIDTH = 22
 _SEP = "  "
@@ -42,6 +46,24 @@ def render_transcript(events: Iterable[object], completion: object | None = None
     if completion is not None:
         lines.append("final completion:")
         lines.extend(_render_completion(completion))
+    return "\n".join(lines) + "\n"
+
+
+def render_chunk_view(view: ChunkView) -> str:
+    """One line for one chunk: its stream's kind, padded, its text, then what else it carries."""
+    fields = [f"text={_fmt(view.text)}", *(f"{name}={_fmt(value)}" for name, value in view.fields)]
+    return f"{view.kind:<{_TYPE_WIDTH}} {_SEP.join(fields)}"
+
+
+def render_chunk_transcript(views: Sequence[ChunkView]) -> str:
+    """The numbered chunk lines, then the stream they add up to (all its text, what it ended with)."""
+    lines = [f"chunks ({len(views)}):"]
+    lines.extend(f"{index:>4}  {render_chunk_view(view)}" for index, view in enumerate(views))
+    summary = summarise(views)
+    if summary is not None:
+        lines.append(f"final {summary.kind}:")
+        lines.append(f"  text={_fmt(summary.text)}")
+        lines.extend(f"  {name}={_fmt(value)}" for name, value in summary.fields)
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,300 @@
+"""Cassettes beyond chat: any method and path records, replays in-process and over a socket, and reads well.
+
+The stand-in API (tests/standin.py) is stdlib ``http.server``, not the kit, so a
+recording made through it shows what the kit does with bytes it did not write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import writerai
+from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
+from test_cli import Background
+
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.cassettes.proxy import RecordingProxy
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
+
+WAIT = 20.0
+QUESTION = "What is the generic name for the drug Bavencio?"
+SSE_CALLS = ("chat", "completions", "graphs.question", "applications")
+
+
+# --- the five calls a small Writer app makes, sync and async ------------------------------------
+
+
+def _requests(client: Any) -> list[tuple[str, Any]]:
+    """(name, thunk) for each call; a thunk returns a value (sync) or an awaitable (async)."""
+    return [
+        ("models.list", lambda: client.models.list()),
+        (
+            "chat",
+            lambda: client.chat.chat(
+                model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "Say hello"}]
+            ),
+        ),
+        ("completions", lambda: client.completions.create(model="palmyra-x5", prompt="Once", stream=True)),
+        (
+            "graphs.question",
+            lambda: client.graphs.question(graph_ids=[GRAPH_ID], question=QUESTION, stream=True),
+        ),
+        (
+            "applications",
+            lambda: client.applications.generate_content(
+                APPLICATION_ID, inputs=[{"id": "query", "value": ["hotels near Union Square"]}], stream=True
+            ),
+        ),
+    ]
+
+
+def _seen(name: str, items: list[Any]) -> tuple[str, list[tuple[str, Any]]]:
+    return name, [(type(item).__name__, item.to_dict()) for item in items]
+
+
+def five_calls(base_url: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Every object the SDK hands back, by call: class name and its data."""
+    with writerai.Writer(api_key=KEY, base_url=base_url, max_retries=0, timeout=WAIT) as client:
+        out = []
+        for name, call in _requests(client):
+            result = call()
+            out.append(_seen(name, result.models if name == "models.list" else list(result)))
+        return out
+
+
+async def afive_calls(base_url: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    async with writerai.AsyncWriter(api_key=KEY, base_url=base_url, max_retries=0, timeout=WAIT) as client:
+        out = []
+        for name, call in _requests(client):
+            result = await call()
+            out.append(_seen(name, result.models if name == "models.list" else [c async for c in result]))
+        return out
+
+
+def run_five(mode: str, base_url: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    return five_calls(base_url) if mode == "sync" else asyncio.run(afive_calls(base_url))
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    with stand_in() as server:
+        yield server
+
+
+def record_five(path: Path, standin: StandIn, mode: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    with Cassette(path, record_mode="once", base_url=standin.url):
+        return run_five(mode, standin.url)
+
+
+# --- done when: record once from a stand-in, replay offline in-process and over a socket ---------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_five_calls_record_into_one_redacted_cassette_and_replay_identically_in_process_and_over_a_socket(
+    tmp_path: Path, mode: str
+) -> None:
+    path = tmp_path / "five.yaml"
+    with stand_in() as live_api:
+        live = record_five(path, live_api, mode)
+        url = live_api.url
+        assert len(live_api.served) == 5
+    assert [name for name, _ in live] == ["models.list", *SSE_CALLS]
+    assert live[0][1] == [
+        ("Model", {"id": "palmyra-x5", "name": "Palmyra X5"}),
+        ("Model", {"id": "palmyra-x4", "name": "Palmyra X4"}),
+    ]
+    assert [kind for kind, _ in live[2][1]] == ["CompletionChunk"] * 3
+    assert live[4][1][0] == (
+        "ApplicationGenerateContentChunk",
+        {
+            "delta": {
+                "title": "Research",
+                "stages": [
+                    {
+                        "id": APPLICATION_ID,
+                        "content": "Searching for hotels",
+                        "sources": ["https://www.example.com/hotels"],
+                    }
+                ],
+            }
+        },
+    )
+
+    text = path.read_text()
+    assert KEY not in text
+    content = load_cassette(path)
+    assert [(i.request.method, i.request.path) for i in content.interactions] == [
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat"),
+        ("POST", "/v1/completions"),
+        ("POST", "/v1/graphs/question"),
+        ("POST", f"/v1/applications/{APPLICATION_ID}"),
+    ]
+    assert all(dict(i.request.headers)["authorization"] == "<redacted>" for i in content.interactions)
+    assert [len(i.response.events or ()) for i in content.interactions] == [0, 5, 3, 2, 3]
+
+    # The stand-in is gone: every replay below is offline.
+    with Cassette(path, base_url=url) as cassette:
+        assert run_five(mode, url) == live
+    assert cassette.play_counts == [1] * 5
+
+    with FakeWriterServer(cassette=Cassette(path)) as server:
+        assert run_five(mode, server.base_url) == live
+    assert [f"{c.method} {c.path}" for c in server.calls] == [
+        "GET /v1/models",
+        "POST /v1/chat",
+        "POST /v1/completions",
+        "POST /v1/graphs/question",
+        f"POST /v1/applications/{APPLICATION_ID}",
+    ]
+
+
+def test_serve_cassettes_in_a_subprocess_replays_the_five_calls_sync_and_async(tmp_path: Path) -> None:
+    (tmp_path / "cassettes").mkdir()
+    with stand_in() as live_api:
+        live = record_five(tmp_path / "cassettes" / "five.yaml", live_api, "sync")
+    served = Background(
+        ["serve", "--cassettes", str(tmp_path / "cassettes"), "--port", "0", "--allow-repeats"]
+    )
+    try:
+        assert five_calls(served.url) == live
+        assert run_five("async", served.url) == live
+    finally:
+        code, err = served.stop()
+    assert code == 0, err
+    assert "Stopped after 10 request(s)." in err
+
+
+def test_a_request_no_recording_matches_gets_a_miss_naming_its_method_and_path_over_a_socket(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    path = tmp_path / "c.yaml"
+    record_five(path, standin, "sync")
+    with (
+        pytest.raises(CassetteMissError, match=r"no unplayed recording that matches GET /v1/files"),
+        FakeWriterServer(cassette=Cassette(path)) as server,
+    ):
+        response = httpx.get(server.base_url + "/v1/files?limit=2", timeout=WAIT)
+        assert response.status_code == 500
+        assert "GET /v1/files" in response.text
+
+
+def test_the_record_proxy_records_any_path_and_its_recording_replays_in_process(
+    tmp_path: Path, standin: StandIn
+) -> None:
+    path = tmp_path / "proxied.yaml"
+    proxy = RecordingProxy(Cassette(path, record_mode="once"), standin.url)
+    with FakeWriterServer(source=proxy) as server:
+        live = five_calls(server.base_url)
+    proxy.save()
+    assert KEY not in path.read_text()
+    assert [i.request.path for i in load_cassette(path).interactions][:3] == [
+        "/v1/models",
+        "/v1/chat",
+        "/v1/completions",
+    ]
+    with FakeWriterServer(cassette=Cassette(path)) as replay:
+        assert five_calls(replay.base_url) == live
+
+
+# --- recording is never silent --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_recording_fails_the_block_when_requests_pass_by_unrecorded_to_an_unknown_loopback_host(
+    tmp_path: Path, standin: StandIn, mode: str
+) -> None:
+    path = tmp_path / "c.yaml"
+    with pytest.raises(CassetteRecordError) as failed, Cassette(path, record_mode="once"):
+        live = run_five(mode, standin.url)
+    assert len(live) == 5  # the requests went through: the code under test ran as it would
+    assert not path.exists()
+    message = str(failed.value)
+    assert message.startswith(
+        f"Cassette {path} was asked to record (record_mode='once'), but 5 requests went to {standin.url}, a "
+        "loopback host it was not told about, and passed through unrecorded:\n"
+        f"  GET /v1/models (no body) to {standin.url}/v1/models\n"
+        f"  POST /v1/chat (model='palmyra-x5', stream=True"
+    )
+    assert f"pass Cassette(..., base_url={standin.url!r})" in message
+    assert f"ignore_hosts=[{standin.url.removeprefix('http://')!r}]" in message
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_replay_only_cassette_lets_loopback_requests_pass_quietly(
+    tmp_path: Path, standin: StandIn, mode: str
+) -> None:
+    with Cassette(tmp_path / "c.yaml"):
+        run_five(mode, standin.url)
+    with Cassette(tmp_path / "c.yaml", record_mode="new_episodes", ignore_hosts=[standin.url]):
+        run_five(mode, standin.url)
+    assert not (tmp_path / "c.yaml").exists()
+    assert len(standin.served) == 10
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_recording_cassette_lets_requests_to_the_kits_own_running_server_pass(
+    tmp_path: Path, mode: str
+) -> None:
+    from writer_stream_testkit.scripts.chat import StreamScript
+
+    body = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with FakeWriterServer() as server, Cassette(tmp_path / "c.yaml", record_mode="all"):
+        server.reply(StreamScript().content("Hi").finish())
+        if mode == "sync":
+            with httpx.Client(timeout=WAIT) as client:
+                status = client.post(
+                    server.base_url.replace("127.0.0.1", "localhost") + "/v1/chat", json=body
+                ).status_code
+        else:
+
+            async def post() -> int:
+                async with httpx.AsyncClient(timeout=WAIT) as client:
+                    return (await client.post(server.base_url + "/v1/chat", json=body)).status_code
+
+            status = asyncio.run(post())
+    assert status == 200
+    assert not (tmp_path / "c.yaml").exists()
+
+
+def test_ignore_hosts_entries_must_be_hosts() -> None:
+    with pytest.raises(
+        ValueError, match=r"ignore_hosts entry 'http://x/v1' is not a host; write 'localhost'"
+    ):
+        Cassette("c.yaml", ignore_hosts=["http://x/v1"])
+
+
+def test_a_stopped_server_is_no_longer_one_of_the_kits_own(tmp_path: Path) -> None:
+    from writer_stream_testkit.doubles.hosts import running_doubles
+
+    with FakeWriterServer() as server:
+        url = httpx.URL(server.base_url)
+        assert running_doubles.serves(url)
+        assert running_doubles.serves(url.copy_with(host="localhost"))
+        assert not running_doubles.serves(url.copy_with(host="example.com"))
+    assert not running_doubles.serves(url)
+
+
+# --- show, snapshots and verify read every stream -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def five_cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("five") / "five.yaml"
+    with stand_in() as live_api:
+        record_five(path, live_api, "sync")
+    return path
+
+
+def _sse_events(path: Path, index: int) -> list[dict[str, Any]]:
+    return [
+        json.loads(e.data) for e in load_cassette(path).interactions[index].response.events or () if e.data
+    ]
