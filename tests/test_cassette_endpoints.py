@@ -20,9 +20,14 @@ from test_cli import Background
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.cassettes.model import RecordedEvent, RecordedResponse
 from writer_stream_testkit.cassettes.proxy import RecordingProxy
+from writer_stream_testkit.cassettes.tools import compare_responses
+from writer_stream_testkit.cli import main
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
+from writer_stream_testkit.testing.snapshot import to_transcript
+from writer_stream_testkit.wire.stream_kinds import view_chunk
 
 WAIT = 20.0
 QUESTION = "What is the generic name for the drug Bavencio?"
@@ -178,13 +183,15 @@ def test_a_request_no_recording_matches_gets_a_miss_naming_its_method_and_path_o
 ) -> None:
     path = tmp_path / "c.yaml"
     record_five(path, standin, "sync")
-    with (
-        pytest.raises(CassetteMissError, match=r"no unplayed recording that matches GET /v1/files"),
-        FakeWriterServer(cassette=Cassette(path)) as server,
-    ):
+    server = FakeWriterServer(cassette=Cassette(path)).start()
+    try:
         response = httpx.get(server.base_url + "/v1/files?limit=2", timeout=WAIT)
-        assert response.status_code == 500
-        assert "GET /v1/files" in response.text
+    finally:
+        server.stop()
+    assert response.status_code == 500
+    assert "no unplayed recording that matches GET /v1/files" in response.text
+    with pytest.raises(CassetteMissError, match=r"no unplayed recording that matches GET /v1/files"):
+        server.verify()
 
 
 def test_the_record_proxy_records_any_path_and_its_recording_replays_in_process(
@@ -295,6 +302,174 @@ def five_cassette(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sse_events(path: Path, index: int) -> list[dict[str, Any]]:
-    return [
-        json.loads(e.data) for e in load_cassette(path).interactions[index].response.events or () if e.data
+    events = load_cassette(path).interactions[index].response.events or ()
+    return [json.loads(e.data) for e in events if e.data and e.data != "[DONE]"]
+
+
+def test_show_renders_each_stream_as_readable_events_and_what_it_adds_up_to(
+    five_cassette: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["show", str(five_cassette)]) == 0
+    out = capsys.readouterr().out
+    blocks = out.split("\n\n")
+    assert blocks[1].startswith("[0] GET http://127.0.0.1:")
+    assert '    no body\n    -> 200 application/json, 100 body bytes: \'{"models"' in blocks[1]
+    completion = blocks[3].splitlines()
+    assert completion[1] == "    model=palmyra-x5  stream=true  prompt: 'Once'"
+    assert [line[18:] for line in completion[3:6]] == [
+        "completion             text=''",
+        "completion             text='Once upon'",
+        "completion             text=' a time'",
     ]
+    assert completion[-2:] == ["    final completion:", "      text='Once upon a time'"]
+    question = blocks[4].splitlines()
+    assert question[1] == (f"    stream=true  question: {QUESTION!r}  graph_ids: {GRAPH_ID}")
+    assert question[3].endswith("question               text='The generic name'")
+    assert (
+        "text=' is avelumab.'  sources=[{'file_id': '1234', 'snippet': 'Bavencio is the brand name"
+        in question[4]
+    )
+    assert question[5:7] == ["    final question:", "      text='The generic name is avelumab.'"]
+    application = blocks[5].splitlines()
+    assert application[1] == "    stream=true  inputs: query='hotels near Union Square'"
+    assert application[3].endswith(
+        f"application            title='Research'  stage '{APPLICATION_ID}': 'Searching for hotels' "
+        "sources=['https://www.example.com/hotels']"
+    )
+    assert application[-3:] == [
+        "      text='Here are three hotels near Union Square.'",
+        "      title='Research'",
+        f"      stage '{APPLICATION_ID}': 'Searching for hotels' sources=['https://www.example.com/hotels']",
+    ]
+    assert "!!" not in out  # streams that end without [DONE] are not flagged: only chat sends it
+
+
+@pytest.mark.parametrize("index", [1, 2, 3, 4])
+def test_snapshot_transcripts_of_writerai_chunks_and_of_their_dicts_are_the_same(
+    five_cassette: Path, index: int
+) -> None:
+    objects = _sdk_chunks(five_cassette, index)
+    dicts = [d for d in _sse_events(five_cassette, index) if isinstance(d, dict)]
+    assert len(objects) == len(dicts) > 0
+    assert to_transcript(objects) == to_transcript(dicts)
+
+
+def _sdk_chunks(path: Path, index: int) -> list[Any]:
+    """The SDK's objects for the recorded stream ``index``, replayed in-process."""
+    with (
+        Cassette(path, base_url="http://stand-in.test", allow_playback_repeats=True),
+        writerai.Writer(api_key=KEY, base_url="http://stand-in.test", max_retries=0) as client,
+    ):
+        _, call = _requests(client)[index]
+        return list(call())
+
+
+def test_a_completion_transcript_is_one_line_per_chunk_with_its_text(five_cassette: Path) -> None:
+    assert to_transcript(_sdk_chunks(five_cassette, 2)) == (
+        "chunks (3):\n"
+        "   0  completion             text=''\n"
+        "   1  completion             text='Once upon'\n"
+        "   2  completion             text=' a time'\n"
+        "final completion:\n"
+        "  text='Once upon a time'\n"
+    )
+
+
+def test_question_and_application_transcripts_show_sources_and_stages(five_cassette: Path) -> None:
+    question = to_transcript(_sdk_chunks(five_cassette, 3)).splitlines()
+    assert question[:2] == ["chunks (2):", "   0  question               text='The generic name'"]
+    assert question[2].startswith(
+        "   1  question               text=' is avelumab.'  sources=[{'file_id': '1234', 'snippet': "
+    )
+    assert question[3:5] == ["final question:", "  text='The generic name is avelumab.'"]
+    application = to_transcript(_sdk_chunks(five_cassette, 4)).splitlines()
+    assert application[1] == (
+        f"   0  application            title='Research'  stage '{APPLICATION_ID}': 'Searching for hotels' "
+        "sources=['https://www.example.com/hotels']"
+    )
+    assert application[2] == "   1  application            text='Here are three hotels'"
+
+
+def test_the_spec_shaped_question_reads_like_the_flat_one() -> None:
+    flat = {"question": "Q?", "answer": "A", "sources": [{"file_id": "f", "snippet": "s"}]}
+    wrapped = writerai.types.QuestionResponseChunk.model_validate(
+        {"data": {**flat, "subqueries": None, "references": None}}
+    )
+    assert to_transcript([wrapped]) == to_transcript([flat])
+    assert view_chunk(wrapped).shape == ("question (in data): answer", "question (in data): sources")  # type: ignore[union-attr]
+    assert view_chunk(flat).shape == ("question: answer", "question: sources")  # type: ignore[union-attr]
+
+
+def test_a_chunk_transcript_refuses_mixed_streams_and_non_chunks() -> None:
+    with pytest.raises(
+        TypeError, match=r"chunks of a completion stream, but item #1 \(dict\) is a question chunk"
+    ):
+        to_transcript([{"value": "a"}, {"answer": "b", "question": "q"}])
+    with pytest.raises(TypeError, match=r"item #1 \(str\) is not a stream chunk; snapshot one stream's"):
+        to_transcript([{"value": "a"}, "b"])
+
+
+def test_verify_finds_no_drift_in_a_stand_in_that_answers_the_same(
+    five_cassette: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with stand_in() as live_api:
+        code = main(["verify", str(five_cassette), "--upstream", live_api.url, "--api-key", KEY])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.rstrip().endswith("No drift: all 5 interactions stream the same shape as recorded.")
+    assert "[3] POST /v1/graphs/question" in out
+
+
+def _stream(*data: str, complete: bool = True) -> RecordedResponse:
+    events = tuple(RecordedEvent(d, t=i / 100) for i, d in enumerate(data))
+    return RecordedResponse(200, (("content-type", "text/event-stream"),), events=events, complete=complete)
+
+
+def test_verify_compares_completion_question_and_application_shapes_not_their_text() -> None:
+    completion = _stream('{"value":""}', '{"value":"Hel"}', '{"value":"lo"}')
+    rechunked = _stream('{"value":""}', '{"value":"Hi"}', '{"value":" there"}', '{"value":"!"}')
+    same = compare_responses(completion, rechunked)
+    assert not same.drifted
+    assert same.notes == ("text of the completion differs (not drift): recorded 'Hello', live 'Hi there!'",)
+    assert compare_responses(completion, _stream('{"text":"Hello"}')).drifted
+
+    flat = _stream(
+        '{"question":"Q","answer":"A","sources":[]}',
+        '{"question":"Q","answer":"B","sources":[{"file_id":"1"}]}',
+    )
+    no_sources = _stream('{"question":"Q","answer":"AB","sources":[]}')
+    drift = compare_responses(flat, no_sources)
+    assert drift.drifted
+    assert drift.diff == ("  #0    #0    question: answer  (x2/1)", "- #1          question: sources")
+    wrapped = _stream(
+        '{"data":{"question":"Q","answer":"A","sources":[]}}',
+        '{"data":{"question":"Q","answer":"B","sources":[{"file_id":"1"}]}}',
+    )
+    assert compare_responses(flat, wrapped).drifted
+
+    staged = _stream(
+        '{"delta":{"title":"R","stages":[{"id":"s","content":"c"}]}}', '{"delta":{"content":"x"}}'
+    )
+    unstaged = _stream('{"delta":{"content":"x"}}')
+    drift = compare_responses(staged, unstaged)
+    assert drift.drifted
+    assert drift.problem == "the event shapes first differ at recorded event #0 / live event #0"
+    assert any("application: title" in line for line in drift.diff)
+    assert not compare_responses(
+        staged,
+        _stream(
+            '{"delta":{"title":"T","stages":[{"id":"u","content":"d"}]}}',
+            '{"delta":{"content":"y"}}',
+            '{"delta":{"content":"z"}}',
+        ),
+    ).drifted
+
+
+def test_serve_script_still_answers_only_chat_and_names_any_other_request() -> None:
+    from writer_stream_testkit.cli import _Cycle
+    from writer_stream_testkit.scripts.chat import StreamScript
+
+    with FakeWriterServer(source=_Cycle([StreamScript().content("Hi").finish()])) as server:
+        response = httpx.get(server.base_url + "/v1/models", timeout=WAIT)
+    assert response.status_code == 404
+    assert "serve --script answers only POST /v1/chat, not GET /v1/models." in response.text

@@ -22,10 +22,10 @@ import yaml
 
 from ..errors import CassetteFormatError
 from ..helpers.accumulate import ChatCompletionStreamState
-from ..testing.transcript import render_chunk_view, render_event, render_transcript
+from ..testing.transcript import render_chunk_view, render_event, render_stream_summary, render_transcript
 from ..wire.call import Call
 from ..wire.sse import DONE_DATA
-from ..wire.stream_kinds import ChunkView, summarise, view_chunk
+from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
@@ -183,11 +183,9 @@ def render_cassette_text(content: CassetteContent, *, source: str) -> str:
                 final = render_transcript([], snapshot).splitlines()[2:]  # past "events (0):" and its title
                 lines.append("    final completion:")
                 lines.extend("    " + line for line in final)
-            summary = summarise([v for v in views if v.kind == views[0].kind]) if views else None
-            if summary is not None:
-                lines.append(f"    final {summary.kind}:")
-                lines.append(f"      text: {_quote(summary.text, 400)}")
-                lines.extend(f"      {name}: {_clip(_compact(value), 400)}" for name, value in summary.fields)
+            if views:
+                summary = render_stream_summary([v for v in views if v.kind == views[0].kind])
+                lines.extend("    " + _clip(line, 400) for line in summary)
         else:
             body = response.body or b""
             try:
@@ -198,10 +196,6 @@ def render_cassette_text(content: CassetteContent, *, source: str) -> str:
             state = "" if response.complete else " (incomplete: cut part-way)"
             lines.append(f"    -> {response.status} {kind}, {len(body)} body bytes{state}: {shown}")
     return "\n".join(lines) + "\n"
-
-
-def _compact(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 # --- convert: vcrpy cassettes into ours -----------------------------------------------------------

@@ -20,7 +20,13 @@ import pydantic
 
 from ..wire.stream_kinds import ChunkView, summarise
 
-__all__ = ["render_chunk_transcript", "render_chunk_view", "render_event", "render_transcript"]
+__all__ = [
+    "render_chunk_transcript",
+    "render_chunk_view",
+    "render_event",
+    "render_stream_summary",
+    "render_transcript",
+]
 
 _TYPE_WIDTH = 22
 _SEP = "  "
@@ -50,21 +56,45 @@ def render_transcript(events: Iterable[object], completion: object | None = None
 
 
 def render_chunk_view(view: ChunkView) -> str:
-    """One line for one chunk: its stream's kind, padded, its text, then what else it carries."""
-    fields = [f"text={_fmt(view.text)}", *(f"{name}={_fmt(value)}" for name, value in view.fields)]
+    """One line for one chunk: its stream's kind, padded, its text, then what else it carries.
+
+    An empty text is left out when the chunk carries something else (an
+    application's stage), and kept when it is all the chunk says (the empty
+    first chunk of a completions stream).
+    """
+    fields = [f"text={_fmt(view.text)}"] if view.text or not view.fields else []
+    fields.extend(_chunk_field(name, value) for name, value in view.fields)
     return f"{view.kind:<{_TYPE_WIDTH}} {_SEP.join(fields)}"
 
 
+def render_stream_summary(views: Sequence[ChunkView]) -> list[str]:
+    """``final <kind>:`` and what the chunks add up to: all the text, then what the stream ended with."""
+    summary = summarise(views)
+    if summary is None:
+        return []
+    lines = [f"final {summary.kind}:", f"  text={_fmt(summary.text)}"]
+    lines.extend(f"  {_chunk_field(name, value)}" for name, value in summary.fields)
+    return lines
+
+
 def render_chunk_transcript(views: Sequence[ChunkView]) -> str:
-    """The numbered chunk lines, then the stream they add up to (all its text, what it ended with)."""
+    """The numbered chunk lines, then the stream they add up to."""
     lines = [f"chunks ({len(views)}):"]
     lines.extend(f"{index:>4}  {render_chunk_view(view)}" for index, view in enumerate(views))
-    summary = summarise(views)
-    if summary is not None:
-        lines.append(f"final {summary.kind}:")
-        lines.append(f"  text={_fmt(summary.text)}")
-        lines.extend(f"  {name}={_fmt(value)}" for name, value in summary.fields)
+    lines.extend(render_stream_summary(views))
     return "\n".join(lines) + "\n"
+
+
+def _chunk_field(name: str, value: object) -> str:
+    """``name=value``; an application's stages as ``stage 'id': 'content' sources=[...]``, in reading order."""
+    if name != "stages":
+        return f"{name}={_fmt(value)}"
+    parts = []
+    for stage in _list(value):
+        part = f"stage {_fmt(_get(stage, 'id'))}: {_fmt(_get(stage, 'content'))}"
+        sources = _get(stage, "sources")
+        parts.append(part + (f" sources={_fmt(sources)}" if sources not in (None, _MISSING) else ""))
+    return _SEP.join(parts)
 
 
 # --- events ---------------------------------------------------------------------------------------
