@@ -473,3 +473,37 @@ def test_serve_script_still_answers_only_chat_and_names_any_other_request() -> N
         response = httpx.get(server.base_url + "/v1/models", timeout=WAIT)
     assert response.status_code == 404
     assert "serve --script answers only POST /v1/chat, not GET /v1/models." in response.text
+
+
+def test_in_pytest_a_forgotten_base_url_fails_the_recording_test_at_teardown(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, standin: StandIn
+) -> None:
+    monkeypatch.setenv("STANDIN_URL", standin.url)
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(
+        test_app=f"""
+        import os
+
+        import httpx
+        import pytest
+
+        @pytest.mark.writer_cassette("c.yaml", record_mode="once")
+        def test_forgot(writer_cassette):
+            url = os.environ["STANDIN_URL"] + "/v1/models"
+            assert httpx.get(url, headers={{"authorization": "Bearer {KEY}"}}).status_code == 200
+
+        @pytest.mark.writer_cassette("d.yaml", record_mode="once", base_url=os.environ["STANDIN_URL"])
+        def test_named(writer_cassette):
+            url = os.environ["STANDIN_URL"] + "/v1/models"
+            assert httpx.get(url, headers={{"authorization": "Bearer {KEY}"}}).status_code == 200
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:xdist")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [f"*was asked to record (record_mode='once'), but 1 request went to {standin.url}, a loopback host*"]
+    )
+    assert (pytester.path / "cassettes" / "test_app" / "d.yaml").exists() or list(
+        pytester.path.rglob("d.yaml")
+    )
+    assert not list(pytester.path.rglob("c.yaml"))
