@@ -19,8 +19,15 @@ from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
 from test_cli import Background
 
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.files import save_cassette
 from writer_stream_testkit.cassettes.load import load_cassette
-from writer_stream_testkit.cassettes.model import RecordedEvent, RecordedResponse
+from writer_stream_testkit.cassettes.model import (
+    CassetteContent,
+    Interaction,
+    RecordedEvent,
+    RecordedRequest,
+    RecordedResponse,
+)
 from writer_stream_testkit.cassettes.proxy import RecordingProxy
 from writer_stream_testkit.cassettes.tools import compare_responses
 from writer_stream_testkit.cli import main
@@ -507,3 +514,40 @@ def test_in_pytest_a_forgotten_base_url_fails_the_recording_test_at_teardown(
         pytester.path.rglob("d.yaml")
     )
     assert not list(pytester.path.rglob("c.yaml"))
+
+
+def test_any_method_replays_the_same_in_process_and_over_a_socket(tmp_path: Path) -> None:
+    path = tmp_path / "methods.yaml"
+    json_type = (("content-type", "application/json"),)
+    requests = [
+        ("DELETE", "/v1/files/f1", RecordedResponse(204, ())),
+        ("HEAD", "/v1/models", RecordedResponse(200, json_type, body=b"")),
+        ("GET", "/v1/files?limit=2", RecordedResponse(200, json_type, body=b'{"data":[],"has_more":false}')),
+        ("PUT", "/v1/graphs/g1", RecordedResponse(200, json_type, body=b'{"id":"g1"}')),
+        ("GET", "/v1/files/f9", RecordedResponse(304, ())),
+    ]
+    recorded = [
+        Interaction(RecordedRequest(method, "https://api.writer.com" + target), response)
+        for method, target, response in requests
+    ]
+    save_cassette(path, CassetteContent(tuple(recorded)))
+
+    def send(client: httpx.Client, base: str) -> list[tuple[int, bytes, str | None]]:
+        answers = [client.request(method, base + target) for method, target, _ in requests]
+        return [(r.status_code, r.content, r.headers.get("content-type")) for r in answers]
+
+    with Cassette(path), httpx.Client(timeout=WAIT) as client:
+        in_process = send(client, "https://api.writer.com")
+    with FakeWriterServer(cassette=Cassette(path)) as server, httpx.Client(timeout=WAIT) as client:
+        over_socket = send(client, server.base_url)
+    assert (
+        in_process
+        == over_socket
+        == [
+            (204, b"", None),
+            (200, b"", "application/json"),
+            (200, b'{"data":[],"has_more":false}', "application/json"),
+            (200, b'{"id":"g1"}', "application/json"),
+            (304, b"", None),
+        ]
+    )

@@ -479,7 +479,7 @@ def _framed_headers(plan: ResponsePlan) -> tuple[list[tuple[str, str]], int | No
             headers.append((name, value.strip()))
         elif key not in _HOP_BY_HOP:
             headers.append((name, value))
-    if length is None:
+    if length is None and plan.status not in (204, 304):  # a recorded 204/304 replays with no framing at all
         headers.append(("transfer-encoding", "chunked"))
     return headers, length
 
