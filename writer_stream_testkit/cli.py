@@ -155,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a cassette as a readable transcript",
         description=(
             "Print each recorded interaction: the request line, model and last user message, the "
-            "status, then every event with its time offset (chunks decoded into the SDK's stream "
-            "events), incomplete streams marked, plain bodies shown briefly."
+            "status, then every event with its time offset (chat chunks decoded into the SDK's stream "
+            "events; completions, KG question and application chunks as their text and fields, then "
+            "what the stream adds up to), incomplete streams marked, plain bodies shown briefly."
         ),
     )
     show.add_argument("file", metavar="FILE", type=Path, help="the cassette to show")
@@ -183,7 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Send each recorded request to the upstream again and compare the live stream's shape "
             "with the recording: status, which choices and delta fields each event carries, tool "
-            "names, finish reasons and the SDK's .done events. Ids, timestamps, how the text is "
+            "names, finish reasons and the SDK's .done events (for completions, KG question and "
+            "application streams: which fields each chunk carries). Ids, timestamps, how the text is "
             "chunked and the text itself may differ (text differences are printed as notes). "
             "Exit status: 0 no drift, 1 drift, 2 usage error."
         ),
