@@ -157,7 +157,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def stand_in() -> Iterator[StandIn]:
     server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield server

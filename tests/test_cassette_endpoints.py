@@ -15,8 +15,11 @@ from typing import Any
 import httpx
 import pytest
 import writerai
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
 from test_cli import Background
+from writerai._models import construct_type  # what writerai.Stream turns each chunk into
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.files import save_cassette
@@ -551,3 +554,52 @@ def test_any_method_replays_the_same_in_process_and_over_a_socket(tmp_path: Path
             (304, b"", None),
         ]
     )
+
+
+# --- differential: a dict and the SDK's object for it read the same -------------------------------
+
+_text = st.text(max_size=12)
+_maybe_text = st.none() | _text
+_stage = st.fixed_dictionaries(
+    {"id": st.uuids().map(str), "content": _text},
+    optional={"sources": st.none() | st.lists(_text, max_size=2)},
+)
+_source = st.fixed_dictionaries({"file_id": _text, "snippet": _text})
+_question_body = st.fixed_dictionaries(
+    {"question": _text, "answer": _text, "sources": st.lists(_source, max_size=2)},
+    optional={
+        "subqueries": st.none()
+        | st.lists(st.fixed_dictionaries({"query": _text, "answer": _text}), max_size=1),
+        "references": st.none()
+        | st.fixed_dictionaries({"files": st.lists(st.fixed_dictionaries({"fileId": _text}), max_size=1)}),
+    },
+)
+CHUNKS = {
+    "CompletionChunk": st.fixed_dictionaries({"value": _text}),
+    "QuestionResponseChunk": _question_body | _question_body.map(lambda body: {"data": body}),
+    "ApplicationGenerateContentChunk": st.fixed_dictionaries(
+        {
+            "delta": st.fixed_dictionaries(
+                {},
+                optional={
+                    "content": _maybe_text,
+                    "title": _maybe_text,
+                    "stages": st.none() | st.lists(_stage, max_size=2),
+                },
+            )
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("type_name", sorted(CHUNKS))
+@settings(max_examples=40)
+@given(data=st.data())
+def test_a_chunk_reads_the_same_as_a_dict_and_as_the_sdk_object_it_parses_to(
+    type_name: str, data: st.DataObject
+) -> None:
+    chunks = data.draw(st.lists(CHUNKS[type_name], min_size=1, max_size=4))
+    model = getattr(writerai.types, type_name)
+    objects = [construct_type(type_=model, value=chunk) for chunk in chunks]
+    assert [view_chunk(o) for o in objects] == [view_chunk(c) for c in chunks]
+    assert to_transcript(objects) == to_transcript(chunks)

@@ -51,9 +51,9 @@ class StreamSummary:
 
 
 def as_plain(chunk: object) -> object:
-    """A model as the dict it was parsed from (fields it never had left out); anything else as it is."""
+    """A model as the dict it was parsed from (wire names, fields it never had left out); anything else as is."""
     if isinstance(chunk, pydantic.BaseModel):
-        return chunk.model_dump(mode="json", exclude_unset=True)
+        return chunk.model_dump(mode="json", exclude_unset=True, by_alias=True)
     return chunk
 
 
