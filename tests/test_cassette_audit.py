@@ -116,7 +116,7 @@ def test_unowned_host_fails_at_once_without_retries_sync(tmp_path: Path) -> None
     started = time.monotonic()
     with pytest.raises(CassetteMissError) as failed:
         run()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10, "no retries: writerai backs off for about 30 s over 7 retries"
     assert len(cassette.calls) == 1  # one attempt: the SDK did not retry
     message = str(failed.value)
     assert message.startswith(f"Cassette {path} does not answer POST /v1/chat (model='palmyra-x5', ")
@@ -137,7 +137,7 @@ def test_unowned_host_fails_at_once_without_retries_async(tmp_path: Path) -> Non
     started = time.monotonic()
     with pytest.raises(CassetteMissError, match=r"Cassette\(\.\.\., base_url="):
         asyncio.run(main())
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10, "no retries: writerai backs off for about 30 s over 7 retries"
     assert len(cassette.calls) == 1
 
 
@@ -160,7 +160,7 @@ def test_writer_base_url_set_after_the_cassette_is_built_is_owned(
     else:
         with cassette:
             assert stream_text(writerai.Writer(api_key=KEY)) == "Hello"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10, "no retries: writerai backs off for about 30 s over 7 retries"
     assert cassette.play_counts == [1]
 
 
