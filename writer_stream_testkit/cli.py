@@ -41,6 +41,7 @@ from .cassettes.tools import (
     render_cassette_text,
     render_verify_report,
 )
+from .doubles.hosts import CHAT_PATH
 from .doubles.server import FakeWriterServer
 from .errors import CassetteError
 from .scripts.plan import ResponsePlan, error_plan
@@ -66,10 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run a fake Writer chat API on a local port",
         description=(
-            "Serve POST /v1/chat on a local port until Ctrl-C. The base URL is printed alone on "
+            "Serve a fake Writer API on a local port until Ctrl-C. The base URL is printed alone on "
             "the first line of stdout, for scripts to read; point any Writer SDK at it. Replies "
-            "come from StreamScript files (--script) or from every *.yaml cassette in a directory "
-            "(--cassettes), where each request replays the first unplayed recording that matches it."
+            "come from StreamScript files (--script, POST /v1/chat) or from every *.yaml cassette in a "
+            "directory (--cassettes), where each request, whatever its method and path, replays the first "
+            "unplayed recording that matches it."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -117,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="record any client's Writer traffic into a cassette, through a local proxy",
         description=(
-            "Listen on a local port and forward each POST /v1/chat to the upstream, streaming every "
+            "Listen on a local port and forward each request (any method and path) to the upstream, streaming every "
             "chunk back to the client the moment it arrives while recording it into the cassette. "
             "Point any client (any language) at the base URL printed on the first line of stdout, "
             "with its real API key: the key is forwarded upstream but never written to the file. "
@@ -154,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a cassette as a readable transcript",
         description=(
             "Print each recorded interaction: the request line, model and last user message, the "
-            "status, then every event with its time offset (chunks decoded into the SDK's stream "
-            "events), incomplete streams marked, plain bodies shown briefly."
+            "status, then every event with its time offset (chat chunks decoded into the SDK's stream "
+            "events; completions, KG question and application chunks as their text and fields, then "
+            "what the stream adds up to), incomplete streams marked, plain bodies shown briefly."
         ),
     )
     show.add_argument("file", metavar="FILE", type=Path, help="the cassette to show")
@@ -182,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Send each recorded request to the upstream again and compare the live stream's shape "
             "with the recording: status, which choices and delta fields each event carries, tool "
-            "names, finish reasons and the SDK's .done events. Ids, timestamps, how the text is "
+            "names, finish reasons and the SDK's .done events (for completions, KG question and "
+            "application streams: which fields each chunk carries). Ids, timestamps, how the text is "
             "chunked and the text itself may differ (text differences are printed as notes). "
             "Exit status: 0 no drift, 1 drift, 2 usage error."
         ),
@@ -232,13 +236,20 @@ class _UsageError(Exception):
 
 
 class _Cycle:
-    """A reply source that answers every request, handing out the scripts in turn forever."""
+    """A reply source that answers every chat request, handing out the scripts in turn forever.
+
+    The server hands a source every request; chat scripts answer only ``POST /v1/chat``.
+    """
 
     def __init__(self, scripts: Sequence[StreamScript]) -> None:
         self._lock = threading.Lock()
         self._next: Iterator[StreamScript] = itertools.cycle(scripts)
 
     def take(self, call: Call) -> ResponsePlan:
+        if call.method != "POST" or call.path != CHAT_PATH:
+            return error_plan(
+                404, f"serve --script answers only POST {CHAT_PATH}, not {call.method} {call.path}."
+            )
         with self._lock:
             script = next(self._next)
         return script.plan(call)
@@ -333,7 +344,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         what = f"{len(scripts)} script(s)"
     else:
         what = "no replies (every request gets a 500)"
-    return _run_until_stopped(server, "serve", f"Serving POST /v1/chat at {{url}} with {what}.")
+    served = "the recorded requests" if directory is not None else f"POST {CHAT_PATH}"
+    return _run_until_stopped(server, "serve", f"Serving {served} at {{url}} with {what}.")
 
 
 def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> int:
@@ -416,7 +428,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     proxy = RecordingProxy(cassette, upstream, log=log)
     server = FakeWriterServer(host=args.host, port=args.port, source=proxy)
     banner = (
-        f"Recording POST /v1/chat at {{url}} from {upstream} into {args.cassette} "
+        f"Recording every request at {{url}} from {upstream} into {args.cassette} "
         f"(record mode {args.record_mode})."
     )
     code = _run_until_stopped(server, "record", banner)

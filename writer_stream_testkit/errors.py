@@ -32,7 +32,7 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     ├── CassetteError
     │   ├── CassetteFormatError (ValueError) a cassette file is malformed or unsafe
     │   ├── CassetteMissError (AssertionError) replay found no recorded match
-    │   └── CassetteRecordError (AssertionError) recording failed: the upstream was unreachable
+    │   └── CassetteRecordError (AssertionError) recording failed, or a request went by unrecorded
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     └── StreamContractError (AssertionError) an event sequence breaks a stream rule
@@ -262,7 +262,8 @@ class CassetteMissError(CassetteError, AssertionError):
 
 
 class CassetteRecordError(CassetteError, AssertionError):
-    """A cassette in a recording mode could not record a request: the upstream did not answer."""
+    """A cassette in a recording mode could not record a request: the upstream did not answer,
+    or the request went to a loopback host the cassette was not told about and passed by unrecorded."""
 
 
 class UnexpectedRequestError(TestkitError, AssertionError):

@@ -6,6 +6,7 @@ import json as _json
 import os
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +20,13 @@ from ..doubles.execute import arun_head, build_response, run_head
 from ..doubles.hosts import (
     BaseURLs,
     DoubleRouter,
+    IgnoredHosts,
     aanswer_from_routes,
     answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
+    running_doubles,
 )
 from ..errors import CassetteError, CassetteMissError, CassetteRecordError
 from ..scripts.plan import ResponsePlan, error_plan
@@ -57,6 +60,13 @@ class Cassette:
     own server) and any other gets a non-retryable 500 naming the fix and fails
     the block, so the SDK never retries it for minutes. Nested with a
     ``WriterMock`` or another cassette, the innermost one started answers.
+
+    Recording is never silent: while the cassette may record, a request that
+    passes through to a loopback host other than the kit's own running
+    ``FakeWriterServer``s fails the block, naming the ``base_url=`` that would
+    have recorded it. ``ignore_hosts=`` names hosts (``"127.0.0.1:8000"``) that
+    are not the Writer API: their requests always pass through, unrecorded and
+    unremarked.
     """
 
     def __init__(
@@ -74,6 +84,7 @@ class Cassette:
         timing: Timing = "fast",
         upstream: str | None = None,
         base_url: str | Sequence[str] | None = None,
+        ignore_hosts: Sequence[str] = (),
         meta: Mapping[str, Any] | None = None,
         assert_all_played: bool = False,
     ) -> None:
@@ -91,6 +102,7 @@ class Cassette:
             else check_upstream(upstream, option=f"upstream={upstream!r} (--writer-upstream in pytest)")
         )
         self._hosts = BaseURLs(base_url)
+        self._ignored = IgnoredHosts(ignore_hosts)
         self.meta = dict(meta or {})
         self.assert_all_played = assert_all_played
         self._lock = threading.Lock()
@@ -101,6 +113,11 @@ class Cassette:
         self._saved: tuple[Interaction, ...] = ()
         self._misses: list[str] = []
         self._record_failures: list[str] = []
+        self._unrecorded: dict[str, list[str]] = {}
+        """Requests that passed by unrecorded while recording, by the base URL they went to."""
+        self._noted: weakref.WeakSet[object] = weakref.WeakSet()
+        """Bodies of the requests in ``_unrecorded``: respx offers a passed-through request twice
+        (connection pool, then connection), both times with the same body stream."""
         self._calls: list[Call] = []
         self._router: _Router | None = None
         self._shadowed = ""  # what the last router said about doubles started inside this cassette
@@ -300,7 +317,7 @@ class Cassette:
         """
         with self._lock:
             misses = list(self._misses)
-            failures = list(self._record_failures)
+            failures = [*self._record_failures, *map(self._unrecorded_message, self._unrecorded.items())]
             counts = list(self._play_counts)
         problems: list[str] = []
         if failures:
@@ -333,6 +350,7 @@ class Cassette:
             self._calls.clear()
             self._misses.clear()
             self._record_failures.clear()
+            self._unrecorded.clear()
 
     # --- interception -----------------------------------------------------------------------------
 
@@ -342,11 +360,18 @@ class Cassette:
     def _unowned(self, request: httpx.Request) -> ResponsePlan:
         """The answer to a request for a host this cassette does not own, that no other respx router took.
 
-        A loopback host passes through (the test's own server); any other gets a
-        non-retryable 500 and fails :meth:`verify`, since raising here would make
-        the SDK retry for minutes.
+        A host in ``ignore_hosts`` and a loopback host pass through (the test's
+        own server); while the cassette may record, a loopback host that is not
+        one of the kit's running doubles is noted first, so :meth:`verify` fails
+        rather than the request vanishing from the recording. Any other host gets
+        a non-retryable 500 and fails :meth:`verify`, since raising here would
+        make the SDK retry for minutes.
         """
+        if self._ignored.covers(request.url):
+            raise pass_through(request, f"Cassette {self.path}", "ignore_hosts= names its host")
         if is_loopback(request.url.host):
+            if self._may_record() and not running_doubles.serves(request.url):
+                self._note_unrecorded(request)
             raise pass_through(request, f"Cassette {self.path}")
         call = Call.from_httpx(request)
         guess = guess_base(request.url)
@@ -362,6 +387,37 @@ class Cassette:
             self._calls.append(call)
             self._misses.append(message)
         return error_plan(500, message)
+
+    def _note_unrecorded(self, request: httpx.Request) -> None:
+        line = f"{Call.from_httpx(request).describe()} to {request.url}"
+        with self._lock:
+            try:
+                if request.stream in self._noted:
+                    return
+                self._noted.add(request.stream)
+            except TypeError:  # a body that cannot be weakly referenced: listed once per offer
+                pass
+            self._unrecorded.setdefault(guess_base(request.url), []).append(line)
+
+    def _may_record(self) -> bool:
+        """Whether this run was asked to record: a request no recording matches would be recorded."""
+        self.load()
+        return decide(self.record_mode, file_existed=self._file_existed, matched=False) == "record"
+
+    def _unrecorded_message(self, entry: tuple[str, list[str]]) -> str:
+        """Why requests to one loopback base URL fail the block: they passed by unrecorded."""
+        base, requests = entry
+        host = httpx.URL(base).netloc.decode("ascii")
+        listed = "".join(f"\n  {line}" for line in requests)
+        return (
+            f"Cassette {self.path} was asked to record (record_mode={self.record_mode!r}), but "
+            f"{len(requests)} request{'s' if len(requests) != 1 else ''} went to {base}, a loopback host it "
+            f"was not told about, and passed through unrecorded:{listed}\n"
+            f"If {base} is the Writer API (a stand-in or a proxy of it), pass "
+            f"Cassette(..., base_url={base!r}) (the writer_cassette marker takes the same keyword) so "
+            "its requests are recorded and replayed; if it is a server of the test's own, pass "
+            f"ignore_hosts=[{host!r}] so the cassette leaves it alone."
+        )
 
     def start(self) -> Cassette:
         """Load the file and start intercepting; prefer ``with Cassette(...):``, which also saves and verifies.

@@ -22,9 +22,10 @@ import yaml
 
 from ..errors import CassetteFormatError
 from ..helpers.accumulate import ChatCompletionStreamState
-from ..testing.transcript import render_event, render_transcript
+from ..testing.transcript import render_chunk_view, render_event, render_stream_summary, render_transcript
 from ..wire.call import Call
 from ..wire.sse import DONE_DATA
+from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
@@ -78,7 +79,21 @@ def request_summary(request: RecordedRequest) -> str:
     body = request.json
     if not isinstance(body, dict):
         return f"body: {_quote(request.body or '', 80)}" if request.body else "no body"
-    parts = [f"model={body.get('model', '?')}", f"stream={json.dumps(body.get('stream', False))}"]
+    parts = [f"model={body.get('model', '?')}"] if "model" in body or "messages" in body else []
+    parts.append(f"stream={json.dumps(body.get('stream', False))}")
+    for name in ("prompt", "question"):
+        if isinstance(body.get(name), str):
+            parts.append(f"{name}: {_quote(body[name], 80)}")
+    if isinstance(body.get("graph_ids"), list):
+        parts.append(f"graph_ids: {', '.join(map(str, body['graph_ids']))}")
+    inputs = body.get("inputs")
+    if isinstance(inputs, list):
+        shown = [
+            f"{i.get('id')}={_quote(' '.join(map(str, i.get('value') or [])), 60)}"
+            for i in inputs
+            if isinstance(i, dict)
+        ]
+        parts.append(f"inputs: {', '.join(shown)}")
     messages = body.get("messages")
     if isinstance(messages, list):
         parts.append(f"{len(messages)} message{'s' if len(messages) != 1 else ''}")
@@ -92,21 +107,29 @@ def request_summary(request: RecordedRequest) -> str:
     return "  ".join(parts)
 
 
-def _event_lines(events: Sequence[RecordedEvent], input_tools: list[Any]) -> tuple[list[str], Any]:
-    """Lines for the events: chunks decoded into helper events, anything else shown raw."""
+def _event_lines(
+    events: Sequence[RecordedEvent], input_tools: list[Any]
+) -> tuple[list[str], Any, list[ChunkView]]:
+    """Lines for the events: chat chunks decoded into helper events, the other endpoints' chunks
+    read as text and fields, anything else shown raw."""
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState(input_tools=input_tools)
     lines: list[str] = []
+    views: list[ChunkView] = []
     decoded_any = False
     pad = " " * 18
     for index, event in enumerate(events):
         head = f"#{index:<3} +{event.t:.3f}s  "
         helper: list[str] | None = None
-        if event.data is not None and event.data != DONE_DATA:
+        if event.data is not None and event.data != DONE_DATA and event.event is None:
             try:
                 chunk = json.loads(event.data)
-                if isinstance(chunk, dict) and "choices" in chunk:
+                view = view_chunk(chunk)
+                if view is not None and view.kind == "chat":
                     helper = [render_event(e) for e in state.handle_chunk(chunk)]
                     decoded_any = True
+                elif view is not None:
+                    helper = [render_chunk_view(view)]
+                    views.append(view)
             except ValueError:
                 helper = None
         if helper:
@@ -123,7 +146,7 @@ def _event_lines(events: Sequence[RecordedEvent], input_tools: list[Any]) -> tup
             what = "(cut mid-event)" if unfinished else "(comment, no data)"
             lines.append(head + f"{what} raw: {_quote(raw)}")
     snapshot = state.current_completion_snapshot if decoded_any else None
-    return lines, snapshot
+    return lines, snapshot, views
 
 
 def render_cassette_text(content: CassetteContent, *, source: str) -> str:
@@ -145,19 +168,24 @@ def render_cassette_text(content: CassetteContent, *, source: str) -> str:
                 f"headers at +{response.t:.3f}s, last event at +{last:.3f}s"
             )
             tools = request.json.get("tools", []) if isinstance(request.json, dict) else []
-            event_lines, snapshot = _event_lines(response.events, tools if isinstance(tools, list) else [])
+            event_lines, snapshot, views = _event_lines(
+                response.events, tools if isinstance(tools, list) else []
+            )
             lines.extend("    " + line for line in event_lines)
             done = bool(response.events) and response.events[-1].data == DONE_DATA
             if not response.complete:
                 lines.append(
                     "    !! incomplete: the stream was cut here (complete: false); replay drops the connection"
                 )
-            elif not done:
+            elif not done and not views:  # completions, questions and applications may end without it
                 lines.append("    !! the stream ended without data: [DONE]")
             if snapshot is not None:
                 final = render_transcript([], snapshot).splitlines()[2:]  # past "events (0):" and its title
                 lines.append("    final completion:")
                 lines.extend("    " + line for line in final)
+            if views:
+                summary = render_stream_summary([v for v in views if v.kind == views[0].kind])
+                lines.extend("    " + _clip(line, 400) for line in summary)
         else:
             body = response.body or b""
             try:
@@ -323,18 +351,20 @@ def _choice_shape(choice: Mapping[str, Any]) -> list[str]:
     return [f"choice {choice.get('index')}: {field}" for field in fields or ["empty delta"]]
 
 
-def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int, str]]:
-    """(event index, shape) for each part of each event, and the text each choice streamed.
+def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """(event index, shape) for each part of each event, and the text each choice (or stream) streamed.
 
     A shape is what does not change between two runs of the same request: choice
     indexes, which delta fields are present, tool names, finish reasons, and the
     ``.done`` helper events the SDK derives. Ids, timestamps and the text are left out.
     An event yields one shape per field (``role`` and ``content`` are two), so a
     reply that arrives in one chunk has the same shape as one that arrives in ten.
+    Completions, KG question and application chunks have shapes of their own
+    (``completion: value``, ``question: sources``, ``application: stage``, ...).
     """
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     shapes: list[tuple[int, str]] = []
-    text: dict[int, str] = {}
+    text: dict[str, str] = {}
     for index, event in enumerate(response.events or ()):
         data = event.data
         if data is None:
@@ -346,6 +376,12 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
             chunk = json.loads(data)
         except ValueError:
             shapes.append((index, "non-JSON data"))
+            continue
+        view = view_chunk(chunk) if isinstance(chunk, dict) else None
+        if view is not None and view.kind != "chat":
+            shapes.extend((index, part) for part in view.shape)
+            label = _TEXT_LABELS[view.kind]
+            text[label] = text.get(label, "") + view.text
             continue
         if not isinstance(chunk, dict) or "choices" not in chunk:
             kind = (
@@ -364,7 +400,8 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
         for choice in choices:
             piece = _mapping(choice.get("delta")).get("content")
             if isinstance(piece, str) and isinstance(choice.get("index"), int):
-                text[choice["index"]] = text.get(choice["index"], "") + piece
+                label = f"choice {choice['index']}"
+                text[label] = text.get(label, "") + piece
         try:
             done = [
                 e.type + (f"({e.name})" if e.type == "tool_calls.function.arguments.done" else "")
@@ -378,6 +415,10 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
     if not response.complete:
         shapes.append((len(response.events or ()), "(stream cut)"))
     return shapes, text
+
+
+_TEXT_LABELS = {"completion": "the completion", "question": "the answer", "application": "the content"}
+"""What ``verify``'s notes call the text of each non-chat stream."""
 
 
 def _runs(shapes: Sequence[tuple[int, str]]) -> list[tuple[int, str, int]]:
@@ -446,10 +487,10 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
     rec_shapes, rec_text = _shapes(recorded)
     live_shapes, live_text = _shapes(live)
     notes = tuple(
-        f"text of choice {choice} differs (not drift): recorded {_quote(rec_text.get(choice, ''), 60)}, "
-        f"live {_quote(live_text.get(choice, ''), 60)}"
-        for choice in sorted(set(rec_text) | set(live_text))
-        if rec_text.get(choice, "") != live_text.get(choice, "")
+        f"text of {label} differs (not drift): recorded {_quote(rec_text.get(label, ''), 60)}, "
+        f"live {_quote(live_text.get(label, ''), 60)}"
+        for label in dict.fromkeys([*rec_text, *live_text])
+        if rec_text.get(label, "") != live_text.get(label, "")
     )
     a, b = _runs(rec_shapes), _runs(live_shapes)
     if [r[1] for r in a] == [r[1] for r in b]:

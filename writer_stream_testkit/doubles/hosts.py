@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,12 +34,14 @@ __all__ = [
     "Base",
     "BaseURLs",
     "DoubleRouter",
+    "IgnoredHosts",
     "aanswer_from_routes",
     "answer_from_routes",
     "guess_base",
     "http_url",
     "is_loopback",
     "pass_through",
+    "running_doubles",
 ]
 
 CHAT_PATH = "/v1/chat"
@@ -149,6 +153,76 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _effective_port(url: httpx.URL) -> int:
+    return url.port if url.port is not None else (443 if url.scheme == "https" else 80)
+
+
+class IgnoredHosts:
+    """Hosts a cassette leaves alone (``ignore_hosts=``): ``"host"`` (any port), ``"host:port"``, or a URL.
+
+    They are not the Writer API, so their requests pass through, never recorded
+    and never refused; vcrpy and pytest-recording users know the option by this name.
+    """
+
+    def __init__(self, entries: Sequence[str] = ()) -> None:
+        if isinstance(entries, str):
+            entries = [entries]
+        hosts: list[tuple[str, int | None]] = []
+        for entry in entries:
+            parsed = http_url(entry if "://" in str(entry) else f"http://{entry}")
+            if not isinstance(entry, str) or parsed is None or parsed.path not in ("", "/"):
+                raise ValueError(
+                    f"ignore_hosts entry {entry!r} is not a host; write 'localhost', '127.0.0.1:8000', "
+                    "'[::1]:8000' or 'http://127.0.0.1:8000', with no path."
+                )
+            explicit = "://" not in entry and entry.rsplit("]", 1)[-1].count(":") == 1
+            port = _effective_port(parsed) if parsed.port is not None or explicit else None
+            hosts.append((parsed.host, port))
+        self._hosts = tuple(hosts)
+
+    def covers(self, url: httpx.URL) -> bool:
+        """Whether ``url`` goes to an ignored host."""
+        return any(
+            url.host == host and (port is None or _effective_port(url) == port) for host, port in self._hosts
+        )
+
+
+class RunningDoubles:
+    """The ports this process's ``FakeWriterServer``s listen on: loopback hosts that are the kit's own.
+
+    A recording cassette lets a request to one of them pass through quietly (a
+    test driving its ``writer_server`` while recording is fine); a request to
+    any other loopback host it does not own would vanish from the recording, so
+    the cassette fails instead (see ``Cassette._unowned``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ports: Counter[int] = Counter()
+
+    def add(self, port: int) -> None:
+        with self._lock:
+            self._ports[port] += 1
+
+    def discard(self, port: int) -> None:
+        with self._lock:
+            if self._ports[port] > 1:
+                self._ports[port] -= 1
+            else:
+                self._ports.pop(port, None)
+
+    def serves(self, url: httpx.URL) -> bool:
+        """Whether ``url`` goes to one of the kit's running servers (a loopback host on one of their ports)."""
+        if not is_loopback(url.host):
+            return False
+        with self._lock:
+            return _effective_port(url) in self._ports
+
+
+running_doubles = RunningDoubles()
+"""Every ``FakeWriterServer`` running in this process, by port; servers add and remove themselves."""
 
 
 def pass_through(

@@ -37,7 +37,7 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
-from .hosts import CHAT_PATH
+from .hosts import CHAT_PATH, running_doubles
 from .replies import ReplyQueue
 
 __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
@@ -196,6 +196,7 @@ class FakeWriterServer(QueuedDouble):
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.create_server((self.host, self.port), family=family, backlog=1024)
         self.port = sock.getsockname()[1]
+        running_doubles.add(self.port)
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"FakeWriterServer-{self.port}", daemon=True
         )
@@ -209,6 +210,8 @@ class FakeWriterServer(QueuedDouble):
 
     def stop(self) -> None:
         """Stop accepting, cancel running streams, close every socket and join the thread."""
+        if self._thread is not None:
+            running_doubles.discard(self.port)
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None or not thread.is_alive():
             return
@@ -363,8 +366,12 @@ class FakeWriterServer(QueuedDouble):
             await self._respond(conn, writer, plan)
 
     async def _plan_for(self, call: Call) -> ResponsePlan | LiveResponse:
-        """Ask the reply source for the plan; off-endpoint requests get a Writer-shaped 404."""
-        if call.method != "POST" or call.path != CHAT_PATH:
+        """Ask the reply source for the plan; off-endpoint requests to the queue get a Writer-shaped 404.
+
+        Any other source (a cassette, a directory of them, the record proxy) gets
+        every request, whatever its method and path: it decides what answers it.
+        """
+        if self._source is self._queue and (call.method != "POST" or call.path != CHAT_PATH):
             self._queue.record(call, stray=True)
             return error_plan(
                 404,
@@ -472,7 +479,7 @@ def _framed_headers(plan: ResponsePlan) -> tuple[list[tuple[str, str]], int | No
             headers.append((name, value.strip()))
         elif key not in _HOP_BY_HOP:
             headers.append((name, value))
-    if length is None:
+    if length is None and plan.status not in (204, 304):  # a recorded 204/304 replays with no framing at all
         headers.append(("transfer-encoding", "chunked"))
     return headers, length
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from .transcript import render_transcript
+from ..wire.stream_kinds import ChunkView, view_chunk
+from .transcript import render_chunk_transcript, render_transcript
 
 __all__ = ["StreamTranscript", "WriterSnapshotExtension", "to_transcript"]
 
@@ -44,8 +45,10 @@ def to_transcript(data: object) -> str:
     """Render what a test hands to ``writer_snapshot`` as transcript text.
 
     Accepted: a sequence of events (the final completion is the last chunk
-    event's snapshot), a ``StreamTranscript``, an ``(events, completion)``
-    pair, or a completion on its own.
+    event's snapshot), a sequence of raw chunks of one stream (chat,
+    completions, KG question or applications; ``writerai`` objects or dicts),
+    a ``StreamTranscript``, an ``(events, completion)`` pair, or a completion
+    on its own.
     """
     if isinstance(data, StreamTranscript):
         return render_transcript(data.events, data.completion)
@@ -54,11 +57,14 @@ def to_transcript(data: object) -> str:
         return render_transcript(list(events), completion)
     if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         events = list(data)
+        if events and not _is_event(events[0]) and view_chunk(events[0]) is not None:
+            return render_chunk_transcript(_chunk_views(events))
         bad = next((i for i, event in enumerate(events) if not _is_event(event)), None)
         if bad is not None:
             raise TypeError(
                 f"writer_snapshot was given a sequence whose item #{bad} ({type(events[bad]).__name__}) "
-                "is not a stream event; pass the events from client.chat.stream(), a "
+                "is not a stream event; pass the events from client.chat.stream(), the chunks of one "
+                "stream (chat, completions, graphs.question, applications), a "
                 "StreamTranscript(events, completion), or a completion."
             )
         return render_transcript(events, _last_snapshot(events))
@@ -68,6 +74,21 @@ def to_transcript(data: object) -> str:
         f"writer_snapshot cannot render a {type(data).__name__}; pass a list of stream events, "
         "a StreamTranscript(events, completion), an (events, completion) pair, or a completion."
     )
+
+
+def _chunk_views(chunks: Sequence[object]) -> list[ChunkView]:
+    """Every item read as a chunk of the first item's stream, or a ``TypeError`` naming the odd one."""
+    views: list[ChunkView] = []
+    for index, chunk in enumerate(chunks):
+        view = view_chunk(chunk)
+        if view is None or view.kind != (views[0].kind if views else view.kind):
+            what = "not a stream chunk" if view is None else f"a {view.kind} chunk"
+            raise TypeError(
+                f"writer_snapshot was given chunks of a {views[0].kind} stream, but item #{index} "
+                f"({type(chunk).__name__}) is {what}; snapshot one stream's chunks at a time."
+            )
+        views.append(view)
+    return views
 
 
 class WriterSnapshotExtension(SingleFileSnapshotExtension):

@@ -1,7 +1,9 @@
 """Render stream-helper events and a final completion as a stable, diff-friendly text transcript.
 
 One line per event, so a review diff reads as "content.done moved before
-tool_calls.function.arguments.done" rather than a wall of JSON. Everything is
+tool_calls.function.arguments.done" rather than a wall of JSON. Raw chunks of
+any streaming endpoint (chat, completions, KG question, applications) render
+the same way: one line per chunk with its text, then what the stream adds up to. Everything is
 duck-typed on the ``type`` attribute and the SDK's field names, so events from
 ``writerai`` and from this kit render identically. The output is deterministic:
 mapping keys are sorted, floats use their shortest round-trip form, strings are
@@ -16,7 +18,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pydantic
 
-__all__ = ["render_event", "render_transcript"]
+from ..wire.stream_kinds import ChunkView, summarise
+
+__all__ = [
+    "render_chunk_transcript",
+    "render_chunk_view",
+    "render_event",
+    "render_stream_summary",
+    "render_transcript",
+]
 
 _TYPE_WIDTH = 22
 _SEP = "  "
@@ -43,6 +53,48 @@ def render_transcript(events: Iterable[object], completion: object | None = None
         lines.append("final completion:")
         lines.extend(_render_completion(completion))
     return "\n".join(lines) + "\n"
+
+
+def render_chunk_view(view: ChunkView) -> str:
+    """One line for one chunk: its stream's kind, padded, its text, then what else it carries.
+
+    An empty text is left out when the chunk carries something else (an
+    application's stage), and kept when it is all the chunk says (the empty
+    first chunk of a completions stream).
+    """
+    fields = [f"text={_fmt(view.text)}"] if view.text or not view.fields else []
+    fields.extend(_chunk_field(name, value) for name, value in view.fields)
+    return f"{view.kind:<{_TYPE_WIDTH}} {_SEP.join(fields)}"
+
+
+def render_stream_summary(views: Sequence[ChunkView]) -> list[str]:
+    """``final <kind>:`` and what the chunks add up to: all the text, then what the stream ended with."""
+    summary = summarise(views)
+    if summary is None:
+        return []
+    lines = [f"final {summary.kind}:", f"  text={_fmt(summary.text)}"]
+    lines.extend(f"  {_chunk_field(name, value)}" for name, value in summary.fields)
+    return lines
+
+
+def render_chunk_transcript(views: Sequence[ChunkView]) -> str:
+    """The numbered chunk lines, then the stream they add up to."""
+    lines = [f"chunks ({len(views)}):"]
+    lines.extend(f"{index:>4}  {render_chunk_view(view)}" for index, view in enumerate(views))
+    lines.extend(render_stream_summary(views))
+    return "\n".join(lines) + "\n"
+
+
+def _chunk_field(name: str, value: object) -> str:
+    """``name=value``; an application's stages as ``stage 'id': 'content' sources=[...]``, in reading order."""
+    if name != "stages":
+        return f"{name}={_fmt(value)}"
+    parts = []
+    for stage in _list(value):
+        part = f"stage {_fmt(_get(stage, 'id'))}: {_fmt(_get(stage, 'content'))}"
+        sources = _get(stage, "sources")
+        parts.append(part + (f" sources={_fmt(sources)}" if sources not in (None, _MISSING) else ""))
+    return _SEP.join(parts)
 
 
 # --- events ---------------------------------------------------------------------------------------
