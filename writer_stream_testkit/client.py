@@ -85,6 +85,7 @@ class Writer(_BaseWriter[httpx.Client]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.Client | None = None,
+        _strict_response_validation: bool = False,
         _sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(
@@ -95,6 +96,7 @@ class Writer(_BaseWriter[httpx.Client]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
+            _strict_response_validation=_strict_response_validation,
         )
         self._sleep = _sleep
         self.chat = Chat(self)
@@ -179,8 +181,10 @@ class Chat:
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = client._send(build, stream=bool(stream))
         if stream:
-            return Stream(cast_to=ChatCompletionChunk, response=response)
-        return _completion(response)
+            return Stream(
+                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
+            )
+        return _completion(response, strict=client._strict_response_validation)
 
     def stream(
         self,
@@ -227,6 +231,7 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        _strict_response_validation: bool = False,
         _sleep: Callable[[float], Awaitable[None]] = _anyio_sleep,
     ) -> None:
         super().__init__(
@@ -237,6 +242,7 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
+            _strict_response_validation=_strict_response_validation,
         )
         self._sleep = _sleep
         self.chat = AsyncChat(self)
@@ -324,8 +330,10 @@ class AsyncChat:
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = await client._send(build, stream=bool(stream))
         if stream:
-            return AsyncStream(cast_to=ChatCompletionChunk, response=response)
-        return _completion(response)
+            return AsyncStream(
+                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
+            )
+        return _completion(response, strict=client._strict_response_validation)
 
     def stream(
         self,
