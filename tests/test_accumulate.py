@@ -363,6 +363,10 @@ def test_deviation_tool_call_index_gap_is_a_clear_error() -> None:
         feed(ChatCompletionStreamState(), chunks)
 
 
-def test_invalid_chunk_dict_names_the_chunk() -> None:
-    with pytest.raises(ValueError, match=r"Chunk 0 is not a valid chat\.completion\.chunk"):
-        ChatCompletionStreamState().handle_chunk({"id": "x", "choices": "nope"})
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # the SDK's to_dict() warns too
+def test_chunk_the_helper_cannot_read_names_the_chunk() -> None:
+    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": "nope"}
+    with pytest.raises(AttributeError):
+        feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), [chunk], sdk=True)
+    with pytest.raises(ValueError, match=r"Chunk 0 does not have the shape the stream helper reads"):
+        ChatCompletionStreamState().handle_chunk(chunk)

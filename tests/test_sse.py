@@ -94,7 +94,7 @@ def test_only_one_space_after_the_colon_is_stripped() -> None:
 
 def test_line_without_colon_is_a_field_with_empty_value() -> None:
     events, _ = decode([b"event\ndata\n\n"])
-    assert events == [ServerSentEvent(data="", event="")]
+    assert events == [ServerSentEvent(data="", event=None)]  # an empty event name is the default
 
 
 def test_multiline_data_is_joined_with_newlines() -> None:
@@ -365,7 +365,8 @@ def test_encoded_events_decode_back_to_the_same_events(
     last_id = None
     for data, event, id_, retry, _ in events:
         last_id = id_ if id_ is not None else last_id  # the spec keeps the last id
-        expected.append(ServerSentEvent(data=data, event=event, id=last_id, retry=retry))
+        # An empty event name means the default event, as WHATWG and the SDK say.
+        expected.append(ServerSentEvent(data=data, event=event or None, id=last_id, retry=retry))
     assert decode(split_at(body, (cut for cut in cuts if cut <= len(body)))) == (expected, False)
 
 

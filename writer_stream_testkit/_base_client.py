@@ -92,6 +92,16 @@ class ChatParams(TypedDict, total=False):
     timeout: float | httpx.Timeout | None
 
 
+_PARAM_NAMES = ChatParams.__required_keys__ | ChatParams.__optional_keys__
+
+
+def _check_params(params: Mapping[str, object], method: str) -> None:
+    """Refuse a keyword the SDK's signature lacks, as Python refuses it there (a typo must not vanish)."""
+    for name in params:
+        if name not in _PARAM_NAMES:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
 _BODY_ORDER = (
     "messages",
     "model",

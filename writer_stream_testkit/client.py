@@ -15,7 +15,7 @@ The shared machinery is in :mod:`._base_client`; this module holds only the two 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -33,6 +33,7 @@ from ._base_client import (
     _async_library,
     _BaseWriter,
     _chat_body,
+    _check_params,
     _completion,
     _exchange,
     _NotGiven,
@@ -177,6 +178,7 @@ class Chat:
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` a ``Stream`` of chunks."""
+        _check_params(params, "Chat.chat")
         client = self._client
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = client._send(build, stream=bool(stream))
@@ -195,6 +197,7 @@ class Chat:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it as a context manager."""
         from .helpers.streaming import ChatCompletionStreamManager
 
+        _check_params(params, "Chat.stream")
         params, body_format, parse_as = _stream_arguments(response_format, params)
 
         def request() -> Stream[ChatCompletionChunk]:
@@ -292,40 +295,50 @@ class AsyncChat:
         self._client = client
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: Literal[False] | _NotGiven = ...,
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> ChatCompletion: ...
+    ) -> Coroutine[Any, Any, ChatCompletion]: ...
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: Literal[True],
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> AsyncStream[ChatCompletionChunk]: ...
+    ) -> Coroutine[Any, Any, AsyncStream[ChatCompletionChunk]]: ...
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: bool,
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+    ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]: ...
 
-    async def chat(
+    def chat(
         self,
         *,
         stream: bool | _NotGiven = NOT_GIVEN,
         response_format: Mapping[str, Any] | _NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
+    ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream`` of chunks.
+
+        A plain function returning the coroutine, so a wrong keyword raises at the call,
+        before any ``await``, as it does for the SDK's ``async def``.
+        """
+        _check_params(params, "AsyncChat.chat")
+        return self._chat(stream, response_format, params)
+
+    async def _chat(
+        self, stream: bool | _NotGiven, response_format: Mapping[str, Any] | _NotGiven, params: ChatParams
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream`` of chunks."""
         client = self._client
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = await client._send(build, stream=bool(stream))
@@ -344,6 +357,7 @@ class AsyncChat:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it with ``async with``."""
         from .helpers.streaming import AsyncChatCompletionStreamManager
 
+        _check_params(params, "AsyncChat.stream")
         params, body_format, parse_as = _stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)
         return AsyncChatCompletionStreamManager(

@@ -600,7 +600,10 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
                 "do not feed them to the stream state."
             )
         try:
-            return ChatCompletionChunk.__pydantic_validator__.validate_python(data, strict=True)
+            chunk: ChatCompletionChunk = ChatCompletionChunk.__pydantic_validator__.validate_python(
+                data, strict=True
+            )
+            return chunk
         except pydantic.ValidationError:
             # Off the schema: kept as given, as the SDK keeps what it receives.
             return construct_loosely(ChatCompletionChunk, data)

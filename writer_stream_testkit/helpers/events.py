@@ -97,8 +97,8 @@ class _Event(BaseModel):
     # (``to_jsonable_python``, a ``TypeAdapter``, an enclosing model), ``vars()``,
     # ``copy`` and pickle. Attribute lookup of eager fields does not come through here,
     # so the per-event cost stays what it was.
-    @property  # type: ignore[misc]
-    def __dict__(self) -> dict[str, Any]:  # type: ignore[override]
+    @property
+    def __dict__(self) -> dict[str, Any]:
         return self._resolve()
 
     @__dict__.setter

@@ -30,6 +30,7 @@ __all__ = [
     "pydantic_function_tool",
     "solve_response_format_t",
     "to_strict_json_schema",
+    "tool_model",
     "type_to_response_format_param",
     "validate_input_tools",
 ]
@@ -189,7 +190,7 @@ def has_rich_response_format(response_format: object) -> bool:
 
 def is_parseable_tool(tool: ToolParam) -> bool:
     function = tool.get("function")
-    if isinstance(function, PydanticFunctionTool):
+    if tool_model(function) is not None:
         return True
     return bool(function.get("strict")) if isinstance(function, Mapping) else False
 
@@ -204,18 +205,37 @@ def get_input_tool_by_name(*, input_tools: Iterable[ToolParam], name: str | None
 
 
 def parse_function_tool_arguments(
-    *, input_tools: Iterable[ToolParam], name: str | None, arguments: str
+    *, input_tools: Iterable[ToolParam], name: str | None, arguments: str | None
 ) -> object:
-    """Final arguments: a model for ``pydantic_function_tool``, JSON for strict tools, else None."""
+    """Final arguments: a model for ``pydantic_function_tool``, JSON for strict tools, else None.
+
+    ``arguments`` is None only when no arguments ever streamed; parsing it then fails
+    as the SDK's does.
+    """
     tool = get_input_tool_by_name(input_tools=input_tools, name=name)
     if not tool:
         return None
     function = tool.get("function")
-    if isinstance(function, PydanticFunctionTool):
-        return function.model.model_validate_json(arguments)
+    model = tool_model(function)
+    if model is not None:
+        return model.model_validate_json(cast(str, arguments))
     if not isinstance(function, Mapping) or not function.get("strict"):
         return None
-    return json.loads(arguments)
+    return json.loads(cast(str, arguments))
+
+
+def tool_model(function: object) -> type[pydantic.BaseModel] | None:
+    """The model behind a ``pydantic_function_tool`` definition, this kit's or writerai's.
+
+    Both libraries mark such a definition the same way (a dict subclass holding the
+    class in ``.model``), so the kit's client parses a writerai tool's arguments too.
+    """
+    if isinstance(function, PydanticFunctionTool):
+        return function.model
+    model = getattr(function, "model", None) if isinstance(function, dict) else None
+    if inspect.isclass(model) and issubclass(model, pydantic.BaseModel):
+        return model
+    return None
 
 
 def _parse_content(response_format: type[Any], content: str) -> Any:
