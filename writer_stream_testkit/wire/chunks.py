@@ -138,11 +138,18 @@ class ChunkDecoder(Generic[_ModelT]):
                 self._malformed(data, body, number, f"it is JSON but not an object ({type(body).__name__})")
             )
         elif self._strict is None:
-            problem = (
-                f"it is JSON but not a chat.completion.chunk ({_describe(exc)}), and the client was made "
-                "with _strict_response_validation=True (without it, the chunk is kept as given, as the SDK keeps it)"
-            )
-            self._fail(self._malformed(data, body, number, problem))
+            # Strict, as the SDK's strict mode: lax validation of the decoded JSON (the SDK
+            # decodes with json.loads, which also takes what pydantic-core's parser refuses).
+            try:
+                chunk: _ModelT = self._model.model_validate(body)
+            except ValidationError as problem:
+                message = (
+                    f"it is JSON but not a chat.completion.chunk ({_describe(problem)}), and the client was made "
+                    "with _strict_response_validation=True (without it, the chunk is kept as given, as the SDK keeps it)"
+                )
+                self._fail(self._malformed(data, body, number, message))
+            else:
+                return chunk
         else:
             return construct_loosely(self._model, body)
         return None
