@@ -275,23 +275,34 @@ def test_deviation_late_choice_logprobs_are_not_duplicated() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "first", "second"),
+    ("field", "first", "second", "expected"),
     [
-        ("llm_data", {"model": "p", "prompt": "x"}, {"model": "p", "prompt": "y"}),
+        ("llm_data", {"model": "p", "prompt": "x"}, {"model": "p", "prompt": "y"}, None),
         (
             "translation_data",
             {"source_language_code": "en", "source_text": "hi", "target_language_code": "fr"},
             {"source_language_code": "en", "source_text": "hi", "target_language_code": "de"},
+            None,
         ),
         (
             "graph_data",
             {"status": "processing"},
             {"status": "finished", "sources": [{"file_id": "f", "snippet": "s"}]},
+            None,
         ),
-        ("web_search_data", {"sources": [{"url": "a"}]}, {"sources": [{"url": "b", "raw_content": "x"}]}),
+        (
+            "graph_data",
+            {"status": "processing", "sources": [{"file_id": "f", "snippet": "s"}]},
+            {"status": "finished", "references": {"web": []}},
+            {"status": "finished", "sources": [{"file_id": "f", "snippet": "s"}], "references": {"web": []}},
+        ),
+        ("web_search_data", {"sources": [{"url": "a"}]}, {"sources": [{"url": "b", "raw_content": "x"}]}, None),
     ],
 )
-def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: Any, second: Any) -> None:
+def test_deviation_writer_objects_merge_field_by_field_latest_wins(
+    field: str, first: Any, second: Any, expected: Any
+) -> None:
+    expected = second if expected is None else expected
     chunks = [
         chunk([choice(0, {"content": "a", field: first})]),
         chunk([choice(0, {field: second})]),
@@ -300,7 +311,7 @@ def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: 
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     feed(state, chunks)
     message = state.get_final_completion().choices[0].message
-    assert getattr(message, field).model_dump(exclude_none=True) == second
+    assert getattr(message, field).model_dump(exclude_none=True) == expected
     sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
     try:
         feed(sdk, chunks, sdk=True)
@@ -308,7 +319,7 @@ def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: 
         return  # the SDK cannot merge lists without an index
     assert (
         getattr(sdk.current_completion_snapshot.choices[0].message, field).to_dict(exclude_unset=True)
-        != second
+        != expected
     )
 
 
