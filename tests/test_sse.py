@@ -417,3 +417,16 @@ def test_sdk_comparison_would_see_a_difference() -> None:
     body = b"event: ping\n\ndata: a\n\n"
     assert [event.event for event in SDKDecoder().iter_bytes(iter([body]))] == ["ping", None]
     assert [event.event for event in decode([body])[0]] == [None]
+
+
+def test_an_empty_event_name_is_the_default_event() -> None:
+    events, _ = decode([b"event:\ndata: a\n\nevent: \ndata: b\n\nevent: x\nevent:\ndata: c\n\n"])
+    assert [(e.data, e.event) for e in events] == [("a", None), ("b", None), ("c", None)]
+
+
+def test_dataless_events_dispatches_a_named_block_without_data_only_when_asked() -> None:
+    stream = b"event: error\n\nid: 1\n\nretry: 5\n\n: comment\n\ndata: x\n\n"
+    assert [(e.data, e.event) for e in SSEDecoder().feed(stream)] == [("x", None)]
+    decoder = SSEDecoder(dataless_events=True)
+    assert [(e.data, e.event, e.id) for e in decoder.feed(stream)] == [("", "error", None), ("x", None, "1")]
+    assert decoder.event_count == 2

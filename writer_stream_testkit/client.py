@@ -4,10 +4,12 @@ It mirrors the official SDK (``writerai``) where user code can tell: the
 constructor and its environment variables, the request it sends (URL, JSON
 body, headers including the ``X-Stainless-*`` family), the retry policy, the
 exception classes and messages, and what escapes while a stream is read
-(httpx's own exceptions, untouched). It differs where the SDK is silent or
-crashes: chunks are validated, and an error sent inside a stream is raised as
-:class:`~writer_stream_testkit.errors.StreamErrorEvent` instead of surfacing
-later as a ``TypeError``.
+(httpx's own exceptions, untouched). Like the SDK it keeps a chunk off the
+schema as given, unless ``_strict_response_validation=True``. It differs where
+the SDK is silent or crashes: a data line that is not a JSON object raises
+:class:`~writer_stream_testkit.errors.MalformedChunkError`, and an error sent
+inside a stream is raised as :class:`~writer_stream_testkit.errors.StreamErrorEvent`
+instead of surfacing later as a ``TypeError``.
 
 The shared machinery is in :mod:`._base_client`; this module holds only the two faces.
 """
@@ -69,9 +71,11 @@ class Writer(_BaseWriter[httpx.Client]):
     """A synchronous Writer client, constructed and used like ``writerai.Writer``.
 
     ``api_key`` defaults to ``WRITER_API_KEY`` and ``base_url`` to
-    ``WRITER_BASE_URL`` (else ``https://api.writer.com``). ``_sleep`` replaces
-    ``time.sleep`` between retries, so a test can record the waits instead of
-    taking them.
+    ``WRITER_BASE_URL`` (else ``https://api.writer.com``). As in the SDK,
+    ``_strict_response_validation=True`` validates every chunk and completion
+    against the schema (raising ``MalformedChunkError``) instead of keeping what
+    the server sent as given. ``_sleep`` replaces ``time.sleep`` between retries,
+    so a test can record the waits instead of taking them.
     """
 
     _http_class = httpx.Client
