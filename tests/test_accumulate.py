@@ -296,7 +296,12 @@ def test_deviation_late_choice_logprobs_are_not_duplicated() -> None:
             {"status": "finished", "references": {"web": []}},
             {"status": "finished", "sources": [{"file_id": "f", "snippet": "s"}], "references": {"web": []}},
         ),
-        ("web_search_data", {"sources": [{"url": "a"}]}, {"sources": [{"url": "b", "raw_content": "x"}]}, None),
+        (
+            "web_search_data",
+            {"sources": [{"url": "a"}]},
+            {"sources": [{"url": "b", "raw_content": "x"}]},
+            None,
+        ),
     ],
 )
 def test_deviation_writer_objects_merge_field_by_field_latest_wins(

@@ -176,7 +176,9 @@ def run(
                 api_key="key", max_retries=max_retries, http_client=http, _sleep=record, **(options or {})
             )
         else:
-            client = writerai.Writer(api_key="key", max_retries=max_retries, http_client=http, **(options or {}))
+            client = writerai.Writer(
+                api_key="key", max_retries=max_retries, http_client=http, **(options or {})
+            )
         with client:
             try:
                 result = client.chat.chat(**call)
@@ -390,7 +392,9 @@ def test_strict_response_validation_names_the_problem_fields(each: Each) -> None
 
 
 @pytest.mark.parametrize("payload", ["[1, 2]", "42", '"text"', "null"])
-def test_json_that_is_not_an_object_is_a_malformed_chunk(monkeypatch: pytest.MonkeyPatch, payload: str) -> None:
+def test_json_that_is_not_an_object_is_a_malformed_chunk(
+    monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
     for kind in OURS:
         seen = run(kind, [sse(data(payload) + DONE)], monkeypatch=monkeypatch)
         assert isinstance(seen.error, errors.MalformedChunkError), kind
@@ -656,8 +660,13 @@ def test_a_stream_false_body_that_is_not_a_completion_is_a_validation_error(
 
 
 def test_a_stream_false_body_off_the_schema_is_kept_as_given(each: Each) -> None:
-    body = {"id": "x", "object": "chat.completion", "created": 1, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "eos", "message": {"role": "tool", "content": "a"}}]}
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "eos", "message": {"role": "tool", "content": "a"}}],
+    }
     seen = each([status(200, body)], stream=False)
     for kind in KINDS:
         assert seen[kind].error is None, kind

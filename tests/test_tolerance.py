@@ -181,7 +181,8 @@ FACES = {
 def test_what_writerai_accepts_streams_through_the_kit_alike(name: str, face: str) -> None:
     run, ours_cls, sdk_cls = FACES[face]
     ours, theirs = run(ours_cls, TOLERATED[name]), run(sdk_cls, TOLERATED[name])
-    assert theirs.error is None and ours.error is None, (ours.error, theirs.error)
+    assert theirs.error is None, theirs.error
+    assert ours.error is None, ours.error
     assert ours.live, "no events"
     ours_live, theirs_live = _without_file_id_extras(ours.live), _without_file_id_extras(theirs.live)
     assert ours_live == theirs_live, first_difference(ours_live, theirs_live)
@@ -339,7 +340,7 @@ def test_tools_given_as_a_generator_are_read_once_and_still_parse() -> None:
     for cls in (kit.Writer, writerai.Writer):
         sent: list[Any] = []
 
-        def handler(request: httpx.Request) -> httpx.Response:
+        def handler(request: httpx.Request, sent: list[Any] = sent) -> httpx.Response:
             sent.append(json.loads(request.content))
             return httpx.Response(200, content=body(TOOL_CALL))
 
@@ -434,7 +435,7 @@ def test_an_unknown_keyword_argument_raises_type_error_naming_it(method: str) ->
         for cls in (kit.Writer, writerai.Writer, kit.AsyncWriter, writerai.AsyncWriter):
             client = cls(api_key="k", base_url="http://test")
             with pytest.raises(
-                TypeError, match=r"\.%s\(\) got an unexpected keyword argument 'temprature'" % method
+                TypeError, match=rf"\.{method}\(\) got an unexpected keyword argument 'temprature'"
             ):
                 _calls(client.chat)[method](temprature=0.2)  # raises at the call, before any await
 
@@ -467,9 +468,9 @@ def test_extra_arguments_and_timeout_still_work(face: str) -> None:
 
         async def main() -> None:
             http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-            async with kit.AsyncWriter(api_key="k", base_url="http://test", http_client=http) as client:
-                async with client.chat.stream(model="m", messages=[], **extra) as stream:
-                    await stream.until_done()
+            client = kit.AsyncWriter(api_key="k", base_url="http://test", http_client=http)
+            async with client, client.chat.stream(model="m", messages=[], **extra) as stream:
+                await stream.until_done()
 
         asyncio.run(main())
     request = sent[0]
@@ -519,9 +520,9 @@ def test_writerais_pydantic_function_tool_parses_on_the_kits_client(face: str) -
 
             async def main(cls: Any = cls) -> Any:
                 http = httpx.AsyncClient(transport=mock_transport(WEATHER))
-                async with cls(api_key="k", base_url="http://test", http_client=http) as client:
-                    async with client.chat.stream(model="m", messages=[], tools=tools) as stream:
-                        return [e async for e in stream], await stream.get_final_completion()
+                client = cls(api_key="k", base_url="http://test", http_client=http)
+                async with client, client.chat.stream(model="m", messages=[], tools=tools) as stream:
+                    return [e async for e in stream], await stream.get_final_completion()
 
             events, final = asyncio.run(main())
         done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
