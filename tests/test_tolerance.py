@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -543,3 +545,17 @@ def test_writerais_chunk_objects_feed_the_engine() -> None:
     theirs = [plain(e) for c in sdk_chunks for e in sdk.handle_chunk(c)]
     assert events == theirs, first_difference(events, theirs)
     assert plain(ours.get_final_completion()) == plain(sdk.get_final_completion())
+
+
+# --- the deviations table names real tests ------------------------------------------------------
+
+
+def test_every_test_docs_deviations_names_exists() -> None:
+    """Each row of docs/deviations.md names the test that pins it; a renamed test must not orphan it."""
+    root = Path(__file__).parent.parent
+    named = set(re.findall(r"`(test_\w+)", (root / "docs" / "deviations.md").read_text()))
+    defined = set(
+        re.findall(r"^def (test_\w+)", "\n".join(p.read_text() for p in root.glob("tests/test_*.py")), re.M)
+    )
+    assert len(named) > 15
+    assert named <= defined, f"docs/deviations.md names tests that do not exist: {sorted(named - defined)}"
