@@ -122,11 +122,33 @@ def drive(
     return run
 
 
+def leaf_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The path to the first place two plain values differ, with both values there."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            if key not in a or key not in b:
+                return f"{path}/{key}: only in {'theirs' if key not in a else 'ours'}"
+            found = leaf_difference(a[key], b[key], f"{path}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = leaf_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None if len(a) == len(b) else f"{path}: {len(a)} items in ours, {len(b)} in theirs"
+    return None if a == b else f"{path}: ours {a!r:.300} != theirs {b!r:.300}"
+
+
 def first_difference(ours: list[Any], theirs: list[Any]) -> str:
     """A readable pointer to where two event dumps first differ."""
     for position, (a, b) in enumerate(zip(ours, theirs, strict=False)):
         if a != b:
-            return f"event {position} differs:\n ours:   {json.dumps(a, default=repr)[:3000]}\n theirs: {json.dumps(b, default=repr)[:3000]}"
+            return (
+                f"event {position} differs at {leaf_difference(a, b)}:\n"
+                f" ours:   {json.dumps(a, default=repr)[:3000]}\n theirs: {json.dumps(b, default=repr)[:3000]}"
+            )
     if len(ours) != len(theirs):
         return f"ours has {len(ours)} events, theirs {len(theirs)}"
     return "no difference"

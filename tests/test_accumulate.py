@@ -275,23 +275,39 @@ def test_deviation_late_choice_logprobs_are_not_duplicated() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "first", "second"),
+    ("field", "first", "second", "expected"),
     [
-        ("llm_data", {"model": "p", "prompt": "x"}, {"model": "p", "prompt": "y"}),
+        ("llm_data", {"model": "p", "prompt": "x"}, {"model": "p", "prompt": "y"}, None),
         (
             "translation_data",
             {"source_language_code": "en", "source_text": "hi", "target_language_code": "fr"},
             {"source_language_code": "en", "source_text": "hi", "target_language_code": "de"},
+            None,
         ),
         (
             "graph_data",
             {"status": "processing"},
             {"status": "finished", "sources": [{"file_id": "f", "snippet": "s"}]},
+            None,
         ),
-        ("web_search_data", {"sources": [{"url": "a"}]}, {"sources": [{"url": "b", "raw_content": "x"}]}),
+        (
+            "graph_data",
+            {"status": "processing", "sources": [{"file_id": "f", "snippet": "s"}]},
+            {"status": "finished", "references": {"web": []}},
+            {"status": "finished", "sources": [{"file_id": "f", "snippet": "s"}], "references": {"web": []}},
+        ),
+        (
+            "web_search_data",
+            {"sources": [{"url": "a"}]},
+            {"sources": [{"url": "b", "raw_content": "x"}]},
+            None,
+        ),
     ],
 )
-def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: Any, second: Any) -> None:
+def test_deviation_writer_objects_merge_field_by_field_latest_wins(
+    field: str, first: Any, second: Any, expected: Any
+) -> None:
+    expected = second if expected is None else expected
     chunks = [
         chunk([choice(0, {"content": "a", field: first})]),
         chunk([choice(0, {field: second})]),
@@ -300,7 +316,7 @@ def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: 
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     feed(state, chunks)
     message = state.get_final_completion().choices[0].message
-    assert getattr(message, field).model_dump(exclude_none=True) == second
+    assert getattr(message, field).model_dump(exclude_none=True) == expected
     sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
     try:
         feed(sdk, chunks, sdk=True)
@@ -308,7 +324,7 @@ def test_deviation_writer_objects_sent_twice_keep_the_latest(field: str, first: 
         return  # the SDK cannot merge lists without an index
     assert (
         getattr(sdk.current_completion_snapshot.choices[0].message, field).to_dict(exclude_unset=True)
-        != second
+        != expected
     )
 
 
@@ -363,6 +379,10 @@ def test_deviation_tool_call_index_gap_is_a_clear_error() -> None:
         feed(ChatCompletionStreamState(), chunks)
 
 
-def test_invalid_chunk_dict_names_the_chunk() -> None:
-    with pytest.raises(ValueError, match=r"Chunk 0 is not a valid chat\.completion\.chunk"):
-        ChatCompletionStreamState().handle_chunk({"id": "x", "choices": "nope"})
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")  # the SDK's to_dict() warns too
+def test_chunk_the_helper_cannot_read_names_the_chunk() -> None:
+    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": "nope"}
+    with pytest.raises(AttributeError):
+        feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), [chunk], sdk=True)
+    with pytest.raises(ValueError, match=r"Chunk 0 does not have the shape the stream helper reads"):
+        ChatCompletionStreamState().handle_chunk(chunk)

@@ -147,6 +147,7 @@ def run(
     monkeypatch: pytest.MonkeyPatch,
     stream: bool = True,
     max_retries: int = 2,
+    options: dict[str, Any] | None = None,
     **call: Any,
 ) -> Outcome:
     """Send one chat request through the named client; replies are used in order, the last repeats."""
@@ -171,9 +172,13 @@ def run(
     if kind in ("ours", "sdk"):
         http = httpx.Client(transport=transport)
         if kind == "ours":
-            client: Any = Writer(api_key="key", max_retries=max_retries, http_client=http, _sleep=record)
+            client: Any = Writer(
+                api_key="key", max_retries=max_retries, http_client=http, _sleep=record, **(options or {})
+            )
         else:
-            client = writerai.Writer(api_key="key", max_retries=max_retries, http_client=http)
+            client = writerai.Writer(
+                api_key="key", max_retries=max_retries, http_client=http, **(options or {})
+            )
         with client:
             try:
                 result = client.chat.chat(**call)
@@ -190,10 +195,12 @@ def run(
         http = httpx.AsyncClient(transport=transport)
         if kind == "ours-async":
             client: Any = AsyncWriter(
-                api_key="key", max_retries=max_retries, http_client=http, _sleep=arecord
+                api_key="key", max_retries=max_retries, http_client=http, _sleep=arecord, **(options or {})
             )
         else:
-            client = writerai.AsyncWriter(api_key="key", max_retries=max_retries, http_client=http)
+            client = writerai.AsyncWriter(
+                api_key="key", max_retries=max_retries, http_client=http, **(options or {})
+            )
         async with client:
             try:
                 result = await client.chat.chat(**call)
@@ -414,19 +421,48 @@ def test_invalid_json_raises_malformed_chunk_error_quoting_the_line(each: Each) 
         assert isinstance(seen[kind].error, json.JSONDecodeError)
 
 
-def test_json_that_is_not_a_chunk_names_the_problem_fields(monkeypatch: pytest.MonkeyPatch) -> None:
-    bad = {
-        "id": "x",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": [{"delta": {}}],
-    }
-    seen = run("ours", [sse(data(bad))], monkeypatch=monkeypatch)
-    assert isinstance(seen.error, errors.MalformedChunkError)
-    assert "choices.0.index: Field required" in seen.error.message
-    assert seen.error.body == bad
-    assert "event #1" in seen.error.message
+OFF_SCHEMA = {
+    "id": "x",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": "m",
+    "choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": "eos"}],
+}
+
+
+def test_json_that_is_not_a_chunk_is_kept_as_given_by_default(each: Each) -> None:
+    seen = each([sse(data(OFF_SCHEMA) + DONE)])
+    for kind in KINDS:
+        assert seen[kind].error is None, kind
+        assert [c.choices[0].finish_reason for c in seen[kind].chunks] == ["eos"], kind
+        assert seen[kind].chunks[0].to_dict() == OFF_SCHEMA, kind
+
+
+def test_strict_response_validation_names_the_problem_fields(each: Each) -> None:
+    seen = each([sse(data(OFF_SCHEMA) + DONE)], options={"_strict_response_validation": True})
+    for kind in OURS:
+        error = seen[kind].error
+        assert isinstance(error, errors.MalformedChunkError), kind
+        assert "choices.0.finish_reason: Input should be 'stop'" in error.message
+        assert "_strict_response_validation=True" in error.message
+        assert error.body == OFF_SCHEMA
+        assert "event #1" in error.message
+    for kind in ("sdk", "sdk-async"):  # the SDK's strict mode rejects it too, less clearly
+        assert isinstance(seen[kind].error, writerai.APIResponseValidationError), kind
+
+
+@pytest.mark.parametrize("payload", ["[1, 2]", "42", '"text"', "null"])
+def test_json_that_is_not_an_object_is_a_malformed_chunk(
+    monkeypatch: pytest.MonkeyPatch, payload: str
+) -> None:
+    for kind in OURS:
+        seen = run(kind, [sse(data(payload) + DONE)], monkeypatch=monkeypatch)
+        assert isinstance(seen.error, errors.MalformedChunkError), kind
+        assert "it is JSON but not an object" in seen.error.message
+    # The SDK hands such a value on as the "chunk" (None, an int, a list of chunks...).
+    sdk = run("sdk", [sse(data(payload) + DONE)], monkeypatch=monkeypatch)
+    assert sdk.error is None
+    assert not isinstance(sdk.chunks[0], writerai.types.ChatCompletionChunk)
 
 
 def test_a_long_malformed_line_is_quoted_cut_to_a_readable_length(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -672,10 +708,29 @@ def test_stream_left_out_is_left_out_of_the_body() -> None:
 def test_a_stream_false_body_that_is_not_a_completion_is_a_validation_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen = run("ours", [status(200, {"id": "x"})], monkeypatch=monkeypatch, stream=False)
+    for body in ("not json", [1]):
+        seen = run("ours", [status(200, body)], monkeypatch=monkeypatch, stream=False)
+        assert isinstance(seen.error, errors.APIResponseValidationError)
+        assert "POST https://api.writer.com/v1/chat" in seen.error.message
+        assert "chat.completion" in seen.error.message
+    strict = {"_strict_response_validation": True}
+    seen = run("ours", [status(200, {"id": "x"})], monkeypatch=monkeypatch, stream=False, options=strict)
     assert isinstance(seen.error, errors.APIResponseValidationError)
-    assert "POST https://api.writer.com/v1/chat" in seen.error.message
     assert "chat.completion" in seen.error.message
+
+
+def test_a_stream_false_body_off_the_schema_is_kept_as_given(each: Each) -> None:
+    body = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "eos", "message": {"role": "tool", "content": "a"}}],
+    }
+    seen = each([status(200, body)], stream=False)
+    for kind in KINDS:
+        assert seen[kind].error is None, kind
+        assert seen[kind].result.to_dict() == body, kind
 
 
 # --- the request ----------------------------------------------------------------------------------

@@ -324,7 +324,8 @@ TOOL_ARGS = {
     "get_stock_price": {"ticker": "AAPL", "exchange": "NASDAQ"},
 }
 LOCATION_JSON = json.dumps({"city": "San Francisco", "temperature": 61.5, "units": "f"})
-words = st.text(alphabet='ab {}":,é', min_size=0, max_size=6)
+# A lone surrogate is text the SDK takes (json.loads does) and pydantic-core's JSON parser refuses.
+words = st.text(alphabet='ab {}":,é', min_size=0, max_size=6) | st.just("\ud83d")
 
 
 def split(text: str, cuts: list[int]) -> list[str]:
@@ -336,8 +337,32 @@ def split(text: str, cuts: list[int]) -> list[str]:
     return [p for p in pieces if p] or [text]
 
 
-def token(text: str) -> dict[str, Any]:
-    return {"token": text, "logprob": -0.5, "bytes": list(text.encode()), "top_logprobs": []}
+def token(text: str, *, loose: bool = False) -> dict[str, Any]:
+    """A logprob token; ``loose`` leaves out ``top_logprobs`` (and ``bytes``), as the SDK tolerates."""
+    if loose:
+        return {"token": text, "logprob": -0.5}
+    return {
+        "token": text,
+        "logprob": -0.5,
+        "bytes": list(text.encode("utf-8", "replace")),
+        "top_logprobs": [],
+    }
+
+
+def without_null_types(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``chunks`` with every ``"type": null`` tool-call entry key removed.
+
+    The SDK fails an assert on a null type that continues a tool call; the kit keeps the
+    call's type, which is what the SDK does for the same stream without the null
+    (docs/deviations.md, row 9), so the generated comparison feeds it that stream.
+    """
+    out = json.loads(json.dumps(chunks))
+    for chunk in out:
+        for choice in chunk.get("choices", []):
+            for entry in choice.get("delta", {}).get("tool_calls") or []:
+                if "type" in entry and entry["type"] is None:
+                    del entry["type"]
+    return out
 
 
 @st.composite
@@ -346,8 +371,11 @@ def choice_steps(
 ) -> list[dict[str, Any]]:
     """One choice's chunks-worth of ``choices[]`` entries, first to last."""
     logprobs = draw(st.booleans())
+    loose = draw(st.booleans())  # schema-loose values this choice may carry, as the SDK tolerates them
     steps: list[dict[str, Any]] = []
-    first_delta: dict[str, Any] = {"role": "assistant"}
+    first_delta: dict[str, Any] = {
+        "role": draw(st.sampled_from(["assistant", "tool"])) if loose else "assistant"
+    }
     if draw(st.booleans()):
         first_delta["content"] = ""
     if draw(st.booleans()):
@@ -355,50 +383,81 @@ def choice_steps(
     first_lp = {"content": [], "refusal": None} if logprobs and draw(st.booleans()) else None
     if first_lp is None and logprobs and not created_late and draw(st.booleans()):
         first_delta["content"] = "x"
-        first_lp = {"content": [token("x")], "refusal": None}
+        first_lp = {"content": [token("x", loose=loose)], "refusal": None}
     steps.append({"index": index, "delta": first_delta, "logprobs": first_lp, "finish_reason": None})
 
     kind = draw(st.sampled_from(["content", "refusal", "tools", "content+tools", "empty"]))
     if "content" in kind:
         text = LOCATION_JSON if json_content else "".join(draw(st.lists(words, max_size=4)))
         for piece in split(text, draw(st.lists(st.integers(0, 60), max_size=5))):
-            lp = {"content": [token(piece)], "refusal": None} if logprobs else None
+            lp = (
+                {"content": [token(piece, loose=loose and draw(st.booleans()))], "refusal": None}
+                if logprobs
+                else None
+            )
             steps.append({"index": index, "delta": {"content": piece}, "logprobs": lp, "finish_reason": None})
     if kind == "refusal":
         for piece in draw(st.lists(words.filter(bool), min_size=1, max_size=4)):
-            lp = {"content": None, "refusal": [token(piece)]} if logprobs else None
+            lp = {"content": None, "refusal": [token(piece, loose=loose)]} if logprobs else None
             steps.append({"index": index, "delta": {"refusal": piece}, "logprobs": lp, "finish_reason": None})
     if "tools" in kind:
         names = draw(st.lists(st.sampled_from(sorted(TOOL_ARGS)), min_size=1, max_size=3))
         for tool_index, name in enumerate(names):
             pieces = split(json.dumps(TOOL_ARGS[name]), draw(st.lists(st.integers(0, 50), max_size=4)))
             head = {"index": tool_index, "id": f"call_{index}_{tool_index}", "type": "function"}
+            function: dict[str, Any] = {"name": name, "arguments": ""}
+            if loose:  # a first delta without arguments, or with null ones
+                function = draw(
+                    st.sampled_from([function, {"name": name}, {"name": name, "arguments": None}])
+                )
             steps.append(
                 {
                     "index": index,
-                    "delta": {"tool_calls": [{**head, "function": {"name": name, "arguments": ""}}]},
+                    "delta": {"tool_calls": [{**head, "function": function}]},
                     "finish_reason": None,
                 }
             )
             for piece in pieces:
-                entry = {"index": tool_index, "function": {"arguments": piece}}
+                entry: dict[str, Any] = {"index": tool_index, "function": {"arguments": piece}}
+                if loose:  # a continuation with the type missing, null or repeated
+                    entry.update(draw(st.sampled_from([{}, {"type": None}, {"type": "function"}])))
                 steps.append({"index": index, "delta": {"tool_calls": [entry]}, "finish_reason": None})
     writer_fields = {
         "llm_data": {"model": "palmyra-x5", "prompt": "summarise"},
         "translation_data": {"source_language_code": "en", "source_text": "hi", "target_language_code": "fr"},
         "graph_data": {"status": "finished", "sources": [{"file_id": "f1", "snippet": "s"}]},
     }
+    if loose:  # fields missing, a new status, and an object sent in disjoint pieces
+        writer_fields = {
+            "llm_data": {"model": "palmyra-x5"},
+            "translation_data": {"source_text": "hi"},
+            "graph_data": draw(
+                st.sampled_from(
+                    [
+                        {"status": "queued"},
+                        {"references": {"files": [{"fileId": "f1"}], "web": [{"url": "u"}]}},
+                        {"sources": [{"file_id": "f1", "snippet": "s"}]},
+                    ]
+                )
+            ),
+        }
     for name, value in writer_fields.items():
         if draw(st.booleans()):
             position = draw(st.integers(1, len(steps)))
             steps.insert(position, {"index": index, "delta": {name: value}, "finish_reason": None})
+    if loose and "status" not in writer_fields["graph_data"] and draw(st.booleans()):
+        # A piece with a field the other lacks: both merge them (the same field twice is deviation #4).
+        position = draw(st.integers(1, len(steps)))
+        steps.insert(
+            position, {"index": index, "delta": {"graph_data": {"status": "finished"}}, "finish_reason": None}
+        )
     if draw(st.booleans()):
         position = draw(st.integers(1, len(steps)))
         extra = draw(
             st.sampled_from([{"note": "ab"}, {"count": 2}, {"meta": {"k": "v", "n": 1}}, {"tags": ["a"]}])
         )
         steps.insert(position, {"index": index, "delta": extra, "finish_reason": None})
-    finish = draw(st.sampled_from([None, "stop", "stop", "tool_calls", "length", "content_filter"]))
+    finish = draw(st.sampled_from([None, "stop", "stop", "tool_calls", "length", "content_filter", "eos"]))
     if finish is not None:
         steps.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": finish})
     return steps
@@ -436,19 +495,45 @@ def streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, bool]:
             chunk["system_fingerprint"] = fingerprint
         chunks.append(chunk)
     if draw(st.booleans()):
-        chunks.append(
-            {
-                "id": "chatcmpl-gen",
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": "palmyra-x5",
-                "choices": [],
-                "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
-            }
-        )
+        usage_chunk: dict[str, Any] = {
+            "id": "chatcmpl-gen",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "palmyra-x5",
+            "choices": [],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+        }
+        left_out = draw(st.sampled_from([None, "model", "total_tokens"]))  # schema-loose: as the SDK takes it
+        if left_out == "model":
+            del usage_chunk["model"]
+        elif left_out == "total_tokens":
+            del usage_chunk["usage"]["total_tokens"]
+        chunks.append(usage_chunk)
     tools = draw(st.sampled_from(sorted(TOOL_SETS)))
     rich = draw(st.booleans())
     return chunks, tools, rich
+
+
+def _comparable(run: Run) -> Run:
+    """The run without what the documented deviations change.
+
+    writerai's construct adds a duplicate ``fileId`` extra (docs/deviations.md, row 5),
+    and the SDK side streams without the null tool types (row 9), so a null ``type`` on
+    our chunk's tool-call delta reads as left out.
+    """
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            out = {k: strip(v) for k, v in value.items() if k != "extra:fileId"}
+            if out.get("__class__") == "ToolCallStreaming" and out.get("type") is None:
+                out["__set__"] = [name for name in out["__set__"] if name != "type"]
+            return out
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    run.live, run.after, run.final = strip(run.live), strip(run.after), strip(run.final)
+    return run
 
 
 def drive_state(state: Any, chunks: list[Any], *, look_live: bool) -> Run:
@@ -469,7 +554,7 @@ def test_generated_streams_match_sdk_state(
     response_format = Location if rich else None
     ours = drive_state(
         ChatCompletionStreamState(input_tools=tools or (), response_format=response_format),
-        [ChatCompletionChunk.model_validate(c) for c in chunks],
+        json.loads(json.dumps(chunks)),  # dicts, off the schema or not: built as the SDK builds them
         look_live=look_live,
     )
     theirs = drive_state(
@@ -477,7 +562,7 @@ def test_generated_streams_match_sdk_state(
             input_tools=writerai.omit if tools is None else tools,
             response_format=writerai.omit if response_format is None else response_format,
         ),
-        [construct_type(type_=SdkChunk, value=json.loads(json.dumps(c))) for c in chunks],
+        [construct_type(type_=SdkChunk, value=c) for c in without_null_types(chunks)],
         look_live=look_live,
     )
-    assert_same(ours, theirs)
+    assert_same(_comparable(ours), _comparable(theirs))

@@ -94,7 +94,7 @@ def test_only_one_space_after_the_colon_is_stripped() -> None:
 
 def test_line_without_colon_is_a_field_with_empty_value() -> None:
     events, _ = decode([b"event\ndata\n\n"])
-    assert events == [ServerSentEvent(data="", event="")]
+    assert events == [ServerSentEvent(data="", event=None)]  # an empty event name is the default
 
 
 def test_multiline_data_is_joined_with_newlines() -> None:
@@ -365,7 +365,8 @@ def test_encoded_events_decode_back_to_the_same_events(
     last_id = None
     for data, event, id_, retry, _ in events:
         last_id = id_ if id_ is not None else last_id  # the spec keeps the last id
-        expected.append(ServerSentEvent(data=data, event=event, id=last_id, retry=retry))
+        # An empty event name means the default event, as WHATWG and the SDK say.
+        expected.append(ServerSentEvent(data=data, event=event or None, id=last_id, retry=retry))
     assert decode(split_at(body, (cut for cut in cuts if cut <= len(body)))) == (expected, False)
 
 
@@ -438,3 +439,16 @@ def test_the_id_of_a_cut_last_block_is_never_reported() -> None:
     decoder.feed(b"id: 1\ndata: a\n\nid: 2\ndata: cut")
     decoder.flush()
     assert (decoder.incomplete, decoder.last_event_id) == (True, "1")
+
+
+def test_an_empty_event_name_is_the_default_event() -> None:
+    events, _ = decode([b"event:\ndata: a\n\nevent: \ndata: b\n\nevent: x\nevent:\ndata: c\n\n"])
+    assert [(e.data, e.event) for e in events] == [("a", None), ("b", None), ("c", None)]
+
+
+def test_dataless_events_dispatches_a_named_block_without_data_only_when_asked() -> None:
+    stream = b"event: error\n\nid: 1\n\nretry: 5\n\n: comment\n\ndata: x\n\n"
+    assert [(e.data, e.event) for e in SSEDecoder().feed(stream)] == [("x", None)]
+    decoder = SSEDecoder(dataless_events=True)
+    assert [(e.data, e.event, e.id) for e in decoder.feed(stream)] == [("", "error", None), ("x", None, "1")]
+    assert decoder.event_count == 2

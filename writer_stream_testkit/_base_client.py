@@ -35,6 +35,7 @@ from .errors import (
 )
 from .helpers.parsing import type_to_response_format_param, validate_input_tools
 from .wire.chunks import ChunkDecoder
+from .wire.construct import construct_loosely
 from .wire.types import ChatCompletion
 
 if TYPE_CHECKING:
@@ -91,6 +92,16 @@ class ChatParams(TypedDict, total=False):
     timeout: float | httpx.Timeout | None
 
 
+_PARAM_NAMES = ChatParams.__required_keys__ | ChatParams.__optional_keys__
+
+
+def _check_params(params: Mapping[str, object], method: str) -> None:
+    """Refuse a keyword the SDK's signature lacks, as Python refuses it there (a typo must not vanish)."""
+    for name in params:
+        if name not in _PARAM_NAMES:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
 _BODY_ORDER = (
     "messages",
     "model",
@@ -123,9 +134,9 @@ class Stream(Generic[_ModelT]):
 
     response: httpx.Response
 
-    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response) -> None:
+    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response, strict: bool = False) -> None:
         self.response = response
-        self._decoder = ChunkDecoder(response, cast_to)
+        self._decoder = ChunkDecoder(response, cast_to, strict=strict)
         self._iterator = self._stream()
 
     def __next__(self) -> _ModelT:
@@ -168,9 +179,9 @@ class AsyncStream(Generic[_ModelT]):
 
     response: httpx.Response
 
-    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response) -> None:
+    def __init__(self, *, cast_to: type[_ModelT], response: httpx.Response, strict: bool = False) -> None:
         self.response = response
-        self._decoder = ChunkDecoder(response, cast_to)
+        self._decoder = ChunkDecoder(response, cast_to, strict=strict)
         self._iterator = self._stream()
 
     async def __anext__(self) -> _ModelT:
@@ -285,11 +296,22 @@ def _status_error(response: httpx.Response) -> APIStatusError:
     return status_error_class(response.status_code)(message, response=response, body=body)
 
 
-def _completion(response: httpx.Response) -> ChatCompletion:
-    """The body of a ``stream: false`` reply, validated as a ``ChatCompletion``."""
+def _completion(response: httpx.Response, *, strict: bool = False) -> ChatCompletion:
+    """The body of a ``stream: false`` reply as a ``ChatCompletion``.
+
+    As for chunks, a JSON object off the schema is kept as given (the SDK builds
+    it without validating) unless ``strict`` (``_strict_response_validation``).
+    """
     try:
-        return ChatCompletion.model_validate_json(response.content)
+        return ChatCompletion.model_validate_json(response.content, strict=None if strict else True)
     except pydantic.ValidationError as exc:
+        if not strict:
+            try:
+                body = json.loads(response.content)
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                return construct_loosely(ChatCompletion, body)
         text = response.text
         shown = text if len(text) <= 200 else f"{text[:160]}… ({len(text) - 160} more characters)"
         request = response.request
@@ -412,6 +434,7 @@ class _BaseWriter(Generic[_HttpT]):
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, object] | None,
         http_client: _HttpT | None,
+        _strict_response_validation: bool,
     ) -> None:
         kind = self._http_class
         if http_client is not None and not isinstance(http_client, kind):
@@ -443,6 +466,7 @@ class _BaseWriter(Generic[_HttpT]):
         self.base_url = base_url
         self.timeout = timeout
         self.max_retries = max_retries
+        self._strict_response_validation = _strict_response_validation
         self._custom_headers = {**_env_headers(), **(default_headers or {})}
         self._custom_query = dict(default_query or {})
         self._http = http_client or kind(
@@ -561,6 +585,7 @@ class _BaseWriter(Generic[_HttpT]):
             "default_headers": self._custom_headers,
             "default_query": self._custom_query,
             "http_client": self._http,
+            "_strict_response_validation": self._strict_response_validation,
             "_sleep": self._sleep,
         }
         kwargs.update({key: value for key, value in overrides.items() if value is not None})

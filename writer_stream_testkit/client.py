@@ -4,10 +4,12 @@ It mirrors the official SDK (``writerai``) where user code can tell: the
 constructor and its environment variables, the request it sends (URL, JSON
 body, headers including the ``X-Stainless-*`` family), the retry policy, the
 exception classes and messages, and what escapes while a stream is read
-(httpx's own exceptions, untouched). It differs where the SDK is silent or
-crashes: chunks are validated, and an error sent inside a stream is raised as
-:class:`~writer_stream_testkit.errors.StreamErrorEvent` instead of surfacing
-later as a ``TypeError``.
+(httpx's own exceptions, untouched). Like the SDK it keeps a chunk off the
+schema as given, unless ``_strict_response_validation=True``. It differs where
+the SDK is silent or crashes: a data line that is not a JSON object raises
+:class:`~writer_stream_testkit.errors.MalformedChunkError`, and an error sent
+inside a stream is raised as :class:`~writer_stream_testkit.errors.StreamErrorEvent`
+instead of surfacing later as a ``TypeError``.
 
 The shared machinery is in :mod:`._base_client`; this module holds only the two faces.
 """
@@ -15,7 +17,7 @@ The shared machinery is in :mod:`._base_client`; this module holds only the two 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -33,6 +35,7 @@ from ._base_client import (
     _async_library,
     _BaseWriter,
     _chat_body,
+    _check_params,
     _completion,
     _exchange,
     _NotGiven,
@@ -68,9 +71,11 @@ class Writer(_BaseWriter[httpx.Client]):
     """A synchronous Writer client, constructed and used like ``writerai.Writer``.
 
     ``api_key`` defaults to ``WRITER_API_KEY`` and ``base_url`` to
-    ``WRITER_BASE_URL`` (else ``https://api.writer.com``). ``_sleep`` replaces
-    ``time.sleep`` between retries, so a test can record the waits instead of
-    taking them.
+    ``WRITER_BASE_URL`` (else ``https://api.writer.com``). As in the SDK,
+    ``_strict_response_validation=True`` validates every chunk and completion
+    against the schema (raising ``MalformedChunkError``) instead of keeping what
+    the server sent as given. ``_sleep`` replaces ``time.sleep`` between retries,
+    so a test can record the waits instead of taking them.
     """
 
     _http_class = httpx.Client
@@ -85,6 +90,7 @@ class Writer(_BaseWriter[httpx.Client]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.Client | None = None,
+        _strict_response_validation: bool = False,
         _sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(
@@ -95,6 +101,7 @@ class Writer(_BaseWriter[httpx.Client]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
+            _strict_response_validation=_strict_response_validation,
         )
         self._sleep = _sleep
         self.chat = Chat(self)
@@ -175,12 +182,15 @@ class Chat:
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` a ``Stream`` of chunks."""
+        _check_params(params, "Chat.chat")
         client = self._client
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = client._send(build, stream=bool(stream))
         if stream:
-            return Stream(cast_to=ChatCompletionChunk, response=response)
-        return _completion(response)
+            return Stream(
+                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
+            )
+        return _completion(response, strict=client._strict_response_validation)
 
     def stream(
         self,
@@ -191,6 +201,7 @@ class Chat:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it as a context manager."""
         from .helpers.streaming import ChatCompletionStreamManager
 
+        _check_params(params, "Chat.stream")
         params, body_format, parse_as = _stream_arguments(response_format, params)
 
         def request() -> Stream[ChatCompletionChunk]:
@@ -227,6 +238,7 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        _strict_response_validation: bool = False,
         _sleep: Callable[[float], Awaitable[None]] = _anyio_sleep,
     ) -> None:
         super().__init__(
@@ -237,6 +249,7 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
             default_headers=default_headers,
             default_query=default_query,
             http_client=http_client,
+            _strict_response_validation=_strict_response_validation,
         )
         self._sleep = _sleep
         self.chat = AsyncChat(self)
@@ -286,46 +299,58 @@ class AsyncChat:
         self._client = client
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: Literal[False] | _NotGiven = ...,
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> ChatCompletion: ...
+    ) -> Coroutine[Any, Any, ChatCompletion]: ...
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: Literal[True],
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> AsyncStream[ChatCompletionChunk]: ...
+    ) -> Coroutine[Any, Any, AsyncStream[ChatCompletionChunk]]: ...
 
     @overload
-    async def chat(
+    def chat(
         self,
         *,
         stream: bool,
         response_format: Mapping[str, Any] | _NotGiven = ...,
         **params: Unpack[ChatParams],
-    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+    ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]: ...
 
-    async def chat(
+    def chat(
         self,
         *,
         stream: bool | _NotGiven = NOT_GIVEN,
         response_format: Mapping[str, Any] | _NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
+    ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
+        """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream`` of chunks.
+
+        A plain function returning the coroutine, so a wrong keyword raises at the call,
+        before any ``await``, as it does for the SDK's ``async def``.
+        """
+        _check_params(params, "AsyncChat.chat")
+        return self._chat(stream, response_format, params)
+
+    async def _chat(
+        self, stream: bool | _NotGiven, response_format: Mapping[str, Any] | _NotGiven, params: ChatParams
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream`` of chunks."""
         client = self._client
         build = client._request_builder(_chat_body(params, response_format, stream), params)
         response = await client._send(build, stream=bool(stream))
         if stream:
-            return AsyncStream(cast_to=ChatCompletionChunk, response=response)
-        return _completion(response)
+            return AsyncStream(
+                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
+            )
+        return _completion(response, strict=client._strict_response_validation)
 
     def stream(
         self,
@@ -336,6 +361,7 @@ class AsyncChat:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it with ``async with``."""
         from .helpers.streaming import AsyncChatCompletionStreamManager
 
+        _check_params(params, "AsyncChat.stream")
         params, body_format, parse_as = _stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)
         return AsyncChatCompletionStreamManager(

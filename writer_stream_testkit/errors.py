@@ -183,7 +183,7 @@ class StreamErrorEvent(APIStatusError):
 
 
 class MalformedChunkError(APIResponseValidationError):
-    """A ``data:`` line in the stream is not a valid JSON chat-completion chunk."""
+    """A ``data:`` line in the stream is not a JSON object (or, under ``_strict_response_validation``, not a valid chunk)."""
 
 
 class NotAnEventStreamError(APIResponseValidationError):

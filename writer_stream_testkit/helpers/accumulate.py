@@ -22,6 +22,7 @@ import pydantic
 import pydantic_core
 
 from ..errors import ContentFilterFinishReasonError, LengthFinishReasonError
+from ..wire.construct import construct_loosely
 from ..wire.types import (
     ChatCompletionChunk,
     Choice,
@@ -61,8 +62,9 @@ __all__ = ["ChatCompletionStreamState", "accumulate_delta"]
 
 ResponseFormatT = TypeVar("ResponseFormatT")
 
-# Writer-only message fields are objects the server sends whole: the latest one wins.
-# (The SDK's generic merge would concatenate their strings and sum their numbers.)
+# Writer-only message fields are objects the server may send in pieces: they merge field by
+# field, the latest non-null value of each field winning. (The SDK's generic merge would
+# concatenate their strings, sum their numbers and fail on their lists.)
 WRITER_OBJECT_FIELDS = ("graph_data", "llm_data", "translation_data", "web_search_data")
 _MESSAGE_FIELDS = ("content", "refusal", "role", "tool_calls", *WRITER_OBJECT_FIELDS)
 _WRITER_SET = frozenset(WRITER_OBJECT_FIELDS)
@@ -170,11 +172,12 @@ def _text_or_none(text: _Text | None) -> str | None:
 class _ToolCall:
     """One tool call of one choice; ``data`` is everything but the streamed arguments."""
 
-    __slots__ = ("args", "data", "parsed_arguments", "parsed_set")
+    __slots__ = ("args", "args_set", "data", "parsed_arguments", "parsed_set")
 
     def __init__(self, entry: dict[str, Any]) -> None:
         self.data: dict[str, Any] = {}
         self.args: _Text | None = None
+        self.args_set = False  # "arguments" was sent, even as null
         self.parsed_arguments: object = None
         self.parsed_set = False
         self.merge(entry)
@@ -193,6 +196,9 @@ class _ToolCall:
         return _text_or_none(self.args)
 
     def merge(self, entry: dict[str, Any]) -> None:
+        if "type" in entry and entry["type"] is None and self.data.get("type") is not None:
+            # A null type on a continuation keeps the call's type (the SDK fails an assert).
+            entry = {key: value for key, value in entry.items() if key != "type"}
         function = entry.get("function")
         replaced = not isinstance(self.data.get("function"), dict)
         if isinstance(function, dict) and "arguments" in function:
@@ -204,8 +210,12 @@ class _ToolCall:
                     self.args = _Text(arguments)
                 else:
                     self.args.append(arguments)
+            elif replaced:
+                self.args = None
+            self.args_set = True
         elif "function" in entry and replaced:
             self.args = None
+            self.args_set = False
         accumulate_delta(self.data, entry)
 
     def normalise(self) -> None:
@@ -215,6 +225,7 @@ class _ToolCall:
         function = self.data["function"]
         if isinstance(function, dict):
             function.setdefault("name", None)
+            self.args_set = True
         self.parsed_set = True
 
     def to_wire(self) -> dict[str, Any]:
@@ -224,6 +235,8 @@ class _ToolCall:
             function = dict(function)
             if self.args is not None:
                 function["arguments"] = self.args.value()
+            elif self.args_set:
+                function["arguments"] = None
             if self.parsed_set:
                 function["parsed_arguments"] = self.parsed_arguments
             data["function"] = function
@@ -331,7 +344,11 @@ class _ChoiceState:
                     value = value.model_dump(by_alias=True, exclude_unset=True)
                 else:
                     value = copy.deepcopy(value)
-                if value is not None or self.other.get(name) is None:
+                held = self.other.get(name)
+                if isinstance(value, dict) and isinstance(held, dict):
+                    _merge_fields(held, value)
+                    self.raw_objects.add(name)
+                elif value is not None or held is None:
                     self.other[name] = value
                     self.raw_objects.add(name)
         if extra:
@@ -436,6 +453,16 @@ class _ChoiceState:
         return choice
 
 
+def _merge_fields(held: dict[str, Any], piece: Mapping[str, Any]) -> None:
+    """Field-wise "latest wins" for a Writer object sent in pieces: objects merge, a null never clears."""
+    for key, value in piece.items():
+        current = held.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            _merge_fields(current, value)
+        elif value is not None or current is None:
+            held[key] = value
+
+
 def _optional_model(annotation: Any) -> type[pydantic.BaseModel]:
     for arg in getattr(annotation, "__args__", (annotation,)):
         if isinstance(arg, type) and issubclass(arg, pydantic.BaseModel):
@@ -447,6 +474,22 @@ def _copy_into(target: pydantic.BaseModel, source: pydantic.BaseModel) -> None:
     object.__setattr__(target, "__dict__", source.__dict__)
     object.__setattr__(target, "__pydantic_fields_set__", source.__pydantic_fields_set__)
     object.__setattr__(target, "__pydantic_extra__", source.__pydantic_extra__)
+
+
+def _fits_schema(chunk: ChatCompletionChunk) -> bool:
+    try:
+        data = chunk.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+        ChatCompletionChunk.__pydantic_validator__.validate_python(data, strict=True)
+    except (pydantic.ValidationError, pydantic_core.PydanticSerializationError):
+        return False
+    return True
+
+
+def _short(chunk: object) -> str:
+    text = (
+        chunk.to_json(indent=None, warnings=False) if isinstance(chunk, ChatCompletionChunk) else repr(chunk)
+    )
+    return text if len(text) <= 300 else f"{text[:260]}… ({len(text) - 260} more characters)"
 
 
 def _partial_json(text: str) -> Any:
@@ -482,11 +525,15 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
     # --- the public surface ----------------------------------------------------------------------
 
     def handle_chunk(
-        self, chunk: ChatCompletionChunk | Mapping[str, Any]
+        self, chunk: ChatCompletionChunk | Mapping[str, Any] | pydantic.BaseModel
     ) -> list[ChatCompletionStreamEvent[ResponseFormatT]]:
-        """Accumulate one chunk and return its events, in the order the SDK yields them."""
+        """Accumulate one chunk and return its events, in the order the SDK yields them.
+
+        A dict or another library's chunk (writerai's) is accepted too, and, as in the
+        SDK, a chunk off the schema is used as given.
+        """
         chunk_index = self._chunk_count
-        if not isinstance(chunk, ChatCompletionChunk):
+        if type(chunk) is not ChatCompletionChunk:
             chunk = self._coerce(chunk, chunk_index)
         self._chunk_count += 1
         try:
@@ -499,6 +546,15 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
                 head["usage"] = chunk.usage
                 head["system_fingerprint"] = chunk.system_fingerprint
             return self._build_events(chunk)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            if _fits_schema(chunk):
+                raise
+            # A chunk off the schema that the SDK crashes on too: say which one and why.
+            raise ValueError(
+                f"Chunk {chunk_index} does not have the shape the stream helper reads ({type(exc).__name__}: "
+                f"{exc}); its choices must be a list of objects, each with an integer index and a delta "
+                f"object. The chunk was: {_short(chunk)}"
+            ) from exc
         finally:
             if self._handed_out:
                 # Somebody holds the live snapshot: keep it current, even when this chunk raised.
@@ -528,7 +584,15 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
 
     # --- accumulation ----------------------------------------------------------------------------
 
-    def _coerce(self, data: Mapping[str, Any], chunk_index: int) -> ChatCompletionChunk:
+    def _coerce(self, data: object, chunk_index: int) -> ChatCompletionChunk:
+        """A chunk from a dict or from another library's chunk model (writerai's), built as the SDK builds it."""
+        if isinstance(data, pydantic.BaseModel):
+            data = data.model_dump(by_alias=True, exclude_unset=True, warnings=False)
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                f"Chunk {chunk_index} is a {type(data).__name__}, not a chat.completion.chunk; pass a "
+                "ChatCompletionChunk (this kit's or writerai's) or the chunk's JSON object as a dict."
+            )
         if "error" in data and "choices" not in data:
             raise ValueError(
                 f"Chunk {chunk_index} is an error payload, not a chat.completion.chunk: {dict(data)!r}. "
@@ -536,11 +600,13 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
                 "do not feed them to the stream state."
             )
         try:
-            return ChatCompletionChunk.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise ValueError(
-                f"Chunk {chunk_index} is not a valid chat.completion.chunk; fix the chunk data: {exc}"
-            ) from exc
+            chunk: ChatCompletionChunk = ChatCompletionChunk.__pydantic_validator__.validate_python(
+                data, strict=True
+            )
+            return chunk
+        except pydantic.ValidationError:
+            # Off the schema: kept as given, as the SDK keeps what it receives.
+            return construct_loosely(ChatCompletionChunk, data)
 
     def _start(self, chunk: ChatCompletionChunk) -> None:
         data = chunk.to_dict()
@@ -722,7 +788,7 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
         tool = self._tool(state, index)
         if tool.type != "function":
             return
-        arguments = tool.arguments or ""
+        arguments = tool.arguments  # None when no arguments ever came, as in the SDK
         parsed = parse_function_tool_arguments(
             input_tools=self._input_tools, name=tool.name, arguments=arguments
         )

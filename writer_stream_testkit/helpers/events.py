@@ -42,6 +42,7 @@ _FIELD_NAMES: dict[type[Any], frozenset[str]] = {}
 # about half of four ``object.__setattr__`` calls; the result is what ``model_construct``
 # with every field given would build.
 _new: Final = object.__new__
+_get_dict: Final[Callable[[Any], dict[str, Any]]] = vars(pydantic.BaseModel)["__dict__"].__get__
 _set_dict: Final[Callable[[Any, dict[str, Any]], None]] = vars(pydantic.BaseModel)["__dict__"].__set__
 _set_fields_set: Final[Callable[[Any, set[str]], None]] = vars(pydantic.BaseModel)[
     "__pydantic_fields_set__"
@@ -76,24 +77,37 @@ class _Event(BaseModel):
         _set_private(event, {"_lazy": lazy})
         return event
 
-    def _resolve(self) -> None:
+    def _resolve(self) -> dict[str, Any]:
+        """Fill the lazy fields in; the complete field dict."""
+        values = _get_dict(self)
         private = object.__getattribute__(self, "__pydantic_private__")
         thunk = private.get("_lazy") if private else None
         if thunk is not None:
             private["_lazy"] = None
-            values = object.__getattribute__(self, "__dict__")
             late = thunk()
             # Rebuilt in declaration order so repr and iteration read as for an eager event.
-            ordered = {
+            values = {
                 name: values[name] if name in values else late[name]
                 for name in type(self).__pydantic_fields__
             }
-            object.__setattr__(self, "__dict__", ordered)
+            _set_dict(self, values)
+        return values
+
+    # Whatever reads the instance dict gets it whole: pydantic-core's serializer
+    # (``to_jsonable_python``, a ``TypeAdapter``, an enclosing model), ``vars()``,
+    # ``copy`` and pickle. Attribute lookup of eager fields does not come through here,
+    # so the per-event cost stays what it was.
+    @property
+    def __dict__(self) -> dict[str, Any]:
+        return self._resolve()
+
+    @__dict__.setter
+    def __dict__(self, values: dict[str, Any]) -> None:
+        _set_dict(self, values)
 
     def __getattr__(self, item: str) -> Any:
         if item in type(self)._lazy_fields:
-            self._resolve()
-            return object.__getattribute__(self, "__dict__")[item]
+            return self._resolve()[item]
         return super().__getattr__(item)  # type: ignore[misc]
 
     # Every way of looking at the whole event resolves it first.

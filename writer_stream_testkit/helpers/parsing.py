@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import inspect
 import json
-import types
-import typing
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, Union, cast
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, cast
 
 import pydantic
-from pydantic_core import PydanticUndefined
 
 from ..errors import ContentFilterFinishReasonError, LengthFinishReasonError
+from ..wire.construct import construct
 from ..wire.types import Logprobs, ParsedChatCompletion, ParsedChatCompletionChoice
 
 __all__ = [
@@ -32,93 +30,13 @@ __all__ = [
     "pydantic_function_tool",
     "solve_response_format_t",
     "to_strict_json_schema",
+    "tool_model",
     "type_to_response_format_param",
     "validate_input_tools",
 ]
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 ToolParam = Mapping[str, Any]
-
-
-# --- unchecked construction -----------------------------------------------------------------------
-
-_Converter = Callable[[Any], Any]
-_FIELD_PLANS: dict[type[pydantic.BaseModel], tuple[tuple[str, str, _Converter, Any], ...]] = {}
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _to_float(value: Any) -> Any:
-    if isinstance(value, int) and not isinstance(value, bool) and float(value) == value:
-        return float(value)
-    return value
-
-
-def _converter(annotation: Any) -> _Converter:
-    """How the SDK's ``construct_type`` coerces a value for ``annotation``, minus validation."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Union or origin is types.UnionType:
-        variants = [arg for arg in args if arg is not type(None)]
-        if len(variants) == 1:
-            return _converter(variants[0])
-        return _identity
-    if origin is list:
-        inner = _converter(args[0]) if args else _identity
-        if inner is _identity:
-            return _identity
-        return lambda value: [inner(item) for item in value] if isinstance(value, list) else value
-    if origin is dict:
-        inner = _converter(args[1]) if len(args) == 2 else _identity
-        if inner is _identity:
-            return _identity
-        return lambda value: {k: inner(v) for k, v in value.items()} if isinstance(value, Mapping) else value
-    if annotation is float:
-        return _to_float
-    if inspect.isclass(annotation) and issubclass(annotation, pydantic.BaseModel):
-        model = annotation
-        return lambda value: construct(model, value) if isinstance(value, Mapping) else value
-    return _identity
-
-
-def _plan(cls: type[pydantic.BaseModel]) -> tuple[tuple[str, str, _Converter, Any], ...]:
-    plan = _FIELD_PLANS.get(cls)
-    if plan is None:
-        entries = []
-        for name, field in cls.model_fields.items():
-            default = field.get_default(call_default_factory=True)
-            if default is PydanticUndefined:
-                default = None
-            entries.append((name, field.alias or name, _converter(field.annotation), default))
-        plan = _FIELD_PLANS[cls] = tuple(entries)
-    return plan
-
-
-def construct(cls: type[M], data: Mapping[str, Any]) -> M:
-    """Build ``cls`` from wire data without validating, as the SDK builds its snapshots.
-
-    Keys present become "set" fields (so ``to_dict()`` shows them), missing fields
-    take their defaults, unknown keys are kept as extras.
-    """
-    values: dict[str, Any] = {}
-    fields_set: set[str] = set()
-    keys: set[str] = set()
-    for name, key, convert, default in _plan(cls):
-        keys.add(key)
-        if key in data:
-            values[name] = convert(data[key])
-            fields_set.add(name)
-        else:
-            values[name] = default
-    extra = {key: value for key, value in data.items() if key not in keys and key not in values}
-    model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
-    object.__setattr__(model, "__pydantic_extra__", extra)
-    object.__setattr__(model, "__pydantic_private__", None)
-    return model
 
 
 # --- strict JSON schemas and tools ----------------------------------------------------------------
@@ -272,7 +190,7 @@ def has_rich_response_format(response_format: object) -> bool:
 
 def is_parseable_tool(tool: ToolParam) -> bool:
     function = tool.get("function")
-    if isinstance(function, PydanticFunctionTool):
+    if tool_model(function) is not None:
         return True
     return bool(function.get("strict")) if isinstance(function, Mapping) else False
 
@@ -287,18 +205,37 @@ def get_input_tool_by_name(*, input_tools: Iterable[ToolParam], name: str | None
 
 
 def parse_function_tool_arguments(
-    *, input_tools: Iterable[ToolParam], name: str | None, arguments: str
+    *, input_tools: Iterable[ToolParam], name: str | None, arguments: str | None
 ) -> object:
-    """Final arguments: a model for ``pydantic_function_tool``, JSON for strict tools, else None."""
+    """Final arguments: a model for ``pydantic_function_tool``, JSON for strict tools, else None.
+
+    ``arguments`` is None only when no arguments ever streamed; parsing it then fails
+    as the SDK's does.
+    """
     tool = get_input_tool_by_name(input_tools=input_tools, name=name)
     if not tool:
         return None
     function = tool.get("function")
-    if isinstance(function, PydanticFunctionTool):
-        return function.model.model_validate_json(arguments)
+    model = tool_model(function)
+    if model is not None:
+        return model.model_validate_json(cast(str, arguments))
     if not isinstance(function, Mapping) or not function.get("strict"):
         return None
-    return json.loads(arguments)
+    return json.loads(cast(str, arguments))
+
+
+def tool_model(function: object) -> type[pydantic.BaseModel] | None:
+    """The model behind a ``pydantic_function_tool`` definition, this kit's or writerai's.
+
+    Both libraries mark such a definition the same way (a dict subclass holding the
+    class in ``.model``), so the kit's client parses a writerai tool's arguments too.
+    """
+    if isinstance(function, PydanticFunctionTool):
+        return function.model
+    model = getattr(function, "model", None) if isinstance(function, dict) else None
+    if inspect.isclass(model) and issubclass(model, pydantic.BaseModel):
+        return model
+    return None
 
 
 def _parse_content(response_format: type[Any], content: str) -> Any:

@@ -6,11 +6,18 @@ decision and differ only in how they read. It follows the SDK's reading of a
 stream (stop at a ``[DONE]`` data line or at EOF, skip events with a name
 other than ``error``) but reports what the SDK lets through: an error sent
 inside the stream becomes :class:`~writer_stream_testkit.errors.StreamErrorEvent`
-and a data line that is not a chunk becomes
+and a data line that is not a JSON object becomes
 :class:`~writer_stream_testkit.errors.MalformedChunkError`.
 
+Like the SDK, it is tolerant by default: a JSON object that does not match the
+chunk schema (an unknown ``finish_reason``, a missing field) is built as the SDK
+builds it, values kept as given. ``strict=True`` (the clients'
+``_strict_response_validation``) validates instead and rejects such a chunk.
+
 This is the hot path of a streamed reply, so the common case (an unnamed event
-whose data validates as a chunk) costs one pydantic-core call and nothing else.
+whose data is a well-formed chunk) costs one pydantic-core call and nothing
+else: the schema-exact chunk validates strictly, which builds exactly what the
+SDK's construction would, and only a chunk that fails takes the slow path.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import pydantic
 from pydantic import ValidationError
 
 from ..errors import APIError, MalformedChunkError, NotAnEventStreamError, StreamErrorEvent
+from .construct import construct_loosely
 from .sse import ServerSentEvent, SSEDecoder
 
 __all__ = ["ChunkDecoder"]
@@ -48,13 +56,27 @@ class ChunkDecoder(Generic[_ModelT]):
     sent before the fault, as with the SDK.
     """
 
-    __slots__ = ("_error", "_events", "_head", "_response", "_sse", "_validate", "finished")
+    __slots__ = (
+        "_error",
+        "_events",
+        "_head",
+        "_model",
+        "_response",
+        "_sse",
+        "_strict",
+        "_validate",
+        "finished",
+    )
 
-    def __init__(self, response: httpx.Response, model: type[_ModelT]) -> None:
+    def __init__(self, response: httpx.Response, model: type[_ModelT], *, strict: bool = False) -> None:
         self._response = response
+        self._model = model
         # The validator itself: ``model_validate_json`` only adds a Python call around it.
-        self._validate: Callable[[str], _ModelT] = model.__pydantic_validator__.validate_json
-        self._sse = SSEDecoder()
+        self._validate: Callable[..., _ModelT] = model.__pydantic_validator__.validate_json
+        # Tolerant: validate strictly (exact types only) and build the rest loosely.
+        # Strict, as the SDK's _strict_response_validation: validate laxly and reject the rest.
+        self._strict: bool | None = None if strict else True
+        self._sse = SSEDecoder(dataless_events=True)
         self._events = 0
         self._error: APIError | None = None
         self._head = b""  # the body's first bytes, quoted if no event ever completes
@@ -93,6 +115,7 @@ class ChunkDecoder(Generic[_ModelT]):
             return chunks
         append = chunks.append
         validate = self._validate
+        strict = self._strict
         number = self._events
         for sse in events:
             number += 1
@@ -103,10 +126,12 @@ class ChunkDecoder(Generic[_ModelT]):
             name = sse.event
             if name is None:
                 try:
-                    chunk = validate(data)
+                    chunk = validate(data, strict=strict)
                 except ValidationError as exc:
-                    self._fail(self._rejected(data, number, exc))
-                    break
+                    loose = self._loose(data, number, exc)
+                    if loose is None:
+                        break
+                    chunk = loose
                 append(chunk)
             elif name == "error":
                 self._fail(self._server_error(data, _loads(data), number, named=True))
@@ -148,16 +173,35 @@ class ChunkDecoder(Generic[_ModelT]):
             ),
         )
 
-    def _rejected(self, data: str, number: int, exc: ValidationError) -> APIError:
-        """The error for a data line that failed chunk validation."""
+    def _loose(self, data: str, number: int, exc: ValidationError) -> _ModelT | None:
+        """A data line that is not a schema-exact chunk: built as the SDK builds it, or None after failing."""
         body = _loads(data)
         if body is data:
-            return self._malformed(data, body, number, f"it is not valid JSON ({exc.errors()[0]['msg']})")
-        if isinstance(body, dict) and "error" in body and "choices" not in body:
-            return self._server_error(data, body, number, named=False)
-        return self._malformed(
-            data, body, number, f"it is JSON but not a chat.completion.chunk ({_describe(exc)})"
-        )
+            self._fail(
+                self._malformed(data, body, number, f"it is not valid JSON ({exc.errors()[0]['msg']})")
+            )
+        elif isinstance(body, dict) and "error" in body and "choices" not in body:
+            self._fail(self._server_error(data, body, number, named=False))
+        elif not isinstance(body, dict):
+            self._fail(
+                self._malformed(data, body, number, f"it is JSON but not an object ({type(body).__name__})")
+            )
+        elif self._strict is None:
+            # Strict, as the SDK's strict mode: lax validation of the decoded JSON (the SDK
+            # decodes with json.loads, which also takes what pydantic-core's parser refuses).
+            try:
+                chunk: _ModelT = self._model.model_validate(body)
+            except ValidationError as problem:
+                message = (
+                    f"it is JSON but not a chat.completion.chunk ({_describe(problem)}), and the client was made "
+                    "with _strict_response_validation=True (without it, the chunk is kept as given, as the SDK keeps it)"
+                )
+                self._fail(self._malformed(data, body, number, message))
+            else:
+                return chunk
+        else:
+            return construct_loosely(self._model, body)
+        return None
 
     def _malformed(self, data: str, body: object, number: int, problem: str) -> MalformedChunkError:
         message = (
@@ -168,7 +212,7 @@ class ChunkDecoder(Generic[_ModelT]):
         return MalformedChunkError(self._response, body, message=message)
 
     def _server_error(self, data: str, body: object, number: int, *, named: bool) -> StreamErrorEvent:
-        server_message = _server_message(body) or data
+        server_message = _server_message(body) or data or f"Error code: {self._response.status_code}"
         form = "an `event: error` block" if named else 'a data payload of the form {"error": ...}'
         error = StreamErrorEvent(server_message, response=self._response, body=body)
         # `.message` stays the server's own text, as the SDK's does; str() tells the whole story.

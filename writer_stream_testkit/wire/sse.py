@@ -41,8 +41,8 @@ _NEWLINES: Final = ("\n", "\r", "\r\n")
 class ServerSentEvent:
     """One dispatched event: what a block of fields ending in a blank line means.
 
-    `event` is None when the block had no `event:` field (a browser would call it
-    "message"). `id` is the stream's last event ID, which persists from earlier blocks
+    `event` is None when the block had no `event:` field or an empty one (a browser
+    would call it "message"). `id` is the stream's last event ID, which persists from earlier blocks
     as the spec says; None until some block sets one. `retry` is the valid `retry:`
     value given in this block, if any.
     """
@@ -68,6 +68,10 @@ class SSEDecoder:
     pieces it arrived in and joined when its line end comes, so the cost stays linear
     however the bytes are split. The state of the open block (its data, event, retry)
     carries over between feeds.
+
+    `dataless_events=True` also dispatches a block that names an event but has no
+    `data` line (with `data` ""), which the spec drops: a client that must raise on a
+    bare `event: error`, as the official SDK does, needs to see it.
     """
 
     __slots__ = (
@@ -75,6 +79,7 @@ class SSEDecoder:
         "_byte_count",
         "_closed",
         "_data",
+        "_dataless",
         "_event",
         "_event_count",
         "_id_buffer",
@@ -89,7 +94,8 @@ class SSEDecoder:
         "_utf8_tail",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, dataless_events: bool = False) -> None:
+        self._dataless = dataless_events
         self._at_start = True  # no text decoded yet: a BOM here is dropped
         self._utf8_tail = b""  # the start of a UTF-8 character cut by the feed boundary
         self._skip_lf = False  # the last feed ended in CR: an LF next completes that CRLF
@@ -256,6 +262,13 @@ class SSEDecoder:
                     set_retry(sse, retry)
                     append(sse)
                     data = None
+                elif event is not None and self._dataless:
+                    sse = new(ServerSentEvent)
+                    set_data(sse, "")
+                    set_event(sse, event)
+                    set_id(sse, last_id)
+                    set_retry(sse, retry)
+                    append(sse)
                 event = None
                 retry = None
                 started = False
@@ -276,7 +289,7 @@ class SSEDecoder:
                     else:
                         more_data.append(value)
                 elif name == "event":
-                    event = value
+                    event = value or None  # an empty name is the default event
                 elif name == "id":
                     if "\0" not in value:
                         last_id = value
