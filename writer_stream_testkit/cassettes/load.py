@@ -6,7 +6,7 @@ import base64
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final, cast
@@ -78,6 +78,51 @@ def _where(node: Node) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
+def _expanded_size(node: Node, memo: dict[int, float], active: set[int]) -> float:
+    """The size ``node`` stands for with every alias in it expanded: characters of text plus one
+    per item, entry and value (memoised by node, so linear); infinite for a node that contains itself."""
+    key = id(node)
+    size = memo.get(key)
+    if size is not None:
+        return size
+    if node.__class__ is ScalarNode:
+        size = len(node.value) + 1
+    else:
+        if key in active:
+            return math.inf
+        active.add(key)
+        if node.__class__ is MappingNode:
+            size = 1 + sum(
+                _expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value
+            )
+        else:
+            size = 1 + sum(_expanded_size(item, memo, active) for item in node.value)
+        active.discard(key)
+    memo[key] = size
+    return size
+
+
+def alias_expansion(node: Node) -> float:
+    """How much the aliases in a composed YAML document add to it (``inf`` when one contains itself)."""
+    seen: set[int] = set()
+    own = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if item.__class__ is ScalarNode:
+            own += len(item.value) + 1
+        else:
+            own += 1
+            if item.__class__ is MappingNode:
+                stack.extend(part for pair in item.value for part in pair)
+            else:
+                stack.extend(item.value)
+    return _expanded_size(node, {}, set()) - own
+
+
 class _Builder:
     """Nodes to Python values, refusing any tag but plain YAML data.
 
@@ -87,25 +132,30 @@ class _Builder:
     """
 
     def __init__(
-        self, source: str, loader: yaml.SafeLoader, *, scalar_aliases: bool = True, tags: Mapping[str, Any] = {}
+        self,
+        source: str,
+        loader: yaml.SafeLoader,
+        *,
+        scalar_aliases: bool = True,
+        tags: Mapping[str, Any] = {},
     ) -> None:
         self._source = source
         self._loader = loader
         self._building: set[int] = set()
         self._done: dict[int, Any] = {}
-        self._sizes: dict[int, int] = {}
+        self._sizes: dict[int, float] = {}
         # A scalar can only be an alias's target where an alias can appear at all: the
         # text has a `*`. Tracking every scalar costs a set insertion each, so only then.
         self._scalars: set[int] | None = set() if scalar_aliases else None
         self._tags = tags
         self.markers: list[tuple[str, int]] | None = None
         """When a list, (value, line) of each fast-path placeholder met as a block mapping's value."""
-        self.expansion = 0
+        self.expansion = 0.0
         """What the aliases met so far add to the document (see ``ALIAS_EXPANSION_LIMIT``)."""
 
     def _aliased(self, node: Node) -> None:
         """Count one more use of ``node`` (an alias to it) against the expansion budget."""
-        self.expansion += self._size(node)
+        self.expansion += _expanded_size(node, self._sizes, set())
         if self.expansion > ALIAS_EXPANSION_LIMIT:
             raise CassetteFormatError(
                 f"Cassette {self._source} uses YAML aliases that stand for more than "
@@ -115,23 +165,6 @@ class _Builder:
                 "unbounded memory. Write the values out instead of using aliases (cassettes the kit "
                 "writes never use them), or record the cassette again."
             )
-
-    def _size(self, node: Node) -> int:
-        """The size ``node`` stands for with every alias in it expanded (memoised, so linear)."""
-        key = id(node)
-        size = self._sizes.get(key)
-        if size is not None:
-            return size
-        if node.__class__ is ScalarNode:
-            size = len(node.value) + 1
-        elif node.__class__ is MappingNode:
-            size = 1 + sum(self._size(k) + self._size(v) for k, v in node.value)
-        elif node.__class__ is SequenceNode:
-            size = 1 + sum(self._size(item) for item in node.value)
-        else:
-            size = 1
-        self._sizes[key] = size
-        return size
 
     def build(self, node: Node) -> Any:
         if node.__class__ is ScalarNode:
@@ -228,7 +261,7 @@ def _yaml_node_data(
     loader_class: type[yaml.SafeLoader] | None = None,
     tags: Mapping[str, Any] = {},
     markers: list[tuple[str, int]] | None = None,
-) -> tuple[Any, int]:
+) -> tuple[Any, float]:
     """The data of one YAML document and how much its aliases expanded it."""
     loader = (loader_class or _Loader)(text)
     try:
@@ -271,7 +304,7 @@ _FAST_TIMES = re.compile(r"(?:(?:0|[1-9][0-9]*|[0-9]+\.[0-9]+(?:e[-+][0-9]+)?)\n
 _CONTROL = bytes(range(0x0A)) + bytes(range(0x0B, 0x20)) + b"\x7f"
 
 
-def _event_factory() -> Any:
+def _event_factory() -> Callable[[str, float], RecordedEvent]:
     """``make(data, t)``: a plain ``RecordedEvent``, built about twice as fast as its ``__init__``.
 
     The frozen dataclass's ``__init__`` sets each of its eight slots through
@@ -332,7 +365,7 @@ def _common_event(t: str, quoted: str, printable: bool) -> RecordedEvent | None:
     seconds = float(t)
     if seconds > LONGEST_TIME or not (printable or quoted.isprintable()):
         return None
-    return cast(RecordedEvent, _make_event(quoted, seconds))
+    return _make_event(quoted, seconds)
 
 
 def _fast_events(text: str, start: int, end: int, lines: int, source: str) -> list[Any] | None:
@@ -580,7 +613,7 @@ _RESPONSE_KEYS = ("status", "t", "headers", "complete", "events", "body", "body_
 
 def _event_in(check: _Check, entry: Any, where: str, *, first: bool = False) -> RecordedEvent:
     if entry.__class__ is RecordedEvent:  # read by the fast path, which checked it already
-        return cast(RecordedEvent, entry)
+        return entry
     if not isinstance(entry, dict):
         raise check.fail(
             where,
@@ -673,7 +706,10 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
                 f"{where}.response.events", f"must be a list, not {_kind(events)}", "Check its indentation."
             )
         prefix = f"{where}.response.events"
-        parsed = tuple(_event_in(check, e, f"{prefix}[{i}]", first=i == 0) for i, e in enumerate(events))
+        parsed = tuple(
+            e if e.__class__ is RecordedEvent else _event_in(check, e, f"{prefix}[{i}]", first=i == 0)
+            for i, e in enumerate(events)
+        )
         return Interaction(request, replace(head, events=parsed))
     body = check.blob(res, "body", f"{where}.response") or b""
     return Interaction(
