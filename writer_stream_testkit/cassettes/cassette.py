@@ -433,8 +433,7 @@ class _Router(respx.MockRouter):
                 return answer
             request.read()
             plan = cassette._unowned(request)
-        run_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, run_head(plan, request))
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
@@ -458,5 +457,4 @@ class _Router(respx.MockRouter):
                 return answer
             await request.aread()
             plan = cassette._unowned(request)
-        await arun_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, await arun_head(plan, request))

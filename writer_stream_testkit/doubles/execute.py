@@ -26,7 +26,7 @@ import h11
 import httpcore
 import httpx
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write
 
 __all__ = [
     "GeneratorStream",
@@ -156,16 +156,27 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
         raise _cut_error(request, received, expected)
 
 
-def run_head(plan: ResponsePlan, request: httpx.Request) -> None:
-    """Wait out the head of the response on a sync client (or raise its failure)."""
+def run_head(plan: ResponsePlan, request: httpx.Request) -> Schedule:
+    """Wait out the head of the response on a sync client (or raise its failure).
+
+    Returns the schedule, so the body's waits are deadlines from the same start.
+    """
+    schedule = Schedule(time.monotonic())
     for seconds in head_steps(plan, request, is_async=False):
-        time.sleep(seconds)
+        left = schedule.wait(seconds, time.monotonic())
+        if left > 0:
+            time.sleep(left)
+    return schedule
 
 
-async def arun_head(plan: ResponsePlan, request: httpx.Request) -> None:
+async def arun_head(plan: ResponsePlan, request: httpx.Request) -> Schedule:
     """Wait out the head of the response on an async client (or raise its failure)."""
+    schedule = Schedule(anyio.current_time())
     for seconds in head_steps(plan, request, is_async=True):
-        await anyio.sleep(seconds)
+        left = schedule.wait(seconds, anyio.current_time())
+        if left > 0:
+            await anyio.sleep(left)
+    return schedule
 
 
 class GeneratorStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -208,31 +219,41 @@ class GeneratorStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 class PlanStream(GeneratorStream):
     """A response body that plays a plan: one class, so either client kind can read it."""
 
-    def __init__(self, plan: ResponsePlan, request: httpx.Request) -> None:
+    def __init__(self, plan: ResponsePlan, request: httpx.Request, schedule: Schedule | None = None) -> None:
         super().__init__()
         self._plan = plan
         self._request = request
+        self._schedule = schedule
 
     def _play(self) -> Generator[bytes, None, None]:
+        schedule = self._schedule or Schedule(time.monotonic())
         for step in body_steps(self._plan, self._request, is_async=False):
             if isinstance(step, bytes):
                 yield step
             else:
-                time.sleep(step)
+                left = schedule.wait(step, time.monotonic())
+                if left > 0:
+                    time.sleep(left)
 
     async def _aplay(self) -> AsyncGenerator[bytes, None]:
+        schedule = self._schedule or Schedule(anyio.current_time())
         for step in body_steps(self._plan, self._request, is_async=True):
             if isinstance(step, bytes):
                 yield step
             else:
-                await anyio.sleep(step)
+                left = schedule.wait(step, anyio.current_time())
+                if left > 0:
+                    await anyio.sleep(left)
 
 
-def build_response(plan: ResponsePlan, request: httpx.Request) -> httpx.Response:
+def build_response(
+    plan: ResponsePlan, request: httpx.Request, schedule: Schedule | None = None
+) -> httpx.Response:
     """The response a real server would send for ``plan``, carrying ``request``.
 
     Without a ``Content-Length`` the body is framed as chunked, as a streaming
-    server (uvicorn included) sends it, and the header says so.
+    server (uvicorn included) sends it, and the header says so. ``schedule`` (from
+    :func:`run_head`) times the body's waits from the same start as the head's.
     """
     headers = list(plan.headers)
     names = {name.lower() for name, _ in headers}
@@ -241,6 +262,6 @@ def build_response(plan: ResponsePlan, request: httpx.Request) -> httpx.Response
     return httpx.Response(
         plan.status,
         headers=headers,
-        stream=PlanStream(plan, request),
+        stream=PlanStream(plan, request, schedule),
         request=request,
     )

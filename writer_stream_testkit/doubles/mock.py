@@ -70,8 +70,7 @@ class _Router(respx.MockRouter):
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
-        run_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, run_head(plan, request))
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
@@ -80,8 +79,7 @@ class _Router(respx.MockRouter):
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
-        await arun_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, await arun_head(plan, request))
 
 
 class WriterMock(QueuedDouble):

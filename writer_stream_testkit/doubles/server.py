@@ -34,7 +34,7 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH
@@ -394,8 +394,12 @@ class FakeWriterServer(QueuedDouble):
 
         A response to ``HEAD`` has no body in HTTP, so its writes are skipped.
         """
+        # Waits are deadlines from the request's arrival, not sleeps between writes, so a late
+        # wake-up or a slow write is made up by the next wait and the stream keeps its pace.
+        loop = asyncio.get_running_loop()
+        schedule = Schedule(loop.time())
         if plan.head_delay > 0:
-            await asyncio.sleep(plan.head_delay)
+            await _until(schedule, plan.head_delay, loop)
         if plan.refuse:
             _reset(writer)
             return False
@@ -412,7 +416,7 @@ class FakeWriterServer(QueuedDouble):
                 # one stream would be written whole before any concurrent stream moves.
                 await asyncio.sleep(0)
             elif isinstance(step, Pause):
-                await asyncio.sleep(step.seconds)
+                await _until(schedule, step.seconds, loop)
             elif isinstance(step, Disconnect):
                 return False
         if length is not None and sent < length and not head:
@@ -445,6 +449,13 @@ class FakeWriterServer(QueuedDouble):
         if data:
             writer.write(data)
         await writer.drain()
+
+
+async def _until(schedule: Schedule, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
+    """Wait until ``seconds`` after the schedule's last deadline (not after now)."""
+    left = schedule.wait(seconds, loop.time())
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 def _cassette_source(cassette: object) -> PlanSource:

@@ -127,3 +127,23 @@ def error_plan(status: int, description: str) -> ResponsePlan:
         steps=(Write(body),),
         reason=description,
     )
+
+
+class Schedule:
+    """The plan's waits as deadlines on one clock, from the moment the request arrived.
+
+    Each wait ends ``seconds`` after the previous one was *due*, not after it ended, so
+    time lost to a late wake-up or to the client's own work is made up by the next
+    wait instead of adding up: a replay at recorded pace ends when the recording did
+    (10,000 reads 66 µs apart would otherwise drift by every sleep's overshoot).
+    """
+
+    __slots__ = ("due",)
+
+    def __init__(self, start: float) -> None:
+        self.due = start
+
+    def wait(self, seconds: float, now: float) -> float:
+        """Move the deadline on by ``seconds``; how long is left until it, from ``now`` (may be <= 0)."""
+        self.due += seconds
+        return self.due - now
