@@ -368,32 +368,40 @@ def _common_event(t: str, quoted: str, printable: bool) -> RecordedEvent | None:
     return _make_event(quoted, seconds)
 
 
-def _fast_events(text: str, start: int, end: int, lines: int, source: str) -> list[Any] | None:
-    """The events of one block: common lines as events, any other line as YAML data."""
-    found = _FAST_EVENT.findall(text, start, end)
+def _fast_events(text: str, start: int, end: int, source: str) -> list[Any] | None:
+    """The events of one block: common lines as events, any other line as YAML data.
+
+    One C-level scan finds the common lines (each match is one whole line, ``^`` to ``$``);
+    the lines between two matches are the others, read alone by the full loader.
+    """
     block = text[start:end]
     # Printable ASCII plus line ends: every event's text is printable, checked once.
     printable = block.isascii() and len(block.encode("ascii").translate(None, _CONTROL)) == len(block)
+    found: list[Any] = []  # (t, quoted) per common line, the parsed data per other line
+    times: list[str] = []
+    pos = start
+    for match in _FAST_EVENT.finditer(text, start, end):
+        if match.start() != pos:
+            for line in text[pos : match.start() - 1].split("\n"):
+                found.append(_line_event(line, source))
+        found.append(match.groups())
+        times.append(match[1])
+        pos = match.end() + 1
+    if pos < end:
+        for line in text[pos : end - 1].split("\n"):
+            found.append(_line_event(line, source))
+    strict = _FAST_TIMES.fullmatch("\n".join(times) + "\n") is not None
     events: list[Any] = []
-    if len(found) == lines and _FAST_TIMES.fullmatch("".join(t + "\n" for t, _ in found)):
-        for t, quoted in found:  # every line is a common one: each match is one whole line
-            event = _common_event(t, quoted, printable)
-            if event is None:
-                event = _line_event(f"    - {{t: {t}, data: '{quoted}'}}", source)
-                if event is None:
-                    return None
-            events.append(event)
-        return events
-    for line in block[:-1].split("\n"):
-        match = _FAST_EVENT.fullmatch(line)
-        event = None
-        if match is not None and _FAST_TIMES.fullmatch(match[1] + "\n"):
-            event = _common_event(match[1], match[2], printable)
-        if event is None:
-            event = _line_event(line, source)
-            if event is None:
-                return None
-        events.append(event)
+    for item in found:
+        if item.__class__ is tuple:
+            t, quoted = item
+            event = None
+            if strict or _FAST_TIMES.fullmatch(t + "\n"):
+                event = _common_event(t, quoted, printable)
+            item = event or _line_event(f"    - {{t: {t}, data: '{quoted}'}}", source)
+        if item is None:
+            return None
+        events.append(item)
     return events
 
 
@@ -417,7 +425,7 @@ def _fast_data(text: str, source: str) -> Any:
     for match in _EVENTS_BLOCK.finditer(text):
         start, end = match.span(1)
         lines = text.count("\n", start, end)
-        events = _fast_events(text, start, end, lines, source)
+        events = _fast_events(text, start, end, source)
         if events is None:
             return None
         line += text.count("\n", done, match.start())
