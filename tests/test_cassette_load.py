@@ -150,6 +150,12 @@ _EDITS = [
     lambda line: "    events:\n" + line if line.startswith("    - {") else line,
     lambda line: line.replace("version: 1", "version: 1\n---\nversion: 1", 1),
     lambda line: line + "\n" + line if line.startswith("    - {") else line,
+    lambda line: "    - {}" if line.startswith("    - {") else line,
+    lambda line: "    - {t: 0.5}" if line.startswith("    - {") else line,
+    lambda line: line.replace("data: '", "data: '\x7f", 1),
+    lambda line: line.replace("data: '", "data: '\xa0\u00e9", 1),
+    lambda line: line.replace("data: '", "data: '__writer_stream_testkit_fast_events_0", 1),
+    lambda line: line.replace("  note: ", "  note: __writer_stream_testkit_fast_events_0 ", 1),
 ]
 _COMMON = [(b'data: {"a":"it\'s"}\n\n', 0.01), (b"data: [DONE]\n\n", 0.02)]
 _TIMES = [

@@ -146,8 +146,13 @@ def _tls_for_url(url: httpx.URL | None, trust_env: bool) -> ssl.SSLContext:
     That is an ``https://`` upstream, or an ``http://`` one reached through an
     ``https://`` proxy from the environment (or no URL given: any of them).
     """
-    if url is None or url.scheme != "http" or (
-        trust_env and any(os.environ.get(name, "").lower().startswith("https:") for name in _PROXY_VARIABLES)
+    if (
+        url is None
+        or url.scheme != "http"
+        or (
+            trust_env
+            and any(os.environ.get(name, "").lower().startswith("https:") for name in _PROXY_VARIABLES)
+        )
     ):
         return _tls()
     return _no_tls()
