@@ -49,7 +49,7 @@ from writer_stream_testkit.wire.call import Call
 URL = "https://api.writer.com/v1/chat"
 BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Count."}]}
 PACE_RUNS = 5
-FIRST_RUNS = 5
+FIRST_RUNS = 7
 DRIFT_TARGET = 0.05
 FIRST_TARGET = 0.010
 WAIT = 60.0

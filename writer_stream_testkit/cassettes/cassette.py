@@ -16,7 +16,7 @@ import httpx
 import respx
 
 from ..doubles.base import verify_at_exit
-from ..doubles.execute import arun_head, build_response, run_head
+from ..doubles.execute import aarrival, arrival, arun_head, build_response, run_head
 from ..doubles.hosts import (
     BaseURLs,
     aanswer_from_later,
@@ -414,6 +414,7 @@ class _Router(respx.MockRouter):
         self._cassette = cassette
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        arrived = arrival()
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -433,9 +434,10 @@ class _Router(respx.MockRouter):
                 return answer
             request.read()
             plan = cassette._unowned(request)
-        return build_response(plan, request, run_head(plan, request))
+        return build_response(plan, request, run_head(plan, request, arrived))
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
+        arrived = aarrival()
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -457,4 +459,4 @@ class _Router(respx.MockRouter):
                 return answer
             await request.aread()
             plan = cassette._unowned(request)
-        return build_response(plan, request, await arun_head(plan, request))
+        return build_response(plan, request, await arun_head(plan, request, arrived))

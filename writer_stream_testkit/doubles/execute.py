@@ -31,6 +31,8 @@ from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write
 __all__ = [
     "GeneratorStream",
     "PlanStream",
+    "aarrival",
+    "arrival",
     "arun_head",
     "body_steps",
     "build_response",
@@ -156,12 +158,24 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
         raise _cut_error(request, received, expected)
 
 
-def run_head(plan: ResponsePlan, request: httpx.Request) -> Schedule:
+def arrival() -> float:
+    """The moment a request reached a sync double, on the clock :func:`run_head` schedules by."""
+    return time.monotonic()
+
+
+def aarrival() -> float:
+    """The moment a request reached an async double, on the clock :func:`arun_head` schedules by."""
+    return anyio.current_time()
+
+
+def run_head(plan: ResponsePlan, request: httpx.Request, arrived: float | None = None) -> Schedule:
     """Wait out the head of the response on a sync client (or raise its failure).
 
-    Returns the schedule, so the body's waits are deadlines from the same start.
+    Waits are measured from ``arrived`` (:func:`arrival`, taken before the reply was
+    chosen and built, which takes time too), or from now. Returns the schedule, so the
+    body's waits are deadlines from the same start.
     """
-    schedule = Schedule(time.monotonic())
+    schedule = Schedule(time.monotonic() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=False):
         left = schedule.wait(seconds, time.monotonic())
         if left > 0:
@@ -169,9 +183,9 @@ def run_head(plan: ResponsePlan, request: httpx.Request) -> Schedule:
     return schedule
 
 
-async def arun_head(plan: ResponsePlan, request: httpx.Request) -> Schedule:
+async def arun_head(plan: ResponsePlan, request: httpx.Request, arrived: float | None = None) -> Schedule:
     """Wait out the head of the response on an async client (or raise its failure)."""
-    schedule = Schedule(anyio.current_time())
+    schedule = Schedule(anyio.current_time() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=True):
         left = schedule.wait(seconds, anyio.current_time())
         if left > 0:
