@@ -288,12 +288,15 @@ class FakeWriterServer(QueuedDouble):
                 received = await self._read_request(conn, reader, writer)
                 if received is None:
                     return
+                arrived = asyncio.get_running_loop().time()  # the plan's waits count from here
                 plan = await self._plan_for(received)
                 if isinstance(plan, LiveResponse):
                     if not await self._relay(conn, writer, plan):
                         graceful = False
                         return
-                elif not await self._respond(conn, writer, plan, head=received.method == "HEAD"):
+                elif not await self._respond(
+                    conn, writer, plan, head=received.method == "HEAD", arrived=arrived
+                ):
                     graceful = not plan.refuse
                     return
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
@@ -388,16 +391,23 @@ class FakeWriterServer(QueuedDouble):
             self._failures.append(text.rstrip())
 
     async def _respond(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, plan: ResponsePlan, *, head: bool = False
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        plan: ResponsePlan,
+        *,
+        head: bool = False,
+        arrived: float | None = None,
     ) -> bool:
         """Execute ``plan``; return whether the response ended normally (keep-alive is possible).
 
-        A response to ``HEAD`` has no body in HTTP, so its writes are skipped.
+        A response to ``HEAD`` has no body in HTTP, so its writes are skipped. The plan's
+        waits are deadlines from ``arrived`` (the loop time the request was read; now if
+        not given), not sleeps between writes, so a late wake-up, a slow write or the time
+        spent choosing the reply is made up by the next wait and the stream keeps its pace.
         """
-        # Waits are deadlines from the request's arrival, not sleeps between writes, so a late
-        # wake-up or a slow write is made up by the next wait and the stream keeps its pace.
         loop = asyncio.get_running_loop()
-        schedule = Schedule(loop.time())
+        schedule = Schedule(loop.time() if arrived is None else arrived)
         if plan.head_delay > 0:
             await _until(schedule, plan.head_delay, loop)
         if plan.refuse:
