@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from writer_stream_testkit.cassettes import tools
+from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.framing import body_from_reads, frame_stream
 from writer_stream_testkit.cassettes.load import (
@@ -38,6 +40,7 @@ from writer_stream_testkit.cassettes.model import (
 )
 from writer_stream_testkit.cassettes.timing import render_plan
 from writer_stream_testkit.cassettes.tools import convert_vcr
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteFormatError
 
 SOURCE = "tests/cassettes/x.yaml"
@@ -392,3 +395,21 @@ def test_convert_drops_content_encoding_from_a_body_stored_decoded() -> None:
 def test_convert_keeps_only_a_coding_the_body_still_has(coding: str, kept: bool) -> None:
     (interaction,) = convert_vcr(vcr_text("'data: x'", encoding=coding), source="v.yaml").interactions
     assert ("content-encoding" in dict(interaction.response.headers)) is kept
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_empty_no_body_status_replays_the_same_in_process_and_over_a_socket(
+    status: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\ninteractions:\n"
+        f"- request: {{method: POST, url: '{URL}', json: {{a: 1}}}}\n"
+        f"  response: {{status: {status}, headers: {{x-a: b}}, events: []}}\n"
+    )
+    with Cassette(path), httpx.Client(timeout=10) as client:
+        local = client.post(URL, json={"a": 1})
+    with FakeWriterServer(cassette=Cassette(path)) as server, httpx.Client(timeout=10) as client:
+        remote = client.post(server.base_url + "/v1/chat", json={"a": 1})
+    assert (local.status_code, local.headers.get("x-a"), local.content) == (status, "b", b"")
+    assert (remote.status_code, remote.headers.get("x-a"), remote.content) == (status, "b", b"")
