@@ -100,3 +100,17 @@ def test_a_body_without_a_head_schedule_starts_its_clock_at_the_first_read(clock
     reads = list(execute.PlanStream(paced_plan(), request))
     assert len(reads) == READS
     assert clock.now - start == pytest.approx(READS * GAP + LATE)
+
+
+def test_a_read_timeout_is_the_clients_timer_never_shortened_by_the_schedule(clock: LateClock) -> None:
+    request = httpx.Request("POST", "https://api.writer.com/v1/chat", extensions={"timeout": {"read": 0.05}})
+    plan = ResponsePlan(status=200, steps=(Write(b"data: x\n\n"), Pause(60.0)), head_delay=60.0)
+    start = clock.now
+    with pytest.raises(httpx.ReadTimeout):
+        execute.run_head(plan, request, arrived=start - 0.01)  # the reply took 10 ms to choose
+    assert clock.now - start >= 0.05
+    start = clock.now
+    stream = execute.PlanStream(ResponsePlan(status=200, steps=plan.steps), request)
+    with pytest.raises(httpx.ReadTimeout):
+        list(stream)
+    assert clock.now - start >= 0.05

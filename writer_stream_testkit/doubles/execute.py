@@ -108,6 +108,21 @@ def _cut_error(request: httpx.Request, received: int, expected: int | None) -> h
     return _as_httpx(httpx.RemoteProtocolError, httpcore.RemoteProtocolError, low, request)
 
 
+class _ClientTimer(float):
+    """A wait that is the client's read timer running out (a timeout follows it).
+
+    It is slept in full from now, plus ``Schedule.EARLY``, never shortened by the
+    recorded clock: a timeout must not fire before the client's timeout has passed.
+    """
+
+
+def _left(schedule: Schedule, seconds: float, now: float) -> float:
+    """How long a face sleeps for the engine's wait of ``seconds``."""
+    if seconds.__class__ is _ClientTimer:
+        return seconds + Schedule.EARLY
+    return schedule.wait(seconds, now)
+
+
 def head_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) -> Iterator[float]:
     """Waits before the status line; raises if the client would never get one.
 
@@ -119,7 +134,7 @@ def head_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
     if plan.head_delay > 0:
         limit = read_timeout(request)
         if limit is not None and plan.head_delay > limit:
-            yield limit
+            yield _ClientTimer(limit)
             raise _read_timeout_error(request, is_async=is_async)
         yield plan.head_delay
 
@@ -148,7 +163,7 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
             yield data
         elif isinstance(step, Pause):
             if limit is not None and idle + step.seconds > limit:
-                yield limit - idle
+                yield _ClientTimer(limit - idle)
                 raise _read_timeout_error(request, is_async=is_async)
             idle += step.seconds
             yield step.seconds
@@ -177,7 +192,7 @@ def run_head(plan: ResponsePlan, request: httpx.Request, arrived: float | None =
     """
     schedule = Schedule(time.monotonic() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=False):
-        left = schedule.wait(seconds, time.monotonic())
+        left = _left(schedule, seconds, time.monotonic())
         if left > 0:
             time.sleep(left)
     return schedule
@@ -187,7 +202,7 @@ async def arun_head(plan: ResponsePlan, request: httpx.Request, arrived: float |
     """Wait out the head of the response on an async client (or raise its failure)."""
     schedule = Schedule(anyio.current_time() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=True):
-        left = schedule.wait(seconds, anyio.current_time())
+        left = _left(schedule, seconds, anyio.current_time())
         if left > 0:
             await anyio.sleep(left)
     return schedule
@@ -245,7 +260,7 @@ class PlanStream(GeneratorStream):
             if isinstance(step, bytes):
                 yield step
             else:
-                left = schedule.wait(step, time.monotonic())
+                left = _left(schedule, step, time.monotonic())
                 if left > 0:
                     time.sleep(left)
 
@@ -255,7 +270,7 @@ class PlanStream(GeneratorStream):
             if isinstance(step, bytes):
                 yield step
             else:
-                left = schedule.wait(step, anyio.current_time())
+                left = _left(schedule, step, anyio.current_time())
                 if left > 0:
                     await anyio.sleep(left)
 
