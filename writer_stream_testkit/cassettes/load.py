@@ -432,7 +432,7 @@ def _fast_data(text: str, source: str) -> Any:
     """The file's data with its event lists read without the YAML parser, or ``None``.
 
     Each ``events:`` block the kit wrote is read line by line (a regular expression for
-    the common line, the full loader for any other line, alone) and replaced, for the
+    the common line, the full loader for the block's other lines) and replaced, for the
     YAML parser, by a placeholder and as many blank lines, so everything else is parsed
     as before at the same line numbers. The result is used only when the placeholders
     came back exactly where they were put, as the value of a response's ``events`` in
