@@ -7,6 +7,7 @@ import gzip
 import itertools
 import json
 import re
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -577,3 +578,50 @@ def test_an_unreachable_upstream_fails_async_recording_the_same_way(tmp_path: Pa
     cassette.reset()
     cassette.verify()  # reset forgets the failure with the rest of the run's state
     assert not path.exists()
+
+
+# --- the first recording measures the upstream, not the kit (issue 13) ------------------------------
+
+
+def test_an_http_upstream_records_without_building_tls_settings(
+    tmp_path: Path, server: FakeWriterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_proxy_environment(monkeypatch)
+
+    def no_ca_bundle() -> Any:
+        raise AssertionError("the CA bundle was loaded for an http:// upstream")
+
+    monkeypatch.setattr(recorder, "_tls", no_ca_bundle)
+    assert "".join(record(tmp_path / "c.yaml", server, StreamScript().content("ok").finish())) == "ok"
+
+    async def arecord() -> str:
+        server.reply(StreamScript().content("async").finish())
+        async with Cassette(tmp_path / "a.yaml", record_mode="once", upstream=server.base_url):
+            client = writerai.AsyncWriter(api_key=KEY, max_retries=0)
+            stream = await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+            return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    assert asyncio.run(arecord()) == "async"
+
+
+@pytest.mark.parametrize(
+    ("url", "proxy", "full"),
+    [
+        ("http://127.0.0.1:8000", None, False),
+        ("https://api.writer.com", None, True),
+        ("http://127.0.0.1:8000", "https://proxy.example:3128", True),  # TLS to the proxy
+        ("http://127.0.0.1:8000", "http://proxy.example:3128", False),
+    ],
+)
+def test_tls_settings_are_built_only_where_tls_can_happen(
+    url: str, proxy: str | None, full: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_proxy_environment(monkeypatch)
+    if proxy is not None:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+    context = recorder._tls_for_url(httpx.URL(url), trust_env=True)
+    assert (context is recorder._tls()) is full
+    if not full:  # it fails closed: verifies certificates but trusts none
+        assert context.verify_mode == ssl.CERT_REQUIRED
+        assert context.check_hostname
+        assert context.cert_store_stats()["x509_ca"] == 0

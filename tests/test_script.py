@@ -502,7 +502,10 @@ def scripts(draw: st.DrawFn) -> StreamScript:
                     prompt_tokens=draw(st.integers(0, 99)), completion_tokens=draw(st.integers(0, 99))
                 )
             elif which == 5:
-                script = script.raw(draw(TEXT.filter(lambda t: "\n" not in t and "\r" not in t)))
+                # Raw data starting with `{` would be read back as a JSON chunk the script never sent.
+                script = script.raw(
+                    draw(TEXT.filter(lambda t: "\n" not in t and "\r" not in t and not t.startswith("{")))
+                )
             elif which == 6:
                 script = script.graph_data(
                     status="processing", sources=[{"file_id": draw(TEXT), "snippet": "s"}], choice=c

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from ..doubles.base import verify_at_exit
-from ..doubles.execute import arun_head, build_response, run_head
+from ..doubles.execute import aarrival, arrival, arun_head, build_response, run_head
 from ..doubles.hosts import (
     BaseURLs,
     DoubleRouter,
@@ -479,6 +479,7 @@ class _Router(DoubleRouter):
         return not request.extensions.get(_recorder.UPSTREAM_MARK) and self._cassette._owns(request.url)
 
     def answer(self, request: httpx.Request) -> httpx.Response:
+        arrived = arrival()
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -498,10 +499,10 @@ class _Router(DoubleRouter):
                 return answer
             request.read()
             plan = cassette._unowned(request)
-        run_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, run_head(plan, request, arrived))
 
     async def aanswer(self, request: httpx.Request) -> httpx.Response:
+        arrived = aarrival()
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
@@ -523,5 +524,4 @@ class _Router(DoubleRouter):
                 return answer
             await request.aread()
             plan = cassette._unowned(request)
-        await arun_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, await arun_head(plan, request, arrived))

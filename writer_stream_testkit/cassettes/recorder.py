@@ -124,25 +124,61 @@ def _tls_for(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+@functools.lru_cache(maxsize=1)
+def _no_tls() -> ssl.SSLContext:
+    """TLS settings for a client that never speaks TLS (an ``http://`` upstream, no TLS proxy).
+
+    httpx builds a client's TLS context when the client is built, whatever the URL, and
+    the default one loads the whole CA bundle (20-100 ms on a cold process), which the
+    first recording would otherwise count as the upstream's time to first byte. This
+    context costs nothing to build; it trusts no certificate, so if it were ever used
+    for TLS the handshake would fail, never pass unverified.
+    """
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+
+
+def _tls_for_url(url: httpx.URL | None, trust_env: bool) -> ssl.SSLContext:
+    """The TLS settings a request to ``url`` needs: the full ones only where TLS can happen.
+
+    That is an ``https://`` upstream, or an ``http://`` one reached through an
+    ``https://`` proxy from the environment (or no URL given: any of them).
+    """
+    if (
+        url is None
+        or url.scheme != "http"
+        or (
+            trust_env
+            and any(os.environ.get(name, "").lower().startswith("https:") for name in _PROXY_VARIABLES)
+        )
+    ):
+        return _tls()
+    return _no_tls()
+
+
 _AS_SENT = httpx.Auth()
 """Send the request's own headers: no basic auth from credentials in the upstream URL."""
 
 
-def _client() -> httpx.Client:
+def _client(url: httpx.URL | None = None) -> httpx.Client:
     """A client that routes each upstream request as the SDK's own would.
 
     ``trust_env`` picks the proxy for each URL from ``HTTP_PROXY`` /
     ``HTTPS_PROXY`` / ``ALL_PROXY`` and honours ``NO_PROXY``, so recording works
     wherever the SDK alone does (behind a corporate proxy, say); every route
-    shares the one TLS context. Redirects are not followed: the client sees the
-    upstream's answer as it is.
+    shares the one TLS context (none for a plain ``http://`` upstream). Redirects are
+    not followed: the client sees the upstream's answer as it is.
     """
-    return httpx.Client(verify=_tls(), trust_env=_proxies_can_pass(), follow_redirects=False)
+    trust_env = _proxies_can_pass()
+    return httpx.Client(verify=_tls_for_url(url, trust_env), trust_env=trust_env, follow_redirects=False)
 
 
-def _async_client() -> httpx.AsyncClient:
+def _async_client(url: httpx.URL | None = None) -> httpx.AsyncClient:
     """The async twin of :func:`_client`."""
-    return httpx.AsyncClient(verify=_tls(), trust_env=_proxies_can_pass(), follow_redirects=False)
+    trust_env = _proxies_can_pass()
+    return httpx.AsyncClient(verify=_tls_for_url(url, trust_env), trust_env=trust_env, follow_redirects=False)
 
 
 def _proxies_can_pass() -> bool:
@@ -209,13 +245,13 @@ def record(
     request.read()
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
-    client: httpx.Client | None = None
-    started = time.perf_counter()
+    client = None if transport is not None else _client(outgoing.url)
+    started = time.perf_counter()  # from here on the clock measures the upstream, not the kit
     try:
-        if transport is not None:
+        if client is None:
+            assert transport is not None
             response = transport.handle_request(outgoing)
         else:
-            client = _client()
             response = client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
         if client is not None:
@@ -242,13 +278,13 @@ async def arecord(
     await request.aread()
     capture = Capture.start(request)
     outgoing = upstream_request(request, upstream)
-    client: httpx.AsyncClient | None = None
-    started = time.perf_counter()
+    client = None if transport is not None else _async_client(outgoing.url)
+    started = time.perf_counter()  # from here on the clock measures the upstream, not the kit
     try:
-        if transport is not None:
+        if client is None:
+            assert transport is not None
             response = await transport.handle_async_request(outgoing)
         else:
-            client = _async_client()
             response = await client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
         if client is not None:

@@ -16,7 +16,7 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import yaml
 
@@ -28,6 +28,7 @@ from ..wire.sse import DONE_DATA
 from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
+from .load import ALIAS_EXPANSION_LIMIT, alias_expansion
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .redact import Redaction
 
@@ -242,16 +243,39 @@ def _vcr_headers(value: Any, source: str, where: str) -> list[tuple[str, str]]:
     return out
 
 
-def _decompress(body: bytes, headers: list[tuple[str, str]]) -> tuple[bytes, list[tuple[str, str]]]:
-    """vcrpy may keep a gzip/deflate body as sent; cassettes store the bytes the client decoded."""
+DECODED_BODY_LIMIT: Final = 64 * 1024 * 1024
+"""The most bytes ``convert`` decompresses one gzip or deflate body into (64 MiB); a larger
+body (a compression bomb) is refused rather than filling memory and the cassette."""
+
+
+def _decompress(
+    body: bytes, headers: list[tuple[str, str]], source: str, where: str
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """vcrpy may keep a gzip/deflate body as sent; cassettes store the bytes the client decoded.
+
+    A gzip or deflate body that does not decompress was stored decoded already (by the
+    stub that recorded it), so it is kept as it is; either way the ``content-encoding``
+    header goes, since what the cassette holds is the decoded body. ``identity`` goes
+    too; any other coding (``br``, ``zstd``) is kept with its bytes, still encoded.
+    """
     coding = next((v.strip().lower() for k, v in headers if k.lower() == "content-encoding"), "")
-    if coding not in ("gzip", "deflate") or not body:
+    if coding not in ("gzip", "deflate", "identity"):
         return body, headers
+    decoded = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+    if coding == "identity" or not body:
+        return body, decoded
+    inflater = zlib.decompressobj(47)  # 32 + 15: gzip or zlib header, detected
     try:
-        plain = zlib.decompress(body, 47)  # 32 + 15: gzip or zlib header, detected
+        plain = inflater.decompress(body, DECODED_BODY_LIMIT)
     except zlib.error:
-        return body, headers  # already decoded by the stub that recorded it
-    return plain, [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+        return body, decoded  # already decoded by the stub that recorded it
+    if inflater.unconsumed_tail:
+        raise CassetteFormatError(
+            f"The vcrpy cassette {source} cannot be converted: {where}.body is a {coding} body that "
+            f"decompresses to more than {DECODED_BODY_LIMIT:,} bytes (a compression bomb, or a body too "
+            "large for a cassette). Remove that interaction, or re-record it with a smaller response."
+        )
+    return plain, decoded
 
 
 _DROPPED_RESPONSE_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
@@ -264,8 +288,17 @@ def convert_vcr(text: str, *, source: str, secrets: Iterable[str] = ()) -> Casse
     are unknown: every event gets ``t: 0`` and replay sends each as its own read.
     Credentials are removed on the way in, exactly as recording would.
     """
+    loader = _VcrLoader(text)
     try:
-        data = yaml.load(text, Loader=_VcrLoader)
+        node = loader.get_single_node()
+        if node is not None and alias_expansion(node) > ALIAS_EXPANSION_LIMIT:
+            raise CassetteFormatError(
+                f"The vcrpy cassette {source} uses YAML aliases that stand for more than "
+                f"{ALIAS_EXPANSION_LIMIT:,} characters of data (or one that contains itself); converting "
+                "it would take unbounded memory and disk. Write the values out instead of using aliases, "
+                "or re-record the cassette with vcrpy."
+            )
+        data = None if node is None else loader.construct_document(node)
     except yaml.constructor.ConstructorError as exc:
         raise CassetteFormatError(
             f"The vcrpy cassette {source} uses a YAML tag that is not plain data ({exc.problem}"
@@ -277,6 +310,8 @@ def convert_vcr(text: str, *, source: str, secrets: Iterable[str] = ()) -> Casse
         raise CassetteFormatError(
             f"The vcrpy cassette {source} is not valid YAML ({exc}); fix the syntax or re-record it."
         ) from None
+    finally:
+        loader.dispose()
     if isinstance(data, list):  # vcrpy's pre-1.0 format: a bare list of interactions
         data = {"interactions": data, "version": 1}
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
@@ -298,7 +333,12 @@ def convert_vcr(text: str, *, source: str, secrets: Iterable[str] = ()) -> Casse
         if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
             raise _vcr_fail(source, f"{where}.response.status", f"is {status!r}, not an HTTP status")
         headers = _vcr_headers(res.get("headers"), source, f"{where}.response.headers")
-        body, headers = _decompress(_vcr_bytes(res.get("body"), source, f"{where}.response.body"), headers)
+        body, headers = _decompress(
+            _vcr_bytes(res.get("body"), source, f"{where}.response.body"),
+            headers,
+            source,
+            f"{where}.response",
+        )
         capture = _recorder.Capture(
             method=method.upper(),
             url=uri,

@@ -26,11 +26,13 @@ import h11
 import httpcore
 import httpx
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write
 
 __all__ = [
     "GeneratorStream",
     "PlanStream",
+    "aarrival",
+    "arrival",
     "arun_head",
     "body_steps",
     "build_response",
@@ -106,6 +108,21 @@ def _cut_error(request: httpx.Request, received: int, expected: int | None) -> h
     return _as_httpx(httpx.RemoteProtocolError, httpcore.RemoteProtocolError, low, request)
 
 
+class _ClientTimer(float):
+    """A wait that is the client's read timer running out (a timeout follows it).
+
+    It is slept in full from now, plus ``Schedule.EARLY``, never shortened by the
+    recorded clock: a timeout must not fire before the client's timeout has passed.
+    """
+
+
+def _left(schedule: Schedule, seconds: float, now: float) -> float:
+    """How long a face sleeps for the engine's wait of ``seconds``."""
+    if seconds.__class__ is _ClientTimer:
+        return seconds + Schedule.EARLY
+    return schedule.wait(seconds, now)
+
+
 def head_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) -> Iterator[float]:
     """Waits before the status line; raises if the client would never get one.
 
@@ -117,7 +134,7 @@ def head_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
     if plan.head_delay > 0:
         limit = read_timeout(request)
         if limit is not None and plan.head_delay > limit:
-            yield limit
+            yield _ClientTimer(limit)
             raise _read_timeout_error(request, is_async=is_async)
         yield plan.head_delay
 
@@ -146,7 +163,7 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
             yield data
         elif isinstance(step, Pause):
             if limit is not None and idle + step.seconds > limit:
-                yield limit - idle
+                yield _ClientTimer(limit - idle)
                 raise _read_timeout_error(request, is_async=is_async)
             idle += step.seconds
             yield step.seconds
@@ -156,16 +173,39 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
         raise _cut_error(request, received, expected)
 
 
-def run_head(plan: ResponsePlan, request: httpx.Request) -> None:
-    """Wait out the head of the response on a sync client (or raise its failure)."""
+def arrival() -> float:
+    """The moment a request reached a sync double, on the clock :func:`run_head` schedules by."""
+    return time.monotonic()
+
+
+def aarrival() -> float:
+    """The moment a request reached an async double, on the clock :func:`arun_head` schedules by."""
+    return anyio.current_time()
+
+
+def run_head(plan: ResponsePlan, request: httpx.Request, arrived: float | None = None) -> Schedule:
+    """Wait out the head of the response on a sync client (or raise its failure).
+
+    Waits are measured from ``arrived`` (:func:`arrival`, taken before the reply was
+    chosen and built, which takes time too), or from now. Returns the schedule, so the
+    body's waits are deadlines from the same start.
+    """
+    schedule = Schedule(time.monotonic() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=False):
-        time.sleep(seconds)
+        left = _left(schedule, seconds, time.monotonic())
+        if left > 0:
+            time.sleep(left)
+    return schedule
 
 
-async def arun_head(plan: ResponsePlan, request: httpx.Request) -> None:
+async def arun_head(plan: ResponsePlan, request: httpx.Request, arrived: float | None = None) -> Schedule:
     """Wait out the head of the response on an async client (or raise its failure)."""
+    schedule = Schedule(anyio.current_time() if arrived is None else arrived)
     for seconds in head_steps(plan, request, is_async=True):
-        await anyio.sleep(seconds)
+        left = _left(schedule, seconds, anyio.current_time())
+        if left > 0:
+            await anyio.sleep(left)
+    return schedule
 
 
 class GeneratorStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -208,31 +248,41 @@ class GeneratorStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 class PlanStream(GeneratorStream):
     """A response body that plays a plan: one class, so either client kind can read it."""
 
-    def __init__(self, plan: ResponsePlan, request: httpx.Request) -> None:
+    def __init__(self, plan: ResponsePlan, request: httpx.Request, schedule: Schedule | None = None) -> None:
         super().__init__()
         self._plan = plan
         self._request = request
+        self._schedule = schedule
 
     def _play(self) -> Generator[bytes, None, None]:
+        schedule = self._schedule or Schedule(time.monotonic())
         for step in body_steps(self._plan, self._request, is_async=False):
             if isinstance(step, bytes):
                 yield step
             else:
-                time.sleep(step)
+                left = _left(schedule, step, time.monotonic())
+                if left > 0:
+                    time.sleep(left)
 
     async def _aplay(self) -> AsyncGenerator[bytes, None]:
+        schedule = self._schedule or Schedule(anyio.current_time())
         for step in body_steps(self._plan, self._request, is_async=True):
             if isinstance(step, bytes):
                 yield step
             else:
-                await anyio.sleep(step)
+                left = _left(schedule, step, anyio.current_time())
+                if left > 0:
+                    await anyio.sleep(left)
 
 
-def build_response(plan: ResponsePlan, request: httpx.Request) -> httpx.Response:
+def build_response(
+    plan: ResponsePlan, request: httpx.Request, schedule: Schedule | None = None
+) -> httpx.Response:
     """The response a real server would send for ``plan``, carrying ``request``.
 
     Without a ``Content-Length`` the body is framed as chunked, as a streaming
-    server (uvicorn included) sends it, and the header says so.
+    server (uvicorn included) sends it, and the header says so. ``schedule`` (from
+    :func:`run_head`) times the body's waits from the same start as the head's.
     """
     headers = list(plan.headers)
     names = {name.lower() for name, _ in headers}
@@ -241,6 +291,6 @@ def build_response(plan: ResponsePlan, request: httpx.Request) -> httpx.Response
     return httpx.Response(
         plan.status,
         headers=headers,
-        stream=PlanStream(plan, request),
+        stream=PlanStream(plan, request, schedule),
         request=request,
     )

@@ -29,7 +29,7 @@ import httpx
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble
-from .execute import arun_head, build_response, run_head
+from .execute import aarrival, arrival, arun_head, build_response, run_head
 from .hosts import (
     CHAT_PATH,
     DEFAULT_BASE_URL,
@@ -66,24 +66,24 @@ class _Router(DoubleRouter):
         return self._mock._owner(request) is not None
 
     def answer(self, request: httpx.Request) -> httpx.Response:
+        arrived = arrival()
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
             answer = answer_from_routes(self, request)
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
-        run_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, run_head(plan, request, arrived))
 
     async def aanswer(self, request: httpx.Request) -> httpx.Response:
+        arrived = aarrival()
         base = self._mock._owner(request)
         if not self._mock._is_chat(request, base):
             answer = await aanswer_from_routes(self, request)
             if answer is not None:
                 return answer
         plan = self._mock._plan_for(request, base)
-        await arun_head(plan, request)
-        return build_response(plan, request)
+        return build_response(plan, request, await arun_head(plan, request, arrived))
 
 
 class WriterMock(QueuedDouble):

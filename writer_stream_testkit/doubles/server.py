@@ -34,7 +34,7 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH, running_doubles
@@ -291,12 +291,15 @@ class FakeWriterServer(QueuedDouble):
                 received = await self._read_request(conn, reader, writer)
                 if received is None:
                     return
+                arrived = asyncio.get_running_loop().time()  # the plan's waits count from here
                 plan = await self._plan_for(received)
                 if isinstance(plan, LiveResponse):
                     if not await self._relay(conn, writer, plan):
                         graceful = False
                         return
-                elif not await self._respond(conn, writer, plan, head=received.method == "HEAD"):
+                elif not await self._respond(
+                    conn, writer, plan, head=received.method == "HEAD", arrived=arrived
+                ):
                     graceful = not plan.refuse
                     return
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
@@ -395,14 +398,25 @@ class FakeWriterServer(QueuedDouble):
             self._failures.append(text.rstrip())
 
     async def _respond(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, plan: ResponsePlan, *, head: bool = False
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        plan: ResponsePlan,
+        *,
+        head: bool = False,
+        arrived: float | None = None,
     ) -> bool:
         """Execute ``plan``; return whether the response ended normally (keep-alive is possible).
 
-        A response to ``HEAD`` has no body in HTTP, so its writes are skipped.
+        A response to ``HEAD`` has no body in HTTP, so its writes are skipped. The plan's
+        waits are deadlines from ``arrived`` (the loop time the request was read; now if
+        not given), not sleeps between writes, so a late wake-up, a slow write or the time
+        spent choosing the reply is made up by the next wait and the stream keeps its pace.
         """
+        loop = asyncio.get_running_loop()
+        schedule = Schedule(loop.time() if arrived is None else arrived)
         if plan.head_delay > 0:
-            await asyncio.sleep(plan.head_delay)
+            await _until(schedule, plan.head_delay, loop)
         if plan.refuse:
             _reset(writer)
             return False
@@ -419,7 +433,7 @@ class FakeWriterServer(QueuedDouble):
                 # one stream would be written whole before any concurrent stream moves.
                 await asyncio.sleep(0)
             elif isinstance(step, Pause):
-                await asyncio.sleep(step.seconds)
+                await _until(schedule, step.seconds, loop)
             elif isinstance(step, Disconnect):
                 return False
         if length is not None and sent < length and not head:
@@ -452,6 +466,13 @@ class FakeWriterServer(QueuedDouble):
         if data:
             writer.write(data)
         await writer.drain()
+
+
+async def _until(schedule: Schedule, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
+    """Wait until ``seconds`` after the schedule's last deadline (not after now)."""
+    left = schedule.wait(seconds, loop.time())
+    if left > 0:
+        await asyncio.sleep(left)
 
 
 def _cassette_source(cassette: object) -> PlanSource:

@@ -12,7 +12,7 @@ import json as _json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +127,31 @@ def error_plan(status: int, description: str) -> ResponsePlan:
         steps=(Write(body),),
         reason=description,
     )
+
+
+class Schedule:
+    """The plan's waits as deadlines on one clock, from the moment the request arrived.
+
+    Each wait ends ``seconds`` after the previous one was *due*, not after it ended, so
+    time lost to a late wake-up or to the client's own work is made up by the next
+    wait instead of adding up: a replay at recorded pace ends when the recording did
+    (10,000 reads 66 µs apart would otherwise drift by every sleep's overshoot).
+
+    A deadline less than ``EARLY`` away is not slept for: the write goes out up to
+    0.5 ms early instead. Sleeping that little costs more than it waits (the kernel's
+    timer slack alone is 50 µs), and on a busy machine each sleep risks losing the CPU
+    for milliseconds; the next deadline is still measured from this one.
+    """
+
+    __slots__ = ("due",)
+
+    EARLY: ClassVar[float] = 0.0005
+
+    def __init__(self, start: float) -> None:
+        self.due = start
+
+    def wait(self, seconds: float, now: float) -> float:
+        """Move the deadline on by ``seconds``; how long to sleep for it from ``now`` (0: none)."""
+        self.due += seconds
+        left = self.due - now
+        return left if left >= self.EARLY else 0.0
