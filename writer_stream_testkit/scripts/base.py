@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import yaml
 from typing_extensions import Self
@@ -249,6 +249,8 @@ class Part:
     value: Any
 
 
+_S = TypeVar("_S")
+
 YamlCall = Callable[[Any, Any], Any]
 """How a YAML step calls its builder: ``(script, value) -> script``."""
 
@@ -305,7 +307,7 @@ def parts_to_yaml(parts: Sequence[Part]) -> list[Any]:
     return [{p.key: list(p.value) if isinstance(p.value, tuple) else p.value} for p in parts]
 
 
-def parts_from_yaml(script: Any, steps: object, calls: Mapping[str, YamlCall], where: str) -> Any:
+def parts_from_yaml(script: _S, steps: object, calls: Mapping[str, YamlCall], where: str) -> _S:
     """Replay YAML steps through the builders, naming the step of any problem."""
     if steps is None:
         return script
@@ -324,7 +326,7 @@ def parts_from_yaml(script: Any, steps: object, calls: Mapping[str, YamlCall], w
                 f"{where}, step {i} ({key}): unknown step {key!r}; use one of {', '.join(calls)}."
             )
         try:
-            script = call(script, value)
+            script = cast(_S, call(script, value))
         except ScriptError as exc:
             raise ScriptError(f"{where}, step {i} ({key}): {exc}") from None
     return script
