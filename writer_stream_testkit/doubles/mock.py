@@ -1,11 +1,12 @@
 """``WriterMock``: the Writer API, answered in-process through respx.
 
-The mock claims requests to the Writer base URLs. ``POST {base}/v1/chat`` is
-answered from a :class:`~writer_stream_testkit.doubles.replies.ReplyQueue` and the plan
-it returns is played by :mod:`._execute`, so pauses, stalls, disconnects and
-refused connections reach the client as the httpx exceptions a real socket would
-raise. Other Writer paths go to the user's respx routes if one matches, else get
-a Writer-shaped 404. Requests to other hosts go to any other respx router in
+The mock claims requests to the Writer base URLs. Any method and path below a
+base URL is answered from a :class:`~writer_stream_testkit.doubles.replies.ReplyQueue`
+when a queued reply fits it, and the plan it returns is played by :mod:`.execute`,
+so pauses, stalls, disconnects and refused connections reach the client as the
+httpx exceptions a real socket would raise. A request no queued reply fits goes
+to the user's respx routes if one matches, else gets the strict 500 naming its
+method and path. Requests to other hosts go to any other respx router in
 play; when none answers, loopback hosts pass through to the network (they are
 the test's own servers, such as a ``FakeWriterServer``) and any other host gets
 a Writer-shaped 500 naming the request and the base URL to pass.
@@ -27,12 +28,11 @@ from typing import Any, TypeVar, cast
 import httpx
 import respx
 
-from ..scripts.plan import ResponsePlan, error_plan
+from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from .base import QueuedDouble
 from .execute import arun_head, build_response, run_head
 from .hosts import (
-    CHAT_PATH,
     DEFAULT_BASE_URL,
     Base,
     BaseURLs,
@@ -57,6 +57,7 @@ class _Router(respx.MockRouter):
     respx offers a request to its routers in turn and stops at the first that
     answers, so when this one defers (any request but a served chat request), it
     asks the routers registered after it itself, and answers only if none does.
+    A queued reply that fits the request comes first, before any later router.
     """
 
     def __init__(self, mock: WriterMock) -> None:
@@ -65,21 +66,23 @@ class _Router(respx.MockRouter):
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
-        if not self._mock._is_chat(request, base):
+        plan = self._mock._queued(request, base)
+        if plan is None:
             answer = answer_from_later(self, request)
             if answer is not None:
                 return answer
-        plan = self._mock._plan_for(request, base)
+            plan = self._mock._unanswered(request, base)
         run_head(plan, request)
         return build_response(plan, request)
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         base = self._mock._owner(request)
-        if not self._mock._is_chat(request, base):
+        plan = self._mock._queued(request, base)
+        if plan is None:
             answer = await aanswer_from_later(self, request)
             if answer is not None:
                 return answer
-        plan = self._mock._plan_for(request, base)
+            plan = self._mock._unanswered(request, base)
         await arun_head(plan, request)
         return build_response(plan, request)
 
@@ -162,10 +165,7 @@ class WriterMock(QueuedDouble):
             unexpected=self._assert_all_mocked,
             unused=self._assert_all_called,
             served_by="WriterMock",
-            advice=(
-                f"WriterMock serves only POST {{base}}{CHAT_PATH}. Mock other Writer endpoints with "
-                "your own respx routes, which WriterMock defers to."
-            ),
+            advice="Queue a reply for it with path= and method=, or mock it with a respx route.",
         )
 
     # --- context manager and decorator ------------------------------------------------------------
@@ -226,24 +226,20 @@ class WriterMock(QueuedDouble):
         """The base URL ``request`` falls under, or ``None`` when this mock does not serve its host."""
         return self._hosts.owner(request.url)
 
-    @staticmethod
-    def _is_chat(request: httpx.Request, base: Base | None) -> bool:
-        return base is not None and request.method == "POST" and request.url.path == base.prefix + CHAT_PATH
+    def _queued(self, request: httpx.Request, base: Base | None) -> ResponsePlan | None:
+        """The plan of the queued reply that fits ``request``, if it is to a served base URL and one does."""
+        if base is None:
+            return None
+        return self._queue.answer(Call.from_httpx(request), path=request.url.path[len(base.prefix) :])
 
-    def _plan_for(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
+    def _unanswered(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
+        """The answer to a request neither the queue nor a later respx router answered."""
         if base is None and is_loopback(request.url.host):
             raise pass_through(request, "WriterMock")
         call = Call.from_httpx(request)
         if base is None:
             return self._queue.reject(call, 500, self._unserved_message(request.url))
-        if self._is_chat(request, base):
-            return self._queue.take(call)
-        self._queue.record(call, stray=True)
-        return error_plan(
-            404,
-            f"WriterMock serves only POST {base.url}{CHAT_PATH}, not {call.method} {call.path}. "
-            "Mock this endpoint with a respx route.",
-        )
+        return self._queue.miss(call)
 
     def _unserved_message(self, url: httpx.URL) -> str:
         guess = guess_base(url)

@@ -111,7 +111,8 @@ class Call:
 
     def describe(self) -> str:
         """The request line and a short summary of its body, for error messages."""
-        return f"{self.method} {self.path} {_summarise_body(self)}"
+        query = urlsplit(self.url).query
+        return f"{self.method} {self.path}{'?' + query if query else ''} {_summarise_body(self)}"
 
 
 def _parse_json(content: bytes) -> Any:
@@ -124,7 +125,7 @@ def _parse_json(content: bytes) -> Any:
 
 
 def _body_problem(call: Call) -> str | None:
-    """Why ``call``'s body cannot be a chat request (the real API answers 400), or ``None`` if it can."""
+    """Why ``call``'s body cannot be a streaming endpoint's request (the real API answers 400), or ``None`` if it can."""
     if isinstance(call.json, dict):
         return None
     if not call.content:
@@ -137,7 +138,7 @@ def _body_problem(call: Call) -> str | None:
         else:
             reason = f"The request body is JSON but not an object: {_short.repr(value)}"
     return (
-        f"{reason}. The Writer API answers such a request with 400; send the chat parameters "
+        f"{reason}. The Writer API answers such a request with 400; send the request's parameters "
         "as one JSON object, as the Writer SDKs do."
     )
 
