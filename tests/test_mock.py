@@ -567,7 +567,7 @@ def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
     example = Path(__file__).parent.parent / "examples" / "test_common_uses.py"
     pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
 
 
 def test_a_decorated_function_starts_afresh_on_every_call() -> None:
