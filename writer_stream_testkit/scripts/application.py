@@ -27,8 +27,8 @@ from ..wire.endpoints import application
 from .base import (
     Part,
     ScriptBase,
+    joined,
     kwargs_call,
-    parts_from_yaml,
     parts_to_yaml,
     pieces_call,
     raw_value,
@@ -125,16 +125,12 @@ class ApplicationScript(ScriptBase):
     def json_body(self) -> dict[str, Any]:
         """The ``ApplicationGenerateContentResponse``: the last title and the whole content."""
         titles = [s.value for s in self.steps if s.key == "title"]
-        text = "".join(p for s in self.steps if s.key == "content" for p in s.value)
-        return {"title": titles[-1] if titles else None, "suggestion": text}
+        return {"title": titles[-1] if titles else None, "suggestion": joined(self.steps, "content")}
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        text = "".join(p for s in self.steps if s.key == "content" for p in s.value)
         parts = [f"application_id={self.application_id!r}", f"{len(self._data())} chunks"]
-        if text:
-            parts.append(f"content={text if len(text) <= 40 else text[:37] + '...'!r}")
-        return f"ApplicationScript({', '.join(parts + self._describe_faults())})"
+        return self._summary(parts, "content", joined(self.steps, "content"))
 
     # --- YAML ----------------------------------------------------------------------------------
 
@@ -155,12 +151,8 @@ class ApplicationScript(ScriptBase):
     @classmethod
     def _from_doc(cls, doc: dict[str, Any], where: str) -> ApplicationScript:
         cls._check_keys(doc, ("application_id", "done"), where)
-        try:
-            script = cls(application_id=doc.get("application_id"), done=doc.get("done", False))
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
-        script = parts_from_yaml(script, doc.get("steps"), _YAML_STEPS, where)
-        return script._with_yaml_faults(doc, where)
+        fields = {"application_id": doc.get("application_id"), "done": doc.get("done", False)}
+        return cls._from_parts_doc(doc, where, fields, _YAML_STEPS)
 
 
 _YAML_STEPS = {

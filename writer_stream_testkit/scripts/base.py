@@ -171,6 +171,12 @@ class ScriptBase:
     def _describe_faults(self) -> list[str]:
         return ["faults: " + ", ".join(f.describe() for f in self.faults)] if self.faults else []
 
+    def _summary(self, parts: list[str], label: str, text: str) -> str:
+        """``Name(parts..., label='text', faults: ...)``: the one-line form of ``describe()``."""
+        if text:
+            parts = [*parts, f"{label}={text if len(text) <= 40 else text[:37] + '...'!r}"]
+        return f"{type(self).__name__}({', '.join(parts + self._describe_faults())})"
+
     # --- YAML -----------------------------------------------------------------------------------
 
     def to_yaml(self) -> str:
@@ -213,6 +219,17 @@ class ScriptBase:
             raise ScriptError(
                 f"{where}: unknown key {', '.join(unknown)}; a {cls.kind} script has {allowed}."
             )
+
+    @classmethod
+    def _from_parts_doc(
+        cls, doc: Mapping[str, Any], where: str, fields: Mapping[str, Any], calls: Mapping[str, YamlCall]
+    ) -> Self:
+        """A script of ``Part`` steps from its YAML document: built, its steps replayed, its faults added."""
+        try:
+            script = cls(**fields)
+        except ScriptError as exc:
+            raise ScriptError(f"{where}: {exc}") from None
+        return parts_from_yaml(script, doc.get("steps"), calls, where)._with_yaml_faults(doc, where)
 
     def _with_yaml_faults(self, doc: Mapping[str, Any], where: str) -> Self:
         faults = doc.get("faults") or []
@@ -300,6 +317,11 @@ def value_call(name: str) -> YamlCall:
         return getattr(script, name)(value)
 
     return call
+
+
+def joined(parts: Sequence[Part], key: str) -> str:
+    """The text of every piece step named ``key``, joined."""
+    return "".join(piece for part in parts if part.key == key for piece in part.value)
 
 
 def parts_to_yaml(parts: Sequence[Part]) -> list[Any]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ScriptError
 from ..wire.endpoints import COMPLETIONS
-from .base import Part, ScriptBase, parts_from_yaml, parts_to_yaml, pieces_call, raw_value, value_call
+from .base import Part, ScriptBase, joined, parts_to_yaml, pieces_call, raw_value, value_call
 from .faults import Fault
 from .logprobs import _pieces
 from .steps import _copy
@@ -91,11 +91,8 @@ class CompletionScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        text = "".join(p for s in self.steps if s.key == "text" for p in s.value)
         parts = [f"model={self.model!r}", f"{len(self._data())} chunks"]
-        if text:
-            parts.append(f"text={text if len(text) <= 40 else text[:37] + '...'!r}")
-        return f"CompletionScript({', '.join(parts + self._describe_faults())})"
+        return self._summary(parts, "text", joined(self.steps, "text"))
 
     # --- YAML ----------------------------------------------------------------------------------
 
@@ -111,16 +108,12 @@ class CompletionScript(ScriptBase):
     @classmethod
     def _from_doc(cls, doc: dict[str, Any], where: str) -> CompletionScript:
         cls._check_keys(doc, ("model", "empty_first", "done"), where)
-        try:
-            script = cls(
-                model=doc.get("model", DEFAULT_MODEL),
-                empty_first=doc.get("empty_first", True),
-                done=doc.get("done", False),
-            )
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
-        script = parts_from_yaml(script, doc.get("steps"), _YAML_STEPS, where)
-        return script._with_yaml_faults(doc, where)
+        fields = {
+            "model": doc.get("model", DEFAULT_MODEL),
+            "empty_first": doc.get("empty_first", True),
+            "done": doc.get("done", False),
+        }
+        return cls._from_parts_doc(doc, where, fields, _YAML_STEPS)
 
 
 _YAML_STEPS = {"text": pieces_call("text"), "raw": value_call("raw")}

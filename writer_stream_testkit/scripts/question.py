@@ -33,9 +33,9 @@ from ..wire.endpoints import QUESTION
 from .base import (
     Part,
     ScriptBase,
+    joined,
     kwargs_call,
     list_call,
-    parts_from_yaml,
     parts_to_yaml,
     pieces_call,
     raw_value,
@@ -211,7 +211,7 @@ class QuestionScript(ScriptBase):
         """The ``Question`` the chunks add up to: the whole answer and every source sent."""
         body: dict[str, Any] = {
             "question": self.question or "",
-            "answer": "".join(p for s in self.steps if s.key == "answer" for p in s.value),
+            "answer": joined(self.steps, "answer"),
             "sources": [_copy(x) for s in self.steps if s.key == "sources" for x in s.value],
         }
         if any(s.key == "subqueries" for s in self.steps):
@@ -227,13 +227,10 @@ class QuestionScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        text = "".join(p for s in self.steps if s.key == "answer" for p in s.value)
         parts = [f"{len(self._data())} chunks"]
         if self.shape != "flat":
             parts.append(f"shape={self.shape!r}")
-        if text:
-            parts.append(f"answer={text if len(text) <= 40 else text[:37] + '...'!r}")
-        return f"QuestionScript({', '.join(parts + self._describe_faults())})"
+        return self._summary(parts, "answer", joined(self.steps, "answer"))
 
     # --- YAML ----------------------------------------------------------------------------------
 
@@ -251,14 +248,12 @@ class QuestionScript(ScriptBase):
     @classmethod
     def _from_doc(cls, doc: dict[str, Any], where: str) -> QuestionScript:
         cls._check_keys(doc, ("question", "shape", "done"), where)
-        try:
-            script = cls(
-                question=doc.get("question"), shape=doc.get("shape", "flat"), done=doc.get("done", False)
-            )
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
-        script = parts_from_yaml(script, doc.get("steps"), _YAML_STEPS, where)
-        return script._with_yaml_faults(doc, where)
+        fields = {
+            "question": doc.get("question"),
+            "shape": doc.get("shape", "flat"),
+            "done": doc.get("done", False),
+        }
+        return cls._from_parts_doc(doc, where, fields, _YAML_STEPS)
 
 
 _YAML_STEPS = {
