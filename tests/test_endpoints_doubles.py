@@ -339,3 +339,44 @@ def test_serve_answers_each_endpoint_from_the_script_for_it(serve_files: str) ->
             writerai.InternalServerError, match=r"No script answers POST /v1/chat.*GET /v1/models"
         ):
             client.chat.chat(model="m", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_a_completions_stream_cut_over_a_socket_raises_what_a_cut_chat_stream_raises(
+    writer_server: FakeWriterServer, is_async: bool
+) -> None:
+    cut = Fault.disconnect(after_chunks=2)
+    writer_server.reply(CompletionScript().text("Hel", "lo", "!").with_fault(cut))
+    writer_server.reply(StreamScript().content("Hel", "lo", "!").with_fault(cut))
+    seen: list[type[BaseException]] = []
+
+    async def read_async(client: writerai.AsyncWriter) -> None:
+        for start in (
+            lambda: client.completions.create(model="m", prompt="p", stream=True),
+            lambda: client.chat.chat(model="m", messages=MESSAGES, stream=True),  # type: ignore[arg-type]
+        ):
+            with pytest.raises(httpx.RemoteProtocolError) as failed:
+                async for _ in await start():  # type: ignore[attr-defined]
+                    pass
+            seen.append(type(failed.value))
+
+    if is_async:
+
+        async def run() -> None:
+            async with writerai.AsyncWriter(api_key="k", base_url=writer_server.base_url) as client:
+                await read_async(client)
+
+        asyncio.run(run())
+    else:
+        with writerai.Writer(api_key="k", base_url=writer_server.base_url) as client:
+            for start in (
+                lambda: client.completions.create(model="m", prompt="p", stream=True),
+                lambda: client.chat.chat(model="m", messages=MESSAGES, stream=True),  # type: ignore[arg-type]
+            ):
+                with pytest.raises(httpx.RemoteProtocolError) as failed:
+                    for _ in start():  # type: ignore[attr-defined]
+                        pass
+                seen.append(type(failed.value))
+    assert seen == [httpx.RemoteProtocolError, httpx.RemoteProtocolError]
+    assert len(writer_server.calls) == 2, "neither stream is retried once it started"
+    assert "prompt: 'p'" in writer_server.calls[0].describe()

@@ -163,6 +163,9 @@ def _summarise_body(call: Call) -> str:
         last = messages[-1] if messages else None
         if isinstance(last, dict):
             parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
+    for key in ("prompt", "question"):  # completions, Knowledge Graph questions
+        if isinstance(body.get(key), str):
+            parts.append(f"{key}: {_short.repr(body[key])}")
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
         names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
