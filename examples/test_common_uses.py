@@ -1,4 +1,4 @@
-"""The five most common ways to test code that streams from Writer, as a downstream project would.
+"""The most common ways to test code that streams from Writer, as a downstream project would.
 
 The top half is the application: ordinary code written against the official
 ``writerai`` SDK, knowing nothing of the testkit. The bottom half is its tests.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import httpx
 import writerai
 
-from writer_stream_testkit import Fault, StreamScript, WriterMock
+from writer_stream_testkit import Call, CompletionScript, Fault, StreamScript, WriterMock
 
 # --- the application under test ---------------------------------------------------------------------
 
@@ -161,3 +161,33 @@ def test_a_reply_can_insist_on_the_request_it_answers(writer_mock: WriterMock) -
     )
 
     assert ask(writerai.Writer(api_key="test"), "Weather in Oslo?").text == "Cold."
+
+
+# --- 6. other endpoints, and a reply computed from the request -----------------------------------------------
+
+
+def summarise(client: writerai.Writer, text: str) -> str:
+    """Pick the newest model the account has, then stream a completion from it."""
+    model = client.models.list().models[-1].id
+    stream = client.completions.create(model=model, prompt=f"Summarise: {text}", stream=True)
+    return "".join(chunk.value for chunk in stream)
+
+
+def test_the_app_lists_models_then_streams_a_completion(writer_mock: WriterMock) -> None:
+    writer_mock.reply({"models": [{"id": "palmyra-x5", "name": "Palmyra X5"}]}, path="/v1/models")
+    writer_mock.reply(CompletionScript().text("Short", " summary."))  # it knows its endpoint
+
+    assert summarise(writerai.Writer(api_key="test"), "a long text") == "Short summary."
+    assert [f"{c.method} {c.path}" for c in writer_mock.calls] == ["GET /v1/models", "POST /v1/completions"]
+    assert writer_mock.calls[1].json["model"] == "palmyra-x5"
+
+
+def test_a_computed_reply_answers_each_question_from_the_request(writer_mock: WriterMock) -> None:
+    def echo(call: Call) -> StreamScript:
+        return StreamScript().content("You asked: ", call.json["messages"][-1]["content"])
+
+    writer_mock.reply(echo, times=2)  # evaluated for each request
+    client = writerai.Writer(api_key="test")
+
+    assert ask(client, "Weather?").text == "You asked: Weather?"
+    assert ask(client, "Time?").text == "You asked: Time?"

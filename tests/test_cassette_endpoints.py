@@ -475,14 +475,15 @@ def test_verify_compares_completion_question_and_application_shapes_not_their_te
     ).drifted
 
 
-def test_serve_script_still_answers_only_chat_and_names_any_other_request() -> None:
+def test_serve_script_names_a_request_no_script_answers() -> None:
     from writer_stream_testkit.cli import _Cycle
     from writer_stream_testkit.scripts.chat import StreamScript
 
     with FakeWriterServer(source=_Cycle([StreamScript().content("Hi").finish()])) as server:
         response = httpx.get(server.base_url + "/v1/models", timeout=WAIT)
-    assert response.status_code == 404
-    assert "serve --script answers only POST /v1/chat, not GET /v1/models." in response.text
+    assert response.status_code == 500
+    assert "No script answers GET /v1/models" in response.text
+    assert "the scripts given serve POST /v1/chat" in response.text
 
 
 def test_in_pytest_a_forgotten_base_url_fails_the_recording_test_at_teardown(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from writer_stream_testkit import StreamScript, script_events
+from writer_stream_testkit import Call, StreamScript, script_events
+from writer_stream_testkit.scripts.load import script_from_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +18,18 @@ def test_the_script_yaml_example_in_the_docs_loads_and_round_trips() -> None:
     script = StreamScript.from_yaml(block.group(1))
     assert StreamScript.from_yaml(script.to_yaml()) == script
     assert script_events(script).error is None
+
+
+def test_every_kind_of_script_yaml_in_the_docs_loads_and_round_trips() -> None:
+    text = (ROOT / "docs" / "scripts.md").read_text()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.startswith("kind:")]
+    kinds = [script_from_yaml(block).kind for block in blocks]
+    assert kinds == ["completion", "question", "application", "json"]
+    for block in blocks:
+        script = script_from_yaml(block)
+        assert script_from_yaml(script.to_yaml()) == script
+        streamed = Call.create(method="POST", url="https://api.writer.com/x", content=b'{"stream":true}')
+        assert script.plan(streamed).status == 200
 
 
 def test_the_readme_quick_start_holds_exactly_the_demo_and_test_commands() -> None:

@@ -255,7 +255,9 @@ def test_exiting_the_block_raises_for_an_unexpected_request() -> None:
 
 def test_unused_replies_fail_the_block_with_what_was_queued() -> None:
     mock = WriterMock().reply(stream_plan("x"))
-    with pytest.raises(UnusedRepliesError, match=r"never requested:\n  - .*for any request \(1 of 1 left\)"):
+    with pytest.raises(
+        UnusedRepliesError, match=r"never requested:\n  - .*for POST /v1/chat \(1 of 1 left\)"
+    ):
         mock.__exit__(None, None, None)
 
 
@@ -288,14 +290,16 @@ def test_an_exception_in_the_block_is_not_masked_but_annotated() -> None:
         assert any("never requested" in note for note in error.__notes__)
 
 
-def test_other_writer_endpoints_get_a_404_and_fail_verify() -> None:
+def test_an_unqueued_request_to_any_endpoint_gets_the_strict_500_naming_its_method_and_path() -> None:
     with WriterMock() as mock:
         client = writerai.Writer(api_key="k")
-        with pytest.raises(
-            writerai.NotFoundError, match=r"serves only POST https://api\.writer\.com/v1/chat"
-        ):
+        with pytest.raises(writerai.InternalServerError, match=r"GET /v1/models \(no body\)") as failed:
             client.models.list()
-        with pytest.raises(UnexpectedRequestError, match=r"GET /v1/models \(no body\) to https://api"):
+        assert "path='/v1/models', method='GET'" in str(failed.value)
+        assert len(mock.calls) == 1, "the strict answer is not retried"
+        with pytest.raises(
+            UnexpectedRequestError, match=r"had no matching reply:\n  - GET /v1/models \(no body\)"
+        ):
             mock.verify()
         mock.reset()
     assert mock.calls == []
@@ -463,7 +467,7 @@ def test_a_chat_body_that_is_not_a_json_object_gets_a_400_and_keeps_the_reply(
         assert (response.status_code, response.headers["x-should-retry"]) == (400, "false")
         assert response.json()["tpe"] == "BadRequest"
         assert response.json()["errors"][0]["description"] == (
-            f"writer-stream-testkit: {problem} The Writer API answers such a request with 400; send the chat "
+            f"writer-stream-testkit: {problem} The Writer API answers such a request with 400; send the request's "
             "parameters as one JSON object, as the Writer SDKs do."
         )
         assert read_sync(writerai.Writer(api_key="k")) == ["kept"]
@@ -563,7 +567,7 @@ def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
     example = Path(__file__).parent.parent / "examples" / "test_common_uses.py"
     pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=9)
 
 
 def test_a_decorated_function_starts_afresh_on_every_call() -> None:

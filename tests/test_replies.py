@@ -154,7 +154,7 @@ def test_no_match_gives_500_that_sdk_will_not_retry_and_names_request() -> None:
     description = body["errors"][0]["description"]
     assert "POST /v1/chat" in description
     assert "'Tell me a joke'" in description
-    assert "Named(x4-only) when model == 'palmyra-x4' (1 of 1 left)" in description
+    assert "Named(x4-only) for POST /v1/chat when model == 'palmyra-x4' (1 of 1 left)" in description
     assert ".reply(" in description
     assert queue.unexpected == queue.calls
 
@@ -180,8 +180,8 @@ def test_verify_reports_unused_replies() -> None:
         queue.verify()
     message = str(info.value)
     assert "2 queued replies were never requested" in message
-    assert "Named(a) for any request (2 of 3 left)" in message
-    assert "Named(b) when model == 'm' (1 of 1 left)" in message
+    assert "Named(a) for POST /v1/chat (2 of 3 left)" in message
+    assert "Named(b) for POST /v1/chat when model == 'm' (1 of 1 left)" in message
 
 
 def test_verify_reports_both_problems_in_one_message() -> None:
@@ -265,7 +265,7 @@ def test_reply_rejects_bad_times(times: Any) -> None:
 
 
 def test_reply_rejects_non_reply() -> None:
-    with pytest.raises(ScriptError, match="plan\\(call\\) method"):
+    with pytest.raises(ScriptError, match=r"Cannot queue 'hello' as a reply\. Pass a script"):
         ReplyQueue().reply("hello")  # type: ignore[arg-type]
 
 
@@ -338,7 +338,7 @@ def test_a_body_that_is_not_a_json_object_gets_a_400_without_using_a_reply(
     body = json.loads(plan.body())
     assert body["tpe"] == "BadRequest"
     tail = (
-        " The Writer API answers such a request with 400; send the chat parameters as one JSON "
+        " The Writer API answers such a request with 400; send the request's parameters as one JSON "
         "object, as the Writer SDKs do."
     )
     assert body["errors"][0]["description"] == f"writer-stream-testkit: {problem}{tail}"

@@ -34,7 +34,8 @@ from writer_stream_testkit.errors import (
 )
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
-from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from writer_stream_testkit.scripts.json_reply import JsonReply
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
 MODEL = "palmyra-x5"
@@ -516,27 +517,28 @@ def test_unused_reply_fails_verify() -> None:
         fake.reply(SCRIPT)
 
 
-def test_other_paths_get_a_writer_shaped_404_and_fail_verify() -> None:
+def test_an_unqueued_request_to_any_path_gets_the_strict_500_naming_it_and_fails_verify() -> None:
     fake = FakeWriterServer().start()
     with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
         response = client.get("/v1/models")
     fake.stop()
-    assert response.status_code == 404
-    assert response.json()["tpe"] == "NotFound"
+    assert response.status_code == 500
+    assert response.json()["tpe"] == "InternalServerError"
+    assert "GET /v1/models (no body)" in response.json()["errors"][0]["description"]
     assert response.headers["x-should-retry"] == "false"
-    with pytest.raises(UnexpectedRequestError, match="does not serve") as excinfo:
+    with pytest.raises(UnexpectedRequestError, match="had no matching reply") as excinfo:
         fake.verify()
     assert "GET /v1/models" in str(excinfo.value)
 
 
-def test_head_requests_get_a_bodyless_404_on_a_connection_that_stays_usable() -> None:
+def test_head_requests_get_a_bodyless_answer_on_a_connection_that_stays_usable() -> None:
     fake = FakeWriterServer().start()
     fake.reply(SCRIPT)
     with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
         head = client.head("/v1/chat")
         chat = client.post("/v1/chat", json=chat_body())
     fake.stop()
-    assert (head.status_code, head.content) == (404, b"")
+    assert (head.status_code, head.content) == (500, b"")
     assert chat.content == SCRIPT.sse()
     with pytest.raises(UnexpectedRequestError, match="HEAD /v1/chat"):
         fake.verify()
@@ -675,19 +677,17 @@ def test_cassette_objects_with_take_are_used_as_the_source() -> None:
         assert b"model was palmyra-x5" in raw_stream(fake, chat_body()).body
 
 
-def test_a_source_gets_every_method_and_path_and_its_own_check_fails_verify() -> None:
+def test_every_path_reaches_the_source_and_its_own_check_fails_verify() -> None:
     class Unplayed:
         def take(self, call: Call) -> ResponsePlan:
-            return error_plan(404, f"The source has no {call.method} {call.path}.")
+            return JsonReply.to("*", {"path": call.path}).plan(call)
 
         def verify(self) -> None:
             raise AssertionError("the source was never played")
 
     fake = FakeWriterServer(source=Unplayed()).start()
     with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
-        response = client.get("/v1/models")
-    assert response.status_code == 404
-    assert "The source has no GET /v1/models." in response.text
+        assert client.get("/v1/models").json() == {"path": "/v1/models"}
     fake.stop()
     assert [call.path for call in fake.calls] == ["/v1/models"]
     with pytest.raises(AssertionError, match="the source was never played"):

@@ -29,6 +29,7 @@ from .errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ReplyError,
     ScriptError,
     StreamContractError,
     StreamErrorEvent,
@@ -60,8 +61,11 @@ from .helpers.streaming import (
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
+from .scripts.application import ApplicationScript
 from .scripts.chat import StreamScript
+from .scripts.completion import CompletionScript
 from .scripts.faults import Fault
+from .scripts.question import QuestionScript
 from .scripts.run import ScriptRun, script_events
 from .testing.contract import assert_stream_contract, split_streams
 from .testing.event_order import assert_event_order
@@ -77,6 +81,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "ApplicationScript",
     "AsyncChatCompletionStream",
     "AsyncChatCompletionStreamManager",
     "AsyncStream",
@@ -96,6 +101,7 @@ __all__ = [
     "ChatCompletionStreamManager",
     "ChatCompletionStreamState",
     "ChunkEvent",
+    "CompletionScript",
     "ConflictError",
     "ContentDeltaEvent",
     "ContentDoneEvent",
@@ -115,9 +121,11 @@ __all__ = [
     "NotFoundError",
     "ParsedChatCompletion",
     "PermissionDeniedError",
+    "QuestionScript",
     "RateLimitError",
     "RefusalDeltaEvent",
     "RefusalDoneEvent",
+    "ReplyError",
     "SSEDecoder",
     "ScriptError",
     "ScriptRun",

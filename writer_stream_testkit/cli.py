@@ -12,13 +12,12 @@ codes: 0 fine, 1 a finding (``verify`` drift, a port in use), 2 a usage error.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -41,14 +40,13 @@ from .cassettes.tools import (
     render_cassette_text,
     render_verify_report,
 )
-from .doubles.hosts import CHAT_PATH
 from .doubles.server import FakeWriterServer
 from .errors import CassetteError
 from .scripts.plan import ResponsePlan, error_plan
 from .wire.call import Call
 
 if TYPE_CHECKING:
-    from .scripts.chat import StreamScript
+    from .scripts.load import AnyScript
 
 __all__ = ["build_parser", "main"]
 
@@ -65,12 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run a fake Writer chat API on a local port",
+        help="run a fake Writer API on a local port",
         description=(
-            "Serve a fake Writer API on a local port until Ctrl-C. The base URL is printed alone on "
+            "Serve the Writer API on a local port until Ctrl-C. The base URL is printed alone on "
             "the first line of stdout, for scripts to read; point any Writer SDK at it. Replies "
-            "come from StreamScript files (--script, POST /v1/chat) or from every *.yaml cassette in a "
-            "directory (--cassettes), where each request, whatever its method and path, replays the first "
+            "come from script files (--script: chat, completion, question and application scripts, "
+            "and kind: json replies for any other endpoint; each answers its own endpoint) or from "
+            "every *.yaml cassette in a directory (--cassettes), where each request replays the first "
             "unplayed recording that matches it."
         ),
     )
@@ -86,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         nargs="+",
         default=[],
-        help="StreamScript YAML files; requests get them in turn, cycling",
+        help="script YAML files (kind: chat, completion, question, application or json); requests to "
+        "each endpoint get the files for it in turn, cycling",
     )
     source.add_argument(
         "--cassettes",
@@ -236,22 +236,29 @@ class _UsageError(Exception):
 
 
 class _Cycle:
-    """A reply source that answers every chat request, handing out the scripts in turn forever.
+    """A reply source that answers every request, handing out the scripts for its endpoint in turn forever."""
 
-    The server hands a source every request; chat scripts answer only ``POST /v1/chat``.
-    """
-
-    def __init__(self, scripts: Sequence[StreamScript]) -> None:
+    def __init__(self, scripts: Sequence[AnyScript]) -> None:
         self._lock = threading.Lock()
-        self._next: Iterator[StreamScript] = itertools.cycle(scripts)
+        self._scripts = list(scripts)
+        self._turn = 0
 
     def take(self, call: Call) -> ResponsePlan:
-        if call.method != "POST" or call.path != CHAT_PATH:
-            return error_plan(
-                404, f"serve --script answers only POST {CHAT_PATH}, not {call.method} {call.path}."
-            )
+        count = len(self._scripts)
         with self._lock:
-            script = next(self._next)
+            for step in range(count):
+                index = (self._turn + step) % count
+                script = self._scripts[index]
+                if script.endpoint.matches(call.method, call.path):
+                    self._turn = index + 1
+                    break
+            else:
+                served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
+                return error_plan(
+                    500,
+                    f"No script answers {call.describe()}: the scripts given serve {served}. "
+                    "Pass a script for this endpoint with --script (kind: json for a JSON answer).",
+                )
         return script.plan(call)
 
 
@@ -341,11 +348,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         count = sum(len(c.interactions) for c in directory.cassettes)
         what = f"{count} recording(s) from {len(directory.cassettes)} cassette(s) in {directory.directory}"
     elif scripts:
-        what = f"{len(scripts)} script(s)"
+        served = ", ".join(dict.fromkeys(str(s.endpoint) for s in scripts))
+        what = f"{len(scripts)} script(s) for {served}"
     else:
         what = "no replies (every request gets a 500)"
-    served = "the recorded requests" if directory is not None else f"POST {CHAT_PATH}"
-    return _run_until_stopped(server, "serve", f"Serving {served} at {{url}} with {what}.")
+    return _run_until_stopped(server, "serve", f"Serving the Writer API at {{url}} with {what}.")
 
 
 def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> int:
@@ -382,16 +389,16 @@ def _stop_signals() -> list[signal.Signals]:
     return [getattr(signal, name) for name in names if hasattr(signal, name)]
 
 
-def _load_script(path: Path) -> StreamScript:
+def _load_script(path: Path) -> AnyScript:
     from .errors import ScriptError
-    from .scripts.chat import StreamScript
+    from .scripts.load import script_from_yaml
 
     if not path.is_file():
-        raise _UsageError(f"Script file {path} does not exist; pass the path of a StreamScript YAML file.")
+        raise _UsageError(f"Script file {path} does not exist; pass the path of a script YAML file.")
     try:
-        return StreamScript.from_yaml(path)
+        return script_from_yaml(path)
     except ScriptError as exc:
-        raise _UsageError(f"Script file {path} is not a valid StreamScript: {exc}") from None
+        raise _UsageError(f"Script file {path} is not a valid script: {exc}") from None
 
 
 # --- record ---------------------------------------------------------------------------------------

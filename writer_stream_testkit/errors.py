@@ -35,6 +35,7 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     │   └── CassetteRecordError (AssertionError) recording failed, or a request went by unrecorded
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
+    ├── ReplyError (AssertionError)          a queued reply failed to answer (a computed reply raised)
     └── StreamContractError (AssertionError) an event sequence breaks a stream rule
 """
 
@@ -68,6 +69,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ReplyError",
     "ScriptError",
     "StreamContractError",
     "StreamErrorEvent",
@@ -272,6 +274,10 @@ class UnexpectedRequestError(TestkitError, AssertionError):
 
 class UnusedRepliesError(TestkitError, AssertionError):
     """Replies were queued on the mock or fake server but never requested."""
+
+
+class ReplyError(TestkitError, AssertionError):
+    """A queued reply could not answer its request: a computed reply raised or returned no reply."""
 
 
 class StreamContractError(TestkitError, AssertionError):

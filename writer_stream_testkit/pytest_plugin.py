@@ -354,7 +354,7 @@ def writer_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 def writer_server(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeWriterServer]:
-    """A real HTTP server on 127.0.0.1 speaking the Writer chat API; give clients its ``base_url``.
+    """A real HTTP server on 127.0.0.1 speaking the Writer API; give clients its ``base_url``.
 
     When the test carries ``@pytest.mark.writer_cassette``, the server serves
     that cassette; otherwise it serves the replies queued with ``reply()``. A

@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, TypeVar
 
-from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
-from .replies import MessagesMatcher, Reply, ReplyQueue
+from .replies import MessagesMatcher, ReplyQueue
 
 # --- the face both doubles show -------------------------------------------------------------------
 
@@ -25,8 +24,10 @@ class WriterDouble(Protocol):
 
     def reply(
         self,
-        item: Reply | ResponsePlan,
+        item: object,
         *,
+        path: str | None = None,
+        method: str | None = None,
         model: str | None = None,
         messages: MessagesMatcher | None = None,
         tools: Sequence[Mapping[str, Any]] | None = None,
@@ -84,17 +85,35 @@ class QueuedDouble(abc.ABC):
 
     def reply(
         self: _D,
-        item: Reply | ResponsePlan,
+        item: object,
         *,
+        path: str | None = None,
+        method: str | None = None,
         model: str | None = None,
         messages: MessagesMatcher | None = None,
         tools: Sequence[Mapping[str, Any]] | None = None,
         match: Callable[[Call], bool] | None = None,
         times: int = 1,
     ) -> _D:
-        """Queue ``item`` (a script, a fault or a plan) for the next ``times`` chat requests that
-        fit every matcher; returns the double, so replies chain."""
-        self._queue.reply(item, model=model, messages=messages, tools=tools, match=match, times=times)
+        """Queue ``item`` for the next ``times`` requests to its endpoint that fit every matcher;
+        returns the double, so replies chain.
+
+        ``item`` is a script (it knows its endpoint), a dict or list (a JSON answer,
+        routed with ``path=``), an ``httpx.Response``, a replacing ``Fault``, a
+        ``ResponsePlan``, or a callable that computes one of these from the ``Call``.
+        Items that name no endpoint answer ``POST /v1/chat`` unless ``path=`` (and
+        ``method=``, inferred when the Writer API has one for the path) say otherwise.
+        """
+        self._queue.reply(
+            item,
+            path=path,
+            method=method,
+            model=model,
+            messages=messages,
+            tools=tools,
+            match=match,
+            times=times,
+        )
         return self
 
     @property

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 CHAT_PATH = "/v1/chat"
-"""The one endpoint the doubles serve, below a base URL."""
+"""The chat endpoint, below a base URL (every endpoint is in ``wire.endpoints``)."""
 
 DEFAULT_BASE_URL = "https://api.writer.com"
 """Where ``writerai.Writer()`` sends requests when neither ``base_url`` nor ``WRITER_BASE_URL`` is set."""

@@ -1,11 +1,12 @@
 """``WriterMock``: the Writer API, answered in-process through respx.
 
-The mock claims requests to the Writer base URLs. ``POST {base}/v1/chat`` is
-answered from a :class:`~writer_stream_testkit.doubles.replies.ReplyQueue` and the plan
-it returns is played by :mod:`._execute`, so pauses, stalls, disconnects and
-refused connections reach the client as the httpx exceptions a real socket would
-raise. Other Writer paths go to the user's respx routes if one matches, else get
-a Writer-shaped 404. Requests to other hosts go to any other respx router in
+The mock claims requests to the Writer base URLs. Any method and path below a
+base URL is answered from a :class:`~writer_stream_testkit.doubles.replies.ReplyQueue`
+when a queued reply fits it, and the plan it returns is played by :mod:`.execute`,
+so pauses, stalls, disconnects and refused connections reach the client as the
+httpx exceptions a real socket would raise. A request no queued reply fits goes
+to the user's respx routes if one matches, else gets the strict 500 naming its
+method and path. Requests to other hosts go to any other respx router in
 play; when none answers, loopback hosts pass through to the network (they are
 the test's own servers, such as a ``FakeWriterServer``) and any other host gets
 a Writer-shaped 500 naming the request and the base URL to pass.
@@ -26,12 +27,11 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from ..scripts.plan import ResponsePlan, error_plan
+from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from .base import QueuedDouble
 from .execute import aarrival, arrival, arun_head, build_response, run_head
 from .hosts import (
-    CHAT_PATH,
     DEFAULT_BASE_URL,
     Base,
     BaseURLs,
@@ -54,8 +54,9 @@ class _Router(DoubleRouter):
 
     respx calls ``handler`` from sync clients and ``async_handler`` from async
     ones (``answer`` and ``aanswer`` here), which is exactly the split the plan
-    executor needs to know how to wait. Any request but a served chat request
-    goes to the user's respx routes first; the mock answers only if none does.
+    executor needs to know how to wait. A queued reply that fits the request
+    comes first; otherwise the user's respx routes get it, and the mock answers
+    only if none does.
     """
 
     def __init__(self, mock: WriterMock) -> None:
@@ -68,21 +69,23 @@ class _Router(DoubleRouter):
     def answer(self, request: httpx.Request) -> httpx.Response:
         arrived = arrival()
         base = self._mock._owner(request)
-        if not self._mock._is_chat(request, base):
+        plan = self._mock._queued(request, base)
+        if plan is None:
             answer = answer_from_routes(self, request)
             if answer is not None:
                 return answer
-        plan = self._mock._plan_for(request, base)
+            plan = self._mock._unanswered(request, base)
         return build_response(plan, request, run_head(plan, request, arrived))
 
     async def aanswer(self, request: httpx.Request) -> httpx.Response:
         arrived = aarrival()
         base = self._mock._owner(request)
-        if not self._mock._is_chat(request, base):
+        plan = self._mock._queued(request, base)
+        if plan is None:
             answer = await aanswer_from_routes(self, request)
             if answer is not None:
                 return answer
-        plan = self._mock._plan_for(request, base)
+            plan = self._mock._unanswered(request, base)
         return build_response(plan, request, await arun_head(plan, request, arrived))
 
 
@@ -167,10 +170,7 @@ class WriterMock(QueuedDouble):
                 unexpected=self._assert_all_mocked,
                 unused=self._assert_all_called,
                 served_by="WriterMock",
-                advice=(
-                    f"WriterMock serves only POST {{base}}{CHAT_PATH}. Mock other Writer endpoints with "
-                    "your own respx routes, which WriterMock defers to."
-                ),
+                advice="Queue a reply for it with path= and method=, or mock it with a respx route.",
             )
         except AssertionError as problem:
             note = self._router.shadowed_note()
@@ -236,24 +236,20 @@ class WriterMock(QueuedDouble):
         """The base URL ``request`` falls under, or ``None`` when this mock does not serve its host."""
         return self._hosts.owner(request.url)
 
-    @staticmethod
-    def _is_chat(request: httpx.Request, base: Base | None) -> bool:
-        return base is not None and request.method == "POST" and request.url.path == base.prefix + CHAT_PATH
+    def _queued(self, request: httpx.Request, base: Base | None) -> ResponsePlan | None:
+        """The plan of the queued reply that fits ``request``, if it is to a served base URL and one does."""
+        if base is None:
+            return None
+        return self._queue.answer(Call.from_httpx(request), path=request.url.path[len(base.prefix) :])
 
-    def _plan_for(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
+    def _unanswered(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
+        """The answer to a request neither the queue nor a later respx router answered."""
         if base is None and is_loopback(request.url.host):
             raise pass_through(request, "WriterMock")
         call = Call.from_httpx(request)
         if base is None:
             return self._queue.reject(call, 500, self._unserved_message(request.url))
-        if self._is_chat(request, base):
-            return self._queue.take(call)
-        self._queue.record(call, stray=True)
-        return error_plan(
-            404,
-            f"WriterMock serves only POST {base.url}{CHAT_PATH}, not {call.method} {call.path}. "
-            "Mock this endpoint with a respx route.",
-        )
+        return self._queue.miss(call)
 
     def _unserved_message(self, url: httpx.URL) -> str:
         guess = guess_base(url)

@@ -11,43 +11,18 @@ from __future__ import annotations
 
 import json as _json
 import threading
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from ..errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
+from ..errors import ReplyError, ScriptError, UnexpectedRequestError, UnusedRepliesError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
+from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
-
-@runtime_checkable
-class Reply(Protocol):
-    """Anything that can answer a request: a script, a fault, a cassette interaction."""
-
-    def plan(self, call: Call) -> ResponsePlan:
-        """The complete response to send for this request."""
-        ...
-
-
-def describe_reply(item: object) -> str:
-    """A one-line name for a reply, for the lists in error messages."""
-    describe = getattr(item, "describe", None)
-    if callable(describe):
-        return str(describe())
-    return _short.repr(item)
-
-
-@dataclass(frozen=True)
-class _FixedPlan:
-    """A ready-made ``ResponsePlan`` used as a reply: the same response for any request."""
-
-    response: ResponsePlan
-
-    def plan(self, call: Call) -> ResponsePlan:
-        return self.response
-
-    def describe(self) -> str:
-        return f"ResponsePlan(status={self.response.status}, {len(self.response.steps)} steps)"
+__all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
 
 
 MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
@@ -56,6 +31,7 @@ MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
 @dataclass
 class _Entry:
     item: Reply
+    endpoint: Endpoint
     model: str | None
     messages: Callable[[Any], bool] | list[Any] | None
     tools: list[Any] | None
@@ -67,7 +43,9 @@ class _Entry:
     def left(self) -> int:
         return self.times - self.used
 
-    def matches(self, call: Call) -> bool:
+    def matches(self, call: Call, path: str) -> bool:
+        if not self.endpoint.matches(call.method, path):
+            return False
         body = call.json if isinstance(call.json, dict) else None
         if self.model is not None and (body is None or body.get("model") != self.model):
             return False
@@ -98,8 +76,8 @@ class _Entry:
             conditions.append(f"tools == {_short.repr(self.tools)}")
         if self.match is not None:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
-        when = " when " + " and ".join(conditions) if conditions else " for any request"
-        return f"{describe_reply(self.item)}{when} ({self.left} of {self.times} left)"
+        when = " when " + " and ".join(conditions) if conditions else ""
+        return f"{describe_reply(self.item)} for {self.endpoint}{when} ({self.left} of {self.times} left)"
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -127,28 +105,27 @@ class ReplyQueue:
         self._unexpected: list[Call] = []
         self._strays: list[Call] = []
         self._rejected: list[tuple[Call, int, str]] = []
+        self._failed: list[tuple[Call, str, str]] = []
 
     def reply(
         self,
-        item: Reply | ResponsePlan,
+        item: object,
         *,
+        path: str | None = None,
+        method: str | None = None,
         model: str | None = None,
         messages: MessagesMatcher | None = None,
         tools: Sequence[Mapping[str, Any]] | None = None,
         match: Callable[[Call], bool] | None = None,
         times: int = 1,
     ) -> None:
-        """Queue ``item`` to answer the next ``times`` requests that fit every matcher given.
+        """Queue ``item`` to answer the next ``times`` requests to its endpoint that fit every matcher.
 
-        Requests take the first unused reply whose matchers all fit, in the order queued.
+        Requests take the first unused reply whose endpoint and matchers all fit, in
+        the order queued. What ``item`` may be, and which endpoint it answers unless
+        ``path=``/``method=`` say, is in :mod:`.reply_items`.
         """
-        if isinstance(item, ResponsePlan):
-            item = _FixedPlan(item)
-        if not isinstance(item, Reply):
-            raise ScriptError(
-                f"Cannot queue {_short.repr(item)} as a reply: a reply must have a "
-                "plan(call) method. Pass a StreamScript, a Fault, or a ResponsePlan."
-            )
+        reply, endpoint = as_reply(item, path=path, method=method)
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise ScriptError(
                 f"Cannot queue a reply with times={times!r}: times is how many requests the "
@@ -160,7 +137,8 @@ class ReplyQueue:
                 "definitions exactly as the request sends them."
             )
         entry = _Entry(
-            item=item,
+            item=reply,
+            endpoint=endpoint,
             model=model,
             messages=messages if messages is None or callable(messages) else _plain(messages, "messages"),
             tools=None if tools is None else _plain(tools, "tools"),
@@ -170,29 +148,57 @@ class ReplyQueue:
         with self._lock:
             self._entries.append(entry)
 
-    def take(self, call: Call) -> ResponsePlan:
+    def take(self, call: Call, *, path: str | None = None) -> ResponsePlan:
         """Record ``call`` and return the plan of the first unused reply that matches it.
 
+        ``path`` is the request's path below the base URL (by default ``call.path``).
         No match gives a 500 with ``x-should-retry: false`` (so the SDK does not retry)
-        whose Writer-shaped body says what went wrong; ``verify()`` then fails the test.
-        A body that is not a JSON object gets the 400 the real API gives it, without
-        using up a reply, and fails ``verify()`` too.
+        whose Writer-shaped body names the request; ``verify()`` then fails the test.
         """
-        problem = _body_problem(call)
-        if problem is not None:
-            return self.reject(call, 400, problem)
+        plan = self.answer(call, path=path)
+        return self.miss(call) if plan is None else plan
+
+    def answer(self, call: Call, *, path: str | None = None) -> ResponsePlan | None:
+        """The plan of the first unused reply that matches ``call`` (recording it), or ``None``,
+        recording nothing, so the caller may ask elsewhere and then call :meth:`miss`.
+
+        A streaming endpoint's request whose body is not a JSON object gets the 400 the
+        real API gives it, without using up a reply, and fails ``verify()`` too.
+        """
+        path = call.path if path is None else path
+        if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
+            problem = _body_problem(call)
+            if problem is not None:
+                return self.reject(call, 400, problem)
         with self._lock:
-            self._calls.append(call)
             for entry in self._entries:
-                if entry.left > 0 and entry.matches(call):
+                if entry.left > 0 and entry.matches(call, path):
                     entry.used += 1
                     item = entry.item
+                    self._calls.append(call)
                     break
             else:
-                self._unexpected.append(call)
-                message = self._unexpected_message([call], self._entries)
-                return error_plan(500, message)
-        return item.plan(call)
+                return None
+        try:
+            if isinstance(item, ComputedReply):
+                item = item.resolve(call, path)
+            return item.plan(call)
+        except Exception as exc:
+            with self._lock:
+                self._failed.append((call, describe_reply(item), traceback.format_exc()))
+            return error_plan(
+                500,
+                f"The reply {describe_reply(item)} failed to answer {call.describe()}: "
+                f"{type(exc).__name__}: {exc} See verify() for the traceback.",
+            )
+
+    def miss(self, call: Call) -> ResponsePlan:
+        """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
+        with self._lock:
+            self._calls.append(call)
+            self._unexpected.append(call)
+            message = self._unexpected_message([call], self._entries)
+        return error_plan(500, message)
 
     def reject(self, call: Call, status: int, problem: str) -> ResponsePlan:
         """Record ``call`` as refused and return the Writer-shaped error that tells the client why.
@@ -268,9 +274,12 @@ class ReplyQueue:
             unmatched = list(self._unexpected) if unexpected else []
             strays = list(self._strays) if unexpected else []
             rejected = list(self._rejected) if unexpected else []
+            failed = list(self._failed)
             unused_entries = [e for e in self._entries if e.left > 0] if unused else []
             entries = list(self._entries)
         problems: list[AssertionError] = []
+        if failed:
+            problems.append(ReplyError(_failed_message(failed)))
         if unmatched:
             problems.append(UnexpectedRequestError(self._unexpected_message(unmatched, entries)))
         if rejected:
@@ -307,6 +316,7 @@ class ReplyQueue:
             self._unexpected.clear()
             self._strays.clear()
             self._rejected.clear()
+            self._failed.clear()
 
     @staticmethod
     def _unexpected_message(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
@@ -317,11 +327,40 @@ class ReplyQueue:
         else:
             queued = "No replies were queued."
         noun = "request" if len(calls) == 1 else "requests"
+        hints = sorted({_hint(c) for c in calls})
         return (
             f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
-            "Queue a reply for it with .reply(StreamScript()...), and check the model=, "
-            "messages=, tools= and match= conditions of the replies you queued."
+            f"Queue a reply for it: {'; '.join(hints)}. If you did, check the endpoint and the "
+            "model=, messages=, tools= and match= conditions of the replies you queued."
         )
+
+
+_HINTS = (
+    (CHAT, ".reply(StreamScript().content(...))"),
+    (COMPLETIONS, ".reply(CompletionScript().text(...))"),
+    (QUESTION, ".reply(QuestionScript().answer(...))"),
+    (application(None), ".reply(ApplicationScript().content(...))"),
+)
+
+
+def _hint(call: Call) -> str:
+    """How to queue a reply for ``call``: the script for a streaming endpoint, else a routed JSON body."""
+    cut = call.path.find("/v1/")
+    tail = call.path[cut:] if cut >= 0 else call.path
+    for endpoint, hint in _HINTS:
+        if endpoint.matches(call.method, tail):
+            return hint
+    return f".reply({{...}}, path={tail!r}, method={call.method!r})"
+
+
+def _failed_message(failed: Sequence[tuple[Call, str, str]]) -> str:
+    parts = [f"  - {reply} answering {call.describe()}:\n{text.rstrip()}" for call, reply, text in failed]
+    noun = "reply" if len(failed) == 1 else "replies"
+    return (
+        f"{len(failed)} queued {noun} failed to answer, so the client got a 500 instead:\n"
+        + "\n".join(parts)
+        + "\nFix the computed reply (or the script) so it returns a reply for the request."
+    )
 
 
 def _stray_message(strays: Sequence[Call], served_by: str, advice: str) -> str:

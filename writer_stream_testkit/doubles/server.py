@@ -1,4 +1,4 @@
-"""``FakeWriterServer``: the Writer chat API on a real loopback socket, for any client in any language.
+"""``FakeWriterServer``: the Writer API on a real loopback socket, for any client in any language.
 
 ``WriterMock`` answers inside the process through respx; this server answers over
 TCP, so a Node program, a subprocess, or a client we cannot patch sees the same
@@ -42,7 +42,6 @@ from .replies import ReplyQueue
 
 __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
 
-"""The one endpoint the fake serves; every other method or path gets a 404."""
 
 _READ_SIZE: Final = 65536
 _STOP_TIMEOUT: Final = 10.0
@@ -90,7 +89,7 @@ class LiveSource(Protocol):
 
 
 class FakeWriterServer(QueuedDouble):
-    """An HTTP/1.1 server on 127.0.0.1 that answers ``POST /v1/chat`` from queued replies.
+    """An HTTP/1.1 server on 127.0.0.1 that answers any Writer API request from queued replies.
 
     Use it as a context manager: the port is bound before ``__enter__`` returns, and
     on a clean exit the queue is verified (unexpected requests and unused replies
@@ -167,7 +166,7 @@ class FakeWriterServer(QueuedDouble):
                 verify_source()
             except AssertionError as problem:
                 source_problems.append(problem)
-        advice = f"FakeWriterServer serves only POST {CHAT_PATH}"
+        advice = "FakeWriterServer serves every path below its base URL"
         if self._thread is not None:
             advice += f"; give the client base_url={self.base_url!r} with no path after it"
         self._queue.verify(served_by="FakeWriterServer", advice=advice + ".", also=source_problems)
@@ -369,17 +368,11 @@ class FakeWriterServer(QueuedDouble):
             await self._respond(conn, writer, plan)
 
     async def _plan_for(self, call: Call) -> ResponsePlan | LiveResponse:
-        """Ask the reply source for the plan; off-endpoint requests to the queue get a Writer-shaped 404.
+        """Ask the reply source for the plan, whatever the method and path.
 
-        Any other source (a cassette, a directory of them, the record proxy) gets
-        every request, whatever its method and path: it decides what answers it.
+        The queue, a cassette, a directory of them or the record proxy: each
+        gets every request and decides what answers it.
         """
-        if self._source is self._queue and (call.method != "POST" or call.path != CHAT_PATH):
-            self._queue.record(call, stray=True)
-            return error_plan(
-                404,
-                f"FakeWriterServer only answers POST {CHAT_PATH}, not {call.method} {call.path}.",
-            )
         if self._source is not self._queue:
             self._queue.record(call)
         try:

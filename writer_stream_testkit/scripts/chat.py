@@ -18,21 +18,17 @@ script always renders the same bytes.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-import yaml
+from typing import Any, ClassVar, Literal
 
 from ..errors import ScriptError
+from ..wire.endpoints import CHAT, Endpoint
 from .assemble import _empty_choice, _finish_choice, _fold
-from .chat_yaml import _Dumper, _step_from_yaml, _steps_to_yaml
-from .faults import Fault, Frame, check_faults, fault_from_yaml
+from .base import ScriptBase
+from .chat_yaml import _step_from_yaml, _steps_to_yaml
+from .faults import Fault
 from .logprobs import PieceLogprobs, TokenSpec, _choice, _json_value, _piece_logprobs, _pieces, _token_list
-from .plan import ResponsePlan
-from .render import apply_faults, done_frame, json_plan
 from .steps import (
     ContentStep,
     DataStep,
@@ -48,10 +44,6 @@ from .steps import (
     _step_choice,
 )
 
-if TYPE_CHECKING:
-    from ..wire.call import Call
-
-
 DEFAULT_MODEL = "palmyra-x5"
 DEFAULT_ID = "chatcmpl-writer-stream-testkit"
 DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
@@ -61,8 +53,10 @@ FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
 
 
 @dataclass(frozen=True)
-class StreamScript:
+class StreamScript(ScriptBase):
     """A streamed chat response, built by chaining calls; see the module docstring for the rules."""
+
+    kind: ClassVar[str] = "chat"
 
     model: str = DEFAULT_MODEL
     id: str = DEFAULT_ID
@@ -91,7 +85,7 @@ class StreamScript:
                     f"raise n to {used + 1} or use choices 0 to {self.n - 1}."
                 )
         object.__setattr__(self, "steps", tuple(self.steps))
-        object.__setattr__(self, "faults", check_faults(self.faults, "StreamScript(faults=...)"))
+        object.__setattr__(self, "faults", self._check_faults("StreamScript(faults=...)"))
 
     # --- builders ------------------------------------------------------------------------------
 
@@ -283,10 +277,6 @@ class StreamScript:
             raise ScriptError(f"raw(): {chunk!r} is neither a chunk dict nor a data string.")
         return self._add(RawStep(_json_value(chunk, "raw()")))
 
-    def with_fault(self, *faults: Fault) -> StreamScript:
-        """The same script delivered with these faults (see ``faults`` for how they compose)."""
-        return replace(self, faults=check_faults(self.faults + tuple(faults)))
-
     # --- renders -------------------------------------------------------------------------------
 
     def _head(self) -> dict[str, Any]:
@@ -375,36 +365,6 @@ class StreamScript:
                 out.append(_copy(step.chunk))
         return out
 
-    def chunks(self) -> list[dict[str, Any]]:
-        """The chunk dicts in order. Raw strings that are JSON objects are included, parsed;
-        other raw strings are not chunks and appear only in the SSE bytes."""
-        out: list[dict[str, Any]] = []
-        for data in self._data():
-            if isinstance(data, str):
-                try:
-                    parsed = json.loads(data)
-                except ValueError:
-                    continue
-                if isinstance(parsed, dict):
-                    out.append(parsed)
-            else:
-                out.append(data)
-        return out
-
-    def frames(self) -> list[Frame]:
-        """The SSE blocks before faults: one per chunk, then ``[DONE]``."""
-        frames = [
-            Frame(data=d if isinstance(d, str) else json.dumps(d, separators=(",", ":"), ensure_ascii=False))
-            for d in self._data()
-        ]
-        return [*frames, done_frame()]
-
-    def sse(self, newline: str = "\n") -> bytes:
-        """The exact response body without faults: ``data: {json}`` blocks, then ``data: [DONE]``."""
-        if newline not in ("\n", "\r", "\r\n"):
-            raise ScriptError(f'sse(newline={newline!r}): use "\\n", "\\r" or "\\r\\n".')
-        return b"".join(f.encode(newline) for f in self.frames())
-
     def completion(self) -> dict[str, Any]:
         """The non-streaming ``ChatCompletion`` JSON with the same content, for ``stream: false``."""
         choices: dict[int, dict[str, Any]] = {}
@@ -437,18 +397,14 @@ class StreamScript:
             out["usage"] = usage
         return out
 
-    def stream_plan(self) -> ResponsePlan:
-        """The ``stream: true`` response, faults applied."""
-        return apply_faults(self.frames(), self.faults)
+    def json_body(self) -> dict[str, Any]:
+        """The ``stream: false`` answer: :meth:`completion`."""
+        return self.completion()
 
-    def json_plan(self) -> ResponsePlan:
-        """The ``stream: false`` response: the completion JSON, with replacing faults and delays."""
-        body = json.dumps(self.completion(), separators=(",", ":"), ensure_ascii=False).encode()
-        return json_plan(body, self.faults)
-
-    def plan(self, call: Call) -> ResponsePlan:
-        """The response to ``call``: SSE if it asked for ``stream: true``, JSON otherwise."""
-        return self.stream_plan() if call.stream else self.json_plan()
+    @property
+    def endpoint(self) -> Endpoint:
+        """``POST /v1/chat``."""
+        return CHAT
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
@@ -465,8 +421,7 @@ class StreamScript:
 
     # --- YAML ----------------------------------------------------------------------------------
 
-    def to_yaml(self) -> str:
-        """The readable YAML form; ``StreamScript.from_yaml`` reads it back to an equal script."""
+    def _yaml_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"model": self.model}
         for name, default in (
             ("id", DEFAULT_ID),
@@ -478,51 +433,11 @@ class StreamScript:
             if getattr(self, name) != default:
                 doc[name] = getattr(self, name)
         doc["steps"] = _steps_to_yaml(self.steps)
-        if self.faults:
-            doc["faults"] = [f.to_yaml_item() for f in self.faults]
-        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        return doc
 
     @classmethod
-    def from_yaml(cls, source: str | os.PathLike[str]) -> StreamScript:
-        """Read a script from YAML text or a file (a path, or a one-line string ending in .yaml/.yml).
-
-        Only plain data is accepted (``yaml.safe_load``): tags such as ``!!python/object``
-        are refused.
-        """
-        if isinstance(source, os.PathLike) or (
-            "\n" not in source and source.strip().endswith((".yaml", ".yml"))
-        ):
-            path = Path(source)
-            where = str(path)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
-        else:
-            text, where = source, "<script YAML>"
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.constructor.ConstructorError as exc:
-            raise ScriptError(
-                f"{where}: {exc.problem} {exc.problem_mark or ''}. Script files are plain data and are "
-                "loaded with yaml.safe_load, which refuses Python tags like !!python/object; remove the tag."
-            ) from None
-        except yaml.YAMLError as exc:
-            raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
-        return cls._from_doc(doc, where)
-
-    @classmethod
-    def _from_doc(cls, doc: object, where: str) -> StreamScript:
-        if not isinstance(doc, dict):
-            raise ScriptError(
-                f"{where}: a script is a mapping with model and steps, not {type(doc).__name__}."
-            )
-        known = {"model", "id", "created", "n", "system_fingerprint", "auto_finish", "steps", "faults"}
-        unknown = sorted(set(map(str, doc)) - known)
-        if unknown:
-            raise ScriptError(
-                f"{where}: unknown key {', '.join(unknown)}; a script has {', '.join(sorted(known))}."
-            )
+    def _from_doc(cls, doc: dict[str, Any], where: str) -> StreamScript:
+        cls._check_keys(doc, ("model", "id", "created", "n", "system_fingerprint", "auto_finish"), where)
         try:
             script = cls(
                 model=doc.get("model", DEFAULT_MODEL),
@@ -541,11 +456,4 @@ class StreamScript:
             raise ScriptError(f"{where}: steps must be a list, not {steps!r}.")
         for i, item in enumerate(steps, start=1):
             script = _step_from_yaml(script, item, f"{where}, step {i}")
-        faults = doc.get("faults") or []
-        if not isinstance(faults, list):
-            raise ScriptError(f"{where}: faults must be a list, not {faults!r}.")
-        built = [fault_from_yaml(item, f"{where}, fault {i}") for i, item in enumerate(faults, start=1)]
-        try:
-            return script.with_fault(*built)
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
+        return script._with_yaml_faults(doc, where)

@@ -121,7 +121,8 @@ class Call:
 
     def describe(self) -> str:
         """The request line and a short summary of its body, for error messages."""
-        return f"{self.method} {self.path} {_summarise_body(self)}"
+        query = urlsplit(self.url).query
+        return f"{self.method} {self.path}{'?' + query if query else ''} {_summarise_body(self)}"
 
 
 def _parse_json(content: bytes) -> Any:
@@ -163,14 +164,14 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 def _body_problem(call: Call) -> str | None:
-    """Why ``call``'s body cannot be a chat request (the real API answers 400), or ``None`` if it can."""
+    """Why ``call``'s body cannot be a streaming endpoint's request (the real API answers 400), or ``None`` if it can."""
     if isinstance(call.json, dict):
         return None
     value, reason = decode_body(call.content)
     if reason is None:
         reason = f"The request body is JSON but not an object: {_short.repr(value)}"
     return (
-        f"{reason}. The Writer API answers such a request with 400; send the chat parameters "
+        f"{reason}. The Writer API answers such a request with 400; send the request's parameters "
         "as one JSON object, as the Writer SDKs do."
     )
 
@@ -200,6 +201,9 @@ def _summarise_body(call: Call) -> str:
         last = messages[-1] if messages else None
         if isinstance(last, dict):
             parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
+    for key in ("prompt", "question"):  # completions, Knowledge Graph questions
+        if isinstance(body.get(key), str):
+            parts.append(f"{key}: {_short.repr(body[key])}")
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
         names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
