@@ -27,14 +27,14 @@ import socket
 import struct
 import threading
 import traceback
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Step, Write, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH
@@ -45,6 +45,8 @@ __all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanS
 """The one endpoint the fake serves; every other method or path gets a 404."""
 
 _READ_SIZE: Final = 65536
+_BATCH_BYTES: Final = 16384
+"""Writes with nothing between them leave together, up to about this many bytes per send."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
 _HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "content-length", "transfer-encoding"})
@@ -401,11 +403,16 @@ class FakeWriterServer(QueuedDouble):
             return False
         headers, length = _framed_headers(plan)
         response = h11.Response(status_code=plan.status, headers=headers, reason=_reason(plan.status))
+        if length is None and not head:
+            # Chunked: the head goes through h11, the body is framed here (see _write_chunked).
+            return await _write_chunked(
+                writer, conn.send(response) or b"", plan.steps, lambda: conn.send(h11.EndOfMessage()) or b""
+            )
         await self._send(writer, conn.send(response))
         sent = 0
         for step in () if head else plan.steps:
             if isinstance(step, Write):
-                data = step.data if length is None else step.data[: max(length - sent, 0)]
+                data = step.data[: max(length - sent, 0)] if length is not None else step.data
                 sent += len(data)
                 await self._send(writer, conn.send(h11.Data(data=data)))
                 # drain() returns at once while the kernel takes every byte, so yield here or
@@ -445,6 +452,55 @@ class FakeWriterServer(QueuedDouble):
         if data:
             writer.write(data)
         await writer.drain()
+
+
+async def _write_chunked(
+    writer: asyncio.StreamWriter, head: bytes, steps: Iterable[Step], end: Callable[[], bytes]
+) -> bool:
+    """Send ``head``, ``steps`` as a chunked body, then ``end()``; return ``False`` at a ``Disconnect``.
+
+    Each ``Write`` is framed as its own HTTP chunk (``size CRLF data CRLF``), so a
+    client's HTTP parser hands it over as one piece however TCP groups the bytes.
+    Writes that nothing separates (no pause, no cut) are the same instant on the
+    wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
+    frames intact; a pause or a cut flushes what came before it first. After each
+    send the stream waits until the kernel has every byte (``drain`` with a
+    high-water mark of 0) and lets the other streams move. Framing here rather than
+    through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
+    still writes the head and the last chunk, and keeps the connection's state.
+    """
+    pending = [head]
+    size = len(head)
+    for step in steps:
+        if type(step) is Write or isinstance(step, Write):
+            data = step.data
+            if data:  # an empty chunk would end the body; an empty write puts nothing on the wire
+                pending.append(b"%x\r\n%b\r\n" % (len(data), data))
+                size += len(data)
+                if size >= _BATCH_BYTES:
+                    await _flush(writer, pending)
+                    pending, size = [], 0
+            continue
+        if pending:
+            await _flush(writer, pending)
+            pending, size = [], 0
+        if isinstance(step, Pause):
+            await asyncio.sleep(step.seconds)
+        elif isinstance(step, Disconnect):
+            return False
+        else:
+            raise TypeError(f"A ResponsePlan step must be Write, Pause or Disconnect, not {step!r}.")
+    pending.append(end())
+    await _flush(writer, pending)
+    return True
+
+
+async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes]) -> None:
+    writer.write(b"".join(pieces))
+    await writer.drain()
+    # drain() returns at once while the kernel takes every byte, so yield here or one
+    # stream would be written whole before any concurrent stream moves.
+    await asyncio.sleep(0)
 
 
 def _cassette_source(cassette: object) -> PlanSource:
