@@ -13,10 +13,10 @@ import sys
 if len(sys.argv) > 1:
     sys.path.insert(0, sys.argv[1])
 
-from writer_stream_testkit import FakeWriterServer  # noqa: E402
-from writer_stream_testkit.scripts.plan import ResponsePlan, Write  # noqa: E402
-from writer_stream_testkit.wire.call import Call  # noqa: E402
-from writer_stream_testkit.wire.sse import DONE, encode_chunk  # noqa: E402
+from writer_stream_testkit import FakeWriterServer
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
+from writer_stream_testkit.wire.call import Call
+from writer_stream_testkit.wire.sse import DONE, encode_chunk
 
 
 class NumberedStream:

@@ -193,7 +193,9 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs", end="")
     if hasattr(os, "getloadavg"):
         print(f", load average {os.getloadavg()[0]:.1f} at start", end="")
-    print(f"\n{STREAMS} concurrent streams x {CHUNKS_PER_STREAM} chunks ({CLIENTS} AsyncClients), best of {ROUNDS}")
+    print(
+        f"\n{STREAMS} concurrent streams x {CHUNKS_PER_STREAM} chunks ({CLIENTS} AsyncClients), best of {ROUNDS}"
+    )
     if node is None:
         print("SKIPPED the node:http comparison: no `node` on PATH or at /usr/bin/node.")
 
@@ -214,15 +216,21 @@ def main() -> int:
                     return 1
                 problems += result.problems
                 old = best.get(name)
-                best[name] = result if old is None else Round(
-                    cpu_per_event=min(old.cpu_per_event, result.cpu_per_event),
-                    first_byte_p50=min(old.first_byte_p50, result.first_byte_p50),
-                    first_byte_p99=min(old.first_byte_p99, result.first_byte_p99),
-                    wall=min(old.wall, result.wall),
-                    received=min(old.received, result.received),
-                    problems=max(old.problems, result.problems),
+                best[name] = (
+                    result
+                    if old is None
+                    else Round(
+                        cpu_per_event=min(old.cpu_per_event, result.cpu_per_event),
+                        first_byte_p50=min(old.first_byte_p50, result.first_byte_p50),
+                        first_byte_p99=min(old.first_byte_p99, result.first_byte_p99),
+                        wall=min(old.wall, result.wall),
+                        received=min(old.received, result.received),
+                        problems=max(old.problems, result.problems),
+                    )
                 )
-        print(f"\n{'server':<18} {'CPU/event':>10} {'fb p50':>9} {'fb p99':>9} {'wall':>7} {'events/s':>9} {'lost':>6}")
+        print(
+            f"\n{'server':<18} {'CPU/event':>10} {'fb p50':>9} {'fb p99':>9} {'wall':>7} {'events/s':>9} {'lost':>6}"
+        )
         for name in names:
             r = best[name]
             print(
