@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,7 +32,7 @@ from .chat_yaml import _Dumper, _step_from_yaml, _steps_to_yaml
 from .faults import Fault, Frame, check_faults, fault_from_yaml
 from .logprobs import PieceLogprobs, TokenSpec, _choice, _json_value, _piece_logprobs, _pieces, _token_list
 from .plan import ResponsePlan
-from .render import apply_faults, done_frame, json_plan
+from .render import FrameSource, apply_faults, done_frame, json_plan
 from .steps import (
     ContentStep,
     DataStep,
@@ -56,6 +56,8 @@ DEFAULT_MODEL = "palmyra-x5"
 DEFAULT_ID = "chatcmpl-writer-stream-testkit"
 DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""How chunks are written: one encoder, since ``json.dumps`` with options builds one per call."""
 
 # --- The script ---------------------------------------------------------------------------------
 
@@ -308,6 +310,10 @@ class StreamScript:
 
     def _data(self) -> list[dict[str, Any] | str]:
         """Every data payload in order: chunk dicts, and raw strings as given."""
+        return list(self._iter_data())
+
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        """The payloads of :meth:`_data`, one at a time, so a plan can render them as it sends."""
         steps = list(self.steps)
         if self.auto_finish:
             finished = {s.choice for s in steps if isinstance(s, FinishStep)}
@@ -323,16 +329,15 @@ class StreamScript:
             steps[tail:tail] = auto
         head = self._head()
         seen: set[int] = set()
-        out: list[dict[str, Any] | str] = []
 
         def chunk(
             choice: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
-        ) -> None:
+        ) -> dict[str, Any]:
             if choice not in seen:
                 seen.add(choice)
                 delta = {"role": "assistant", **delta}
             body = {"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
-            out.append({**head, "choices": [body]})
+            return {**head, "choices": [body]}
 
         for step in steps:
             if isinstance(step, ContentStep):
@@ -345,7 +350,7 @@ class StreamScript:
                             "content": _copy(tokens) if field_name == "content" else None,
                             "refusal": _copy(tokens) if field_name == "refusal" else None,
                         }
-                    chunk(step.choice, {field_name: piece}, logprobs)
+                    yield chunk(step.choice, {field_name: piece}, logprobs)
             elif isinstance(step, ToolCallStep):
                 if step.opens:
                     header = {
@@ -354,9 +359,9 @@ class StreamScript:
                         "type": "function",
                         "function": {"name": step.name, "arguments": ""},
                     }
-                    chunk(step.choice, {"tool_calls": [header]})
+                    yield chunk(step.choice, {"tool_calls": [header]})
                 for piece in step.arguments:
-                    chunk(
+                    yield chunk(
                         step.choice, {"tool_calls": [{"index": step.index, "function": {"arguments": piece}}]}
                     )
             elif isinstance(step, LogprobsStep):
@@ -364,16 +369,15 @@ class StreamScript:
                     "content": None if step.content is None else _copy(step.content),
                     "refusal": None if step.refusal is None else _copy(step.refusal),
                 }
-                chunk(step.choice, {}, logprobs)
+                yield chunk(step.choice, {}, logprobs)
             elif isinstance(step, DataStep):
-                chunk(step.choice, {step.field: _copy(step.value)})
+                yield chunk(step.choice, {step.field: _copy(step.value)})
             elif isinstance(step, FinishStep):
-                chunk(step.choice, {}, None, step.reason)
+                yield chunk(step.choice, {}, None, step.reason)
             elif isinstance(step, UsageStep):
-                out.append({**head, "choices": [], "usage": _copy(step.usage)})
+                yield {**head, "choices": [], "usage": _copy(step.usage)}
             else:
-                out.append(_copy(step.chunk))
-        return out
+                yield _copy(step.chunk)
 
     def chunks(self) -> list[dict[str, Any]]:
         """The chunk dicts in order. Raw strings that are JSON objects are included, parsed;
@@ -393,11 +397,17 @@ class StreamScript:
 
     def frames(self) -> list[Frame]:
         """The SSE blocks before faults: one per chunk, then ``[DONE]``."""
-        frames = [
-            Frame(data=d if isinstance(d, str) else json.dumps(d, separators=(",", ":"), ensure_ascii=False))
-            for d in self._data()
-        ]
-        return [*frames, done_frame()]
+        return list(self._iter_frames())
+
+    def _iter_frames(self) -> Iterator[Frame]:
+        for d in self._iter_data():
+            yield Frame(data=d if isinstance(d, str) else _COMPACT_JSON.encode(d))
+        yield done_frame()
+
+    def _kinds(self) -> Iterator[str]:
+        for _ in self._iter_data():
+            yield "chunk"
+        yield "done"
 
     def sse(self, newline: str = "\n") -> bytes:
         """The exact response body without faults: ``data: {json}`` blocks, then ``data: [DONE]``."""
@@ -439,7 +449,7 @@ class StreamScript:
 
     def stream_plan(self) -> ResponsePlan:
         """The ``stream: true`` response, faults applied."""
-        return apply_faults(self.frames(), self.faults)
+        return apply_faults(FrameSource(self._iter_frames, self._kinds), self.faults)
 
     def json_plan(self) -> ResponsePlan:
         """The ``stream: false`` response: the completion JSON, with replacing faults and delays."""
