@@ -108,8 +108,10 @@ def apply_faults(
     if replacement is not None:
         return _with_head_delay(replacement, _head_delay(faults))
     ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
-    kinds = list(source.kinds())
-    chunk_count = sum(1 for kind in kinds if kind == "chunk")
+    # The shape of the body, from the kinds alone: how many chunks, and which block each
+    # anchor a fault names falls before.
+    named = {f.after_chunks for f in ordered if isinstance(f, _Anchored)}
+    chunk_count = sum(1 for kind in source.kinds() if kind == "chunk")
     for fault in ordered:
         if isinstance(fault, _Anchored) and fault.after_chunks > chunk_count:
             raise _fail(
@@ -118,13 +120,12 @@ def apply_faults(
                 f"{'' if chunk_count == 1 else 's'}",
                 f"use an after_chunks from 0 to {chunk_count}, or add chunks to the script.",
             )
-    # The shape of the body (which block each anchor falls before), from the kinds alone.
     block_count = 0
     anchors: dict[int, int] = {}
-    for item in _content(Frame(kind=kind) for kind in kinds)(ordered):
+    for item in _content(Frame(kind=kind) for kind in source.kinds())(ordered):
         if isinstance(item, Frame):
             block_count += 1
-        else:
+        elif item in named:
             anchors[item] = block_count
 
     # 2. line ends
