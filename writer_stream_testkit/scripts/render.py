@@ -108,10 +108,19 @@ def apply_faults(
     if replacement is not None:
         return _with_head_delay(replacement, _head_delay(faults))
     ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
-    # The shape of the body, from the kinds alone: how many chunks, and which block each
-    # anchor a fault names falls before.
+    # The shape of the body, from the kinds alone (no JSON), and only when a fault is
+    # anchored: how many chunks, and which block each named anchor falls before.
     named = {f.after_chunks for f in ordered if isinstance(f, _Anchored)}
-    chunk_count = sum(1 for kind in source.kinds() if kind == "chunk")
+    chunk_count = block_count = 0
+    anchors: dict[int, int] = {}
+    if named:
+        kinds = list(source.kinds())
+        chunk_count = kinds.count("chunk")
+        for item in _content(Frame(kind=kind) for kind in kinds)(ordered):
+            if isinstance(item, Frame):
+                block_count += 1
+            elif item in named:
+                anchors[item] = block_count
     for fault in ordered:
         if isinstance(fault, _Anchored) and fault.after_chunks > chunk_count:
             raise _fail(
@@ -120,13 +129,6 @@ def apply_faults(
                 f"{'' if chunk_count == 1 else 's'}",
                 f"use an after_chunks from 0 to {chunk_count}, or add chunks to the script.",
             )
-    block_count = 0
-    anchors: dict[int, int] = {}
-    for item in _content(Frame(kind=kind) for kind in source.kinds())(ordered):
-        if isinstance(item, Frame):
-            block_count += 1
-        elif item in named:
-            anchors[item] = block_count
 
     # 2. line ends
     if any(isinstance(f, CrlfLineEnds) or (isinstance(f, Split) and f.mid_crlf) for f in ordered):
@@ -207,6 +209,55 @@ class _Body:
         self._each = each
 
     def steps(self) -> Iterator[Step]:
+        return self._blocks() if not self._splits else self._split()
+
+    def _blocks(self) -> Iterator[Step]:
+        """No split: each block is one write (the common case, so it takes the short way)."""
+        newline, stalls, each, cut = self._newline, self._stalls, self._each, self._cut
+        last = b""  # the block before this one, sent once the next is known not to be cut off
+        last_pauses: list[float] = []
+        index = 0
+        for item in _content(self._source.make())(self._faults):
+            if not isinstance(item, Frame):
+                continue
+            data = item.encode(newline)
+            if last:
+                yield from (Pause(s) for s in last_pauses)
+                if each:
+                    yield Pause(each)
+                yield Write(last)
+            last_pauses = stalls.get(index, [])
+            ending = cut is not None and cut[0] == index
+            index += 1
+            if ending:
+                assert cut is not None
+                half = data[: len(data) // 2] if cut[1] else b""
+                if half:
+                    yield from (Pause(s) for s in last_pauses)
+                    if each:
+                        yield Pause(each)
+                    yield Write(half)
+                if not half or len(data) // 2 == 0:
+                    yield from (Pause(s) for s in last_pauses)
+                yield _plan.Disconnect()
+                return
+            last = data
+        if last:
+            yield from (Pause(s) for s in last_pauses)
+            if each:
+                yield Pause(each)
+            yield Write(last)
+        if cut is not None:  # cut after the last block
+            if last:
+                yield from (Pause(s) for s in stalls.get(index, ()))
+            else:
+                yield from (Pause(s) for s in stalls.get(0, ()))
+            yield _plan.Disconnect()
+        elif last:
+            yield from (Pause(s) for s in stalls.get(index, ()))
+
+    def _split(self) -> Iterator[Step]:
+        """With splits: writes end at the splits' boundaries and the stalls, across blocks."""
         sizes = [split.sizes for split in self._splits if split.sizes]
         size_at = [0] * len(sizes)  # the next boundary of each sizes split
         size_turn = [0] * len(sizes)
