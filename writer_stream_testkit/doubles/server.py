@@ -567,8 +567,6 @@ async def _write_chunked(
             await asyncio.sleep(step.seconds)
         elif isinstance(step, Disconnect):
             return False
-        else:
-            raise TypeError(f"A ResponsePlan step must be Write, Pause or Disconnect, not {step!r}.")
     pending.append(end())
     await _flush(writer, pending)
     return True
