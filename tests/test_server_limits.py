@@ -19,13 +19,16 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from writer_stream_testkit import cli
 from writer_stream_testkit.doubles.mock import WriterMock
 from writer_stream_testkit.doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
 from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError
 from writer_stream_testkit.scripts.chat import StreamScript
-from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.faults import Disconnect as FaultDisconnect
+from writer_stream_testkit.scripts.faults import Fault, Split
 from writer_stream_testkit.scripts.plan import LazySteps, Write
 from writer_stream_testkit.wire.call import Call
 
@@ -287,3 +290,81 @@ class _Same:
 
     def take(self, call: Call) -> Any:
         return self._script.plan(call)
+
+
+# --- the lazy renderer keeps the eager contract ------------------------------------------------
+
+TEXTS = st.lists(st.sampled_from(["Hi", "h\u00e9llo", " \u2603", "a\r\nb", "x" * 70]), max_size=5)
+
+
+@st.composite
+def fault_sets(draw: st.DrawFn) -> list[Fault]:
+    """Content faults, a disconnect, and at least one split: everything but pauses."""
+    n = draw(st.integers(0, 6))
+    faults: list[Fault] = [
+        draw(
+            st.sampled_from(
+                [
+                    Fault.split(sizes=draw(st.lists(st.integers(1, 90), min_size=1, max_size=3))),
+                    Fault.split_mid_utf8(),
+                    Fault.split_mid_crlf(),
+                ]
+            )
+        )
+    ]
+    for _ in range(draw(st.integers(0, 3))):
+        faults.append(
+            draw(
+                st.sampled_from(
+                    [
+                        Fault.keep_alive(every=draw(st.integers(1, 3))),
+                        Fault.malformed_chunk(after_chunks=min(n, draw(st.integers(0, 6)))),
+                        Fault.error_event(after_chunks=min(n, draw(st.integers(0, 6)))),
+                        Fault.missing_done(),
+                        Fault.data_after_done(),
+                        Fault.disconnect(
+                            after_chunks=min(n, draw(st.integers(0, 6))), mid_chunk=draw(st.booleans())
+                        ),
+                        Fault.split(sizes=[draw(st.integers(1, 200))]),
+                    ]
+                )
+            )
+        )
+    return faults
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=TEXTS, faults=fault_sets())
+def test_splits_rendered_block_by_block_cut_where_split_boundaries_says(
+    texts: list[str], faults: list[Fault]
+) -> None:
+    """Splits move only write boundaries, to exactly ``Split.boundaries`` of the whole body.
+
+    ``Split.boundaries`` works on the whole body at once, the way plans were built before
+    they were rendered as sent, so it is an independent oracle for the streaming cuts.
+    """
+    script = StreamScript().content(*texts) if texts else StreamScript()
+    chunk_count = len(script.chunks())
+    assume(all(not hasattr(f, "after_chunks") or f.after_chunks <= chunk_count for f in faults))
+    splits = [f for f in faults if isinstance(f, Split)]
+    others = [f for f in faults if not isinstance(f, Split)]
+    if any(s.mid_crlf for s in splits):
+        others.append(Fault.crlf())
+    try:
+        plan = script.with_fault(*faults).stream_plan()
+        writes = list(plan.writes())
+    except ScriptError:
+        assume(False)
+    unsplit = script.with_fault(*others).stream_plan() if others else script.stream_plan()
+    whole = (
+        script.with_fault(*[f for f in others if not isinstance(f, FaultDisconnect)]).stream_plan()
+        if others
+        else script.stream_plan()
+    ).body()
+    body = unsplit.body()
+    assert b"".join(writes) == body
+    assert plan.completes == unsplit.completes
+    cuts = set(itertools.accumulate(len(w) for w in writes[:-1]))
+    expected = {b for split in splits for b in split.boundaries(whole)}
+    assert cuts == {b for b in expected if 0 < b < len(body)}
+    assert plan.steps == tuple(plan.steps)  # rendered afresh, the same each time
