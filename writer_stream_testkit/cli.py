@@ -40,7 +40,7 @@ from .cassettes.tools import (
     render_cassette_text,
     render_verify_report,
 )
-from .doubles.server import FakeWriterServer
+from .doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
 from .errors import CassetteError
 from .scripts.plan import ResponsePlan, error_plan
 from .wire.call import Call
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["build_parser", "main"]
 
 _PROG = "writer-stream-testkit"
+SERVE_HISTORY = 1000
+"""How many requests ``serve`` and ``record`` remember: a server that runs for days must not grow."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
         default="fast",
         metavar="fast|recorded|FACTOR",
         help="cassette replay speed: no waits, the recorded gaps, or the gaps times FACTOR (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-body-size",
+        type=int,
+        default=DEFAULT_MAX_BODY_SIZE,
+        metavar="BYTES",
+        help="refuse request bodies larger than this with a 413 (default: %(default)s, 32 MiB)",
+    )
+    serve.add_argument(
+        "--history",
+        type=int,
+        default=SERVE_HISTORY,
+        metavar="N",
+        help="remember only the last N requests, so a long run does not grow (default: %(default)s)",
     )
     serve.set_defaults(handler=_cmd_serve)
 
@@ -321,6 +337,10 @@ def _timing(text: str) -> Timing:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.max_body_size < 0:
+        raise _UsageError("--max-body-size needs a number of bytes, 0 or more.")
+    if args.history < 1:
+        raise _UsageError("--history needs a whole number of requests, at least 1.")
     if args.times is not None and (args.times < 1 or not args.scripts):
         raise _UsageError("--times needs --script and a whole number of at least 1.")
     if args.allow_repeats and args.cassettes is None:
@@ -335,6 +355,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     server = FakeWriterServer(
         host=args.host,
         port=args.port,
+        max_body_size=args.max_body_size,
+        history=args.history,
         source=directory
         if directory is not None
         else _Cycle(scripts)
@@ -380,7 +402,7 @@ def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> i
         server.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print(f"Stopped after {len(server.calls)} request(s).", file=sys.stderr, flush=True)
+    print(f"Stopped after {server.replies.received} request(s).", file=sys.stderr, flush=True)
     return 0
 
 
@@ -433,7 +455,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
 
     proxy = RecordingProxy(cassette, upstream, log=log)
-    server = FakeWriterServer(host=args.host, port=args.port, source=proxy)
+    server = FakeWriterServer(host=args.host, port=args.port, source=proxy, history=SERVE_HISTORY)
     banner = (
         f"Recording every request at {{url}} from {upstream} into {args.cassette} "
         f"(record mode {args.record_mode})."

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json as _json
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -95,17 +96,29 @@ class ReplyQueue:
     """Queued replies, the calls received, and the bookkeeping that makes tests strict.
 
     Thread-safe: the fake server takes replies on its own thread while the test
-    thread queues and verifies.
+    thread queues and verifies. ``history=N`` keeps only the last ``N`` requests
+    (and the last ``N`` of each kind of problem), for a server that runs for days;
+    ``received`` still counts them all. The default keeps everything, as a test
+    reading ``calls`` needs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, history: int | None = None) -> None:
+        if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
+            raise ScriptError(
+                f"Cannot keep a history of {history!r} requests: pass a whole number of at least 1, "
+                "or None to keep every request."
+            )
+        self.history = history
+        """How many requests ``calls`` keeps (the latest); ``None`` keeps them all."""
+        self.received = 0
+        """How many requests were recorded in all, including any ``history`` let go."""
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
-        self._calls: list[Call] = []
-        self._unexpected: list[Call] = []
-        self._strays: list[Call] = []
-        self._rejected: list[tuple[Call, int, str]] = []
-        self._failed: list[tuple[Call, str, str]] = []
+        self._calls: deque[Call] = deque(maxlen=history)
+        self._unexpected: deque[Call] = deque(maxlen=history)
+        self._strays: deque[Call] = deque(maxlen=history)
+        self._rejected: deque[tuple[Call, int, str]] = deque(maxlen=history)
+        self._failed: deque[tuple[Call, str, str]] = deque(maxlen=history)
 
     def reply(
         self,
@@ -175,7 +188,7 @@ class ReplyQueue:
                 if entry.left > 0 and entry.matches(call, path):
                     entry.used += 1
                     item = entry.item
-                    self._calls.append(call)
+                    self._add(call)
                     break
             else:
                 return None
@@ -195,7 +208,7 @@ class ReplyQueue:
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
         with self._lock:
-            self._calls.append(call)
+            self._add(call)
             self._unexpected.append(call)
             message = self._unexpected_message([call], self._entries)
         return error_plan(500, message)
@@ -208,7 +221,7 @@ class ReplyQueue:
         error body and, with the request, in what ``verify()`` raises.
         """
         with self._lock:
-            self._calls.append(call)
+            self._add(call)
             self._rejected.append((call, status, problem))
         return error_plan(status, problem)
 
@@ -217,13 +230,17 @@ class ReplyQueue:
         with a 404 because it went to an endpoint the double does not serve, which ``verify()``
         then reports."""
         with self._lock:
-            self._calls.append(call)
+            self._add(call)
             if stray:
                 self._strays.append(call)
 
+    def _add(self, call: Call) -> None:
+        self._calls.append(call)
+        self.received += 1
+
     @property
     def calls(self) -> list[Call]:
-        """Every request received so far, in order (a copy)."""
+        """Every request received so far (the last ``history`` when that is set), in order (a copy)."""
         with self._lock:
             return list(self._calls)
 
@@ -313,6 +330,7 @@ class ReplyQueue:
             if replies:
                 self._entries.clear()
             self._calls.clear()
+            self.received = 0
             self._unexpected.clear()
             self._strays.clear()
             self._rejected.clear()

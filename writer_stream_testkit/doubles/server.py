@@ -27,23 +27,37 @@ import socket
 import struct
 import threading
 import traceback
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH, running_doubles
 from .replies import ReplyQueue
 
-__all__ = ["CHAT_PATH", "FakeWriterServer", "LiveResponse", "LiveSource", "PlanSource", "WriterDouble"]
+__all__ = [
+    "CHAT_PATH",
+    "DEFAULT_MAX_BODY_SIZE",
+    "FakeWriterServer",
+    "LiveResponse",
+    "LiveSource",
+    "PlanSource",
+    "WriterDouble",
+]
 
 
 _READ_SIZE: Final = 65536
+DEFAULT_MAX_BODY_SIZE: Final = 32 * 1024 * 1024
+"""The largest request body ``FakeWriterServer`` reads unless told otherwise (32 MiB)."""
+_LINGER_SECONDS: Final = 5.0
+"""How long a refused upload is read and dropped, so its client gets to read the 413."""
+_BATCH_BYTES: Final = 16384
+"""Writes with nothing between them leave together, up to about this many bytes per send."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
 _HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "content-length", "transfer-encoding"})
@@ -96,6 +110,12 @@ class FakeWriterServer(QueuedDouble):
     fail the test). ``port=0`` picks a free ephemeral port; read ``base_url``.
     ``source=`` (or a ``cassette=`` that has ``take(call)``) answers requests instead
     of the queue; requests and off-endpoint 404s are still recorded and verified here.
+
+    Bounds: a request body over ``max_body_size`` bytes (default
+    ``DEFAULT_MAX_BODY_SIZE``, 32 MiB) is refused with a 413 as soon as it is known
+    to be too large, without being held; ``history=N`` keeps only the last ``N``
+    requests in ``calls`` (the default keeps all, as tests read them; ``serve``
+    keeps 1,000). Responses are written as their plans render them, never whole.
     """
 
     def __init__(
@@ -105,15 +125,27 @@ class FakeWriterServer(QueuedDouble):
         port: int = 0,
         cassette: object | None = None,
         source: PlanSource | LiveSource | None = None,
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        history: int | None = None,
     ) -> None:
+        if max_body_size is not None and (
+            isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0
+        ):
+            raise ValueError(
+                f"FakeWriterServer got max_body_size={max_body_size!r}; pass a number of bytes (0 or "
+                "more), or None to accept request bodies of any size."
+            )
         if cassette is not None and source is not None:
             raise ValueError(
                 "FakeWriterServer got both cassette= and source=; pass only one, since each "
                 "decides on its own which response answers a request."
             )
         super().__init__()
+        self._queue = ReplyQueue(history=history)
         self.host = host
         self.port = port
+        self.max_body_size = max_body_size
+        """The largest request body read, in bytes; a larger one gets a 413 (``None``: no limit)."""
         self.cassette = cassette
         """The cassette this server replays, as given; ``None`` when replies are queued."""
         self._source: PlanSource | LiveSource = (
@@ -340,20 +372,60 @@ class FakeWriterServer(QueuedDouble):
                 conn.receive_data(await reader.read(_READ_SIZE))
             elif isinstance(event, h11.Request):
                 request = event
+                declared = _declared_length(event)
+                if self.max_body_size is not None and declared is not None and declared > self.max_body_size:
+                    await self._refuse_large_body(conn, reader, writer, event, f"declares {declared:,} bytes")
+                    return None
             elif isinstance(event, h11.Data):
                 body += event.data
+                if self.max_body_size is not None and len(body) > self.max_body_size:
+                    assert request is not None  # h11 sends Request before Data
+                    await self._refuse_large_body(conn, reader, writer, request, "runs past that")
+                    return None
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None  # h11 sends Request before EndOfMessage
-                return Call.create(
-                    method=request.method.decode("ascii"),
-                    url=self.base_url + request.target.decode("ascii", "replace"),
-                    headers=[
-                        (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw_items()
-                    ],
-                    content=bytes(body),
-                )
+                return self._call(request, bytes(body))
             else:  # ConnectionClosed or PAUSED: the client is done with this connection
                 return None
+
+    def _call(self, request: h11.Request, content: bytes) -> Call:
+        return Call.create(
+            method=request.method.decode("ascii"),
+            url=self.base_url + request.target.decode("ascii", "replace"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw_items()],
+            content=content,
+        )
+
+    async def _refuse_large_body(
+        self,
+        conn: h11.Connection,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        request: h11.Request,
+        how: str,
+    ) -> None:
+        """Answer 413 without holding the body, then read and drop the rest so the client sees the 413.
+
+        A client sends its whole body before it reads the response; closing on it
+        at once would turn the 413 into a connection reset. The request is recorded
+        (with an empty body) as refused, so ``verify()`` reports it.
+        """
+        call = self._call(request, b"")
+        plan = self._queue.reject(
+            call,
+            413,
+            f"The body of {call.method} {call.path} {how}, more than FakeWriterServer's max_body_size "
+            f"of {self.max_body_size:,} bytes. Send a smaller body, or raise the limit with "
+            "FakeWriterServer(max_body_size=...) or `writer-stream-testkit serve --max-body-size BYTES`.",
+        )
+        await self._respond(conn, writer, plan, close=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _LINGER_SECONDS
+        with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+            while (left := deadline - loop.time()) > 0:
+                dropped: bytes = await asyncio.wait_for(reader.read(_READ_SIZE), left)
+                if not dropped:
+                    break
 
     async def _reject_malformed(
         self, conn: h11.Connection, writer: asyncio.StreamWriter, exc: h11.RemoteProtocolError
@@ -398,10 +470,12 @@ class FakeWriterServer(QueuedDouble):
         *,
         head: bool = False,
         arrived: float | None = None,
+        close: bool = False,
     ) -> bool:
         """Execute ``plan``; return whether the response ended normally (keep-alive is possible).
 
-        A response to ``HEAD`` has no body in HTTP, so its writes are skipped. The plan's
+        A response to ``HEAD`` has no body in HTTP, so its writes are skipped.
+        ``close`` tells the client this connection ends after the response. The plan's
         waits are deadlines from ``arrived`` (the loop time the request was read; now if
         not given), not sleeps between writes, so a late wake-up, a slow write or the time
         spent choosing the reply is made up by the next wait and the stream keeps its pace.
@@ -414,12 +488,23 @@ class FakeWriterServer(QueuedDouble):
             _reset(writer)
             return False
         headers, length = _framed_headers(plan)
+        if close:
+            headers.append(("connection", "close"))
         response = h11.Response(status_code=plan.status, headers=headers, reason=_reason(plan.status))
+        if length is None and not head:
+            # Chunked: the head goes through h11, the body is framed here (see _write_chunked).
+            return await _write_chunked(
+                writer,
+                conn.send(response) or b"",
+                plan.steps,
+                lambda: conn.send(h11.EndOfMessage()) or b"",
+                schedule,
+            )
         await self._send(writer, conn.send(response))
         sent = 0
         for step in () if head else plan.steps:
             if isinstance(step, Write):
-                data = step.data if length is None else step.data[: max(length - sent, 0)]
+                data = step.data[: max(length - sent, 0)] if length is not None else step.data
                 sent += len(data)
                 await self._send(writer, conn.send(h11.Data(data=data)))
                 # drain() returns at once while the kernel takes every byte, so yield here or
@@ -468,6 +553,57 @@ async def _until(schedule: Schedule, seconds: float, loop: asyncio.AbstractEvent
         await asyncio.sleep(left)
 
 
+async def _write_chunked(
+    writer: asyncio.StreamWriter,
+    head: bytes,
+    steps: Iterable[Step],
+    end: Callable[[], bytes],
+    schedule: Schedule,
+) -> bool:
+    """Send ``head``, ``steps`` as a chunked body, then ``end()``; return ``False`` at a ``Disconnect``.
+
+    Each ``Write`` is framed as its own HTTP chunk (``size CRLF data CRLF``), so a
+    client's HTTP parser hands it over as one piece however TCP groups the bytes.
+    Writes that nothing separates (no pause, no cut) are the same instant on the
+    wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
+    frames intact; a pause or a cut flushes what came before it first. After each
+    send the stream waits until the kernel has every byte (``drain`` with a
+    high-water mark of 0) and lets the other streams move. Framing here rather than
+    through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
+    still writes the head and the last chunk, and keeps the connection's state.
+    """
+    pending = [head]
+    size = len(head)
+    for step in steps:
+        if type(step) is Write or isinstance(step, Write):
+            data = step.data
+            if data:  # an empty chunk would end the body; an empty write puts nothing on the wire
+                pending.append(b"%x\r\n%b\r\n" % (len(data), data))
+                size += len(data)
+                if size >= _BATCH_BYTES:
+                    await _flush(writer, pending)
+                    pending, size = [], 0
+            continue
+        if pending:
+            await _flush(writer, pending)
+            pending, size = [], 0
+        if isinstance(step, Pause):
+            await _until(schedule, step.seconds, asyncio.get_running_loop())
+        elif isinstance(step, Disconnect):
+            return False
+    pending.append(end())
+    await _flush(writer, pending)
+    return True
+
+
+async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes]) -> None:
+    writer.write(b"".join(pieces))
+    await writer.drain()
+    # drain() returns at once while the kernel takes every byte, so yield here or one
+    # stream would be written whole before any concurrent stream moves.
+    await asyncio.sleep(0)
+
+
 def _cassette_source(cassette: object) -> PlanSource:
     """Turn ``cassette=`` into the server's reply source (the hook cassette replay plugs into)."""
     if isinstance(cassette, PlanSource):
@@ -496,6 +632,14 @@ def _framed_headers(plan: ResponsePlan) -> tuple[list[tuple[str, str]], int | No
     if length is None and plan.status not in (204, 304):  # a recorded 204/304 replays with no framing at all
         headers.append(("transfer-encoding", "chunked"))
     return headers, length
+
+
+def _declared_length(request: h11.Request) -> int | None:
+    """The request's ``Content-Length`` (h11 has checked it is one whole number), if it has one."""
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return None
 
 
 def _reason(status: int) -> str:

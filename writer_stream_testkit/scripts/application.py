@@ -129,7 +129,7 @@ class ApplicationScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        parts = [f"application_id={self.application_id!r}", f"{len(self._data())} chunks"]
+        parts = [f"application_id={self.application_id!r}", f"{self._count()} chunks"]
         return self._summary(parts, "content", joined(self.steps, "content"))
 
     # --- YAML ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
@@ -26,7 +26,7 @@ from .chat_yaml import _Dumper
 from .faults import DataAfterDone, Fault, Frame, MissingDone, check_faults, fault_from_yaml
 from .logprobs import _json_value
 from .plan import ResponsePlan
-from .render import apply_faults, done_frame, json_plan
+from .render import FrameSource, apply_faults, done_frame, json_plan
 
 if TYPE_CHECKING:
     from ..wire.call import Call
@@ -35,9 +35,13 @@ if TYPE_CHECKING:
 __all__ = ["Part", "ScriptBase", "compact_json", "read_yaml"]
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every frame: building one per call costs as much as the encoding."""
+
+
 def compact_json(value: Any) -> str:
     """JSON as the API sends it: no spaces, UTF-8 kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT_JSON.encode(value)
 
 
 def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
@@ -89,6 +93,10 @@ class ScriptBase:
         """Every data payload in order: chunk dicts, and raw strings as given."""
         raise NotImplementedError
 
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        """The payloads one at a time; a script that can make them lazily overrides this."""
+        yield from self._data()
+
     def json_body(self) -> Any:
         """The non-streaming JSON answer with the same content, for ``stream: false``."""
         raise NotImplementedError
@@ -132,7 +140,7 @@ class ScriptBase:
         """The chunk dicts in order. Raw strings that are JSON objects are included, parsed;
         other raw strings are not chunks and appear only in the SSE bytes."""
         out: list[dict[str, Any]] = []
-        for data in self._data():
+        for data in self._iter_data():
             if isinstance(data, str):
                 try:
                     parsed = json.loads(data)
@@ -144,10 +152,27 @@ class ScriptBase:
                 out.append(data)
         return out
 
+    def _count(self) -> int:
+        """How many data payloads the stream sends, counted without keeping them."""
+        return sum(1 for _ in self._iter_data())
+
     def frames(self) -> list[Frame]:
         """The SSE blocks before faults: one per chunk, then ``[DONE]`` if the stream sends it."""
-        frames = [Frame(data=d if isinstance(d, str) else compact_json(d)) for d in self._data()]
-        return [*frames, done_frame()] if self._sends_done() else frames
+        return list(self._iter_frames())
+
+    def _iter_frames(self) -> Iterator[Frame]:
+        encode = _COMPACT_JSON.encode
+        for d in self._iter_data():
+            yield Frame(data=d if isinstance(d, str) else encode(d))
+        if self._sends_done():
+            yield done_frame()
+
+    def _kinds(self) -> Iterator[str]:
+        """The frames' kinds without building them (no JSON): all a fault check needs up front."""
+        for _ in self._iter_data():
+            yield "chunk"
+        if self._sends_done():
+            yield "done"
 
     def sse(self, newline: str = "\n") -> bytes:
         """The exact response body without faults: ``data: {json}`` blocks (then ``data: [DONE]``)."""
@@ -157,7 +182,7 @@ class ScriptBase:
 
     def stream_plan(self) -> ResponsePlan:
         """The ``stream: true`` response, faults applied."""
-        return apply_faults(self.frames(), self.faults)
+        return apply_faults(FrameSource(self._iter_frames, self._kinds), self.faults)
 
     def json_plan(self) -> ResponsePlan:
         """The ``stream: false`` response: the JSON answer, with replacing faults and delays."""

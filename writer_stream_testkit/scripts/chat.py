@@ -18,7 +18,7 @@ script always renders the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -48,6 +48,7 @@ DEFAULT_MODEL = "palmyra-x5"
 DEFAULT_ID = "chatcmpl-writer-stream-testkit"
 DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
+"""How chunks are written: one encoder, since ``json.dumps`` with options builds one per call."""
 
 # --- The script ---------------------------------------------------------------------------------
 
@@ -298,6 +299,10 @@ class StreamScript(ScriptBase):
 
     def _data(self) -> list[dict[str, Any] | str]:
         """Every data payload in order: chunk dicts, and raw strings as given."""
+        return list(self._iter_data())
+
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        """The payloads of :meth:`_data`, one at a time, so a plan can render them as it sends."""
         steps = list(self.steps)
         if self.auto_finish:
             finished = {s.choice for s in steps if isinstance(s, FinishStep)}
@@ -313,16 +318,15 @@ class StreamScript(ScriptBase):
             steps[tail:tail] = auto
         head = self._head()
         seen: set[int] = set()
-        out: list[dict[str, Any] | str] = []
 
         def chunk(
             choice: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
-        ) -> None:
+        ) -> dict[str, Any]:
             if choice not in seen:
                 seen.add(choice)
                 delta = {"role": "assistant", **delta}
             body = {"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
-            out.append({**head, "choices": [body]})
+            return {**head, "choices": [body]}
 
         for step in steps:
             if isinstance(step, ContentStep):
@@ -335,7 +339,7 @@ class StreamScript(ScriptBase):
                             "content": _copy(tokens) if field_name == "content" else None,
                             "refusal": _copy(tokens) if field_name == "refusal" else None,
                         }
-                    chunk(step.choice, {field_name: piece}, logprobs)
+                    yield chunk(step.choice, {field_name: piece}, logprobs)
             elif isinstance(step, ToolCallStep):
                 if step.opens:
                     header = {
@@ -344,9 +348,9 @@ class StreamScript(ScriptBase):
                         "type": "function",
                         "function": {"name": step.name, "arguments": ""},
                     }
-                    chunk(step.choice, {"tool_calls": [header]})
+                    yield chunk(step.choice, {"tool_calls": [header]})
                 for piece in step.arguments:
-                    chunk(
+                    yield chunk(
                         step.choice, {"tool_calls": [{"index": step.index, "function": {"arguments": piece}}]}
                     )
             elif isinstance(step, LogprobsStep):
@@ -354,16 +358,15 @@ class StreamScript(ScriptBase):
                     "content": None if step.content is None else _copy(step.content),
                     "refusal": None if step.refusal is None else _copy(step.refusal),
                 }
-                chunk(step.choice, {}, logprobs)
+                yield chunk(step.choice, {}, logprobs)
             elif isinstance(step, DataStep):
-                chunk(step.choice, {step.field: _copy(step.value)})
+                yield chunk(step.choice, {step.field: _copy(step.value)})
             elif isinstance(step, FinishStep):
-                chunk(step.choice, {}, None, step.reason)
+                yield chunk(step.choice, {}, None, step.reason)
             elif isinstance(step, UsageStep):
-                out.append({**head, "choices": [], "usage": _copy(step.usage)})
+                yield {**head, "choices": [], "usage": _copy(step.usage)}
             else:
-                out.append(_copy(step.chunk))
-        return out
+                yield _copy(step.chunk)
 
     def completion(self) -> dict[str, Any]:
         """The non-streaming ``ChatCompletion`` JSON with the same content, for ``stream: false``."""
@@ -408,10 +411,11 @@ class StreamScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        text = "".join(
+        pieces = (
             p for s in self.steps if isinstance(s, ContentStep) and type(s) is ContentStep for p in s.pieces
         )
-        parts = [f"model={self.model!r}", f"{len(self._data())} chunks"]
+        text = _prefix(pieces, 41)  # enough to show, however long the content: a reply may be megabytes
+        parts = [f"model={self.model!r}", f"{self._count()} chunks"]
         if text:
             shown = text if len(text) <= 40 else text[:37] + "..."
             parts.append(f"content={shown!r}")
@@ -457,3 +461,15 @@ class StreamScript(ScriptBase):
         for i, item in enumerate(steps, start=1):
             script = _step_from_yaml(script, item, f"{where}, step {i}")
         return script._with_yaml_faults(doc, where)
+
+
+def _prefix(pieces: Iterable[str], size: int) -> str:
+    """The first ``size`` characters of the pieces joined, without joining them all."""
+    out: list[str] = []
+    length = 0
+    for piece in pieces:
+        out.append(piece[: size - length])
+        length += len(out[-1])
+        if length >= size:
+            break
+    return "".join(out)

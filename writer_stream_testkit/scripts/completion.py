@@ -91,7 +91,7 @@ class CompletionScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        parts = [f"model={self.model!r}", f"{len(self._data())} chunks"]
+        parts = [f"model={self.model!r}", f"{self._count()} chunks"]
         return self._summary(parts, "text", joined(self.steps, "text"))
 
     # --- YAML ----------------------------------------------------------------------------------

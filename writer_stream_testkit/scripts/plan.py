@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,45 @@ class Disconnect:
 Step = Write | Pause | Disconnect
 
 
+class LazySteps(Sequence[Step]):
+    """A plan's steps, made afresh each time they are iterated, so a long body is never held whole.
+
+    A script's plan is served to many requests at once; built as a tuple, each
+    response would hold the whole body (several copies of it) before its first
+    byte. Executors only iterate, one step at a time. Indexing, ``len`` and ``==``
+    build the steps as a tuple first, for tests and error messages.
+    """
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[], Iterator[Step]]) -> None:
+        self._make = make
+
+    def __iter__(self) -> Iterator[Step]:
+        return self._make()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._make())
+
+    @overload
+    def __getitem__(self, index: int) -> Step: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Step, ...]: ...
+    def __getitem__(self, index: int | slice) -> Step | tuple[Step, ...]:
+        return tuple(self._make())[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, LazySteps)):
+            return tuple(self._make()) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._make()))
+
+    def __repr__(self) -> str:
+        return f"LazySteps({tuple(self._make())!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class ResponsePlan:
     """A complete response: status, headers, then the body as steps.
@@ -47,7 +86,8 @@ class ResponsePlan:
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
-    steps: tuple[Step, ...] = ()
+    steps: Sequence[Step] = ()
+    """A tuple, or :class:`LazySteps` that are made as they are sent."""
     head_delay: float = 0.0
     refuse: bool = False
     reason: str = field(default="", compare=False)

@@ -227,7 +227,7 @@ class QuestionScript(ScriptBase):
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
-        parts = [f"{len(self._data())} chunks"]
+        parts = [f"{self._count()} chunks"]
         if self.shape != "flat":
             parts.append(f"shape={self.shape!r}")
         return self._summary(parts, "answer", joined(self.steps, "answer"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..wire.sse import DONE_DATA
@@ -26,7 +26,7 @@ from .faults import (
     _Anchored,
     _fail,
 )
-from .plan import JSON_HEADERS, SSE_HEADERS, Pause, ResponsePlan, Step, Write
+from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, ResponsePlan, Step, Write
 
 if TYPE_CHECKING:
     pass
@@ -74,16 +74,53 @@ def _with_head_delay(plan: ResponsePlan, head_delay: float) -> ResponsePlan:
     )
 
 
-def apply_faults(frames: Sequence[Frame], faults: Sequence[Fault], *, newline: str = "\n") -> ResponsePlan:
+class FrameSource:
+    """A script's SSE blocks, made afresh on each pass, so a plan never holds the whole body.
+
+    ``make()`` yields the frames; ``kinds()`` yields only their kinds, cheaply
+    (no JSON), which is all the checks that must fail before the first byte need.
+    """
+
+    __slots__ = ("kinds", "make")
+
+    def __init__(self, make: Callable[[], Iterable[Frame]], kinds: Callable[[], Iterable[str]]) -> None:
+        self.make = make
+        self.kinds = kinds
+
+    @classmethod
+    def of(cls, frames: Sequence[Frame]) -> FrameSource:
+        """Frames already built, as a source."""
+        return cls(lambda: frames, lambda: (f.kind for f in frames))
+
+
+def apply_faults(
+    frames: Sequence[Frame] | FrameSource, faults: Sequence[Fault], *, newline: str = "\n"
+) -> ResponsePlan:
     """Turn a script's SSE blocks and its faults into the exact response to send.
 
-    See the module docstring for the order the faults apply in.
+    See the module docstring for the order the faults apply in. Everything that can
+    be wrong with the faults is checked here, at once; the steps themselves are
+    :class:`~writer_stream_testkit.scripts.plan.LazySteps`, rendered block by block
+    as they are sent, so memory does not grow with the script's size.
     """
+    source = frames if isinstance(frames, FrameSource) else FrameSource.of(frames)
     replacement = _replacement(faults)
     if replacement is not None:
         return _with_head_delay(replacement, _head_delay(faults))
     ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
-    chunk_count = sum(1 for f in frames if f.kind == "chunk")
+    # The shape of the body, from the kinds alone (no JSON), and only when a fault is
+    # anchored: how many chunks, and which block each named anchor falls before.
+    named = {f.after_chunks for f in ordered if isinstance(f, _Anchored)}
+    chunk_count = block_count = 0
+    anchors: dict[int, int] = {}
+    if named:
+        kinds = list(source.kinds())
+        chunk_count = kinds.count("chunk")
+        for item in _content(Frame(kind=kind) for kind in kinds)(ordered):
+            if isinstance(item, Frame):
+                block_count += 1
+            elif item in named:
+                anchors[item] = block_count
     for fault in ordered:
         if isinstance(fault, _Anchored) and fault.after_chunks > chunk_count:
             raise _fail(
@@ -93,112 +130,246 @@ def apply_faults(frames: Sequence[Frame], faults: Sequence[Fault], *, newline: s
                 f"use an after_chunks from 0 to {chunk_count}, or add chunks to the script.",
             )
 
-    # 1. content
-    blocks, anchors = _content(frames, ordered)
-
     # 2. line ends
     if any(isinstance(f, CrlfLineEnds) or (isinstance(f, Split) and f.mid_crlf) for f in ordered):
         newline = "\r\n"
-    encoded = [b.encode(newline) for b in blocks]
-    starts = [0]
-    for data in encoded:
-        starts.append(starts[-1] + len(data))
-    body = b"".join(encoded)
-
-    # 3. splits
     splits = [f for f in ordered if isinstance(f, Split)]
-    if splits:
-        cuts: set[int] = set()
-        for split in splits:
-            cuts |= split.boundaries(body)
-    else:
-        cuts = set(starts[1:-1])
-
-    # 4. timing and 5. disconnect, as markers at byte offsets
-    pauses: dict[int, list[float]] = {}
+    if any(split.mid_utf8 for split in splits) and not _has_multibyte(source, ordered, newline):
+        raise _fail(
+            "split_mid_utf8",
+            "found no multi-byte UTF-8 character in the stream",
+            "add non-ASCII text to the script, e.g. .content('h\u00e9llo \u2603').",
+        )
+    # 4. timing and 5. disconnect, as markers at block indexes
+    stalls: dict[int, list[float]] = {}
     for fault in ordered:
         if isinstance(fault, Stall) and fault.after_chunks in anchors:
-            pauses.setdefault(starts[anchors[fault.after_chunks]], []).append(fault.seconds)
-    cut_at: int | None = None
+            stalls.setdefault(anchors[fault.after_chunks], []).append(fault.seconds)
+    cut: tuple[int, bool] | None = None  # (block index, half-way into it)
     for fault in ordered:
         if isinstance(fault, Disconnect) and fault.after_chunks in anchors:
             block = anchors[fault.after_chunks]
-            offset = starts[block]
-            if fault.mid_chunk:
-                if block >= len(encoded):
-                    raise _fail(
-                        "disconnect",
-                        f"with mid_chunk=True and after_chunks={fault.after_chunks} found no block "
-                        "after that point to cut into",
-                        "use a smaller after_chunks, or mid_chunk=False.",
-                    )
-                offset += len(encoded[block]) // 2
-            cut_at = offset if cut_at is None else min(cut_at, offset)
-
-    end = len(body) if cut_at is None else cut_at
-    points = sorted({p for p in cuts | set(pauses) if 0 < p < end} | {0, end})
-    each = _each_delay(ordered)
-    steps: list[Step] = []
-    for start, stop in itertools.pairwise(points):
-        steps.extend(Pause(s) for s in pauses.get(start, ()))
-        if each:
-            steps.append(Pause(each))
-        steps.append(Write(body[start:stop]))
-    if cut_at is not None:
-        steps.extend(Pause(s) for s in pauses.get(end, ()))
-        steps.append(_plan.Disconnect())
-    elif end in pauses and end > 0:
-        steps.extend(Pause(s) for s in pauses[end])
+            if fault.mid_chunk and block >= block_count:
+                raise _fail(
+                    "disconnect",
+                    f"with mid_chunk=True and after_chunks={fault.after_chunks} found no block "
+                    "after that point to cut into",
+                    "use a smaller after_chunks, or mid_chunk=False.",
+                )
+            here = (block, fault.mid_chunk)
+            cut = here if cut is None else min(cut, here)
+    body = _Body(source, ordered, newline, splits, stalls, cut, _each_delay(ordered))
     return ResponsePlan(
         status=200,
         headers=SSE_HEADERS,
-        steps=tuple(steps),
+        steps=LazySteps(body.steps),
         head_delay=_head_delay(ordered),
         reason=", ".join(f.describe() for f in ordered),
     )
 
 
-def _content(frames: Sequence[Frame], faults: Sequence[Fault]) -> tuple[list[Frame], dict[int, int]]:
-    """The blocks to send, and for each anchor ``k`` the index of the block after it."""
-    keep_alives = [f for f in faults if isinstance(f, KeepAlive)]
-    inserted: dict[int, list[Fault]] = {}
-    for fault in faults:
-        if isinstance(fault, (MalformedChunk, ErrorEvent)):
-            inserted.setdefault(fault.after_chunks, []).append(fault)
-    for group in inserted.values():
-        group.sort(key=lambda f: isinstance(f, ErrorEvent))  # malformed chunks first, then the error
+def _has_multibyte(source: FrameSource, faults: Sequence[Fault], newline: str) -> bool:
+    """Whether the body holds a multi-byte UTF-8 character (a lead byte, 0xC0 or above)."""
+    for item in _content(source.make())(faults):
+        if isinstance(item, Frame) and _LEAD_BYTE.search(item.encode(newline)):
+            return True
+    return False
 
-    blocks: list[Frame] = []
-    anchors: dict[int, int] = {}
-    ended = False
 
-    def at_anchor(k: int) -> None:
-        nonlocal ended
-        for keep_alive in keep_alives:
-            if k > 0 and k % keep_alive.every == 0:
-                blocks.append(Frame(comment=keep_alive.comment, kind="inserted"))
-        for fault in inserted.get(k, ()):
-            if isinstance(fault, MalformedChunk):
-                blocks.append(Frame(data=fault.data, kind="inserted"))
-            elif isinstance(fault, ErrorEvent):
-                blocks.append(fault.frame())
-                ended = True
-        anchors[k] = len(blocks)
+_LEAD_BYTE = re.compile(rb"[\xc0-\xff]")
+_CRLF = re.compile(rb"\r\n")
 
-    count = 0
-    at_anchor(0)
-    for frame in frames:
-        if ended:
-            break
-        if frame.kind == "done" and any(isinstance(f, MissingDone) for f in faults):
-            continue
-        blocks.append(frame)
-        if frame.kind == "chunk":
-            count += 1
-            at_anchor(count)
-    if not ended:
-        blocks.extend(Frame(data=f.data, kind="inserted") for f in faults if isinstance(f, DataAfterDone))
-    return blocks, anchors
+
+class _Body:
+    """Renders the body's steps block by block: what ``apply_faults`` decided, as bytes.
+
+    A write ends at every cut point: each block's start when no split is given,
+    else every split's boundaries (``sizes`` cycling from the first byte, after a
+    UTF-8 lead byte, inside a CRLF), and every stall's offset; nothing is sent at
+    or past the disconnect's offset. Only the bytes of the write being built are
+    held, so a block is encoded, cut and let go before the next one is made.
+    """
+
+    def __init__(
+        self,
+        source: FrameSource,
+        faults: Sequence[Fault],
+        newline: str,
+        splits: Sequence[Split],
+        stalls: dict[int, list[float]],
+        cut: tuple[int, bool] | None,
+        each: float,
+    ) -> None:
+        self._source = source
+        self._faults = faults
+        self._newline = newline
+        self._splits = splits
+        self._stalls = stalls
+        self._cut = cut
+        self._each = each
+
+    def steps(self) -> Iterator[Step]:
+        return self._blocks() if not self._splits else self._split()
+
+    def _blocks(self) -> Iterator[Step]:
+        """No split: each block is one write (the common case, so it takes the short way)."""
+        newline, stalls, each, cut = self._newline, self._stalls, self._each, self._cut
+        last = b""  # the block before this one, sent once the next is known not to be cut off
+        last_pauses: list[float] = []
+        index = 0
+        for item in _content(self._source.make())(self._faults):
+            if not isinstance(item, Frame):
+                continue
+            data = item.encode(newline)
+            if last:
+                yield from (Pause(s) for s in last_pauses)
+                if each:
+                    yield Pause(each)
+                yield Write(last)
+            last_pauses = stalls.get(index, [])
+            ending = cut is not None and cut[0] == index
+            index += 1
+            if ending:
+                assert cut is not None
+                half = data[: len(data) // 2] if cut[1] else b""
+                if half:
+                    yield from (Pause(s) for s in last_pauses)
+                    if each:
+                        yield Pause(each)
+                    yield Write(half)
+                if not half or len(data) // 2 == 0:
+                    yield from (Pause(s) for s in last_pauses)
+                yield _plan.Disconnect()
+                return
+            last = data
+        if last:
+            yield from (Pause(s) for s in last_pauses)
+            if each:
+                yield Pause(each)
+            yield Write(last)
+        if cut is not None:  # cut after the last block
+            if last:
+                yield from (Pause(s) for s in stalls.get(index, ()))
+            else:
+                yield from (Pause(s) for s in stalls.get(0, ()))
+            yield _plan.Disconnect()
+        elif last:
+            yield from (Pause(s) for s in stalls.get(index, ()))
+
+    def _split(self) -> Iterator[Step]:
+        """With splits: writes end at the splits' boundaries and the stalls, across blocks."""
+        sizes = [split.sizes for split in self._splits if split.sizes]
+        size_at = [0] * len(sizes)  # the next boundary of each sizes split
+        size_turn = [0] * len(sizes)
+        for i, cycle in enumerate(sizes):
+            size_at[i] = cycle[0]
+        mid_utf8 = any(split.mid_utf8 for split in self._splits)
+        mid_crlf = any(split.mid_crlf for split in self._splits)
+        pauses: dict[int, list[float]] = {}  # byte offset -> stall seconds
+        pending = bytearray()  # the write being built: bytes from `start` up to `pos`
+        start = pos = 0
+        previous_cr = False
+
+        def write(stop: int) -> Iterator[Step]:
+            # The write of bytes start..stop, after the pauses due before it.
+            yield from (Pause(s) for s in pauses.get(start, ()))
+            if self._each:
+                yield Pause(self._each)
+            yield Write(bytes(pending))
+
+        index = 0
+        for item in _content(self._source.make())(self._faults):
+            if not isinstance(item, Frame):
+                continue
+            data = item.encode(self._newline)
+            block_start = pos
+            if index in self._stalls:
+                pauses[block_start] = self._stalls[index]
+            limit = block_start + len(data)
+            ending = self._cut is not None and self._cut[0] == index
+            if ending:
+                assert self._cut is not None
+                limit = block_start + (len(data) // 2 if self._cut[1] else 0)
+            points: set[int] = set()
+            if index in self._stalls or not self._splits:
+                points.add(block_start)
+            for i, cycle in enumerate(sizes):
+                while size_at[i] < block_start + len(data):
+                    points.add(size_at[i])
+                    size_turn[i] += 1
+                    size_at[i] += cycle[size_turn[i] % len(cycle)]
+            if mid_utf8:
+                points.update(block_start + m.start() + 1 for m in _LEAD_BYTE.finditer(data))
+            if mid_crlf:
+                points.update(block_start + m.start() + 1 for m in _CRLF.finditer(data))
+                if previous_cr and data[:1] == b"\n":
+                    points.add(block_start)
+                previous_cr = data[-1:] == b"\r"
+            for point in sorted(p for p in points if 0 < p < limit):
+                pending += data[pos - block_start : point - block_start]
+                pos = point
+                yield from write(point)
+                pending.clear()
+                start = point
+            pending += data[pos - block_start : limit - block_start]
+            pos = limit
+            index += 1
+            if ending:
+                break
+        end = pos
+        if end > 0:
+            yield from write(end)
+        if self._cut is not None:
+            if self._cut[0] >= index:  # cut after the last block: at the very end
+                pauses.setdefault(end, self._stalls.get(self._cut[0], []))
+            yield from (Pause(s) for s in pauses.get(end, ()))
+            yield _plan.Disconnect()
+        elif end > 0:
+            yield from (Pause(s) for s in self._stalls.get(index, ()))
+
+
+def _content(frames: Iterable[Frame]) -> Callable[[Sequence[Fault]], Iterator[Frame | int]]:
+    """The blocks to send, with each anchor ``k`` (an int) just before the block after it."""
+
+    def blocks(faults: Sequence[Fault]) -> Iterator[Frame | int]:
+        keep_alives = [f for f in faults if isinstance(f, KeepAlive)]
+        inserted: dict[int, list[Fault]] = {}
+        for fault in faults:
+            if isinstance(fault, (MalformedChunk, ErrorEvent)):
+                inserted.setdefault(fault.after_chunks, []).append(fault)
+        for group in inserted.values():
+            group.sort(key=lambda f: isinstance(f, ErrorEvent))  # malformed chunks first, then the error
+        missing_done = any(isinstance(f, MissingDone) for f in faults)
+        ended = False
+
+        def at_anchor(k: int) -> Iterator[Frame | int]:
+            nonlocal ended
+            for keep_alive in keep_alives:
+                if k > 0 and k % keep_alive.every == 0:
+                    yield Frame(comment=keep_alive.comment, kind="inserted")
+            for fault in inserted.get(k, ()):
+                if isinstance(fault, MalformedChunk):
+                    yield Frame(data=fault.data, kind="inserted")
+                elif isinstance(fault, ErrorEvent):
+                    yield fault.frame()
+                    ended = True
+            yield k
+
+        count = 0
+        yield from at_anchor(0)
+        for frame in frames:
+            if ended:
+                break
+            if frame.kind == "done" and missing_done:
+                continue
+            yield frame
+            if frame.kind == "chunk":
+                count += 1
+                yield from at_anchor(count)
+        if not ended:
+            yield from (Frame(data=f.data, kind="inserted") for f in faults if isinstance(f, DataAfterDone))
+
+    return blocks
 
 
 def done_frame() -> Frame:
