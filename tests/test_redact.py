@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import string
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -12,12 +13,19 @@ from urllib.parse import quote, quote_plus
 import pytest
 import writerai
 import yaml
+from costutil import time_growth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from writer_stream_testkit.cassettes.capture import interaction_from_capture
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.model import CassetteContent
+from writer_stream_testkit.cassettes.recorder import Capture
 from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
 from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 
 RESERVED = "/+=?&%#:@ \"\\~!*'();,$[]<>{}|^`"
@@ -193,3 +201,127 @@ def test_a_key_in_any_escaped_form_never_reaches_the_cassette_file() -> None:
                 assert not [s for s in loaded if form in s], f"the key ({name} form) is in the cassette"
 
         check()
+
+
+# --- bounded: redaction is linear in its input ----------------------------------------------------
+
+KEY = "sk-live-0123456789"
+
+
+@pytest.mark.timeout(90)  # a hang guard only: the assertion is on how cost grows
+def test_redaction_is_linear_on_runs_of_backslashes() -> None:
+    redaction = Redaction.build(secrets=[KEY])
+
+    def make(n: int) -> Callable[[], object]:
+        text = "\\" * n
+        return lambda: (redaction.text(text), redaction.may_change(text.encode()))
+
+    assert time_growth(make, 10_000) < 10  # linear: about 4; quadratic: 16
+
+
+def _hostile_reads(size: int) -> list[tuple[bytes, float]]:
+    """``size`` bytes of SSE data made of backslash runs, quotes and percent signs, the key planted escaped."""
+    unit = "\\" * 4000 + '"' * 50 + "%" * 50 + "\\%\\\"" * 25
+    planted = "\\\\u0073" + KEY[1:]  # the key with its first letter JSON-escaped behind a backslash run
+    data = (unit * (size // len(unit) + 1))[:size]
+    half = len(data) // 2
+    text = f"data: {data[:half]}{planted}{data[half:]}\n\n"
+    raw = text.encode()
+    return [(raw[i : i + 65_536], i / 1e6) for i in range(0, len(raw), 65_536)]
+
+
+def _save_hostile(size: int) -> Callable[[], object]:
+    capture = Capture(
+        method="POST",
+        url="https://api.writer.com/v1/chat",
+        headers=(("Authorization", f"Bearer {KEY}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=_hostile_reads(size),
+        complete=True,
+        responded=True,
+    )
+    return lambda: dump_cassette(CassetteContent((interaction_from_capture(capture, Redaction()),)))
+
+
+@pytest.mark.timeout(90)  # a hang guard only
+def test_a_megabyte_of_backslashes_quotes_and_percents_saves_in_linear_time() -> None:
+    text = _save_hostile(1_000_000)()
+    assert isinstance(text, str)
+    assert KEY[1:] not in text
+    assert text.count("\\") > 1_000_000  # the data itself is kept (escaped once more in YAML)
+    assert time_growth(_save_hostile, 100_000) < 10
+
+
+# --- read boundaries: the decoded stream is redacted, whatever the reads split ---------------------
+
+
+def _capture(reads: list[tuple[bytes, float]], *, token: str = KEY) -> Capture:
+    return Capture(
+        method="POST",
+        url="https://api.writer.com/v1/chat",
+        headers=(("Authorization", f"Bearer {token}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=reads,
+        complete=True,
+        responded=True,
+    )
+
+
+def test_a_pattern_split_inside_a_character_by_a_read_is_still_redacted() -> None:
+    name = "José Pérez"
+    block = f'data: {{"content":"{name} said hi"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1  # the read ends after the first byte of the é
+    capture = _capture([(block[:at], 0.1), (block[at:], 0.2), (b"data: [DONE]\n\n", 0.3)])
+    interaction = interaction_from_capture(capture, Redaction.build(patterns=[name]))
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert "Jos" not in text
+    assert "rez" not in text
+    events = interaction.response.events or ()
+    assert events[0].data == f'{{"content":"{REDACTED} said hi"}}'
+    # The read that ended inside the name now ends where its replacement starts.
+    assert events[0].cuts == ((len(b'data: {"content":"'), 0.1),)
+
+
+def test_a_non_ascii_key_split_inside_a_character_by_a_read_is_still_redacted() -> None:
+    key = "sk-clé-0123456789"
+    block = f'data: {{"echo":"{key}"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1
+    interaction = interaction_from_capture(
+        _capture([(block[:at], 0.1), (block[at:], 0.2)], token=key), Redaction()
+    )
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert "sk-cl" not in text
+    assert "0123456789" not in text
+
+
+def test_a_read_split_inside_a_character_keeps_its_byte_boundary() -> None:
+    block = f'data: {{"a":"café","k":"{KEY}"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1  # a cut inside a character nothing redacts
+    interaction = interaction_from_capture(
+        _capture([(block[:at], 0.1), (block[at:], 0.2)]), Redaction.build(patterns=["café-free"])
+    )
+    reads = interaction.response.reads()
+    assert reads == [(block[:at], 0.1), (block[at:].replace(KEY.encode(), REDACTED.encode()), 0.2)]
+
+
+def test_a_name_split_mid_character_upstream_never_reaches_the_cassette(tmp_path: Path) -> None:
+    name = "José Pérez"
+    script = StreamScript().content(f"Hello {name}", "!").with_fault(Fault.split_mid_utf8())
+    with FakeWriterServer() as upstream:
+        upstream.reply(script)
+        path = tmp_path / "c.yaml"
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, redact=[name]):
+            client = writerai.Writer(api_key=KEY, max_retries=0)
+            stream = client.chat.chat(
+                model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == f"Hello {name}!"
+    on_disk = path.read_text(encoding="utf-8")
+    assert "Jos" not in on_disk
+    assert "rez" not in on_disk
+    assert REDACTED in on_disk
