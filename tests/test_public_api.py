@@ -46,6 +46,7 @@ EXPECTED = [
     "ParsedChatCompletion",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedactionWarning",
     "RefusalDeltaEvent",
     "RefusalDoneEvent",
     "SSEDecoder",

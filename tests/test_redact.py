@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import string
 import tempfile
@@ -24,6 +25,7 @@ from writer_stream_testkit.cassettes.model import CassetteContent
 from writer_stream_testkit.cassettes.recorder import Capture
 from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
 from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.errors import RedactionWarning
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
@@ -220,12 +222,13 @@ def test_redaction_is_linear_on_runs_of_backslashes() -> None:
 
 
 def _hostile_reads(size: int) -> list[tuple[bytes, float]]:
-    """``size`` bytes of SSE data made of backslash runs, quotes and percent signs, the key planted escaped."""
-    unit = "\\" * 4000 + '"' * 50 + "%" * 50 + "\\%\\\"" * 25
-    planted = "\\\\u0073" + KEY[1:]  # the key with its first letter JSON-escaped behind a backslash run
-    data = (unit * (size // len(unit) + 1))[:size]
-    half = len(data) // 2
-    text = f"data: {data[:half]}{planted}{data[half:]}\n\n"
+    """``size`` bytes of SSE data: one run of backslashes half as long, then quotes, percents, short runs.
+
+    Every backslash of the long run could start an escaped key; the key itself is planted just after it.
+    """
+    planted = "\\\\u0073" + KEY[1:]  # the key with its first letter JSON-escaped
+    rest = ('\\"%%\\\\"' * size)[: size // 2]
+    text = "data: " + "\\" * (size // 2) + '"' + planted + rest + "\n\n"
     raw = text.encode()
     return [(raw[i : i + 65_536], i / 1e6) for i in range(0, len(raw), 65_536)]
 
@@ -250,7 +253,8 @@ def test_a_megabyte_of_backslashes_quotes_and_percents_saves_in_linear_time() ->
     text = _save_hostile(1_000_000)()
     assert isinstance(text, str)
     assert KEY[1:] not in text
-    assert text.count("\\") > 1_000_000  # the data itself is kept (escaped once more in YAML)
+    assert REDACTED in text
+    assert "\\" * 500_000 in text  # the data itself is kept
     assert time_growth(_save_hostile, 100_000) < 10
 
 
@@ -325,3 +329,73 @@ def test_a_name_split_mid_character_upstream_never_reaches_the_cassette(tmp_path
     assert "Jos" not in on_disk
     assert "rez" not in on_disk
     assert REDACTED in on_disk
+
+
+# --- keys outside the escaped forms: base64, and keys too short to scrub ----------------------------
+
+B64_KEY = "sk-live~0123>>??456789"
+"""A key whose base64 has ``+`` and ``/`` (``-`` and ``_`` URL-safe) at every alignment."""
+
+
+@pytest.mark.parametrize("prefix", ["", "u", "us"], ids=["aligned", "offset 1", "offset 2"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["std", "urlsafe"])
+def test_a_base64_encoded_key_is_redacted_at_every_alignment(
+    prefix: str, encode: Callable[[bytes], bytes]
+) -> None:
+    payload = f"{prefix}user:{B64_KEY}:tail".encode()
+    encoded = encode(payload).decode()
+    assert set("+/-_") & set(encoded)
+    out = Redaction.build(secrets=[B64_KEY]).text(f"x {encoded} y")
+    left, right = out.removeprefix("x ").removesuffix(" y").split(REDACTED)
+    # What is left at each end decodes to the bytes around the key and under one byte of it.
+    key_start = len(prefix) + len("user:")
+    key_end = key_start + len(B64_KEY)
+    assert len(left) * 6 < (key_start + 1) * 8
+    assert (len(encoded.rstrip("=")) - len(right.rstrip("="))) * 6 > (key_end - 1) * 8
+
+
+def test_a_base64_encoded_key_never_reaches_the_cassette_from_url_body_or_events() -> None:
+    key = B64_KEY
+    std = base64.b64encode(f"id:{key}".encode()).decode()
+    safe = base64.urlsafe_b64encode(f"{key}!".encode()).decode()
+    block = f'data: {{"echo":"{std}","again":"{safe}"}}\n\n'.encode()
+    capture = Capture(
+        method="POST",
+        url=f"https://api.writer.com/v1/chat?token={quote(safe, safe='')}",
+        headers=(("Authorization", f"Bearer {key}"),),
+        content=json.dumps({"messages": [{"role": "user", "content": std}]}).encode(),
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=[(block[:30], 0.1), (block[30:], 0.2)],
+        complete=True,
+        responded=True,
+    )
+    text = dump_cassette(CassetteContent((interaction_from_capture(capture, Redaction()),)))
+    for encoded in (std, safe):
+        middle = encoded[4:-4]
+        assert middle not in text
+        assert quote(middle, safe="") not in text
+
+
+def test_recording_with_a_key_shorter_than_the_minimum_warns(tmp_path: Path) -> None:
+    with FakeWriterServer() as upstream:
+        upstream.reply(StreamScript().content("hi"))
+        client = writerai.Writer(api_key="sk-1234", max_retries=0)
+        with (
+            pytest.warns(RedactionWarning, match=r"7 characters.*at least 8") as caught,
+            Cassette(tmp_path / "c.yaml", record_mode="once", upstream=upstream.base_url),
+        ):
+            for _ in client.chat.chat(model="palmyra-x5", stream=True, messages=[]):
+                pass
+    assert len(caught) == 1
+    assert "sk-1234" not in str(caught[0].message)  # the warning names the length, never the key
+    assert "sk-1234" not in (tmp_path / "c.yaml").read_text()  # the header itself is still replaced
+
+
+def test_a_long_enough_key_records_without_a_warning(tmp_path: Path) -> None:
+    with FakeWriterServer() as upstream:
+        upstream.reply(StreamScript().content("hi"))
+        client = writerai.Writer(api_key=KEY, max_retries=0)
+        with Cassette(tmp_path / "c.yaml", record_mode="once", upstream=upstream.base_url):
+            for _ in client.chat.chat(model="palmyra-x5", stream=True, messages=[]):
+                pass

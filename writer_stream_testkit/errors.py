@@ -35,6 +35,9 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     └── StreamContractError (AssertionError) an event sequence breaks a stream rule
+
+    UserWarning
+    └── RedactionWarning                     a secret a recording cannot scrub (a key too short)
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedactionWarning",
     "ScriptError",
     "StreamContractError",
     "StreamErrorEvent",
@@ -263,3 +267,7 @@ class UnusedRepliesError(TestkitError, AssertionError):
 
 class StreamContractError(TestkitError, AssertionError):
     """An event sequence breaks a rule that every well-formed stream obeys."""
+
+
+class RedactionWarning(UserWarning):
+    """A recording may keep a secret redaction cannot find: a key shorter than the scrubbed minimum."""

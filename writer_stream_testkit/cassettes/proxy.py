@@ -33,6 +33,7 @@ from .capture import interaction_from_capture
 from .cassette import Cassette
 from .model import Interaction
 from .modes import decide, save_recorded
+from .redact import short_key_message
 
 __all__ = ["RecordingProxy"]
 
@@ -132,6 +133,13 @@ class RecordingProxy:
     async def _finished(self, capture: _recorder.Capture) -> None:
         """Keep the finished recording and save the file, off the event loop that serves every stream."""
         interaction = interaction_from_capture(capture, self.cassette.redaction)
+        short = short_key_message(
+            f"The record proxy (cassette {self.cassette.path})",
+            interaction.request.describe(),
+            capture.headers,
+        )
+        if short is not None:
+            self._log(f"warning: {short}")
         with self._lock:
             self._recorded.append(interaction)
             self._unsaved += 1
