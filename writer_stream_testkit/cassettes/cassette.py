@@ -181,17 +181,20 @@ class Cassette:
                 )
             if action == "record":
                 return action, None
-            message = miss_message(
-                str(self.path),
-                scrubbed,
-                interactions,
-                [i for i, n in enumerate(self._play_counts) if n],
-                self._rules,
-                self.record_mode,
-                file_exists=self._file_existed,
-            )
+            played = [i for i, n in enumerate(self._play_counts) if n]
+        # Built outside the lock, so explaining one miss never holds up another request.
+        message = miss_message(
+            str(self.path),
+            scrubbed,
+            interactions,
+            played,
+            self._rules,
+            self.record_mode,
+            file_exists=self._file_existed,
+        )
+        with self._lock:
             self._misses.append(message)
-            return action, error_plan(500, message)
+        return action, error_plan(500, message)
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
