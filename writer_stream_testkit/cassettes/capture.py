@@ -10,7 +10,7 @@ from typing import Any
 from ..wire.sse import DONE_DATA
 from . import recorder as _recorder
 from .framing import body_from_reads, frame_stream
-from .model import Interaction, RecordedRequest, RecordedResponse
+from .model import Interaction, RecordedRequest, RecordedResponse, header_to_cassette
 from .redact import Redaction, secret_from_headers
 
 # --- from a capture to an interaction (record time, redaction included) --------------------------
@@ -36,7 +36,10 @@ def interaction_from_capture(capture: _recorder.Capture, redaction: Redaction) -
         json=redaction.json(parsed),
         body=text,
     )
-    headers = _lower(redaction.headers(capture.response_headers))
+    headers = tuple(
+        (k, header_to_cassette(v.encode("utf-8", "surrogateescape")))
+        for k, v in _lower(redaction.headers(capture.response_headers))
+    )
     reads = _redact_reads(capture.reads, redaction)
     is_sse = any(k == "content-type" and v.startswith("text/event-stream") for k, v in headers)
     if is_sse:

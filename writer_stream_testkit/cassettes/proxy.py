@@ -117,7 +117,8 @@ class RecordingProxy:
 
         return LiveResponse(
             status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
+            # The Latin-1 text of the bytes sent: the server sends each value's bytes back unchanged.
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw),
             body=_relay(response),
             close=close,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Step, Write
-from .model import RecordedResponse, Timing
+from .model import RecordedResponse, Timing, header_from_cassette
 
 # --- timing and plans -----------------------------------------------------------------------------
 
@@ -59,7 +59,7 @@ def render_plan(response: RecordedResponse, *, timing: Timing = "fast", reason: 
         steps.append(Disconnect())
     return ResponsePlan(
         status=response.status,
-        headers=response.headers,
+        headers=tuple((k, header_from_cassette(v).decode("latin-1")) for k, v in response.headers),
         steps=tuple(steps),
         head_delay=response.t * factor,
         reason=reason or "a cassette recording",

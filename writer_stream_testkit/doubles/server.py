@@ -34,7 +34,7 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH
@@ -76,6 +76,7 @@ class LiveResponse:
 
     status: int
     headers: Sequence[tuple[str, str]]
+    """Values are sent as :func:`~writer_stream_testkit.scripts.plan.header_bytes` encodes them."""
     body: AsyncGenerator[bytes, None]
     close: Callable[[], Awaitable[None]] | None = None
 
@@ -400,7 +401,11 @@ class FakeWriterServer(QueuedDouble):
             _reset(writer)
             return False
         headers, length = _framed_headers(plan)
-        response = h11.Response(status_code=plan.status, headers=headers, reason=_reason(plan.status))
+        response = h11.Response(
+            status_code=plan.status,
+            headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
+            reason=_reason(plan.status),
+        )
         await self._send(writer, conn.send(response))
         sent = 0
         for step in () if head else plan.steps:
@@ -423,8 +428,10 @@ class FakeWriterServer(QueuedDouble):
     async def _relay(self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse) -> bool:
         """Send a live response, each piece flushed as it arrives; return whether it ended normally."""
         try:
-            headers = [(k, v) for k, v in live.headers if k.lower() not in _HOP_BY_HOP]
-            headers.append(("transfer-encoding", "chunked"))
+            headers = [
+                (k.encode("ascii"), header_bytes(v)) for k, v in live.headers if k.lower() not in _HOP_BY_HOP
+            ]
+            headers.append((b"transfer-encoding", b"chunked"))
             response = h11.Response(status_code=live.status, headers=headers, reason=_reason(live.status))
             await self._send(writer, conn.send(response))
             async for data in live.body:
