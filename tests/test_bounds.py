@@ -136,3 +136,99 @@ def test_concurrent_misses_and_replays_all_answer(tmp_path: Path) -> None:
     assert sorted(statuses) == [200] * 20 + [500] * 20
     assert cassette.play_counts == [1] * 20
     assert len(cassette._misses) == 20
+
+
+# --- every operation on a cassette is linear in its size, whatever the text -------------------------
+
+HOSTILE = ["\\", '"', "%", "u", "0", "a", "é", "😀", "\n", "\r", "\t", ":", " ", "#", "&", "*", "!", "|"]
+HOSTILE += [">", "'", "{", "}", "[", "]", "data: ", "=?", "sk-live-", "\\u00", "%2", "\\\\\\"]
+KEY = "sk-live-0123456789"
+
+
+def _text(unit: str, size: int) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _capture(text: str) -> Any:
+    from writer_stream_testkit.cassettes.recorder import Capture
+
+    block = f"data: {json.dumps({'c': text})}\n\n".encode()
+    return Capture(
+        method="POST",
+        url=URL,
+        headers=(("Authorization", f"Bearer {KEY}"), ("Content-Type", "application/json")),
+        content=json.dumps(_body(text)).encode(),
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"), ("x-note", text[:64])),
+        reads=[(block[i : i + 1000], i / 1e6) for i in range(0, len(block), 1000)],
+        complete=True,
+        responded=True,
+    )
+
+
+def _vcr(text: str) -> str:
+    import yaml
+
+    entry = {
+        "request": {"method": "POST", "uri": URL, "body": json.dumps(_body(text)), "headers": {}},
+        "response": {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {"content-type": ["text/plain"]},
+            "body": {"string": text},
+        },
+    }
+    return yaml.safe_dump({"interactions": [entry], "version": 1})
+
+
+def _operations(unit: str) -> dict[str, Callable[[int], Callable[[], object]]]:
+    from writer_stream_testkit.cassettes.capture import interaction_from_capture
+    from writer_stream_testkit.cassettes.dump import dump_cassette
+    from writer_stream_testkit.cassettes.load import parse_cassette
+    from writer_stream_testkit.cassettes.redact import Redaction
+    from writer_stream_testkit.cassettes.tools import convert_vcr, render_cassette_text
+
+    redaction = Redaction.build(secrets=[KEY], patterns=["José Pérez"])
+    rules = _Rules.build(("method", "path", "body"), (), ())
+
+    def saved(size: int) -> str:
+        capture = _capture(_text(unit, size))
+        return dump_cassette(CassetteContent((interaction_from_capture(capture, redaction),)))
+
+    def save(size: int) -> Callable[[], object]:
+        capture = _capture(_text(unit, size))
+        return lambda: dump_cassette(CassetteContent((interaction_from_capture(capture, redaction),)))
+
+    def load(size: int) -> Callable[[], object]:
+        text = saved(size)
+        return lambda: parse_cassette(text, source="c.yaml")
+
+    def show(size: int) -> Callable[[], object]:
+        content = parse_cassette(saved(size), source="c.yaml")
+        return lambda: render_cassette_text(content, source="c.yaml")
+
+    def convert(size: int) -> Callable[[], object]:
+        text = _vcr(_text(unit, size))
+        return lambda: convert_vcr(text, source="vcr.yaml", secrets=[KEY])
+
+    def miss(size: int) -> Callable[[], object]:
+        recorded = parse_cassette(saved(size), source="c.yaml").interactions
+        incoming = _call(_body(_text(unit[::-1] + "x", size)))
+        return lambda: miss_message("c.yaml", incoming, recorded, [], rules, "none")
+
+    return {"save": save, "load": load, "show": show, "convert": convert, "miss": miss}
+
+
+@pytest.mark.timeout(240)  # a hang guard only
+def test_no_text_makes_a_cassette_operation_cost_more_than_linear_time_or_memory() -> None:
+    from costutil import memory_growth
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @given(st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=6).map("".join))
+    @settings(max_examples=6, deadline=None, database=None)
+    def check(unit: str) -> None:
+        for name, make in _operations(unit).items():
+            assert time_growth(make, 4_000) < 10, f"{name} grows faster than its input on {unit!r}"
+            assert memory_growth(make, 4_000) < 8, f"{name} takes memory faster than its input on {unit!r}"
+
+    check()

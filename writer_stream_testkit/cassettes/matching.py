@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import difflib
+import itertools
 import json as _json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -169,9 +171,12 @@ def _pretty_body(value: Any, text: str | None) -> list[str]:
 
 # --- bounded closeness and diffs: a miss costs time linear in the bodies ------------------------
 
-SIMILARITY_CAP: Final = 1_000
+SIMILARITY_CAP: Final = 2_000
 """Characters of each body compared one by one for closeness; past it, only what differs from the
 common start and end is, and only this much of it."""
+MATCH_WORK_BUDGET: Final = 1_000_000
+"""Character pairs one closeness comparison may examine (about 50 ms); past it, characters are
+counted instead of aligned. Ordinary prompts of 2,000 characters take under a million."""
 CLOSEST_CANDIDATES: Final = 16
 """Recordings whose closeness is measured exactly; the others are ranked by length alone."""
 DIFF_LINE_CAP: Final = 400
@@ -208,25 +213,63 @@ def _common_suffix(a: str, b: str, limit: int) -> int:
     return size
 
 
-def similarity(a: str, b: str) -> float:
-    """How alike two bodies are, from 0 to 1: ``SequenceMatcher.ratio`` for ordinary ones.
+class _OverBudget(Exception):
+    pass
 
-    That ratio costs up to cubic time in the length, so past :data:`SIMILARITY_CAP`
-    the common start and end count as matched and only the first
-    ``SIMILARITY_CAP`` characters of each differing middle are compared.
+
+class _BoundedMatcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
+    """``SequenceMatcher(autojunk=False)`` that gives up past a budget of character pairs examined.
+
+    Its worst case is cubic (a run of one character against a near copy): 500
+    backslashes take a second. Each ``find_longest_match`` examines at most the
+    occurrences in ``b`` of every character of its slice of ``a``; that count is
+    charged before the call, so the work done never exceeds the budget.
     """
+
+    def __init__(self, a: str, b: str, budget: int) -> None:
+        self._budget = budget
+        self._charges: list[int] | None = None
+        self._a = a
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
+        if self._charges is None:
+            b2j = self.b2j  # type: ignore[attr-defined]
+            self._charges = list(itertools.accumulate((len(b2j.get(c, ())) for c in self._a), initial=0))
+        top = len(self._a) if ahi is None else ahi
+        self._budget -= self._charges[top] - self._charges[alo]
+        if self._budget < 0:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _matched(a: str, b: str) -> int:
+    """Characters of ``a`` and ``b`` that align (``SequenceMatcher``), or, past the budget, that both have."""
+    try:
+        return sum(block.size for block in _BoundedMatcher(a, b, MATCH_WORK_BUDGET).get_matching_blocks())
+    except _OverBudget:
+        return sum((collections.Counter(a) & collections.Counter(b)).values())
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two bodies are, from 0 to 1: ``SequenceMatcher(autojunk=False).ratio()`` for ordinary ones.
+
+    That ratio costs up to cubic time, so its work is capped (:data:`MATCH_WORK_BUDGET`),
+    and past :data:`SIMILARITY_CAP` characters the common start and end count as
+    matched and only the first ``SIMILARITY_CAP`` characters of each differing
+    middle are compared.
+    """
+    total = len(a) + len(b)
+    if not total:
+        return 1.0
     if len(a) <= SIMILARITY_CAP and len(b) <= SIMILARITY_CAP:
-        return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+        return 2.0 * _matched(a, b) / total
     head = _common_prefix(a, b)
     tail = _common_suffix(a, b, min(len(a), len(b)) - head)
-    middle = difflib.SequenceMatcher(
-        None,
-        a[head : len(a) - tail][:SIMILARITY_CAP],
-        b[head : len(b) - tail][:SIMILARITY_CAP],
-        autojunk=False,
-    )
-    matched = sum(block.size for block in middle.get_matching_blocks())
-    return 2.0 * (head + tail + matched) / (len(a) + len(b))
+    middle = _matched(a[head : len(a) - tail][:SIMILARITY_CAP], b[head : len(b) - tail][:SIMILARITY_CAP])
+    return 2.0 * (head + tail + middle) / total
 
 
 def closest(incoming: str, candidates: Sequence[tuple[int, str]]) -> int | None:
