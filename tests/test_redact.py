@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import string
 import tempfile
@@ -18,7 +19,7 @@ from costutil import time_growth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from writer_stream_testkit.cassettes.capture import interaction_from_capture
+from writer_stream_testkit.cassettes.capture import _redact_reads, interaction_from_capture
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.model import CassetteContent
@@ -399,3 +400,31 @@ def test_a_long_enough_key_records_without_a_warning(tmp_path: Path) -> None:
         with Cassette(tmp_path / "c.yaml", record_mode="once", upstream=upstream.base_url):
             for _ in client.chat.chat(model="palmyra-x5", stream=True, messages=[]):
                 pass
+
+
+@given(
+    key=keys,
+    form=st.sampled_from([*escaped_forms("k"), "base64", "urlsafe base64"]),
+    cuts=st.lists(st.integers(0, 10_000), max_size=6),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_key_in_any_form_is_redacted_whatever_the_reads_split(key: str, form: str, cuts: list[int]) -> None:
+    if form.endswith("base64"):
+        encode = base64.urlsafe_b64encode if form.startswith("urlsafe") else base64.b64encode
+        planted = encode(f"id:{key}:x".encode()).decode()
+        secret = planted[5:13]  # characters only the key's bits decide
+    else:
+        planted = secret = escaped_forms(key)[form]
+    body = f'data: {{"a":"é{planted}ü"}}\n\n'.encode()
+    ends = sorted({c % (len(body) + 1) for c in cuts} | {len(body)})
+    reads = [(body[a:b], i * 0.01) for i, (a, b) in enumerate(itertools.pairwise([0, *ends]))]
+    redaction = Redaction.build(secrets=[key])
+    out = _redact_reads(reads, redaction)
+    joined = b"".join(data for data, _ in out)
+    assert joined == redaction.bytes_keeping_offsets(body, [len(body)])[0]  # as if read in one piece
+    assert secret.encode() not in joined
+    assert joined.startswith('data: {"a":"é'.encode())
+    # A read that ended before the key still ends on the same byte.
+    start = body.index(planted.encode())
+    out_ends = list(itertools.accumulate(len(data) for data, _ in out if data))
+    assert {e for e in ends if 0 < e <= start} <= set(out_ends)
