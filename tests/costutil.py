@@ -28,10 +28,10 @@ def cpu_seconds(run: Run, *, repeat: int = 3) -> float:
     return best
 
 
-def time_growth(make: Callable[[int], Run], n: int, factor: int = 4) -> float:
+def time_growth(make: Callable[[int], Run], n: int, factor: int = 4, *, repeat: int = 3) -> float:
     """How many times more CPU ``make(n * factor)()`` takes than ``make(n)()``."""
     small, large = make(n), make(n * factor)
-    return cpu_seconds(large) / max(cpu_seconds(small), FLOOR)
+    return cpu_seconds(large, repeat=repeat) / max(cpu_seconds(small, repeat=repeat), FLOOR)
 
 
 def peak_bytes(run: Run) -> int:

@@ -221,14 +221,15 @@ def _operations(unit: str) -> dict[str, Callable[[int], Callable[[], object]]]:
 @pytest.mark.timeout(240)  # a hang guard only
 def test_no_text_makes_a_cassette_operation_cost_more_than_linear_time_or_memory() -> None:
     from costutil import memory_growth
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     @given(st.lists(st.sampled_from(HOSTILE), min_size=1, max_size=6).map("".join))
-    @settings(max_examples=4, deadline=None, database=None)
+    @example("\\")  # a run of backslashes: what made redaction quadratic
+    @settings(max_examples=3, deadline=None, database=None)
     def check(unit: str) -> None:
         for name, make in _operations(unit).items():
-            assert time_growth(make, 2_000) < 10, f"{name} grows faster than its input on {unit!r}"
+            assert time_growth(make, 2_000, repeat=2) < 10, f"{name} grows faster than its input on {unit!r}"
             assert memory_growth(make, 2_000) < 8, f"{name} takes memory faster than its input on {unit!r}"
 
     check()
