@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 __all__ = [
     "REDACTED",
@@ -200,21 +200,9 @@ class Redaction:
         """
         moved = list(offsets)
         for pattern, replacement in self._rules:
-            pieces: list[str] = []
-            last = 0
-            shift_at: list[tuple[int, int, int]] = []  # (start, end, new length) in old text
-            for match in pattern.finditer(value):
-                start, end = match.span()
-                new = match.expand(replacement)
-                pieces.append(value[last:start])
-                pieces.append(new)
-                shift_at.append((start, end, len(new)))
-                last = end
-            if not shift_at:
-                continue
-            pieces.append(value[last:])
-            value = "".join(pieces)
-            moved = _move_all(moved, shift_at)
+            spans = [(m.start(), m.end(), m.expand(replacement)) for m in pattern.finditer(value)]
+            if spans:
+                value, moved = _splice(value, spans, moved)
         return value, moved
 
     def bytes_keeping_offsets(self, data: bytes, offsets: Sequence[int]) -> tuple[bytes, list[int]]:
@@ -227,23 +215,18 @@ class Redaction:
         moved = list(offsets)
         for pattern, replacement in self._rules:
             text = data.decode("utf-8", "surrogateescape")
-            pieces: list[bytes] = []
+            spans: list[tuple[int, int, bytes]] = []
             last_char = last_byte = 0
-            shift_at: list[tuple[int, int, int]] = []  # (start, end, new length) in old bytes
             for match in pattern.finditer(text):
                 start, end = match.span()
                 byte_start = last_byte + _utf8_length(text[last_char:start])
                 byte_end = byte_start + _utf8_length(text[start:end])
-                new = match.expand(replacement).encode("utf-8", "surrogateescape")
-                pieces.append(data[last_byte:byte_start])
-                pieces.append(new)
-                shift_at.append((byte_start, byte_end, len(new)))
+                spans.append(
+                    (byte_start, byte_end, match.expand(replacement).encode("utf-8", "surrogateescape"))
+                )
                 last_char, last_byte = end, byte_end
-            if not shift_at:
-                continue
-            pieces.append(data[last_byte:])
-            data = b"".join(pieces)
-            moved = _move_all(moved, shift_at)
+            if spans:
+                data, moved = _splice(data, spans, moved)
         return data, moved
 
     def headers(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -364,6 +347,20 @@ def _base64_forms(secret: str) -> tuple[str, ...]:
 
 def _utf8_length(text: str) -> int:
     return len(text.encode("utf-8", "surrogateescape"))
+
+
+def _splice(
+    value: AnyStr, spans: Sequence[tuple[int, int, AnyStr]], offsets: Sequence[int]
+) -> tuple[AnyStr, list[int]]:
+    """``value`` with each sorted (start, end, new) span replaced, and ``offsets`` moved to match."""
+    pieces: list[AnyStr] = []
+    last = 0
+    for start, end, new in spans:
+        pieces.append(value[last:start])
+        pieces.append(new)
+        last = end
+    pieces.append(value[last:])
+    return value[:0].join(pieces), _move_all(offsets, [(a, b, len(new)) for a, b, new in spans])
 
 
 def _move_all(offsets: Sequence[int], replaced: Sequence[tuple[int, int, int]]) -> list[int]:
