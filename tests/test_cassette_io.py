@@ -209,3 +209,96 @@ def test_example_cassettes_load_and_say_they_are_generated(name: str) -> None:
     assert "StreamScript" in loaded.meta["generated_by"]
     assert loaded.interactions
     assert b"sk-example" not in path.read_bytes()
+
+
+# --- symlinks, permissions, and what a killed save leaves behind ------------------------------------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_a_symlinked_cassette_is_saved_into_its_target(tmp_path: Path) -> None:
+    shared = tmp_path / "shared" / "c.yaml"
+    save_cassette(shared, content("old"))
+    link = tmp_path / "tests" / "c.yaml"
+    link.parent.mkdir()
+    link.symlink_to(shared)
+    update_cassette(
+        link, lambda now: CassetteContent((*(now or content()).interactions, *content("new").interactions))
+    )
+    assert link.is_symlink()  # still a link, not replaced by a regular file
+    assert load_cassette(shared) == content("old", "new")
+    assert lock_path(link) == lock_path(shared)  # one lock, whichever name a writer uses
+    assert sorted(p.name for p in link.parent.iterdir()) == ["c.yaml"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_a_dangling_symlink_cassette_creates_its_target(tmp_path: Path) -> None:
+    target = tmp_path / "shared" / "c.yaml"
+    link = tmp_path / "c.yaml"
+    link.symlink_to(target)
+    save_cassette(link, content("a"))
+    assert link.is_symlink()
+    assert load_cassette(target) == content("a")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_cassette_honours_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    previous = os.umask(umask)
+    try:
+        save_cassette(tmp_path / "c.yaml", content("a"))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "c.yaml").stat().st_mode & 0o777 == mode
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
+def test_a_rewritten_cassette_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    save_cassette(path, content("a"))
+    path.chmod(0o640)
+    save_cassette(path, content("b"))
+    assert path.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    ready = tmp_path / "ready"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from writer_stream_testkit.cassettes import files as cassette
+        from tests.test_cassette_io import content
+
+        def stuck_replace(src, dst):
+            open({str(ready)!r}, "w").close()
+            time.sleep(60)
+
+        os.replace = stuck_replace
+        cassette.save_cassette({str(path)!r}, content("big"))
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert child.poll() is None, "the writer exited before reaching os.replace"
+            assert time.monotonic() < deadline, "the writer never reached os.replace"
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    ready.unlink()
+    left = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1
+    # Another process's temp file that is still being written, and a file that only looks alike.
+    alive = tmp_path / left[0].replace(f"-{child.pid}.", f"-{os.getpid()}.")
+    assert alive.name != left[0]  # temp files name the process writing them
+    alive.write_bytes(b"in progress")
+    lookalike = tmp_path / ".c.yaml.notours.tmp"
+    lookalike.write_bytes(b"someone else's")
+    save_cassette(path, content("new"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lookalike.name, alive.name, "c.yaml"])

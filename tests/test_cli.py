@@ -29,6 +29,8 @@ from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
+from writer_stream_testkit.scripts.plan import ResponsePlan
+from writer_stream_testkit.wire.call import Call
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"
@@ -644,3 +646,59 @@ def test_record_proxy_passes_an_upstream_cut_on_and_records_it_as_incomplete(
     assert interaction.response.complete is False
     assert b"".join(data for data, _ in interaction.response.reads()) == b"".join(received)
     assert b"[DONE]" not in b"".join(received)
+
+
+# --- failures on the server side are never silent -------------------------------------------------
+
+
+def test_record_with_an_unreachable_upstream_reports_it_and_exits_1(tmp_path: Path) -> None:
+    with FakeWriterServer() as gone:
+        dead_url = gone.base_url
+    path = tmp_path / "c.yaml"
+    proxy = Background(["record", "--upstream", dead_url, "--cassette", str(path), "--port", "0"])
+    try:
+        _, _, status = stream_raw(proxy.url)
+    finally:
+        code, err = proxy.stop() if proxy.proc.poll() is None else (proxy.proc.returncode, "")
+        proxy.kill()
+    assert status == 502
+    assert code == 1
+    assert f"The record proxy could not reach the upstream {dead_url} for POST /v1/chat" in err
+    assert "writer-stream-testkit record: error: recording failed, so the cassette is incomplete:" in err
+    assert not path.exists()
+
+
+def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from writer_stream_testkit.cli import _finish
+
+    class Broken:
+        def take(self, call: Call) -> ResponsePlan:
+            raise KeyError("the reply source broke")
+
+    with FakeWriterServer(source=Broken()) as server, httpx.Client(timeout=WAIT) as client:
+        assert client.post(server.base_url + "/v1/chat", json=BODY).status_code == 500
+        code = _finish(server, "serve")
+        server.reset()  # reported: leaving the block has nothing more to verify
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "writer-stream-testkit serve: error: the server failed while answering" in err
+    assert "KeyError: 'the reply source broke'" in err
+
+
+def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from writer_stream_testkit.cli import _CassetteDirectory, _finish
+
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = _CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
+    with FakeWriterServer(source=directory) as server, httpx.Client(timeout=WAIT) as client:
+        assert client.post(server.base_url + "/v1/chat", json={"other": 1}).status_code == 500
+        code = _finish(server, "serve")
+        server.reset()
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
+    assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err

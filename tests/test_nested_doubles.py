@@ -42,13 +42,13 @@ def script(text: str) -> StreamScript:
 
 
 def read(base_url: str | None = None) -> list[str]:
-    client = writerai.Writer(api_key="k", base_url=base_url, max_retries=0)
+    client = writerai.Writer(api_key="test-key-nested", base_url=base_url, max_retries=0)
     stream = client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     return [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
 
 
 async def aread(base_url: str | None = None) -> list[str]:
-    client = writerai.AsyncWriter(api_key="k", base_url=base_url, max_retries=0)
+    client = writerai.AsyncWriter(api_key="test-key-nested", base_url=base_url, max_retries=0)
     stream = await client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     return [c.choices[0].delta.content async for c in stream if c.choices and c.choices[0].delta.content]
 

@@ -50,6 +50,7 @@ EXPECTED = [
     "PermissionDeniedError",
     "QuestionScript",
     "RateLimitError",
+    "RedactionWarning",
     "RefusalDeltaEvent",
     "RefusalDoneEvent",
     "ReplyError",

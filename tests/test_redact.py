@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import itertools
 import json
 import string
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -12,12 +15,20 @@ from urllib.parse import quote, quote_plus
 import pytest
 import writerai
 import yaml
+from costutil import time_growth
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from writer_stream_testkit.cassettes.capture import _redact_reads, interaction_from_capture
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.model import CassetteContent
+from writer_stream_testkit.cassettes.recorder import Capture
 from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
 from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.errors import RedactionWarning
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 
 RESERVED = "/+=?&%#:@ \"\\~!*'();,$[]<>{}|^`"
@@ -193,3 +204,227 @@ def test_a_key_in_any_escaped_form_never_reaches_the_cassette_file() -> None:
                 assert not [s for s in loaded if form in s], f"the key ({name} form) is in the cassette"
 
         check()
+
+
+# --- bounded: redaction is linear in its input ----------------------------------------------------
+
+KEY = "sk-live-0123456789"
+
+
+@pytest.mark.timeout(90)  # a hang guard only: the assertion is on how cost grows
+def test_redaction_is_linear_on_runs_of_backslashes() -> None:
+    redaction = Redaction.build(secrets=[KEY])
+
+    def make(n: int) -> Callable[[], object]:
+        text = "\\" * n
+        return lambda: (redaction.text(text), redaction.may_change(text.encode()))
+
+    assert time_growth(make, 10_000) < 10  # linear: about 4; quadratic: 16
+
+
+def _hostile_reads(size: int) -> list[tuple[bytes, float]]:
+    """``size`` bytes of SSE data: one run of backslashes half as long, then quotes, percents, short runs.
+
+    Every backslash of the long run could start an escaped key; the key itself is planted just after it.
+    """
+    planted = "\\\\u0073" + KEY[1:]  # the key with its first letter JSON-escaped
+    rest = ('\\"%%\\\\"' * size)[: size // 2]
+    text = "data: " + "\\" * (size // 2) + '"' + planted + rest + "\n\n"
+    raw = text.encode()
+    return [(raw[i : i + 65_536], i / 1e6) for i in range(0, len(raw), 65_536)]
+
+
+def _save_hostile(size: int) -> Callable[[], object]:
+    capture = Capture(
+        method="POST",
+        url="https://api.writer.com/v1/chat",
+        headers=(("Authorization", f"Bearer {KEY}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=_hostile_reads(size),
+        complete=True,
+        responded=True,
+    )
+    return lambda: dump_cassette(CassetteContent((interaction_from_capture(capture, Redaction()),)))
+
+
+@pytest.mark.timeout(90)  # a hang guard only
+def test_a_megabyte_of_backslashes_quotes_and_percents_saves_in_linear_time() -> None:
+    text = _save_hostile(1_000_000)()
+    assert isinstance(text, str)
+    assert KEY[1:] not in text
+    assert REDACTED in text
+    assert "\\" * 500_000 in text  # the data itself is kept
+    assert time_growth(_save_hostile, 100_000) < 10
+
+
+# --- read boundaries: the decoded stream is redacted, whatever the reads split ---------------------
+
+
+def _capture(reads: list[tuple[bytes, float]], *, token: str = KEY) -> Capture:
+    return Capture(
+        method="POST",
+        url="https://api.writer.com/v1/chat",
+        headers=(("Authorization", f"Bearer {token}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=reads,
+        complete=True,
+        responded=True,
+    )
+
+
+def test_a_pattern_split_inside_a_character_by_a_read_is_still_redacted() -> None:
+    name = "José Pérez"
+    block = f'data: {{"content":"{name} said hi"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1  # the read ends after the first byte of the é
+    capture = _capture([(block[:at], 0.1), (block[at:], 0.2), (b"data: [DONE]\n\n", 0.3)])
+    interaction = interaction_from_capture(capture, Redaction.build(patterns=[name]))
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert "Jos" not in text
+    assert "rez" not in text
+    events = interaction.response.events or ()
+    assert events[0].data == f'{{"content":"{REDACTED} said hi"}}'
+    # The read that ended inside the name now ends where its replacement starts.
+    assert events[0].cuts == ((len(b'data: {"content":"'), 0.1),)
+
+
+def test_a_non_ascii_key_split_inside_a_character_by_a_read_is_still_redacted() -> None:
+    key = "sk-clé-0123456789"
+    block = f'data: {{"echo":"{key}"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1
+    interaction = interaction_from_capture(
+        _capture([(block[:at], 0.1), (block[at:], 0.2)], token=key), Redaction()
+    )
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert "sk-cl" not in text
+    assert "0123456789" not in text
+
+
+def test_a_read_split_inside_a_character_keeps_its_byte_boundary() -> None:
+    block = f'data: {{"a":"café","k":"{KEY}"}}\n\n'.encode()
+    at = block.index("é".encode()) + 1  # a cut inside a character nothing redacts
+    interaction = interaction_from_capture(
+        _capture([(block[:at], 0.1), (block[at:], 0.2)]), Redaction.build(patterns=["café-free"])
+    )
+    reads = interaction.response.reads()
+    assert reads == [(block[:at], 0.1), (block[at:].replace(KEY.encode(), REDACTED.encode()), 0.2)]
+
+
+def test_a_name_split_mid_character_upstream_never_reaches_the_cassette(tmp_path: Path) -> None:
+    name = "José Pérez"
+    script = StreamScript().content(f"Hello {name}", "!").with_fault(Fault.split_mid_utf8())
+    with FakeWriterServer() as upstream:
+        upstream.reply(script)
+        path = tmp_path / "c.yaml"
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, redact=[name]):
+            client = writerai.Writer(api_key=KEY, max_retries=0)
+            stream = client.chat.chat(
+                model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "hi"}]
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == f"Hello {name}!"
+    on_disk = path.read_text(encoding="utf-8")
+    assert "Jos" not in on_disk
+    assert "rez" not in on_disk
+    assert REDACTED in on_disk
+
+
+# --- keys outside the escaped forms: base64, and keys too short to scrub ----------------------------
+
+B64_KEY = "sk-live~0123>>??456789"
+"""A key whose base64 has ``+`` and ``/`` (``-`` and ``_`` URL-safe) at every alignment."""
+
+
+@pytest.mark.parametrize("prefix", ["", "u", "us"], ids=["aligned", "offset 1", "offset 2"])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode], ids=["std", "urlsafe"])
+def test_a_base64_encoded_key_is_redacted_at_every_alignment(
+    prefix: str, encode: Callable[[bytes], bytes]
+) -> None:
+    payload = f"{prefix}user:{B64_KEY}:tail".encode()
+    encoded = encode(payload).decode()
+    assert set("+/-_") & set(encoded)
+    out = Redaction.build(secrets=[B64_KEY]).text(f"x {encoded} y")
+    left, right = out.removeprefix("x ").removesuffix(" y").split(REDACTED)
+    # What is left at each end decodes to the bytes around the key and under one byte of it.
+    key_start = len(prefix) + len("user:")
+    key_end = key_start + len(B64_KEY)
+    assert len(left) * 6 < (key_start + 1) * 8
+    assert (len(encoded.rstrip("=")) - len(right.rstrip("="))) * 6 > (key_end - 1) * 8
+
+
+def test_a_base64_encoded_key_never_reaches_the_cassette_from_url_body_or_events() -> None:
+    key = B64_KEY
+    std = base64.b64encode(f"id:{key}".encode()).decode()
+    safe = base64.urlsafe_b64encode(f"{key}!".encode()).decode()
+    block = f'data: {{"echo":"{std}","again":"{safe}"}}\n\n'.encode()
+    capture = Capture(
+        method="POST",
+        url=f"https://api.writer.com/v1/chat?token={quote(safe, safe='')}",
+        headers=(("Authorization", f"Bearer {key}"),),
+        content=json.dumps({"messages": [{"role": "user", "content": std}]}).encode(),
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=[(block[:30], 0.1), (block[30:], 0.2)],
+        complete=True,
+        responded=True,
+    )
+    text = dump_cassette(CassetteContent((interaction_from_capture(capture, Redaction()),)))
+    for encoded in (std, safe):
+        middle = encoded[4:-4]
+        assert middle not in text
+        assert quote(middle, safe="") not in text
+
+
+def test_recording_with_a_key_shorter_than_the_minimum_warns(tmp_path: Path) -> None:
+    with FakeWriterServer() as upstream:
+        upstream.reply(StreamScript().content("hi"))
+        client = writerai.Writer(api_key="sk-1234", max_retries=0)
+        with (
+            pytest.warns(RedactionWarning, match=r"7 characters.*at least 8") as caught,
+            Cassette(tmp_path / "c.yaml", record_mode="once", upstream=upstream.base_url),
+        ):
+            for _ in client.chat.chat(model="palmyra-x5", stream=True, messages=[]):
+                pass
+    assert len(caught) == 1
+    assert "sk-1234" not in str(caught[0].message)  # the warning names the length, never the key
+    assert "sk-1234" not in (tmp_path / "c.yaml").read_text()  # the header itself is still replaced
+
+
+def test_a_long_enough_key_records_without_a_warning(tmp_path: Path) -> None:
+    with FakeWriterServer() as upstream:
+        upstream.reply(StreamScript().content("hi"))
+        client = writerai.Writer(api_key=KEY, max_retries=0)
+        with Cassette(tmp_path / "c.yaml", record_mode="once", upstream=upstream.base_url):
+            for _ in client.chat.chat(model="palmyra-x5", stream=True, messages=[]):
+                pass
+
+
+@given(
+    key=keys,
+    form=st.sampled_from([*escaped_forms("k"), "base64", "urlsafe base64"]),
+    cuts=st.lists(st.integers(0, 10_000), max_size=6),
+)
+@settings(max_examples=25, deadline=None)
+def test_a_key_in_any_form_is_redacted_whatever_the_reads_split(key: str, form: str, cuts: list[int]) -> None:
+    if form.endswith("base64"):
+        encode = base64.urlsafe_b64encode if form.startswith("urlsafe") else base64.b64encode
+        planted = encode(f"id:{key}:x".encode()).decode()
+        secret = planted[5:13]  # characters only the key's bits decide
+    else:
+        planted = secret = escaped_forms(key)[form]
+    body = f'data: {{"a":"é{planted}ü"}}\n\n'.encode()
+    ends = sorted({c % (len(body) + 1) for c in cuts} | {len(body)})
+    reads = [(body[a:b], i * 0.01) for i, (a, b) in enumerate(itertools.pairwise([0, *ends]))]
+    redaction = Redaction.build(secrets=[key])
+    out = _redact_reads(reads, redaction)
+    joined = b"".join(data for data, _ in out)
+    assert joined == redaction.bytes_keeping_offsets(body, [len(body)])[0]  # as if read in one piece
+    assert secret.encode() not in joined
+    assert joined.startswith('data: {"a":"é'.encode())
+    # A read that ended before the key still ends on the same byte.
+    start = body.index(planted.encode())
+    out_ends = list(itertools.accumulate(len(data) for data, _ in out if data))
+    assert {e for e in ends if 0 < e <= start} <= set(out_ends)

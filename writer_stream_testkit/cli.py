@@ -41,7 +41,7 @@ from .cassettes.tools import (
     render_verify_report,
 )
 from .doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
-from .errors import CassetteError
+from .errors import CassetteError, CassetteMissError, CassetteRecordError
 from .scripts.plan import ResponsePlan, error_plan
 from .wire.call import Call
 
@@ -287,6 +287,8 @@ class _CassetteDirectory:
         self.directory = directory
         self.cassettes = list(cassettes)
         self.allow_repeats = allow_repeats
+        self._lock = threading.Lock()
+        self._misses: list[str] = []
 
     def take(self, call: Call) -> ResponsePlan:
         # Unplayed recordings first, in every file; then, with --allow-repeats, played ones.
@@ -303,7 +305,21 @@ class _CassetteDirectory:
             for c in self.cassettes
             for i, x in enumerate(c.interactions)
         ]
-        return error_plan(500, directory_miss_message(str(self.directory), call, candidates))
+        message = directory_miss_message(str(self.directory), call, candidates)
+        with self._lock:
+            self._misses.append(message)
+        return error_plan(500, message)
+
+    def verify(self) -> None:
+        """Fail with every request no cassette answered (``FakeWriterServer.verify`` calls this)."""
+        with self._lock:
+            misses = list(self._misses)
+        if misses:
+            raise CassetteMissError(f"{len(misses)} request(s) found no recording:\n\n" + "\n\n".join(misses))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._misses.clear()
 
 
 def _load_directory(directory: Path, timing: Timing, *, allow_repeats: bool) -> _CassetteDirectory:
@@ -377,8 +393,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return _run_until_stopped(server, "serve", f"Serving the Writer API at {{url}} with {what}.")
 
 
-def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> int:
-    """Start ``server``, print its URL alone on stdout's first line, and serve until a stop signal."""
+def _run_until_stopped(
+    server: FakeWriterServer, command: str, banner: str, *, cassette: Cassette | None = None
+) -> int:
+    """Serve until a stop signal (the URL alone on stdout's first line), then report as :func:`_finish`."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -403,7 +421,36 @@ def _run_until_stopped(server: FakeWriterServer, command: str, banner: str) -> i
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print(f"Stopped after {server.replies.received} request(s).", file=sys.stderr, flush=True)
-    return 0
+    return _finish(server, command, cassette)
+
+
+def _finish(server: FakeWriterServer, command: str, cassette: Cassette | None = None) -> int:
+    """Report on stderr what went wrong while serving; 1 when the run failed, else 0.
+
+    A crash while answering, and (``record``) a request that could not be
+    recorded, fail the run. Requests that found no reply are reported but do not:
+    each client already got a 500 saying why.
+    """
+    code = 0
+    try:
+        server.verify()
+    except RuntimeError as exc:
+        print(f"{_PROG} {command}: error: the server failed while answering:\n{exc}", file=sys.stderr)
+        return 1
+    except AssertionError as exc:
+        if cassette is not None:
+            try:
+                cassette.verify()
+            except CassetteRecordError:
+                code = 1
+        if code:
+            print(
+                f"{_PROG} {command}: error: recording failed, so the cassette is incomplete:\n\n{exc}",
+                file=sys.stderr,
+            )
+        else:
+            print(f"{_PROG} {command}: {exc}", file=sys.stderr)
+    return code
 
 
 def _stop_signals() -> list[signal.Signals]:
@@ -460,8 +507,17 @@ def _cmd_record(args: argparse.Namespace) -> int:
         f"Recording every request at {{url}} from {upstream} into {args.cassette} "
         f"(record mode {args.record_mode})."
     )
-    code = _run_until_stopped(server, "record", banner)
-    proxy.save()  # streams cut by the shutdown saved themselves; this catches any stragglers
+    code = _run_until_stopped(server, "record", banner, cassette=cassette)
+    try:
+        proxy.save()  # streams cut by the shutdown saved themselves; this catches any stragglers
+    except Exception as exc:
+        print(
+            f"{_PROG} record: error: saving {args.cassette} failed ({type(exc).__name__}: {exc}); what was "
+            "recorded since the last successful save is lost. Make the cassette's directory writable and "
+            "record again.",
+            file=sys.stderr,
+        )
+        code = 1
     recorded = len(proxy.recorded)
     print(
         f"Recorded {recorded} interaction(s) into {args.cassette}."

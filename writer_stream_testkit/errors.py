@@ -37,6 +37,9 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     ├── ReplyError (AssertionError)          a queued reply failed to answer (a computed reply raised)
     └── StreamContractError (AssertionError) an event sequence breaks a stream rule
+
+    UserWarning
+    └── RedactionWarning                     a secret a recording cannot scrub (a key too short)
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedactionWarning",
     "ReplyError",
     "ScriptError",
     "StreamContractError",
@@ -282,3 +286,7 @@ class ReplyError(TestkitError, AssertionError):
 
 class StreamContractError(TestkitError, AssertionError):
     """An event sequence breaks a rule that every well-formed stream obeys."""
+
+
+class RedactionWarning(UserWarning):
+    """A recording may keep a secret redaction cannot find: a key shorter than the scrubbed minimum."""

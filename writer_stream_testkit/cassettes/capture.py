@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..wire.call import decode_body
 from ..wire.sse import DONE_DATA
 from .framing import body_from_reads, frame_stream
+from .headers import header_to_cassette
 from .model import Interaction, RecordedRequest, RecordedResponse
 from .redact import Redaction, secret_from_headers
 
@@ -36,7 +38,10 @@ def interaction_from_capture(capture: _recorder.Capture, redaction: Redaction) -
         json=redaction.json(parsed),
         body=text,
     )
-    headers = _lower(redaction.headers(capture.response_headers))
+    headers = tuple(
+        (k, header_to_cassette(v.encode("utf-8", "surrogateescape")))
+        for k, v in _lower(redaction.headers(capture.response_headers))
+    )
     reads = _redact_reads(capture.reads, redaction)
     is_sse = any(k == "content-type" and v.startswith("text/event-stream") for k, v in headers)
     if is_sse:
@@ -75,23 +80,19 @@ def _lower(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _redact_reads(reads: Sequence[tuple[bytes, float]], redaction: Redaction) -> list[tuple[bytes, float]]:
-    """Scrub the whole body at once, so a secret split across two reads is still found."""
+    """Scrub the whole body at once, so a secret split across reads (even inside a character) is found."""
     reads = [(data, round(t, 4)) for data, t in reads if data]
-    if not redaction.may_change(b"".join(data for data, _ in reads)):
+    body = b"".join(data for data, _ in reads)
+    if not redaction.may_change(body):
         return reads
-    pieces = [data.decode("utf-8", "surrogateescape") for data, _ in reads]
-    text = "".join(pieces)
-    ends: list[int] = []
-    total = 0
-    for piece in pieces:
-        total += len(piece)
-        ends.append(total)
-    scrubbed, moved = redaction.text_keeping_offsets(text, ends)
-    if scrubbed == text:
+    scrubbed, moved = redaction.bytes_keeping_offsets(
+        body, list(itertools.accumulate(len(d) for d, _ in reads))
+    )
+    if scrubbed == body:
         return reads
     out: list[tuple[bytes, float]] = []
     start = 0
     for (_, t), end in zip(reads, moved, strict=True):
-        out.append((scrubbed[start:end].encode("utf-8", "surrogateescape"), t))
+        out.append((scrubbed[start:end], t))
         start = end
     return out

@@ -6,6 +6,7 @@ import json as _json
 import os
 import re
 import threading
+import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -28,7 +29,7 @@ from ..doubles.hosts import (
     pass_through,
     running_doubles,
 )
-from ..errors import CassetteError, CassetteMissError, CassetteRecordError
+from ..errors import CassetteError, CassetteMissError, CassetteRecordError, RedactionWarning
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
 from . import recorder as _recorder
@@ -37,7 +38,7 @@ from .load import load_cassette
 from .matching import Matcher, MatchFunction, _Rules, miss_message
 from .model import Interaction, RecordedRequest, RecordMode, Timing
 from .modes import Action, check_record_mode, check_upstream, decide, loads_existing, save_recorded
-from .redact import Redaction, secret_from_headers
+from .redact import Redaction, secret_from_headers, short_key_message
 from .timing import render_plan, timing_factor
 
 # --- the cassette in use --------------------------------------------------------------------------
@@ -199,17 +200,20 @@ class Cassette:
                 )
             if action == "record":
                 return action, None
-            message = miss_message(
-                str(self.path),
-                scrubbed,
-                interactions,
-                [i for i, n in enumerate(self._play_counts) if n],
-                self._rules,
-                self.record_mode,
-                file_exists=self._file_existed,
-            )
+            played = [i for i, n in enumerate(self._play_counts) if n]
+        # Built outside the lock, so explaining one miss never holds up another request.
+        message = miss_message(
+            str(self.path),
+            scrubbed,
+            interactions,
+            played,
+            self._rules,
+            self.record_mode,
+            file_exists=self._file_existed,
+        )
+        with self._lock:
             self._misses.append(message)
-            return action, error_plan(500, message)
+        return action, error_plan(500, message)
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
@@ -294,8 +298,18 @@ class Cassette:
         with self._lock:
             # Only what was saved: a capture another thread added meanwhile waits for the next save.
             self._captures = [c for c in self._captures if all(c is not f for f in finished)]
+        self._warn_short_keys(finished)
         if still_open:
             raise CassetteRecordError("\n\n".join(self._open_stream_message(c) for c in still_open))
+
+    def _warn_short_keys(self, captures: Sequence[_recorder.Capture]) -> None:
+        """Warn (once per save) that a key too short to scrub may be in what was just saved."""
+        for capture in captures:
+            request = f"{capture.method} {httpx.URL(capture.url).path}"
+            message = short_key_message(f"Cassette {self.path}", request, capture.headers)
+            if capture.responded and message is not None:
+                warnings.warn(message, RedactionWarning, stacklevel=4)
+                return
 
     def _open_stream_message(self, capture: _recorder.Capture) -> str:
         request = interaction_from_capture(capture, self.redaction).request

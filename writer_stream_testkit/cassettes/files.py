@@ -7,6 +7,8 @@ import getpass
 import hashlib
 import os
 import re
+import secrets
+import socket
 import stat
 import sys
 import tempfile
@@ -37,21 +39,23 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader sees the old file or the new one, never half.
 
     Temp file in the same directory, flushed and fsynced, ``os.replace`` over the
-    target, then the directory fsynced so the rename itself survives a crash.
+    target, then the directory fsynced so the rename itself survives a crash. A
+    symlinked ``path`` is followed, so the file it points to gets the data and the
+    link stays. A new file gets the mode the umask allows (as ``open`` would give
+    it), a replaced one keeps its own. Temp files that saves killed on this machine
+    left beside the target are removed first.
     """
-    target = Path(path)
+    target = resolved(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _clear_stale_temp_files(target)
+    tmp, fd = _create_temp(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            mode = target.stat().st_mode & 0o777
-        except FileNotFoundError:
-            mode = 0o644
-        os.chmod(tmp, mode)
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -60,11 +64,69 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     _fsync_dir(target.parent)
 
 
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """``path`` absolute with every symlink followed: the file a save really writes (and locks)."""
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+_HOST_TAG: Final = hashlib.sha256(socket.gethostname().encode("utf-8", "surrogateescape")).hexdigest()[:8]
+"""This machine, in temp file names: a process id means nothing on another host sharing the directory."""
+
+
+def _temp_prefix(target: Path) -> str:
+    return f".{target.name}.{_HOST_TAG}-"
+
+
+def _create_temp(target: Path) -> tuple[Path, int]:
+    """A new temp file beside ``target`` named for this process, created with mode 0o666 less the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = target.parent / f"{_temp_prefix(target)}{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _clear_stale_temp_files(target: Path) -> None:
+    """Remove the temp files of saves of ``target`` whose process (on this machine) is gone.
+
+    A process killed between writing its temp file and renaming it leaves the file
+    behind; nothing else would ever remove it. Another process's save in progress
+    is left alone: its process is alive. POSIX only (Windows has no cheap check).
+    """
+    if os.name != "posix":
+        return
+    prefix = _temp_prefix(target)
+    try:
+        names = [n for n in os.listdir(target.parent) if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        pid, _, rest = name[len(prefix) : -len(".tmp")].partition(".")
+        if not pid.isdigit() or not rest or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else (EPERM)
+        return True
+    return True
+
+
 def lock_path(path: str | os.PathLike[str]) -> Path:
     """The file locked while a cassette is read, merged and rewritten.
 
     It lives in a directory of the temp directory private to this user, keyed by
-    the cassette's absolute path, so no lock files appear beside cassettes (where
+    the cassette's absolute path with symlinks followed (two names of one file share one lock), so no lock files appear beside cassettes (where
     they would get committed) and none is ever deleted while another process may
     be waiting on it. Every process of one user on one machine (pytest-xdist
     workers included) agrees on the same file; other users get their own
@@ -73,13 +135,12 @@ def lock_path(path: str | os.PathLike[str]) -> Path:
     sidecar = _lock_name(path)
     with contextlib.suppress(FileExistsError):  # whatever is there, the check below looks at it
         os.mkdir(sidecar.parent, 0o700)
-    _check_lock_directory(sidecar.parent, os.path.abspath(os.fspath(path)))
+    _check_lock_directory(sidecar.parent, os.fspath(resolved(path)))
     return sidecar
 
 
 def _lock_name(path: str | os.PathLike[str]) -> Path:
-    resolved = os.path.abspath(os.fspath(path))
-    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    digest = hashlib.sha256(os.fspath(resolved(path)).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     return Path(tempfile.gettempdir()) / f"writer-stream-testkit-locks-{_user_tag()}" / f"{digest}.lock"
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import collections
 import difflib
+import itertools
 import json as _json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
 from ..wire.call import Call
@@ -167,6 +169,173 @@ def _pretty_body(value: Any, text: str | None) -> list[str]:
     return _json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
 
 
+# --- bounded closeness and diffs: a miss costs time linear in the bodies ------------------------
+
+SIMILARITY_CAP: Final = 2_000
+"""Characters of each body compared one by one for closeness; past it, only what differs from the
+common start and end is, and only this much of it."""
+MATCH_WORK_BUDGET: Final = 1_000_000
+"""Character pairs one closeness comparison may examine (about 50 ms); past it, characters are
+counted instead of aligned. Ordinary prompts of 2,000 characters take under a million."""
+CLOSEST_CANDIDATES: Final = 16
+"""Recordings whose closeness is measured exactly; the others are ranked by length alone."""
+DIFF_LINE_CAP: Final = 400
+"""Characters shown of one diff line; a longer line is shown around the first difference."""
+DIFF_LINES_CAP: Final = 200
+"""Lines of each body a miss diff compares, counted from the first line that differs."""
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """The length of the longest common start of ``a`` and ``b``, found a block at a time."""
+    size = min(len(a), len(b))
+    at = 0
+    while at < size:
+        end = min(at + 4096, size)
+        if a[at:end] != b[at:end]:
+            while a[at] == b[at]:
+                at += 1
+            return at
+        at = end
+    return size
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """The length of the longest common end of ``a`` and ``b``, at most ``limit``."""
+    size = min(len(a), len(b), limit)
+    at = 0
+    while at < size:
+        end = min(at + 4096, size)
+        if a[len(a) - end : len(a) - at] != b[len(b) - end : len(b) - at]:
+            while a[len(a) - at - 1] == b[len(b) - at - 1]:
+                at += 1
+            return at
+        at = end
+    return size
+
+
+class _OverBudget(Exception):
+    pass
+
+
+class _BoundedMatcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
+    """``SequenceMatcher(autojunk=False)`` that gives up past a budget of character pairs examined.
+
+    Its worst case is cubic (a run of one character against a near copy): 500
+    backslashes take a second. Each ``find_longest_match`` examines at most the
+    occurrences in ``b`` of every character of its slice of ``a``; that count is
+    charged before the call, so the work done never exceeds the budget.
+    """
+
+    def __init__(self, a: str, b: str, budget: int) -> None:
+        self._budget = budget
+        self._charges: list[int] | None = None
+        self._a = a
+        super().__init__(None, a, b, autojunk=False)
+
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
+        if self._charges is None:
+            b2j = self.b2j  # type: ignore[attr-defined]
+            self._charges = list(itertools.accumulate((len(b2j.get(c, ())) for c in self._a), initial=0))
+        top = len(self._a) if ahi is None else ahi
+        self._budget -= self._charges[top] - self._charges[alo]
+        if self._budget < 0:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+def _matched(a: str, b: str) -> int:
+    """Characters of ``a`` and ``b`` that align (``SequenceMatcher``), or, past the budget, that both have."""
+    try:
+        return sum(block.size for block in _BoundedMatcher(a, b, MATCH_WORK_BUDGET).get_matching_blocks())
+    except _OverBudget:
+        return sum((collections.Counter(a) & collections.Counter(b)).values())
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two bodies are, from 0 to 1: ``SequenceMatcher(autojunk=False).ratio()`` for ordinary ones.
+
+    That ratio costs up to cubic time, so its work is capped (:data:`MATCH_WORK_BUDGET`),
+    and past :data:`SIMILARITY_CAP` characters the common start and end count as
+    matched and only the first ``SIMILARITY_CAP`` characters of each differing
+    middle are compared.
+    """
+    total = len(a) + len(b)
+    if not total:
+        return 1.0
+    if len(a) <= SIMILARITY_CAP and len(b) <= SIMILARITY_CAP:
+        return 2.0 * _matched(a, b) / total
+    head = _common_prefix(a, b)
+    tail = _common_suffix(a, b, min(len(a), len(b)) - head)
+    middle = _matched(a[head : len(a) - tail][:SIMILARITY_CAP], b[head : len(b) - tail][:SIMILARITY_CAP])
+    return 2.0 * (head + tail + middle) / total
+
+
+def closest(incoming: str, candidates: Sequence[tuple[int, str]]) -> int | None:
+    """The index of the candidate (rules passed, body text) closest to ``incoming``; the first on a tie.
+
+    Exact for every candidate that could win: candidates are tried best bound
+    first (rules passed plus the most a body of that length could match), and
+    :func:`similarity` runs for at most :data:`CLOSEST_CANDIDATES` of them.
+    """
+    if not candidates:
+        return None
+
+    def bound(index: int) -> float:
+        passed, text = candidates[index]
+        total = len(incoming) + len(text)
+        return passed + (2.0 * min(len(incoming), len(text)) / total if total else 1.0)
+
+    order = sorted(range(len(candidates)), key=lambda i: (-bound(i), i))
+    best: tuple[float, int] | None = None
+    for tried, index in enumerate(order):
+        if best is not None and (bound(index) < best[0] or tried >= CLOSEST_CANDIDATES):
+            break
+        score = candidates[index][0] + similarity(incoming, candidates[index][1])
+        if best is None or score > best[0] or (score == best[0] and index < best[1]):
+            best = (score, index)
+    assert best is not None
+    return best[1]
+
+
+def bounded_diff(old: Sequence[str], new: Sequence[str], *, fromfile: str, tofile: str) -> str:
+    """``difflib.unified_diff`` of two bodies' lines, kept readable and cheap for any size.
+
+    Ordinary bodies give exactly the unified diff. Past :data:`DIFF_LINES_CAP`
+    lines, equal lines before the first difference are left out (and said so);
+    a line longer than :data:`DIFF_LINE_CAP` is shown around the first difference.
+    """
+    skipped = 0
+    note: list[str] = []
+    if max(len(old), len(new)) > DIFF_LINES_CAP:
+        while skipped < min(len(old), len(new)) and old[skipped] == new[skipped]:
+            skipped += 1
+        skipped = max(0, skipped - 3)  # keep the usual three lines of context
+        old, new = old[skipped : skipped + DIFF_LINES_CAP], new[skipped : skipped + DIFF_LINES_CAP]
+        note.append(
+            f"(The bodies are long: the first {skipped} equal lines are left out, so line numbers count "
+            f"from line {skipped + 1}, and at most {DIFF_LINES_CAP} lines of each are compared.)"
+        )
+    first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), None)
+    column = 0 if first is None else _common_prefix(old[first], new[first])
+    lines = difflib.unified_diff(old, new, fromfile=fromfile, tofile=tofile, lineterm="")
+    shown = [_clip(line, column) for line in lines]
+    return "\n".join([*note, *shown]) if shown else ""
+
+
+def _clip(line: str, column: int) -> str:
+    """A diff line (marker first) cut to :data:`DIFF_LINE_CAP` characters around ``column``."""
+    if len(line) <= DIFF_LINE_CAP + 1 or line.startswith(("---", "+++", "@@")):
+        return line
+    marker, text = line[0], line[1:]
+    start = max(0, min(column - DIFF_LINE_CAP // 4, len(text) - DIFF_LINE_CAP))
+    end = start + DIFF_LINE_CAP
+    before = f"[{start} characters left out]" if start else ""
+    after = f"[{len(text) - end} characters left out]" if end < len(text) else ""
+    return f"{marker}{before}{text[start:end]}{after}"
+
+
 def miss_message(
     source: str,
     call: Call,
@@ -177,11 +346,13 @@ def miss_message(
     *,
     file_exists: bool = True,
 ) -> str:
-    """A full account of a replay miss: the request, the closest recording as a diff, the fix."""
+    """A full account of a replay miss: the request, the closest recording as a diff, the fix.
+
+    Its cost is linear in the bodies (see :func:`similarity` and :func:`bounded_diff`).
+    """
     lines = [f"Cassette {source} has no unplayed recording that matches {call.describe()}."]
     if not file_exists:
         lines[0] = f"Cassette {source} does not exist, so nothing can replay {call.describe()}."
-    best: tuple[float, int] | None = None
     path_only = False
     incoming = rules.body(call.json)
     incoming_text = (
@@ -189,20 +360,18 @@ def miss_message(
         if incoming is not None
         else call.content.decode("utf-8", "replace")
     )
-    for index, interaction in enumerate(interactions):
+    candidates: list[tuple[int, str]] = []
+    for interaction in interactions:
         recorded = interaction.request
         failed = rules.failures(call, recorded)
         stored = rules.body(recorded.json)
         stored_text = _json.dumps(stored, sort_keys=True) if stored is not None else (recorded.body or "")
-        similarity = difflib.SequenceMatcher(None, incoming_text, stored_text, autojunk=False).ratio()
-        score = (len(rules.match_on) + len(rules.custom) - len(failed)) + similarity
-        if best is None or score > best[0]:
-            best = (score, index)
-    if best is None:
+        candidates.append((len(rules.match_on) + len(rules.custom) - len(failed), stored_text))
+    index = closest(incoming_text, candidates)
+    if index is None:
         if file_exists:
             lines.append("The cassette holds no interactions at all.")
     else:
-        index = best[1]
         recorded = interactions[index].request
         failed = rules.failures(call, recorded)
         if not failed:
@@ -226,16 +395,14 @@ def miss_message(
             )
             ignored = [".".join(("body", *p)) for p in rules.body_ignore]
             note = f" (ignoring {', '.join(ignored)})" if ignored else ""
-            diff = difflib.unified_diff(
+            text = bounded_diff(
                 _pretty_body(rules.body(recorded.json), recorded.body),
                 _pretty_body(
                     incoming, None if call.json is not None else call.content.decode("utf-8", "replace")
                 ),
                 fromfile=f"interactions[{index}].request body (recorded){note}",
                 tofile="this request's body",
-                lineterm="",
             )
-            text = "\n".join(diff)
             lines.append(text if text else "Their bodies are equal; the difference is elsewhere.")
         if index in played and failed:
             lines.append(f"(interactions[{index}] was already replayed once in this run.)")

@@ -33,6 +33,7 @@ from .capture import interaction_from_capture
 from .cassette import Cassette
 from .model import Interaction
 from .modes import decide, save_recorded
+from .redact import short_key_message
 
 __all__ = ["RecordingProxy"]
 
@@ -116,7 +117,8 @@ class RecordingProxy:
 
         return LiveResponse(
             status=response.status_code,
-            headers=tuple(response.headers.multi_items()),
+            # The Latin-1 text of the bytes sent: the server sends each value's bytes back unchanged.
+            headers=tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw),
             body=_relay(response),
             close=close,
         )
@@ -132,6 +134,13 @@ class RecordingProxy:
     async def _finished(self, capture: _recorder.Capture) -> None:
         """Keep the finished recording and save the file, off the event loop that serves every stream."""
         interaction = interaction_from_capture(capture, self.cassette.redaction)
+        short = short_key_message(
+            f"The record proxy (cassette {self.cassette.path})",
+            interaction.request.describe(),
+            capture.headers,
+        )
+        if short is not None:
+            self._log(f"warning: {short}")
         with self._lock:
             self._recorded.append(interaction)
             self._unsaved += 1

@@ -51,6 +51,7 @@ class Capture:
     content: bytes
     status: int = 0
     response_headers: tuple[tuple[str, str], ...] = ()
+    """Values are the bytes sent, as UTF-8 text (``surrogateescape`` keeps any other bytes)."""
     head_t: float = 0.0
     reads: list[tuple[bytes, float]] = field(default_factory=list)
     complete: bool = False
@@ -214,17 +215,26 @@ def _abody(upstream: httpx.Response) -> AsyncIterable[bytes]:
     return stream
 
 
-def _answer(upstream: httpx.Response, request: httpx.Request, stream: _Tee) -> httpx.Response:
-    headers = [
-        (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS
+def _kept_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+    """The upstream's response headers as the bytes it sent, framing and compression left out."""
+    return [
+        (k, v)
+        for k, v in upstream.headers.raw
+        if k.lower().decode("latin-1") not in _DROPPED_RESPONSE_HEADERS
     ]
-    return httpx.Response(upstream.status_code, headers=headers, stream=stream, request=request)
+
+
+def _answer(upstream: httpx.Response, request: httpx.Request, stream: _Tee) -> httpx.Response:
+    # Raw bytes: a value that is not ASCII (``café``) reaches the client exactly as sent.
+    return httpx.Response(
+        upstream.status_code, headers=_kept_headers(upstream), stream=stream, request=request
+    )
 
 
 def _respond(capture: Capture, upstream: httpx.Response, started: float) -> None:
     capture.status = upstream.status_code
     capture.response_headers = tuple(
-        (k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _DROPPED_RESPONSE_HEADERS
+        (k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in _kept_headers(upstream)
     )
     capture.head_t = time.perf_counter() - started
     capture.responded = True

@@ -9,25 +9,28 @@ redacted recording.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 __all__ = [
     "REDACTED",
     "Redaction",
     "is_credential_header",
     "secret_from_headers",
+    "short_key_message",
 ]
 
 REDACTED = "<redacted>"
 """What a removed secret is replaced with."""
 
 MIN_SECRET_LENGTH = 8
-"""Shorter "keys" are not scrubbed from text: replacing every "abc" in a stream would shred it."""
+"""Shorter keys are not scrubbed from text (replacing every "abc" in a stream would shred it); a
+credential header is still replaced whole, and recording with a shorter key warns."""
 
 _CREDENTIAL_NAMES = frozenset(
     {
@@ -62,15 +65,37 @@ def is_credential_header(name: str) -> bool:
 
 def secret_from_headers(headers: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """The credentials a request carries (the bearer token, an api-key value), to scrub elsewhere."""
+    return tuple(t for t in _credential_tokens(headers) if len(t) >= MIN_SECRET_LENGTH)
+
+
+def short_key_message(source: str, request: str, headers: Iterable[tuple[str, str]]) -> str | None:
+    """Why a recording of ``request`` may keep its key: the key is too short to scrub; ``None`` if not.
+
+    Names the key's length, never the key (the message reaches logs and CI output).
+    """
+    short = sorted({len(t) for t in _credential_tokens(headers) if len(t) < MIN_SECRET_LENGTH})
+    if not short:
+        return None
+    lengths = " and ".join(str(n) for n in short)
+    return (
+        f"{source} recorded {request} with an API key of {lengths} characters. Keys shorter than "
+        f"{MIN_SECRET_LENGTH} characters are not scrubbed from URLs, bodies or events (scrubbing a string "
+        "that short would shred the recording); only credential headers are still replaced whole. Record "
+        f"with a key of at least {MIN_SECRET_LENGTH} characters, or pass the key in redact=[...] "
+        "(--redact in the CLI) to scrub it anyway."
+    )
+
+
+def _credential_tokens(headers: Iterable[tuple[str, str]]) -> list[str]:
     found: list[str] = []
     for name, value in headers:
         if not is_credential_header(name):
             continue
         bearer = _BEARER.match(value)
         token = bearer.group(2) if bearer else value.strip()
-        if len(token) >= MIN_SECRET_LENGTH and token not in found:
+        if token and token not in found:
             found.append(token)
-    return tuple(found)
+    return found
 
 
 def _compile(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
@@ -103,8 +128,10 @@ class Redaction:
     """The secrets' byte patterns, or ``None`` when a pattern (or an unencodable secret) needs the text."""
 
     def __post_init__(self) -> None:
-        # Longest secret first, so a key that contains another is removed whole.
-        ordered = sorted(self.secrets, key=len, reverse=True)
+        # Longest secret first, so a key that contains another is removed whole; each secret's
+        # base64 forms too (a key inside a basic-auth value, a data URL, an encoded payload).
+        forms = dict.fromkeys(f for s in self.secrets for f in (s, *_base64_forms(s)))
+        ordered = sorted(forms, key=len, reverse=True)
         literal = tuple((_secret_pattern(s), REDACTED) for s in ordered)
         object.__setattr__(self, "_rules", literal + self.patterns)
         needles: tuple[re.Pattern[bytes], ...] | None = None
@@ -165,7 +192,7 @@ class Redaction:
         return value
 
     def text_keeping_offsets(self, value: str, offsets: Sequence[int]) -> tuple[str, list[int]]:
-        """Redact ``value`` and move ``offsets`` (positions in it) to the same places after.
+        """Redact ``value`` and move ``offsets`` (ascending positions in it) to the same places after.
 
         The recorder keeps where each network read ended; a replacement of a
         different length shifts later read ends, and a read end inside a secret
@@ -173,22 +200,34 @@ class Redaction:
         """
         moved = list(offsets)
         for pattern, replacement in self._rules:
-            pieces: list[str] = []
-            last = 0
-            shift_at: list[tuple[int, int, int]] = []  # (start, end, new length) in old text
-            for match in pattern.finditer(value):
-                start, end = match.span()
-                new = match.expand(replacement)
-                pieces.append(value[last:start])
-                pieces.append(new)
-                shift_at.append((start, end, len(new)))
-                last = end
-            if not shift_at:
-                continue
-            pieces.append(value[last:])
-            value = "".join(pieces)
-            moved = [_move(offset, shift_at) for offset in moved]
+            spans = [(m.start(), m.end(), m.expand(replacement)) for m in pattern.finditer(value)]
+            if spans:
+                value, moved = _splice(value, spans, moved)
         return value, moved
+
+    def bytes_keeping_offsets(self, data: bytes, offsets: Sequence[int]) -> tuple[bytes, list[int]]:
+        """:meth:`text_keeping_offsets` over the UTF-8 (``surrogateescape``) text of ``data``, offsets in bytes.
+
+        The whole body is decoded at once, so a secret or pattern is found whatever
+        the reads split (inside a character included), and a read end the
+        redaction does not touch stays on exactly the byte it was on.
+        """
+        moved = list(offsets)
+        for pattern, replacement in self._rules:
+            text = data.decode("utf-8", "surrogateescape")
+            spans: list[tuple[int, int, bytes]] = []
+            last_char = last_byte = 0
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                byte_start = last_byte + _utf8_length(text[last_char:start])
+                byte_end = byte_start + _utf8_length(text[start:end])
+                spans.append(
+                    (byte_start, byte_end, match.expand(replacement).encode("utf-8", "surrogateescape"))
+                )
+                last_char, last_byte = end, byte_end
+            if spans:
+                data, moved = _splice(data, spans, moved)
+        return data, moved
 
     def headers(self, pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
         """Credential headers replaced whole; the rest scrubbed like any text."""
@@ -221,7 +260,7 @@ def _hex(value: int, digits: int) -> str:
     return "".join(f"[{d.lower()}{d}]" if d.isalpha() else d for d in f"{value:0{digits}X}")
 
 
-def _escaped_forms(char: str) -> list[str]:
+def _escaped_forms(char: str, *, first: bool = False) -> list[str]:
     """Regexes (ASCII only) for ``char`` written escaped: in a URL, in a JSON string, or in JSON in JSON.
 
     Percent-encoding (``quote``, ``quote_plus``, either case of hex) and JSON
@@ -229,6 +268,10 @@ def _escaped_forms(char: str) -> list[str]:
     short escapes, each behind any number of backslashes so a JSON string inside
     a JSON string is covered too). Every alternative starts with a literal
     character, which lets the regex engine skip ahead fast.
+
+    For the ``first`` character of a secret, a form led by backslashes must start
+    a run of them: trying one at every backslash of a run would scan the rest of
+    the run each time, quadratic in its length.
     """
     forms: list[str] = []
     with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: no URL can carry it
@@ -237,16 +280,27 @@ def _escaped_forms(char: str) -> list[str]:
         forms.append(r"\+")
     code = ord(char)
     units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
-    forms.append("".join(r"\\\\*u" + _hex(unit, 4) for unit in units))
+    run = r"(?<!\\)\\\\*" if first else r"\\\\*"
+    forms.append(run + "u" + _hex(units[0], 4) + "".join(r"\\\\*u" + _hex(unit, 4) for unit in units[1:]))
     if char in _JSON_SHORT_ESCAPES:
-        forms.append(r"\\\\*" + re.escape(_JSON_SHORT_ESCAPES[char]))
+        forms.append(run + re.escape(_JSON_SHORT_ESCAPES[char]))
     return forms
 
 
 @functools.lru_cache(maxsize=256)
 def _secret_pattern(secret: str) -> re.Pattern[str]:
     """``secret`` as it may appear in text: each character literal or escaped, in any mix."""
-    return re.compile("".join("(?:" + "|".join([re.escape(c), *_escaped_forms(c)]) + ")" for c in secret))
+    return re.compile(
+        "".join(
+            "(?:" + "|".join([_literal(c, first=i == 0), *_escaped_forms(c, first=i == 0)]) + ")"
+            for i, c in enumerate(secret)
+        )
+    )
+
+
+def _literal(char: str, *, first: bool) -> str:
+    """``char`` as itself; a leading backslash, like the escaped forms, only where a run of them starts."""
+    return r"(?<!\\)\\" if first and char == "\\" else re.escape(char)
 
 
 @functools.lru_cache(maxsize=256)
@@ -256,18 +310,71 @@ def _secret_bytes_pattern(secret: str) -> re.Pattern[bytes]:
     Raises ``UnicodeEncodeError`` for a secret no bytes decode to (a lone surrogate).
     """
     parts: list[bytes] = []
-    for c in secret:
+    for i, c in enumerate(secret):
         literal = re.escape(c.encode("utf-8", "surrogateescape"))
-        parts.append(b"(?:" + b"|".join([literal, *(f.encode("ascii") for f in _escaped_forms(c))]) + b")")
+        if i == 0 and c == "\\":
+            literal = _literal(c, first=True).encode("ascii")
+        forms = (f.encode("ascii") for f in _escaped_forms(c, first=i == 0))
+        parts.append(b"(?:" + b"|".join([literal, *forms]) + b")")
     return re.compile(b"".join(parts))
 
 
-def _move(offset: int, replaced: Sequence[tuple[int, int, int]]) -> int:
+_URLSAFE = str.maketrans("+/", "-_")
+
+
+@functools.lru_cache(maxsize=256)
+def _base64_forms(secret: str) -> tuple[str, ...]:
+    """The base64 text (standard and URL-safe alphabets) that only the secret's own bits decide.
+
+    A secret encoded inside longer data starts at one of three bit alignments; for
+    each, the characters whose six bits all come from the secret are the same
+    wherever it sits, so finding them finds the secret (the one or two characters
+    at each end, mixed with neighbouring bytes, carry under a byte of it).
+    """
+    try:
+        raw = secret.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return ()
+    forms: list[str] = []
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode("ascii")
+        core = encoded[-(-offset * 8 // 6) : (offset + len(raw)) * 8 // 6]
+        for form in (core, core.translate(_URLSAFE)):
+            if len(form) >= MIN_SECRET_LENGTH and form not in forms and form != secret:
+                forms.append(form)
+    return tuple(forms)
+
+
+def _utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def _splice(
+    value: AnyStr, spans: Sequence[tuple[int, int, AnyStr]], offsets: Sequence[int]
+) -> tuple[AnyStr, list[int]]:
+    """``value`` with each sorted (start, end, new) span replaced, and ``offsets`` moved to match."""
+    pieces: list[AnyStr] = []
+    last = 0
+    for start, end, new in spans:
+        pieces.append(value[last:start])
+        pieces.append(new)
+        last = end
+    pieces.append(value[last:])
+    return value[:0].join(pieces), _move_all(offsets, [(a, b, len(new)) for a, b, new in spans])
+
+
+def _move_all(offsets: Sequence[int], replaced: Sequence[tuple[int, int, int]]) -> list[int]:
+    """Ascending ``offsets`` moved past sorted (start, end, new length) replacements, in one pass."""
+    out: list[int] = []
     delta = 0
-    for start, end, new_length in replaced:
-        if offset <= start:
-            break
-        if offset < end:
-            return start + delta
-        delta += new_length - (end - start)
-    return offset + delta
+    index = 0
+    for offset in offsets:
+        while index < len(replaced) and replaced[index][0] < offset and replaced[index][1] <= offset:
+            start, end, new_length = replaced[index]
+            delta += new_length - (end - start)
+            index += 1
+        if index < len(replaced) and replaced[index][0] < offset < replaced[index][1]:
+            out.append(replaced[index][0] + delta)
+        else:
+            out.append(offset + delta)
+    return out

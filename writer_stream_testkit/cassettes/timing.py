@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Step, Write
+from .headers import header_from_cassette
 
 # --- timing and plans -----------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ def render_plan(response: RecordedResponse, *, timing: Timing = "fast", reason: 
         steps.append(Disconnect())
     return ResponsePlan(
         status=response.status,
-        headers=response.headers,
+        headers=tuple((k, header_from_cassette(v).decode("latin-1")) for k, v in response.headers),
         steps=tuple(steps),
         head_delay=response.t * factor,
         reason=reason or "a cassette recording",

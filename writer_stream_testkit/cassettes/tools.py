@@ -29,6 +29,7 @@ from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
 from .load import ALIAS_EXPANSION_LIMIT, alias_expansion
+from .matching import bounded_diff, closest
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .redact import Redaction
 
@@ -609,38 +610,29 @@ def directory_miss_message(
         if call.json is not None
         else call.content.decode("utf-8", "replace")
     )
-    best: tuple[float, int] | None = None
-    for position, (_, _, request, _) in enumerate(candidates):
+    scored: list[tuple[int, str]] = []
+    for _, _, request, _ in candidates:
         stored = (
             json.dumps(request.json, indent=2, sort_keys=True, ensure_ascii=False)
             if request.json is not None
             else request.body or ""
         )
-        score = float(request.method.upper() == call.method.upper()) + (request.path == call.path)
-        score += difflib.SequenceMatcher(None, incoming, stored, autojunk=False).ratio()
-        if best is None or score > best[0]:
-            best = (score, position)
+        scored.append(((request.method.upper() == call.method.upper()) + (request.path == call.path), stored))
+    best = closest(incoming, scored)
     if best is None:
         lines.append(f"{directory} holds no recordings at all (no *.yaml cassette with interactions).")
     else:
-        file, index, request, played = candidates[best[1]]
+        file, index, request, played = candidates[best]
         lines.append(
             f"The closest recording is {file} interactions[{index}] ({request.method} {request.url})"
             + (", which was already replayed (each recording replays once)." if played else ".")
         )
-        stored = (
-            json.dumps(request.json, indent=2, sort_keys=True, ensure_ascii=False)
-            if request.json is not None
-            else request.body or ""
-        )
-        diff = "\n".join(
-            difflib.unified_diff(
-                stored.splitlines(),
-                incoming.splitlines(),
-                fromfile=f"{file} interactions[{index}] body (recorded)",
-                tofile="this request's body",
-                lineterm="",
-            )
+        stored = scored[best][1]
+        diff = bounded_diff(
+            stored.splitlines(),
+            incoming.splitlines(),
+            fromfile=f"{file} interactions[{index}] body (recorded)",
+            tofile="this request's body",
         )
         if diff:
             lines.append(diff)

@@ -26,7 +26,7 @@ import h11
 import httpcore
 import httpx
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write, header_bytes
 
 __all__ = [
     "GeneratorStream",
@@ -290,7 +290,7 @@ def build_response(
         headers.append(("transfer-encoding", "chunked"))
     return httpx.Response(
         plan.status,
-        headers=headers,
+        headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
         stream=PlanStream(plan, request, schedule),
         request=request,
     )

@@ -34,7 +34,7 @@ from typing import ClassVar, Final, Protocol, runtime_checkable
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan
+from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .hosts import CHAT_PATH, running_doubles
@@ -89,6 +89,7 @@ class LiveResponse:
 
     status: int
     headers: Sequence[tuple[str, str]]
+    """Values are sent as :func:`~writer_stream_testkit.scripts.plan.header_bytes` encodes them."""
     body: AsyncGenerator[bytes, None]
     close: Callable[[], Awaitable[None]] | None = None
 
@@ -490,7 +491,11 @@ class FakeWriterServer(QueuedDouble):
         headers, length = _framed_headers(plan)
         if close:
             headers.append(("connection", "close"))
-        response = h11.Response(status_code=plan.status, headers=headers, reason=_reason(plan.status))
+        response = h11.Response(
+            status_code=plan.status,
+            headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
+            reason=_reason(plan.status),
+        )
         if length is None and not head:
             # Chunked: the head goes through h11, the body is framed here (see _write_chunked).
             return await _write_chunked(
@@ -522,8 +527,10 @@ class FakeWriterServer(QueuedDouble):
     async def _relay(self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse) -> bool:
         """Send a live response, each piece flushed as it arrives; return whether it ended normally."""
         try:
-            headers = [(k, v) for k, v in live.headers if k.lower() not in _HOP_BY_HOP]
-            headers.append(("transfer-encoding", "chunked"))
+            headers = [
+                (k.encode("ascii"), header_bytes(v)) for k, v in live.headers if k.lower() not in _HOP_BY_HOP
+            ]
+            headers.append((b"transfer-encoding", b"chunked"))
             response = h11.Response(status_code=live.status, headers=headers, reason=_reason(live.status))
             await self._send(writer, conn.send(response))
             async for data in live.body:

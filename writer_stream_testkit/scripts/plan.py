@@ -195,3 +195,16 @@ class Schedule:
         self.due += seconds
         left = self.due - now
         return left if left >= self.EARLY else 0.0
+
+
+def header_bytes(value: str) -> bytes:
+    """The bytes both doubles send for a plan's header value: Latin-1, else UTF-8.
+
+    Latin-1 maps each character below U+0100 to the byte of the same number, so
+    a cassette replays any bytes an upstream sent (they reach the plan as the
+    Latin-1 text of those bytes); a value with other characters goes out as UTF-8.
+    """
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
