@@ -211,7 +211,7 @@ class ReplyQueue:
             self._add(call)
             self._unexpected.append(call)
             message = self._unexpected_message([call], self._entries)
-        return error_plan(500, message)
+        return error_plan(500, one_paragraph(message))
 
     def reject(self, call: Call, status: int, problem: str) -> ResponsePlan:
         """Record ``call`` as refused and return the Writer-shaped error that tells the client why.
@@ -345,12 +345,41 @@ class ReplyQueue:
         else:
             queued = "No replies were queued."
         noun = "request" if len(calls) == 1 else "requests"
+        doubled = [c for c in calls if _DOUBLED_V1 in c.path]
+        if doubled:
+            # the client's base_url ends in /v1: no reply can fix that, so say what will
+            return (
+                f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
+                f"The path {doubled[0].path} repeats /v1: the client's base_url ends in /v1, and the "
+                "Writer SDK adds /v1 itself. Give the client the base URL with no path after the host "
+                "(base_url='https://api.writer.com', or the double's base_url as it is)."
+            )
         hints = sorted({_hint(c) for c in calls})
         return (
             f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
             f"Queue a reply for it: {'; '.join(hints)}. If you did, check the endpoint and the "
             "model=, messages=, tools= and match= conditions of the replies you queued."
         )
+
+
+_DOUBLED_V1 = "/v1/v1/"
+
+
+def one_paragraph(message: str) -> str:
+    """A message's lines as one paragraph, for an HTTP error body.
+
+    The client shows the body's JSON ``repr`` in its exception, where line breaks
+    become ``\\n``; bullet lists read better there as ``a; b``. ``verify()`` keeps the
+    multi-line form.
+    """
+    out: list[str] = []
+    for line in message.splitlines():
+        if line.startswith("  - "):
+            item = line[4:].strip()
+            out[-1] += (" " if out[-1].endswith(":") else "; ") + item
+        elif line.strip():
+            out.append(line.strip())
+    return " ".join(part if part.endswith((".", ":")) else part + "." for part in out)
 
 
 _HINTS = (
