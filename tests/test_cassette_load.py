@@ -22,15 +22,9 @@ from hypothesis import strategies as st
 from writer_stream_testkit.cassettes import tools
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
+from writer_stream_testkit.cassettes.fast_load import _fast_data
 from writer_stream_testkit.cassettes.framing import body_from_reads, frame_stream
-from writer_stream_testkit.cassettes.load import (
-    ALIAS_EXPANSION_LIMIT,
-    LONGEST_TIME,
-    _content,
-    _fast_data,
-    _yaml_data,
-    parse_cassette,
-)
+from writer_stream_testkit.cassettes.load import _content, parse_cassette
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
@@ -40,6 +34,7 @@ from writer_stream_testkit.cassettes.model import (
 )
 from writer_stream_testkit.cassettes.timing import render_plan
 from writer_stream_testkit.cassettes.tools import convert_vcr
+from writer_stream_testkit.cassettes.yaml_read import ALIAS_EXPANSION_LIMIT, LONGEST_TIME, _yaml_data
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteFormatError
 

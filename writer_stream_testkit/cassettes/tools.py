@@ -28,10 +28,10 @@ from ..wire.sse import DONE_DATA
 from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
-from .load import ALIAS_EXPANSION_LIMIT, alias_expansion
 from .matching import bounded_diff, closest
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .redact import Redaction
+from .yaml_read import ALIAS_EXPANSION_LIMIT, alias_expansion
 
 __all__ = [
     "Drift",

@@ -1,0 +1,278 @@
+"""The safe YAML reader behind every cassette load: tags refused, aliases bounded, each problem placed."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar, Final, cast
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import CassetteFormatError
+
+_FAST_MARK = "__writer_stream_testkit_fast_events_"
+"""The key under which the fast path parks event lists it has already read (see ``fast_load``)."""
+
+# --- limits ---------------------------------------------------------------------------------------
+
+ALIAS_EXPANSION_LIMIT: Final = 1_000_000
+"""How much YAML aliases may add to a file: each use of ``*name`` counts the size of what it
+stands for (characters of text, plus one per list item, mapping entry and value). A few
+repeated values pass; an alias bomb (a 700-byte file standing for gigabytes) is refused."""
+
+LONGEST_TIME: Final = 86_400.0
+"""The largest time offset (seconds since the request) a cassette may hold: one day. A larger
+one cannot be a recording, and waiting for it at replay overflows the clock."""
+
+# --- YAML: reading and validating -----------------------------------------------------------------
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """The safe loader with tag resolution short-cut for what cassettes hold most: quoted text and keys.
+
+    The parser asks for a tag for every scalar; a quoted one is always a string, and
+    the few distinct keys are resolved once and remembered.
+    """
+
+    _known: ClassVar[dict[str, str]] = {}
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if not implicit[0] and implicit[1]:
+                return _STR
+            if implicit[0] and len(value) <= 12:
+                tag = self._known.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(self._known) < 256 and not value[:1].isdigit():
+                        self._known[value] = tag
+                return tag
+        return cast(str, super().resolve(kind, value, implicit))
+
+
+_STR = "tag:yaml.org,2002:str"
+_SAFE_SCALAR_TAGS = frozenset(
+    {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}
+)
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def _where(node: Node) -> str:
+    mark = node.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}"
+
+
+def _expanded_size(node: Node, memo: dict[int, float], active: set[int]) -> float:
+    """The size ``node`` stands for with every alias in it expanded: characters of text plus one
+    per item, entry and value (memoised by node, so linear); infinite for a node that contains itself."""
+    key = id(node)
+    size = memo.get(key)
+    if size is not None:
+        return size
+    if node.__class__ is ScalarNode:
+        size = len(node.value) + 1
+    else:
+        if key in active:
+            return math.inf
+        active.add(key)
+        if node.__class__ is MappingNode:
+            size = 1 + sum(
+                _expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value
+            )
+        else:
+            size = 1 + sum(_expanded_size(item, memo, active) for item in node.value)
+        active.discard(key)
+    memo[key] = size
+    return size
+
+
+def alias_expansion(node: Node) -> float:
+    """How much the aliases in a composed YAML document add to it (``inf`` when one contains itself)."""
+    seen: set[int] = set()
+    own = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if item.__class__ is ScalarNode:
+            own += len(item.value) + 1
+        else:
+            own += 1
+            if item.__class__ is MappingNode:
+                stack.extend(part for pair in item.value for part in pair)
+            else:
+                stack.extend(item.value)
+    return _expanded_size(node, {}, set()) - own
+
+
+class _Builder:
+    """Nodes to Python values, refusing any tag but plain YAML data.
+
+    Faster than PyYAML's constructor (strings, the bulk of a cassette, need no
+    work) and stricter: a ``!!python/...`` tag, a timestamp or a merge key is
+    an error, not an object.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        loader: yaml.SafeLoader,
+        *,
+        scalar_aliases: bool = True,
+        tags: Mapping[str, Any] = {},
+    ) -> None:
+        self._source = source
+        self._loader = loader
+        self._building: set[int] = set()
+        self._done: dict[int, Any] = {}
+        self._sizes: dict[int, float] = {}
+        # A scalar can only be an alias's target where an alias can appear at all: the
+        # text has a `*`. Tracking every scalar costs a set insertion each, so only then.
+        self._scalars: set[int] | None = set() if scalar_aliases else None
+        self._tags = tags
+        self.markers: list[tuple[str, int]] | None = None
+        """When a list, (value, line) of each fast-path placeholder met as a block mapping's value."""
+        self.expansion = 0.0
+        """What the aliases met so far add to the document (see ``ALIAS_EXPANSION_LIMIT``)."""
+
+    def _aliased(self, node: Node) -> None:
+        """Count one more use of ``node`` (an alias to it) against the expansion budget."""
+        self.expansion += _expanded_size(node, self._sizes, set())
+        if self.expansion > ALIAS_EXPANSION_LIMIT:
+            raise CassetteFormatError(
+                f"Cassette {self._source} uses YAML aliases that stand for more than "
+                f"{ALIAS_EXPANSION_LIMIT:,} characters of data (one is the value at {_where(node)}, used "
+                "again through an alias); "
+                "files with aliases that expand that far are refused, since reading them would take "
+                "unbounded memory. Write the values out instead of using aliases (cassettes the kit "
+                "writes never use them), or record the cassette again."
+            )
+
+    def build(self, node: Node) -> Any:
+        if node.__class__ is ScalarNode:
+            if self._scalars is not None:
+                key = id(node)
+                if key in self._scalars:
+                    self._aliased(node)
+                else:
+                    self._scalars.add(key)
+            if node.tag == _STR:
+                return node.value
+            if node.tag in self._tags:
+                return self._tags[node.tag](self._loader, node)
+            if node.tag in _SAFE_SCALAR_TAGS:
+                try:
+                    return self._loader.construct_object(node, deep=True)
+                except ValueError:  # an integer with more digits than int() will read
+                    text = node.value if len(node.value) <= 20 else node.value[:20] + "..."
+                    raise CassetteFormatError(
+                        f"Cassette {self._source} has the number {text} at {_where(node)}, which is too long "
+                        "to read; write a shorter number there, or record the cassette again."
+                    ) from None
+            raise self._refuse(node)
+        key = id(node)
+        if key in self._done:
+            self._aliased(node)
+            return self._done[key]
+        if key in self._building:
+            raise CassetteFormatError(
+                f"Cassette {self._source} refers to itself through a YAML alias at {_where(node)}; "
+                "a cassette is plain data, so replace the alias with the value it stands for."
+            )
+        self._building.add(key)
+        value: Any
+        if node.__class__ is MappingNode and node.tag == _MAP:
+            value = {}
+            for key_node, value_node in node.value:
+                name = self.build(key_node)
+                if isinstance(name, (dict, list)):
+                    raise CassetteFormatError(
+                        f"Cassette {self._source} has a mapping key that is not a scalar at "
+                        f"{_where(key_node)}; write keys as plain strings."
+                    )
+                value[name] = self.build(value_node)
+                if (
+                    self.markers is not None
+                    and value_node.__class__ is ScalarNode
+                    and value_node.value.startswith(_FAST_MARK)
+                    and not value_node.style  # plain: None (PyYAML) or "" (libyaml)
+                    and node.flow_style is False
+                ):
+                    self.markers.append((value_node.value, value_node.start_mark.line))
+        elif node.__class__ is SequenceNode and node.tag == _SEQ:
+            value = [self.build(item) for item in node.value]
+        else:
+            raise self._refuse(node)
+        self._building.discard(key)
+        self._done[key] = value
+        return value
+
+    def _refuse(self, node: Node) -> CassetteFormatError:
+        return CassetteFormatError(
+            f"Cassette {self._source} uses the YAML tag {node.tag!r} at {_where(node)}, which cassettes "
+            "do not allow: they are loaded as plain data (strings, numbers, booleans, null, lists, "
+            "mappings), never as Python objects. Remove the tag, or quote the value if it is text."
+        )
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError, source: str) -> str:
+    """PyYAML's account of a syntax error, with each place given as ``FILE, line L, column C``.
+
+    PyYAML names the stream it parsed (``"<unicode string>"``), not the file.
+    """
+    parts: list[str] = []
+    for text, mark in ((error.context, error.context_mark), (error.problem, error.problem_mark)):
+        if text is None and mark is None:
+            continue
+        where = f" at {source}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        parts.append(f"{text or 'error'}{where}")
+    if error.note:
+        parts.append(error.note)
+    return "; ".join(parts) or type(error).__name__
+
+
+def _yaml_data(text: str, source: str) -> Any:
+    """The plain data of one YAML document, or ``CassetteFormatError`` naming the file and place."""
+    return _yaml_node_data(text, source)[0]
+
+
+def _yaml_node_data(
+    text: str,
+    source: str,
+    *,
+    loader_class: type[yaml.SafeLoader] | None = None,
+    tags: Mapping[str, Any] = {},
+    markers: list[tuple[str, int]] | None = None,
+) -> tuple[Any, float]:
+    """The data of one YAML document and how much its aliases expanded it."""
+    loader = (loader_class or _Loader)(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            raise CassetteFormatError(
+                f"Cassette {source} is not valid YAML: {_yaml_problem(exc, source)}. Fix the syntax at "
+                "that place, or delete the file and record it again."
+            ) from None
+        except yaml.YAMLError as exc:
+            raise CassetteFormatError(
+                f"Cassette {source} is not valid YAML ({exc}); delete it and record it again."
+            ) from None
+        if node is None:
+            return None, 0
+        builder = _Builder(source, loader, scalar_aliases="*" in text, tags=tags)
+        builder.markers = markers
+        try:
+            return builder.build(node), builder.expansion
+        except yaml.YAMLError as exc:
+            raise CassetteFormatError(
+                f"Cassette {source} has a value that cannot be read ({exc}); fix it or record the cassette again."
+            ) from None
+    finally:
+        loader.dispose()
