@@ -6,13 +6,16 @@ It renders to the chunk dicts, to exact SSE bytes, to the non-streaming
 ``ChatCompletion`` JSON, and (with its faults) to a ``ResponsePlan``.
 
 The chunks look like the real API's. Every chunk carries the same ``id``,
-``created`` and ``model``; each chunk carries one choice, in the order the
-builder calls were made (so ``choice=`` interleaves choices as ``n > 1``
-streams do); the first delta of each choice has ``role: "assistant"``; each
-choice not finished explicitly gets a finish chunk (``tool_calls`` if it made
-tool calls, else ``stop``) after the last step, ahead of any trailing usage
-chunks; ``data: [DONE]`` ends the stream. Defaults are fixed, so the same
-script always renders the same bytes.
+``created``, ``model`` and ``system_fingerprint``; each chunk carries one
+choice, in the order the builder calls were made (so ``choice=`` interleaves
+choices as ``n > 1`` streams do); every delta has ``role: "assistant"``, as
+Writer's API sends it and Writer's own integrations (``langchain-writer``)
+need it, or only the first delta of each choice with ``role_on="first"``, the
+OpenAI convention; each choice not finished explicitly gets a finish chunk
+(``tool_calls`` if it made tool calls, else ``stop``) after the last step,
+ahead of any trailing usage chunks; ``data: [DONE]`` ends the stream. Defaults
+are fixed, so the same script always renders the same bytes; docs/scripts.md
+says where each one comes from.
 """
 
 from __future__ import annotations
@@ -53,9 +56,11 @@ if TYPE_CHECKING:
 
 
 DEFAULT_MODEL = "palmyra-x5"
-DEFAULT_ID = "chatcmpl-writer-stream-testkit"
+DEFAULT_ID = "ceb949de-0ba5-54de-ba8e-7fd19334faa5"  # uuid5(NAMESPACE_URL, "writer-stream-testkit")
 DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
+DEFAULT_SYSTEM_FINGERPRINT = "v1"
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
+ROLE_ON = ("every", "first")
 
 # --- The script ---------------------------------------------------------------------------------
 
@@ -69,9 +74,13 @@ class StreamScript:
     created: int = DEFAULT_CREATED
     n: int | None = None
     """How many choices the response has; by default, one more than the highest ``choice=`` used."""
-    system_fingerprint: str | None = None
+    system_fingerprint: str | None = DEFAULT_SYSTEM_FINGERPRINT
+    """Sent on every chunk; ``None`` leaves the field out."""
     auto_finish: bool = True
     """Add a finish chunk for every choice the script does not finish itself."""
+    role_on: Literal["every", "first"] = "every"
+    """Which deltas carry ``role: "assistant"``: ``"every"`` one, as Writer's API sends them, or
+    only the ``"first"`` of each choice, the OpenAI convention, for OpenAI-compatible code."""
     steps: tuple[Step, ...] = ()
     faults: tuple[Fault, ...] = ()
 
@@ -79,6 +88,17 @@ class StreamScript:
         for name in ("model", "id"):
             if not isinstance(getattr(self, name), str):
                 raise ScriptError(f"StreamScript {name}={getattr(self, name)!r} must be a string.")
+        if self.system_fingerprint is not None and not isinstance(self.system_fingerprint, str):
+            raise ScriptError(
+                f"StreamScript system_fingerprint={self.system_fingerprint!r} must be a string, or None "
+                "to leave the field out."
+            )
+        if self.role_on not in ROLE_ON:
+            raise ScriptError(
+                f"StreamScript role_on={self.role_on!r} is not a choice; use \"every\" (role on every "
+                "delta, as Writer's API sends it) or \"first\" (the first delta of each choice only, "
+                "the OpenAI convention)."
+            )
         if isinstance(self.created, bool) or not isinstance(self.created, int):
             raise ScriptError(f"StreamScript created={self.created!r} must be a Unix timestamp in seconds.")
         if self.n is not None:
@@ -322,13 +342,14 @@ class StreamScript:
             ]
             steps[tail:tail] = auto
         head = self._head()
+        every_delta = self.role_on == "every"
         seen: set[int] = set()
         out: list[dict[str, Any] | str] = []
 
         def chunk(
             choice: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
         ) -> None:
-            if choice not in seen:
+            if every_delta or choice not in seen:
                 seen.add(choice)
                 delta = {"role": "assistant", **delta}
             body = {"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
@@ -472,8 +493,9 @@ class StreamScript:
             ("id", DEFAULT_ID),
             ("created", DEFAULT_CREATED),
             ("n", None),
-            ("system_fingerprint", None),
+            ("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
             ("auto_finish", True),
+            ("role_on", "every"),
         ):
             if getattr(self, name) != default:
                 doc[name] = getattr(self, name)
@@ -517,7 +539,17 @@ class StreamScript:
             raise ScriptError(
                 f"{where}: a script is a mapping with model and steps, not {type(doc).__name__}."
             )
-        known = {"model", "id", "created", "n", "system_fingerprint", "auto_finish", "steps", "faults"}
+        known = {
+            "model",
+            "id",
+            "created",
+            "n",
+            "system_fingerprint",
+            "auto_finish",
+            "role_on",
+            "steps",
+            "faults",
+        }
         unknown = sorted(set(map(str, doc)) - known)
         if unknown:
             raise ScriptError(
@@ -529,8 +561,9 @@ class StreamScript:
                 id=doc.get("id", DEFAULT_ID),
                 created=doc.get("created", DEFAULT_CREATED),
                 n=doc.get("n"),
-                system_fingerprint=doc.get("system_fingerprint"),
+                system_fingerprint=doc.get("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
                 auto_finish=doc.get("auto_finish", True),
+                role_on=doc.get("role_on", "every"),
             )
         except ScriptError as exc:
             raise ScriptError(f"{where}: {exc}") from None
