@@ -691,3 +691,13 @@ def test_script_run_reads_as_a_short_summary() -> None:
         "ScriptRun(6 events [chunk, content.delta, chunk, content.delta, chunk, content.done], "
         "content='ab', error=None)"
     )
+
+
+def test_finish_without_a_reason_is_tool_calls_after_a_tool_call_as_the_automatic_one() -> None:
+    called = StreamScript().content("Let me check").tool_call("f", ["{}"])
+    assert called.finish().chunks()[-1] == called.chunks()[-1] == choice(0, {}, finish="tool_calls")
+    assert StreamScript().content("Hi").finish().chunks()[-1] == choice(0, {}, finish="stop")
+    both = StreamScript().tool_call("f", ["{}"], choice=1).finish().finish(choice=1)
+    assert [c["choices"][0]["finish_reason"] for c in both.chunks()[-2:]] == ["stop", "tool_calls"]
+    from_yaml = StreamScript.from_yaml("steps:\n- tool_call: {name: f}\n- finish:\n- finish: {choice: 1}\n")
+    assert [c["choices"][0]["finish_reason"] for c in from_yaml.chunks()[-2:]] == ["tool_calls", "stop"]

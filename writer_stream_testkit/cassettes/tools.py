@@ -300,10 +300,16 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _choice_shape(choice: Mapping[str, Any]) -> list[str]:
+def _choice_shape(choice: Mapping[str, Any], roles: dict[str, object]) -> list[str]:
+    """The shapes of one choice; ``roles`` holds each choice's role so far, so a role repeated on
+    every delta (Writer's API) has the same shape as a role on the first delta only (OpenAI's)."""
     delta = _mapping(choice.get("delta"))
     fields: list[str] = []
-    for name in ("role", "content", "refusal"):
+    role = delta.get("role")
+    if role not in (None, "") and roles.get(str(choice.get("index"))) != role:
+        roles[str(choice.get("index"))] = role
+        fields.append("role")
+    for name in ("content", "refusal"):
         if delta.get(name) not in (None, ""):
             fields.append(name)
     for call in delta.get("tool_calls") or []:
@@ -335,6 +341,7 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     shapes: list[tuple[int, str]] = []
     text: dict[int, str] = {}
+    roles: dict[str, object] = {}
     for index, event in enumerate(response.events or ()):
         data = event.data
         if data is None:
@@ -357,7 +364,9 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
             continue
         choices = [c for c in chunk.get("choices") or [] if isinstance(c, dict)]
         parts = [
-            part for c in sorted(choices, key=lambda c: str(c.get("index"))) for part in _choice_shape(c)
+            part
+            for c in sorted(choices, key=lambda c: str(c.get("index")))
+            for part in _choice_shape(c, roles)
         ]
         if not parts:
             parts = ["no choices" + (", usage" if chunk.get("usage") else "")]

@@ -285,8 +285,12 @@ class StreamScript:
             usage["prompt_token_details"] = {"cached_tokens": cached_tokens}
         return self._add(UsageStep(_json_value(usage, "usage()")))
 
-    def finish(self, reason: str = "stop", *, choice: int = 0) -> StreamScript:
-        """End a choice with a ``finish_reason`` chunk."""
+    def finish(self, reason: str | None = None, *, choice: int = 0) -> StreamScript:
+        """End a choice with a ``finish_reason`` chunk; by default ``tool_calls`` if the choice
+        made tool calls, else ``stop``, as the automatic finish chunk does."""
+        if reason is None:
+            called = any(isinstance(s, ToolCallStep) and s.choice == choice for s in self.steps)
+            reason = "tool_calls" if called else "stop"
         where = f"finish({reason!r})"
         if reason not in FINISH_REASONS:
             raise ScriptError(
