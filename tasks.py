@@ -49,7 +49,11 @@ class Env:
 
     @property
     def python(self) -> Path:
-        return self.path / ("Scripts" if os.name == "nt" else "bin") / ("python.exe" if os.name == "nt" else "python")
+        return (
+            self.path
+            / ("Scripts" if os.name == "nt" else "bin")
+            / ("python.exe" if os.name == "nt" else "python")
+        )
 
     def ensure(self) -> None:
         """Create the environment and install its requirements, once per version of them."""
@@ -63,9 +67,15 @@ class Env:
             venv.EnvBuilder(with_pip=True).create(self.path)
         if not stamp.exists() or stamp.read_text() != wanted:
             _run(
-                self.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "-r", self.requirements,
-            )  # fmt: skip
+                self.python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                self.requirements,
+            )
             stamp.write_text(wanted)
 
 
@@ -94,8 +104,16 @@ def test() -> None:
     MAIN.ensure()
     SDK2.ensure()
     sdk2_cmd = [
-        str(SDK2.python), "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", *SDK2_TESTS,
-    ]  # fmt: skip
+        str(SDK2.python),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        *SDK2_TESTS,
+    ]
     # The integrations must run here, never be skipped for a missing package.
     env = {**os.environ, "WRITER_TESTKIT_REQUIRE_INTEGRATIONS": "1"}
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:

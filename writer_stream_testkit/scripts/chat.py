@@ -95,8 +95,8 @@ class StreamScript:
             )
         if self.role_on not in ROLE_ON:
             raise ScriptError(
-                f"StreamScript role_on={self.role_on!r} is not a choice; use \"every\" (role on every "
-                "delta, as Writer's API sends it) or \"first\" (the first delta of each choice only, "
+                f'StreamScript role_on={self.role_on!r} is not a choice; use "every" (role on every '
+                'delta, as Writer\'s API sends it) or "first" (the first delta of each choice only, '
                 "the OpenAI convention)."
             )
         if isinstance(self.created, bool) or not isinstance(self.created, int):
