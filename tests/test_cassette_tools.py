@@ -257,11 +257,11 @@ def test_a_tool_call_instead_of_text_is_drift_at_the_first_differing_event() -> 
     assert drift.diff == (
         "  #0    #0    choice 0: role",
         "  #0    #0    choice 0: content",
+        "- #1          choice 0: finish=stop",
         "+       #1    choice 0: tool_call[0] get_weather",
-        "+       #1    content.done",
+        "  #1    #1    content.done",
         "+       #2    choice 0: tool_call[0] args  (x2)",
-        "  #1    #4    choice 0: finish=stop",
-        "- #1          content.done",
+        "+       #4    choice 0: finish=tool_calls",
         "+       #4    tool_calls.function.arguments.done(get_weather)",
         "  #2    #5    [DONE]",
     )
