@@ -300,16 +300,10 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _choice_shape(choice: Mapping[str, Any], roles: dict[str, object]) -> list[str]:
-    """The shapes of one choice; ``roles`` holds each choice's role so far, so a role repeated on
-    every delta (Writer's API) has the same shape as a role on the first delta only (OpenAI's)."""
+def _choice_shape(choice: Mapping[str, Any]) -> list[str]:
     delta = _mapping(choice.get("delta"))
     fields: list[str] = []
-    role = delta.get("role")
-    if role not in (None, "") and roles.get(str(choice.get("index"))) != role:
-        roles[str(choice.get("index"))] = role
-        fields.append("role")
-    for name in ("content", "refusal"):
+    for name in ("role", "content", "refusal"):
         if delta.get(name) not in (None, ""):
             fields.append(name)
     for call in delta.get("tool_calls") or []:
@@ -341,7 +335,6 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     shapes: list[tuple[int, str]] = []
     text: dict[int, str] = {}
-    roles: dict[str, object] = {}
     for index, event in enumerate(response.events or ()):
         data = event.data
         if data is None:
@@ -364,9 +357,7 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
             continue
         choices = [c for c in chunk.get("choices") or [] if isinstance(c, dict)]
         parts = [
-            part
-            for c in sorted(choices, key=lambda c: str(c.get("index")))
-            for part in _choice_shape(c, roles)
+            part for c in sorted(choices, key=lambda c: str(c.get("index"))) for part in _choice_shape(c)
         ]
         if not parts:
             parts = ["no choices" + (", usage" if chunk.get("usage") else "")]
@@ -390,9 +381,18 @@ def _shapes(response: RecordedResponse) -> tuple[list[tuple[int, str]], dict[int
 
 
 def _runs(shapes: Sequence[tuple[int, str]]) -> list[tuple[int, str, int]]:
-    """Consecutive equal shapes as one run (first index, shape, count): chunking varies run to run."""
+    """Consecutive equal shapes as one run (first index, shape, count): chunking varies run to run.
+
+    A choice's role counts once: Writer's API repeats it on every delta, OpenAI's sends it on the
+    first only, and a recording of one compared with a live stream of the other is not drift.
+    """
     runs: list[tuple[int, str, int]] = []
+    roles: set[str] = set()
     for index, shape in shapes:
+        if shape.endswith(": role"):
+            if shape in roles:
+                continue
+            roles.add(shape)
         if runs and runs[-1][1] == shape:
             first, _, count = runs[-1]
             runs[-1] = (first, shape, count + 1)
