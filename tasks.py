@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
-"""Project tasks that need nothing but Python: ``python3 tasks.py demo`` and ``python3 tasks.py test``.
+"""Project tasks that need nothing but Python: ``python3 tasks.py demo``, ``test`` and ``bench``.
 
-Each task creates ``.venv`` on first use and reinstalls the project only when
-``pyproject.toml`` changes, so a fresh clone needs no other set-up step.
+Two virtual environments, each created on first use and reinstalled only when
+``pyproject.toml`` or its requirements file under ``.ci/`` changes, so a fresh
+clone needs no other set-up step:
+
+* ``.venv`` (``.ci/sdk3.txt``): the kit, its test tools and writer-sdk 3.x. Lint,
+  ``mypy`` and the whole suite run here.
+* ``.venv-sdk2`` (``.ci/sdk2.txt``): writer-sdk 2.x with the two integrations that pin
+  it (``langchain-writer``, ``strands-agents``). The fidelity and fault suites and
+  ``tests/integrations`` run here, alongside lint and ``mypy``, so the second SDK
+  major costs little wall time.
 """
 
 from __future__ import annotations
@@ -11,14 +19,69 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
+import time
 import venv
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
-BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-PY = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".installed"
+CI = ROOT / ".ci"
+
+# What runs against writer-sdk 2.x: the suites that compare the kit with the SDK, and the
+# integrations that pin 2.x. Everything else does not depend on the SDK's major version.
+SDK2_TESTS = (
+    "tests/test_differential.py",
+    "tests/test_differential_e2e.py",
+    "tests/test_fault_fidelity.py",
+    "tests/test_client.py",
+    "tests/test_retry.py",
+    "tests/integrations",
+)
+
+
+@dataclass(frozen=True)
+class Env:
+    """A virtual environment installed from one requirements file."""
+
+    path: Path
+    requirements: Path
+
+    @property
+    def python(self) -> Path:
+        return (
+            self.path
+            / ("Scripts" if os.name == "nt" else "bin")
+            / ("python.exe" if os.name == "nt" else "python")
+        )
+
+    def ensure(self) -> None:
+        """Create the environment and install its requirements, once per version of them."""
+        digest = hashlib.sha256()
+        for source in (ROOT / "pyproject.toml", self.requirements):
+            digest.update(source.read_bytes())
+        wanted = digest.hexdigest()
+        stamp = self.path / ".installed"
+        if not self.python.exists():
+            print(f"Creating {self.path} ...", flush=True)
+            venv.EnvBuilder(with_pip=True).create(self.path)
+        if not stamp.exists() or stamp.read_text() != wanted:
+            _run(
+                self.python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                self.requirements,
+            )
+            stamp.write_text(wanted)
+
+
+MAIN = Env(ROOT / ".venv", CI / "sdk3.txt")
+SDK2 = Env(ROOT / ".venv-sdk2", CI / "sdk2.txt")
+PY = MAIN.python
 
 
 def _run(*cmd: str | os.PathLike[str]) -> None:
@@ -27,14 +90,7 @@ def _run(*cmd: str | os.PathLike[str]) -> None:
 
 
 def ensure_venv() -> None:
-    """Create .venv and install the project with its test extras, once per pyproject.toml version."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if not PY.exists():
-        print(f"Creating {VENV} ...", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    if not STAMP.exists() or STAMP.read_text() != wanted:
-        _run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-e", ".[test]")
-        STAMP.write_text(wanted)
+    MAIN.ensure()
 
 
 def demo() -> None:
@@ -43,12 +99,45 @@ def demo() -> None:
 
 
 def test() -> None:
-    ensure_venv()
-    _run(PY, "-m", "ruff", "check", ".")
-    _run(PY, "-m", "ruff", "format", "--check", ".")
-    _run(PY, "-m", "mypy")
-    workers = os.environ.get("WRITER_TESTKIT_WORKERS", "2")
-    _run(PY, "-m", "pytest", "-n", workers, "-q")
+    """Lint, type-check and test on writer-sdk 3.x, and the SDK-facing suites on 2.x alongside."""
+    started = time.monotonic()
+    MAIN.ensure()
+    SDK2.ensure()
+    sdk2_cmd = [
+        str(SDK2.python),
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        *SDK2_TESTS,
+    ]
+    # The integrations must run here, never be skipped for a missing package.
+    env = {**os.environ, "WRITER_TESTKIT_REQUIRE_INTEGRATIONS": "1"}
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        print("+ (in the background)", " ".join(sdk2_cmd), flush=True)
+        sdk2 = subprocess.Popen(sdk2_cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        failed: subprocess.CalledProcessError | None = None
+        try:
+            _run(PY, "-m", "ruff", "check", ".")
+            _run(PY, "-m", "ruff", "format", "--check", ".")
+            _run(PY, "-m", "mypy")
+            workers = os.environ.get("WRITER_TESTKIT_WORKERS", "2")
+            _run(PY, "-m", "pytest", "-n", workers, "-q", "--ignore=tests/integrations")
+        except subprocess.CalledProcessError as exc:
+            failed = exc
+        finally:
+            code = sdk2.wait()
+            log.seek(0)
+            print(f"\n--- writer-sdk 2.x ({SDK2.path.name}): {' '.join(sdk2_cmd[1:])}", flush=True)
+            print(log.read().rstrip(), flush=True)
+    print(f"\n{'FAILED' if failed or code else 'OK'} in {time.monotonic() - started:.0f} s", flush=True)
+    if failed is not None:
+        raise failed
+    if code:
+        raise subprocess.CalledProcessError(code, sdk2_cmd)
 
 
 def bench() -> None:

@@ -225,12 +225,24 @@ def test_one_chunk_or_many_is_the_same_shape_but_a_missing_role_is_not() -> None
     assert not compare_responses(one, many).drifted
     events = one.events
     assert events is not None
-    no_role = json.loads(events[0].data or "")
-    del no_role["choices"][0]["delta"]["role"]
-    changed = RecordedResponse(200, SSE, events=(RecordedEvent(json.dumps(no_role)), *events[1:]))
-    drift = compare_responses(one, changed)
+    no_role: list[RecordedEvent] = []
+    for event in events:
+        chunk = json.loads(event.data or "") if event.data != "[DONE]" else None
+        if chunk is None:
+            no_role.append(event)
+            continue
+        del chunk["choices"][0]["delta"]["role"]
+        no_role.append(RecordedEvent(json.dumps(chunk)))
+    drift = compare_responses(one, RecordedResponse(200, SSE, events=tuple(no_role)))
     assert drift.drifted
     assert drift.diff[0] == "- #0          choice 0: role"
+
+
+def test_the_role_on_every_delta_or_on_the_first_only_is_the_same_shape() -> None:
+    writer = streamed(StreamScript().content("It", " is").tool_call("f", ["{}"]).finish())
+    openai = streamed(StreamScript(role_on="first").content("It", " is").tool_call("f", ["{}"]).finish())
+    assert not compare_responses(writer, openai).drifted
+    assert not compare_responses(openai, writer).drifted
 
 
 def test_a_tool_call_instead_of_text_is_drift_at_the_first_differing_event() -> None:
@@ -245,11 +257,11 @@ def test_a_tool_call_instead_of_text_is_drift_at_the_first_differing_event() -> 
     assert drift.diff == (
         "  #0    #0    choice 0: role",
         "  #0    #0    choice 0: content",
+        "- #1          choice 0: finish=stop",
         "+       #1    choice 0: tool_call[0] get_weather",
-        "+       #1    content.done",
+        "  #1    #1    content.done",
         "+       #2    choice 0: tool_call[0] args  (x2)",
-        "  #1    #4    choice 0: finish=stop",
-        "- #1          content.done",
+        "+       #4    choice 0: finish=tool_calls",
         "+       #4    tool_calls.function.arguments.done(get_weather)",
         "  #2    #5    [DONE]",
     )

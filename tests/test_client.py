@@ -854,6 +854,25 @@ def test_environment_supplies_key_base_url_and_custom_headers(monkeypatch: pytes
     assert (sent[0].headers["x-team"], sent[0].headers["x-env"]) == ("kit", "test")
 
 
+SDK_MAJOR = int(writerai.__version__.split(".")[0])
+
+
+def test_environment_headers_follow_writerai_3_whichever_sdk_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """writerai 3 reads WRITER_CUSTOM_HEADERS; 2.x read WRITER_SDK_HEADER_<NAME> instead. The kit is 3's."""
+    monkeypatch.setenv("WRITER_CUSTOM_HEADERS", "X-Team: kit")
+    monkeypatch.setenv("WRITER_SDK_HEADER_X_OLD_STYLE", "old")
+    ours = _sent(Writer, model="m", messages=MESSAGES)
+    sdk = _sent(writerai.Writer, model="m", messages=MESSAGES)
+    assert (ours.headers.get("x-team"), ours.headers.get("x-old-style")) == ("kit", None)
+    if SDK_MAJOR >= 3:
+        assert (sdk.headers.get("x-team"), sdk.headers.get("x-old-style")) == ("kit", None)
+    else:
+        assert (sdk.headers.get("x-team"), sdk.headers.get("x-old-style")) == (None, "old")
+    assert sdk.headers["x-stainless-package-version"] == writerai.__version__
+
+
 def test_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WRITER_API_KEY", "from-env")
     monkeypatch.setenv("WRITER_BASE_URL", "http://env.invalid")

@@ -677,3 +677,54 @@ def test_event_order_quantifiers_groups_and_alternation(
 def test_event_order_refuses_malformed_patterns(pattern: str, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         assert_event_order([], pattern)
+
+
+# --- both role conventions ------------------------------------------------------------------------
+
+
+def _role_script(role_on: Literal["every", "first"]) -> Any:
+    from writer_stream_testkit.scripts.chat import StreamScript
+
+    return (
+        StreamScript(role_on=role_on)
+        .content("Let me ", "check", logprobs=[-0.1, -0.2])
+        .content("other", choice=1)
+        .tool_call("get_weather", ['{"city": ', '"SF"}'])
+        .usage(prompt_tokens=3, completion_tokens=4)
+    )
+
+
+def _role_runs(role_on: Literal["every", "first"]) -> dict[str, tuple[list[Any], Any]]:
+    """The same script's events from writerai (sync and async, through WriterMock) and from the kit."""
+    import asyncio
+
+    from writer_stream_testkit.doubles.mock import WriterMock
+    from writer_stream_testkit.scripts.run import script_events
+
+    script = _role_script(role_on)
+    request: Any = {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hi"}]}
+    runs: dict[str, tuple[list[Any], Any]] = {}
+    with WriterMock() as mock:
+        mock.reply(script, times=2)
+        with writerai.Writer(api_key="k").chat.stream(**request) as stream:
+            runs["sdk sync"] = (list(stream), stream.get_final_completion())
+
+        async def collect() -> tuple[list[Any], Any]:
+            async with writerai.AsyncWriter(api_key="k") as client, client.chat.stream(**request) as astream:
+                return [e async for e in astream], await astream.get_final_completion()
+
+        runs["sdk async"] = asyncio.run(collect())
+    ours = script_events(script)
+    runs["ours"] = (list(ours.events), ours.completion)
+    return runs
+
+
+def test_the_contract_and_transcripts_accept_both_role_conventions() -> None:
+    from writer_stream_testkit.testing.transcript import render_transcript
+
+    transcripts = set()
+    for role_on in ("every", "first"):
+        for events, completion in _role_runs(role_on).values():
+            assert_stream_contract(events, final_completion=completion)
+            transcripts.add(render_transcript(events, completion))
+    assert len(transcripts) == 1  # the role does not show, whichever convention and client

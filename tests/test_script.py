@@ -24,12 +24,16 @@ HEAD = {
     "object": "chat.completion.chunk",
     "created": DEFAULT_CREATED,
     "model": "palmyra-x5",
+    "system_fingerprint": "v1",
 }
 
 
 def choice(
-    index: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
+    index: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None, *, role: bool = True
 ) -> dict[str, Any]:
+    """A chunk as the script renders it: by default every delta carries the role (Writer's shape)."""
+    if role:
+        delta = {"role": "assistant", **delta}
     return {
         **HEAD,
         "choices": [{"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish}],
@@ -79,18 +83,90 @@ def test_renders_are_deterministic() -> None:
     assert build().sse() == build().sse()
 
 
-def test_choices_interleave_in_call_order_with_role_once_each() -> None:
+def test_choices_interleave_in_call_order_with_the_role_on_every_delta() -> None:
     script = (
         StreamScript().content("a0", choice=0).content("b0", choice=1).content("a1").content("b1", choice=1)
     )
     assert script.chunks() == [
-        choice(0, {"role": "assistant", "content": "a0"}),
-        choice(1, {"role": "assistant", "content": "b0"}),
+        choice(0, {"content": "a0"}),
+        choice(1, {"content": "b0"}),
         choice(0, {"content": "a1"}),
         choice(1, {"content": "b1"}),
         choice(0, {}, finish="stop"),
         choice(1, {}, finish="stop"),
     ]
+    assert all(c["choices"][0]["delta"]["role"] == "assistant" for c in script.chunks())
+
+
+def test_role_on_first_puts_the_role_on_each_choices_first_delta_only() -> None:
+    script = (
+        StreamScript(role_on="first")
+        .content("a0", choice=0)
+        .content("b0", choice=1)
+        .tool_call("f", ["{}"])
+        .content("b1", choice=1)
+        .logprobs(content=[("x", -0.5)], choice=1)
+    )
+    assert script.chunks() == [
+        choice(0, {"content": "a0"}),
+        choice(1, {"content": "b0"}),
+        choice(
+            0,
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": script.steps[2].id,
+                        "type": "function",  # type: ignore[union-attr]
+                        "function": {"name": "f", "arguments": ""},
+                    }
+                ]
+            },
+            role=False,
+        ),
+        choice(0, {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}, role=False),
+        choice(1, {"content": "b1"}, role=False),
+        choice(
+            1,
+            {},
+            {
+                "content": [{"token": "x", "logprob": -0.5, "bytes": [120], "top_logprobs": []}],
+                "refusal": None,
+            },
+            role=False,
+        ),
+        choice(0, {}, finish="tool_calls", role=False),
+        choice(1, {}, finish="stop", role=False),
+    ]
+
+
+def test_role_on_every_puts_the_role_on_tool_logprob_data_and_finish_deltas_too() -> None:
+    script = (
+        StreamScript()
+        .tool_call("f", ["{", "}"])
+        .logprobs(content=[("x", -0.5)])
+        .graph_data(status="finished")
+        .usage(prompt_tokens=1, completion_tokens=1)
+    )
+    deltas = [c["choices"][0]["delta"] for c in script.chunks() if c["choices"]]
+    assert len(deltas) == 6
+    assert all(d["role"] == "assistant" for d in deltas)
+    assert script.chunks()[-1]["choices"] == []  # the usage chunk has no delta to carry it
+
+
+@pytest.mark.parametrize("bad", ["all", "First", None, 1])
+def test_role_on_takes_every_or_first_only(bad: object) -> None:
+    with pytest.raises(ScriptError, match=r"role_on=.* is not a choice; use \"every\""):
+        StreamScript(role_on=bad)  # type: ignore[arg-type]
+
+
+def test_system_fingerprint_defaults_to_v1_and_none_leaves_it_out() -> None:
+    assert StreamScript().chunks()[0]["system_fingerprint"] == "v1"
+    assert StreamScript().completion()["system_fingerprint"] == "v1"
+    assert "system_fingerprint" not in StreamScript(system_fingerprint=None).chunks()[0]
+    assert "system_fingerprint" not in StreamScript(system_fingerprint=None).completion()
+    with pytest.raises(ScriptError, match="system_fingerprint=5 must be a string, or None"):
+        StreamScript(system_fingerprint=5)  # type: ignore[arg-type]
 
 
 def test_n_adds_finish_for_unused_choices_and_bounds_choice() -> None:
@@ -211,7 +287,7 @@ def test_refusal_logprobs_and_standalone_logprobs_chunk() -> None:
     assert refusal["choices"][0]["delta"] == {"role": "assistant", "refusal": "No"}
     assert refusal["choices"][0]["logprobs"]["refusal"][0]["token"] == "No"
     assert refusal["choices"][0]["logprobs"]["content"] is None
-    assert standalone["choices"][0]["delta"] == {}
+    assert standalone["choices"][0]["delta"] == {"role": "assistant"}
     assert standalone["choices"][0]["logprobs"] == {
         "content": [{"token": "a", "logprob": -1.0, "bytes": [97], "top_logprobs": []}],
         "refusal": [],
@@ -244,13 +320,14 @@ def test_writer_only_delta_fields() -> None:
             "role": "assistant",
             "graph_data": {"sources": [{"file_id": "f1", "snippet": "s"}], "status": "finished"},
         },
-        {"llm_data": {"model": "palmyra-x5", "prompt": "p"}},
+        {"role": "assistant", "llm_data": {"model": "palmyra-x5", "prompt": "p"}},
         {
+            "role": "assistant",
             "translation_data": {
                 "source_language_code": "en",
                 "source_text": "hi",
                 "target_language_code": "fr",
-            }
+            },
         },
     ]
     for chunk in script.chunks():
@@ -309,6 +386,7 @@ def test_chunk_shapes_match_recorded_tool_stream() -> None:
         id=head["id"],
         created=head["created"],
         system_fingerprint=head["system_fingerprint"],
+        role_on="first",  # the recording is OpenAI's, which sends the role once
     ).tool_call(header["function"]["name"], pieces, id=header["id"])
     script = script.usage(
         prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"], reasoning_tokens=0
@@ -329,6 +407,7 @@ def test_chunk_shapes_match_recorded_logprobs_stream() -> None:
         id=head["id"],
         created=head["created"],
         system_fingerprint=head["system_fingerprint"],
+        role_on="first",  # the recording is OpenAI's, which sends the role once
     ).content("Foo", "!", logprobs=[-0.0025094282, second["logprobs"]["content"][0]["logprob"]])
     script = script.usage(prompt_tokens=9, completion_tokens=2, reasoning_tokens=0)
     assert script.chunks()[1:] == recorded[2:]
@@ -400,6 +479,21 @@ def test_yaml_form_is_small_and_readable() -> None:
         "    arguments: ['{}']\n"
         "- finish: tool_calls\n"
     )
+
+
+def test_yaml_carries_role_on_and_system_fingerprint_only_when_not_the_default() -> None:
+    openai = StreamScript(role_on="first", system_fingerprint=None).content("Hi")
+    assert openai.to_yaml().splitlines()[:3] == [
+        "model: palmyra-x5",
+        "system_fingerprint: null",
+        "role_on: first",
+    ]
+    assert StreamScript.from_yaml(openai.to_yaml()) == openai
+    assert StreamScript.from_yaml("role_on: first\nsteps: [content: [a, b]]\n").chunks()[1]["choices"][0][
+        "delta"
+    ] == {"content": "b"}
+    with pytest.raises(ScriptError, match=r"<script YAML>: StreamScript role_on='once' is not a choice"):
+        StreamScript.from_yaml("role_on: once\n")
 
 
 def test_yaml_reads_hand_written_short_forms(tmp_path: Path) -> None:
@@ -477,8 +571,9 @@ def scripts(draw: st.DrawFn) -> StreamScript:
     script = StreamScript(
         model=draw(st.sampled_from(["palmyra-x5", "palmyra-x4"])),
         created=draw(st.integers(0, 2**31)),
-        system_fingerprint=draw(st.none() | TEXT),
+        system_fingerprint=draw(st.none() | st.just("v1") | TEXT),
         auto_finish=draw(st.booleans()),
+        role_on=draw(st.sampled_from(["every", "first"])),
     )
     for _ in range(draw(st.integers(0, 8))):
         which = draw(st.integers(0, 9))
@@ -545,7 +640,14 @@ def test_yaml_round_trips_random_scripts(script: StreamScript) -> None:
 @given(scripts())
 def test_random_scripts_decode_into_their_chunks(script: StreamScript) -> None:
     events = list(SDKDecoder().iter_bytes(iter([script.sse()])))
-    decoded = [json.loads(e.data) for e in events[:-1] if e.data.startswith("{")]
+
+    def json_object(data: str) -> Any:
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None  # a raw step that is not JSON (``{`` alone, say) is not a chunk
+
+    decoded = [value for e in events[:-1] if isinstance(value := json_object(e.data), dict) and value]
     assert decoded == [c for c in script.chunks() if c]
     assert events[-1].data == "[DONE]"
 
@@ -599,3 +701,13 @@ def test_script_run_reads_as_a_short_summary() -> None:
         "ScriptRun(6 events [chunk, content.delta, chunk, content.delta, chunk, content.done], "
         "content='ab', error=None)"
     )
+
+
+def test_finish_without_a_reason_is_tool_calls_after_a_tool_call_as_the_automatic_one() -> None:
+    called = StreamScript().content("Let me check").tool_call("f", ["{}"])
+    assert called.finish().chunks()[-1] == called.chunks()[-1] == choice(0, {}, finish="tool_calls")
+    assert StreamScript().content("Hi").finish().chunks()[-1] == choice(0, {}, finish="stop")
+    both = StreamScript().tool_call("f", ["{}"], choice=1).finish().finish(choice=1)
+    assert [c["choices"][0]["finish_reason"] for c in both.chunks()[-2:]] == ["stop", "tool_calls"]
+    from_yaml = StreamScript.from_yaml("steps:\n- tool_call: {name: f}\n- finish:\n- finish: {choice: 1}\n")
+    assert [c["choices"][0]["finish_reason"] for c in from_yaml.chunks()[-2:]] == ["tool_calls", "stop"]

@@ -378,6 +378,22 @@ def test_one_client_reuses_one_connection_for_several_requests(server: FakeWrite
     assert len(server.calls) == 3
 
 
+def test_an_error_response_keeps_the_connection_alive_as_http_servers_do(server: FakeWriterServer) -> None:
+    """A 429 is a complete response, so the connection stays open for the retry, as real servers
+    keep it; a client that shares one async pool across event loops meets that after a 429."""
+    server.reply(Fault.http_error(429, retry_after_ms=1))
+    server.reply(SCRIPT)
+    addresses = []
+    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
+        for status in (429, 200):
+            with client.stream("POST", "/v1/chat", json=chat_body()) as response:
+                response.read()
+                assert response.status_code == status
+                assert "close" not in response.headers.get("connection", "")
+                addresses.append(response.extensions["network_stream"].get_extra_info("client_addr"))
+    assert addresses[0] == addresses[1]
+
+
 def test_sixty_concurrent_streams_each_get_their_own_reply(server: FakeWriterServer) -> None:
     count = 60
     for i in range(count):

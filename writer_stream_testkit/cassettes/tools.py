@@ -463,9 +463,18 @@ _TEXT_LABELS = {"completion": "the completion", "question": "the answer", "appli
 
 
 def _runs(shapes: Sequence[tuple[int, str]]) -> list[tuple[int, str, int]]:
-    """Consecutive equal shapes as one run (first index, shape, count): chunking varies run to run."""
+    """Consecutive equal shapes as one run (first index, shape, count): chunking varies run to run.
+
+    A choice's role counts once: Writer's API repeats it on every delta, OpenAI's sends it on the
+    first only, and a recording of one compared with a live stream of the other is not drift.
+    """
     runs: list[tuple[int, str, int]] = []
+    roles: set[str] = set()
     for index, shape in shapes:
+        if shape.endswith(": role"):
+            if shape in roles:
+                continue
+            roles.add(shape)
         if runs and runs[-1][1] == shape:
             first, _, count = runs[-1]
             runs[-1] = (first, shape, count + 1)

@@ -6,13 +6,16 @@ It renders to the chunk dicts, to exact SSE bytes, to the non-streaming
 ``ChatCompletion`` JSON, and (with its faults) to a ``ResponsePlan``.
 
 The chunks look like the real API's. Every chunk carries the same ``id``,
-``created`` and ``model``; each chunk carries one choice, in the order the
-builder calls were made (so ``choice=`` interleaves choices as ``n > 1``
-streams do); the first delta of each choice has ``role: "assistant"``; each
-choice not finished explicitly gets a finish chunk (``tool_calls`` if it made
-tool calls, else ``stop``) after the last step, ahead of any trailing usage
-chunks; ``data: [DONE]`` ends the stream. Defaults are fixed, so the same
-script always renders the same bytes.
+``created``, ``model`` and ``system_fingerprint``; each chunk carries one
+choice, in the order the builder calls were made (so ``choice=`` interleaves
+choices as ``n > 1`` streams do); every delta has ``role: "assistant"``, as
+Writer's API sends it and Writer's own integrations (``langchain-writer``)
+need it, or only the first delta of each choice with ``role_on="first"``, the
+OpenAI convention; each choice not finished explicitly gets a finish chunk
+(``tool_calls`` if it made tool calls, else ``stop``) after the last step,
+ahead of any trailing usage chunks; ``data: [DONE]`` ends the stream. Defaults
+are fixed, so the same script always renders the same bytes; docs/scripts.md
+says where each one comes from.
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ from .steps import (
 )
 
 DEFAULT_MODEL = "palmyra-x5"
-DEFAULT_ID = "chatcmpl-writer-stream-testkit"
+DEFAULT_ID = "ceb949de-0ba5-54de-ba8e-7fd19334faa5"  # uuid5(NAMESPACE_URL, "writer-stream-testkit")
 DEFAULT_CREATED = 1735689600  # 2025-01-01T00:00:00Z: fixed, so renders are reproducible
+DEFAULT_SYSTEM_FINGERPRINT = "v1"
 FINISH_REASONS = ("stop", "length", "content_filter", "tool_calls")
-"""How chunks are written: one encoder, since ``json.dumps`` with options builds one per call."""
+ROLE_ON = ("every", "first")
 
 # --- The script ---------------------------------------------------------------------------------
 
@@ -64,9 +68,13 @@ class StreamScript(ScriptBase):
     created: int = DEFAULT_CREATED
     n: int | None = None
     """How many choices the response has; by default, one more than the highest ``choice=`` used."""
-    system_fingerprint: str | None = None
+    system_fingerprint: str | None = DEFAULT_SYSTEM_FINGERPRINT
+    """Sent on every chunk; ``None`` leaves the field out."""
     auto_finish: bool = True
     """Add a finish chunk for every choice the script does not finish itself."""
+    role_on: Literal["every", "first"] = "every"
+    """Which deltas carry ``role: "assistant"``: ``"every"`` one, as Writer's API sends them, or
+    only the ``"first"`` of each choice, the OpenAI convention, for OpenAI-compatible code."""
     steps: tuple[Step, ...] = ()
     faults: tuple[Fault, ...] = ()
 
@@ -74,6 +82,17 @@ class StreamScript(ScriptBase):
         for name in ("model", "id"):
             if not isinstance(getattr(self, name), str):
                 raise ScriptError(f"StreamScript {name}={getattr(self, name)!r} must be a string.")
+        if self.system_fingerprint is not None and not isinstance(self.system_fingerprint, str):
+            raise ScriptError(
+                f"StreamScript system_fingerprint={self.system_fingerprint!r} must be a string, or None "
+                "to leave the field out."
+            )
+        if self.role_on not in ROLE_ON:
+            raise ScriptError(
+                f'StreamScript role_on={self.role_on!r} is not a choice; use "every" (role on every '
+                'delta, as Writer\'s API sends it) or "first" (the first delta of each choice only, '
+                "the OpenAI convention)."
+            )
         if isinstance(self.created, bool) or not isinstance(self.created, int):
             raise ScriptError(f"StreamScript created={self.created!r} must be a Unix timestamp in seconds.")
         if self.n is not None:
@@ -260,8 +279,12 @@ class StreamScript(ScriptBase):
             usage["prompt_token_details"] = {"cached_tokens": cached_tokens}
         return self._add(UsageStep(_json_value(usage, "usage()")))
 
-    def finish(self, reason: str = "stop", *, choice: int = 0) -> StreamScript:
-        """End a choice with a ``finish_reason`` chunk."""
+    def finish(self, reason: str | None = None, *, choice: int = 0) -> StreamScript:
+        """End a choice with a ``finish_reason`` chunk; by default ``tool_calls`` if the choice
+        made tool calls, else ``stop``, as the automatic finish chunk does."""
+        if reason is None:
+            called = any(isinstance(s, ToolCallStep) and s.choice == choice for s in self.steps)
+            reason = "tool_calls" if called else "stop"
         where = f"finish({reason!r})"
         if reason not in FINISH_REASONS:
             raise ScriptError(
@@ -317,12 +340,13 @@ class StreamScript(ScriptBase):
             ]
             steps[tail:tail] = auto
         head = self._head()
+        every_delta = self.role_on == "every"
         seen: set[int] = set()
 
         def chunk(
             choice: int, delta: dict[str, Any], logprobs: Any = None, finish: str | None = None
         ) -> dict[str, Any]:
-            if choice not in seen:
+            if every_delta or choice not in seen:
                 seen.add(choice)
                 delta = {"role": "assistant", **delta}
             body = {"index": choice, "delta": delta, "logprobs": logprobs, "finish_reason": finish}
@@ -431,8 +455,9 @@ class StreamScript(ScriptBase):
             ("id", DEFAULT_ID),
             ("created", DEFAULT_CREATED),
             ("n", None),
-            ("system_fingerprint", None),
+            ("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
             ("auto_finish", True),
+            ("role_on", "every"),
         ):
             if getattr(self, name) != default:
                 doc[name] = getattr(self, name)
@@ -441,15 +466,18 @@ class StreamScript(ScriptBase):
 
     @classmethod
     def _from_doc(cls, doc: dict[str, Any], where: str) -> StreamScript:
-        cls._check_keys(doc, ("model", "id", "created", "n", "system_fingerprint", "auto_finish"), where)
+        cls._check_keys(
+            doc, ("model", "id", "created", "n", "system_fingerprint", "auto_finish", "role_on"), where
+        )
         try:
             script = cls(
                 model=doc.get("model", DEFAULT_MODEL),
                 id=doc.get("id", DEFAULT_ID),
                 created=doc.get("created", DEFAULT_CREATED),
                 n=doc.get("n"),
-                system_fingerprint=doc.get("system_fingerprint"),
+                system_fingerprint=doc.get("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
                 auto_finish=doc.get("auto_finish", True),
+                role_on=doc.get("role_on", "every"),
             )
         except ScriptError as exc:
             raise ScriptError(f"{where}: {exc}") from None

@@ -233,10 +233,10 @@ def _build_step(script: StreamScript, key: str, value: Any, where: str) -> Strea
         allowed = {"prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"}
         return script.usage(**_fields(value, allowed, where))
     if key == "finish":
-        if isinstance(value, str):
+        if value is None or isinstance(value, str):  # `- finish:` alone takes the default reason
             return script.finish(value)
         body = _fields(value, {"reason", "choice"}, where)
-        return script.finish(body.get("reason", "stop"), choice=body.get("choice", 0))
+        return script.finish(body.get("reason"), choice=body.get("choice", 0))
     if not isinstance(value, (dict, str)):
         raise ScriptError(f"{where}: raw takes a chunk mapping or a data string, not {value!r}.")
     return script.raw(value)
