@@ -126,6 +126,9 @@ class Redaction:
     _rules: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
     _needles: tuple[re.Pattern[bytes], ...] | None = field(init=False, repr=False, compare=False)
     """The secrets' byte patterns, or ``None`` when a pattern (or an unencodable secret) needs the text."""
+    _literals: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
+    """Each secret's own bytes, all a body with no percent sign or ``\\u`` escape can hold of it;
+    ``None`` for a secret with a character that has another form even there."""
 
     def __post_init__(self) -> None:
         # Longest secret first, so a key that contains another is removed whole; each secret's
@@ -135,12 +138,15 @@ class Redaction:
         literal = tuple((_secret_pattern(s), REDACTED) for s in ordered)
         object.__setattr__(self, "_rules", literal + self.patterns)
         needles: tuple[re.Pattern[bytes], ...] | None = None
+        literals: tuple[bytes | None, ...] = ()
         if not self.patterns:
             try:
                 needles = tuple(_secret_bytes_pattern(s) for s in ordered)
+                literals = tuple(_plain_bytes(s) for s in ordered)
             except UnicodeEncodeError:
                 needles = None
         object.__setattr__(self, "_needles", needles)
+        object.__setattr__(self, "_literals", literals)
 
     @classmethod
     def build(
@@ -183,7 +189,17 @@ class Redaction:
         """
         if self._needles is None:
             return True
-        return any(needle.search(data) is not None for needle in self._needles)
+        # With no percent sign and no \\u escape anywhere, a secret free of characters that have
+        # other forms (a space, JSON's short escapes) can only appear as its own bytes: one
+        # C-speed substring search instead of a regex pass over the whole body.
+        plain = b"%" not in data and b"\\u" not in data
+        for needle, literal in zip(self._needles, self._literals, strict=True):
+            if plain and literal is not None:
+                if literal in data:
+                    return True
+            elif needle.search(data) is not None:
+                return True
+        return False
 
     def text(self, value: str) -> str:
         """``value`` with every secret and pattern match replaced."""
@@ -296,6 +312,17 @@ def _secret_pattern(secret: str) -> re.Pattern[str]:
             for i, c in enumerate(secret)
         )
     )
+
+
+def _plain_bytes(secret: str) -> bytes | None:
+    """The secret's bytes when its only forms outside percent and ``\\u`` escapes are those bytes.
+
+    ``None`` for a secret holding a space (``+`` in a query) or a character JSON writes
+    with a short escape (``\\"``, ``\\\\``, ``\\/``, ``\\n``...).
+    """
+    if " " in secret or any(c in _JSON_SHORT_ESCAPES for c in secret):
+        return None
+    return secret.encode("utf-8", "surrogateescape")
 
 
 def _literal(char: str, *, first: bool) -> str:
