@@ -573,7 +573,8 @@ async def _write_chunked(
     client's HTTP parser hands it over as one piece however TCP groups the bytes.
     Writes that nothing separates (no pause, no cut) are the same instant on the
     wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
-    frames intact; a pause or a cut flushes what came before it first. After each
+    frames intact (the head and the first write go at once, so batching never
+    delays the first byte); a pause or a cut flushes what came before it first. After each
     send the stream waits until the kernel has every byte (``drain`` with a
     high-water mark of 0) and lets the other streams move. Framing here rather than
     through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
@@ -581,15 +582,16 @@ async def _write_chunked(
     """
     pending = [head]
     size = len(head)
+    batch = 0  # the head and the first write leave at once: the first byte is what a client waits on
     for step in steps:
         if type(step) is Write or isinstance(step, Write):
             data = step.data
             if data:  # an empty chunk would end the body; an empty write puts nothing on the wire
                 pending.append(b"%x\r\n%b\r\n" % (len(data), data))
                 size += len(data)
-                if size >= _BATCH_BYTES:
+                if size >= batch:
                     await _flush(writer, pending)
-                    pending, size = [], 0
+                    pending, size, batch = [], 0, _BATCH_BYTES
             continue
         if pending:
             await _flush(writer, pending)
