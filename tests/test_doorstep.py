@@ -77,3 +77,23 @@ def test_one_paragraph_joins_bullets_and_keeps_sentences() -> None:
     assert one_paragraph(text) == (
         "2 requests had no matching reply: POST /a; GET /b. No replies were queued. Fix it."
     )
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_empty_204_or_304_is_framed_alike_by_both_doubles(status: int) -> None:
+    import httpx
+
+    from writer_stream_testkit.scripts.plan import ResponsePlan
+
+    plan = ResponsePlan(status=status, headers=(), steps=())
+    seen = []
+    with WriterMock() as mock:
+        mock.reply(plan, path="/v1/files/x", method="DELETE")
+        seen.append(httpx.delete("https://api.writer.com/v1/files/x"))
+    with FakeWriterServer() as server:
+        server.reply(plan, path="/v1/files/x", method="DELETE")
+        seen.append(httpx.delete(server.base_url + "/v1/files/x", timeout=5.0))
+    for response in seen:
+        assert response.status_code == status
+        assert "transfer-encoding" not in response.headers
+        assert response.content == b""

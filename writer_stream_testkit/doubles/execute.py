@@ -286,8 +286,8 @@ def build_response(
     """
     headers = list(plan.headers)
     names = {name.lower() for name, _ in headers}
-    if "content-length" not in names and "transfer-encoding" not in names:
-        headers.append(("transfer-encoding", "chunked"))
+    if "content-length" not in names and "transfer-encoding" not in names and plan.status not in (204, 304):
+        headers.append(("transfer-encoding", "chunked"))  # a 204 or 304 has no body to frame (RFC 9112)
     return httpx.Response(
         plan.status,
         headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
