@@ -97,3 +97,35 @@ def test_an_empty_204_or_304_is_framed_alike_by_both_doubles(status: int) -> Non
         assert response.status_code == status
         assert "transfer-encoding" not in response.headers
         assert response.content == b""
+
+
+def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> None:
+    import httpx
+
+    from writer_stream_testkit import CompletionScript
+    from writer_stream_testkit.cli import _Cycle
+
+    scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
+    chat = {"model": "palmyra-x5", "messages": [], "stream": False}
+    answers = []
+    with FakeWriterServer(source=_Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
+        for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
+            body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
+            reply = client.post(path, json=body, timeout=5.0).json()
+            answers.append(
+                reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
+            )
+    assert answers == ["A", "C", "B", "A"]
+
+
+def test_a_head_request_gets_no_body_from_either_double() -> None:
+    import httpx
+
+    seen = []
+    with WriterMock() as mock:
+        mock.reply({"ok": 1}, path="*")
+        seen.append(httpx.head("https://api.writer.com/v1/models"))
+    with FakeWriterServer() as server:
+        server.reply({"ok": 1}, path="*")
+        seen.append(httpx.head(server.base_url + "/v1/models", timeout=5.0))
+    assert [(r.status_code, r.content) for r in seen] == [(200, b""), (200, b"")]

@@ -252,30 +252,30 @@ class _UsageError(Exception):
 
 
 class _Cycle:
-    """A reply source that answers every request, handing out the scripts for its endpoint in turn forever."""
+    """A reply source that answers every request, handing out the scripts for its endpoint in turn forever.
+
+    Each endpoint keeps its own turn, so a completions request between two chat
+    requests does not make the chat scripts skip one.
+    """
 
     def __init__(self, scripts: Sequence[AnyScript]) -> None:
         self._lock = threading.Lock()
         self._scripts = list(scripts)
-        self._turn = 0
+        self._turns: dict[tuple[int, ...], int] = {}
 
     def take(self, call: Call) -> ResponsePlan:
-        count = len(self._scripts)
+        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
+        if not fitting:
+            served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
+            return error_plan(
+                500,
+                f"No script answers {call.describe()}: the scripts given serve {served}. "
+                "Pass a script for this endpoint with --script (kind: json for a JSON answer).",
+            )
         with self._lock:
-            for step in range(count):
-                index = (self._turn + step) % count
-                script = self._scripts[index]
-                if script.endpoint.matches(call.method, call.path):
-                    self._turn = index + 1
-                    break
-            else:
-                served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
-                return error_plan(
-                    500,
-                    f"No script answers {call.describe()}: the scripts given serve {served}. "
-                    "Pass a script for this endpoint with --script (kind: json for a JSON answer).",
-                )
-        return script.plan(call)
+            turn = self._turns.get(fitting, 0)
+            self._turns[fitting] = turn + 1
+        return self._scripts[fitting[turn % len(fitting)]].plan(call)
 
 
 class _CassetteDirectory:

@@ -6,7 +6,7 @@ offset. When the client finishes, abandons the response early, or the upstream
 cuts it, the capture is closed where it stands (``complete`` says which), so a
 cassette holds exactly what the client read, chunk boundaries and timing
 included. Turning captures into cassette interactions (framing, redaction) is
-pure and lives in ``cassette.py``.
+pure and lives in ``capture.py``, ``framing.py`` and ``redact.py``.
 """
 
 from __future__ import annotations

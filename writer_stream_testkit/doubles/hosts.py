@@ -29,7 +29,6 @@ from respx.models import AllMockedAssertionError, PassThrough, Route
 from ..errors import ScriptError
 
 __all__ = [
-    "CHAT_PATH",
     "DEFAULT_BASE_URL",
     "Base",
     "BaseURLs",
@@ -44,8 +43,6 @@ __all__ = [
     "running_doubles",
 ]
 
-CHAT_PATH = "/v1/chat"
-"""The chat endpoint, below a base URL (every endpoint is in ``wire.endpoints``)."""
 
 DEFAULT_BASE_URL = "https://api.writer.com"
 """Where ``writerai.Writer()`` sends requests when neither ``base_url`` nor ``WRITER_BASE_URL`` is set."""

@@ -170,7 +170,6 @@ class WriterMock(QueuedDouble):
                 unexpected=self._assert_all_mocked,
                 unused=self._assert_all_called,
                 served_by="WriterMock",
-                advice="Queue a reply for it with path= and method=, or mock it with a respx route.",
             )
         except AssertionError as problem:
             note = self._router.shadowed_note()

@@ -116,7 +116,6 @@ class ReplyQueue:
         self._entries: list[_Entry] = []
         self._calls: deque[Call] = deque(maxlen=history)
         self._unexpected: deque[Call] = deque(maxlen=history)
-        self._strays: deque[Call] = deque(maxlen=history)
         self._rejected: deque[tuple[Call, int, str]] = deque(maxlen=history)
         self._failed: deque[tuple[Call, str, str]] = deque(maxlen=history)
 
@@ -225,14 +224,10 @@ class ReplyQueue:
             self._rejected.append((call, status, problem))
         return error_plan(status, problem)
 
-    def record(self, call: Call, *, stray: bool = False) -> None:
-        """Record ``call`` answered without the queue: by another reply source, or (``stray``)
-        with a 404 because it went to an endpoint the double does not serve, which ``verify()``
-        then reports."""
+    def record(self, call: Call) -> None:
+        """Record ``call`` answered without the queue, by another reply source (a cassette, the proxy)."""
         with self._lock:
             self._add(call)
-            if stray:
-                self._strays.append(call)
 
     def _add(self, call: Call) -> None:
         self._calls.append(call)
@@ -257,12 +252,6 @@ class ReplyQueue:
             return [e.item for e in self._entries for _ in range(e.left)]
 
     @property
-    def strays(self) -> list[Call]:
-        """The requests recorded as stray: sent where the double does not serve (a copy)."""
-        with self._lock:
-            return list(self._strays)
-
-    @property
     def rejected(self) -> list[Call]:
         """The requests refused with an error by :meth:`reject` (a copy)."""
         with self._lock:
@@ -274,22 +263,20 @@ class ReplyQueue:
         unexpected: bool = True,
         unused: bool = True,
         served_by: str = "the double",
-        advice: str = "",
         also: Sequence[AssertionError] = (),
     ) -> None:
         """Fail if a request had no reply, or if a queued reply was never requested.
 
         Every problem goes into one error, so a test sees them all at once:
-        requests no reply matched, refused requests and stray requests (all checked
-        when ``unexpected``), replies never used (when ``unused``), then ``also``,
+        requests no reply matched and refused requests (both checked when
+        ``unexpected``), replies never used (when ``unused``), then ``also``,
         problems the caller found itself (a cassette source's own check).
-        ``served_by`` and ``advice`` name the double and say how to fix a stray.
+        ``served_by`` names the double.
         The error is an :class:`UnexpectedRequestError` when any request went
         unanswered; otherwise the first problem's own class.
         """
         with self._lock:
             unmatched = list(self._unexpected) if unexpected else []
-            strays = list(self._strays) if unexpected else []
             rejected = list(self._rejected) if unexpected else []
             failed = list(self._failed)
             unused_entries = [e for e in self._entries if e.left > 0] if unused else []
@@ -310,8 +297,6 @@ class ReplyQueue:
                     f"{lines}\nMake the requests the test expects, or remove the replies it does not need."
                 )
             )
-        if strays:
-            problems.append(UnexpectedRequestError(_stray_message(strays, served_by, advice)))
         problems.extend(also)
         if not problems:
             return
@@ -325,14 +310,13 @@ class ReplyQueue:
         raise kind("\n\n".join(str(p) for p in problems))
 
     def reset(self, *, replies: bool = True) -> None:
-        """Forget every call, unexpected, stray and refused request, and (unless ``replies=False``) every reply."""
+        """Forget every call, unexpected and refused request, and (unless ``replies=False``) every reply."""
         with self._lock:
             if replies:
                 self._entries.clear()
             self._calls.clear()
             self.received = 0
             self._unexpected.clear()
-            self._strays.clear()
             self._rejected.clear()
             self._failed.clear()
 
@@ -408,15 +392,6 @@ def _failed_message(failed: Sequence[tuple[Call, str, str]]) -> str:
         + "\n".join(parts)
         + "\nFix the computed reply (or the script) so it returns a reply for the request."
     )
-
-
-def _stray_message(strays: Sequence[Call], served_by: str, advice: str) -> str:
-    lines = "\n".join(f"  - {call.describe()} to {call.url}" for call in strays)
-    noun = "request" if len(strays) == 1 else "requests"
-    return (
-        f"{len(strays)} {noun} went somewhere {served_by} does not serve (it answered 404):\n"
-        f"{lines}\n{advice}"
-    ).rstrip()
 
 
 def _rejected_message(rejected: Sequence[tuple[Call, int, str]], served_by: str) -> str:

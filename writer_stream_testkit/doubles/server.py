@@ -37,11 +37,10 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
-from .hosts import CHAT_PATH, running_doubles
+from .hosts import running_doubles
 from .replies import ReplyQueue
 
 __all__ = [
-    "CHAT_PATH",
     "DEFAULT_MAX_BODY_SIZE",
     "FakeWriterServer",
     "LiveResponse",
@@ -110,7 +109,7 @@ class FakeWriterServer(QueuedDouble):
     on a clean exit the queue is verified (unexpected requests and unused replies
     fail the test). ``port=0`` picks a free ephemeral port; read ``base_url``.
     ``source=`` (or a ``cassette=`` that has ``take(call)``) answers requests instead
-    of the queue; requests and off-endpoint 404s are still recorded and verified here.
+    of the queue; its requests are still recorded and verified here.
 
     Bounds: a request body over ``max_body_size`` bytes (default
     ``DEFAULT_MAX_BODY_SIZE``, 32 MiB) is refused with a 413 as soon as it is known
@@ -199,10 +198,7 @@ class FakeWriterServer(QueuedDouble):
                 verify_source()
             except AssertionError as problem:
                 source_problems.append(problem)
-        advice = "FakeWriterServer serves every path below its base URL"
-        if self._thread is not None:
-            advice += f"; give the client base_url={self.base_url!r} with no path after it"
-        self._queue.verify(served_by="FakeWriterServer", advice=advice + ".", also=source_problems)
+        self._queue.verify(served_by="FakeWriterServer", also=source_problems)
 
     def reset(self) -> None:
         """Forget every queued reply and every recorded request."""

@@ -151,7 +151,7 @@ def writer_error_body(status: int, message: str | None = None) -> dict[str, Any]
 
 
 def error_plan(status: int, description: str) -> ResponsePlan:
-    """A Writer-shaped JSON error (``faults.writer_error_body``) that the SDK will not retry.
+    """A Writer-shaped JSON error (:func:`writer_error_body`) that the SDK will not retry.
 
     ``x-should-retry: false`` makes ``writerai`` and this kit's clients fail at
     once, so a mistake in the test shows as its own message, not as retries.
