@@ -129,3 +129,14 @@ def test_a_head_request_gets_no_body_from_either_double() -> None:
         server.reply({"ok": 1}, path="*")
         seen.append(httpx.head(server.base_url + "/v1/models", timeout=5.0))
     assert [(r.status_code, r.content) for r in seen] == [(200, b""), (200, b"")]
+
+
+def test_a_request_without_a_model_is_described_without_one() -> None:
+    from writer_stream_testkit import Call
+
+    question = Call.create(
+        method="POST",
+        url="https://api.writer.com/v1/graphs/question",
+        content=b'{"question": "Why?", "stream": true}',
+    )
+    assert question.describe() == "POST /v1/graphs/question (stream=True, question: 'Why?')"

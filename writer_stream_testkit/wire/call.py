@@ -194,7 +194,9 @@ def _summarise_body(call: Call) -> str:
                 f"{_short.repr(call.content)})"
             )
         return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
-    parts = [f"model={body.get('model')!r}", f"stream={bool(body.get('stream'))}"]
+    # question and application requests carry no model: name only what the body has
+    parts = [f"model={body['model']!r}"] if "model" in body else []
+    parts.append(f"stream={bool(body.get('stream'))}")
     messages = body.get("messages")
     if isinstance(messages, list):
         parts.append(f"{len(messages)} message{'' if len(messages) == 1 else 's'}")
