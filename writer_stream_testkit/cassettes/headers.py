@@ -9,7 +9,7 @@ from typing import Final
 
 _ESCAPE_START: Final = "=?unknown-8bit?b?"
 _ESCAPE_END: Final = "?="
-_PLAIN_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
+PLAIN_HEADER_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
 """A value both doubles send exactly as written: printable ASCII, spaces and tabs only inside."""
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -27,7 +27,7 @@ def header_to_cassette(raw: bytes) -> str:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         text = None
-    if text is not None and _PLAIN_HEADER_VALUE.fullmatch(text) and _escaped(text) is None:
+    if text is not None and PLAIN_HEADER_VALUE.fullmatch(text) and _escaped(text) is None:
         return text
     return _ESCAPE_START + base64.b64encode(raw).decode("ascii") + _ESCAPE_END
 

@@ -15,6 +15,7 @@ from ..errors import CassetteError, CassetteFormatError
 from ..wire.sse import encode_event
 from .fast_load import _fast_data
 from .framing import _parse_block
+from .headers import PLAIN_HEADER_VALUE
 from .model import (
     FORMAT_VERSION,
     CassetteContent,
@@ -115,7 +116,7 @@ class _Check:
                     "is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)",
                     "Fix the name, or delete the header.",
                 )
-            if not _FIELD_VALUE.fullmatch(text):
+            if not PLAIN_HEADER_VALUE.fullmatch(text):
                 raise self.fail(
                     f"{where}.{name}",
                     f"is {text!r}, which no HTTP response can carry as written (only printable ASCII, "
@@ -170,8 +171,6 @@ class _Check:
 
 
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
-_FIELD_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
-"""A header value both doubles send unchanged: printable ASCII, inner spaces and tabs (RFC 9110)."""
 
 
 def _kind(value: Any) -> str:

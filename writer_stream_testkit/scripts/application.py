@@ -29,6 +29,7 @@ from .base import (
     ScriptBase,
     joined,
     kwargs_call,
+    part_pieces,
     parts_to_yaml,
     pieces_call,
     raw_value,
@@ -130,7 +131,7 @@ class ApplicationScript(ScriptBase):
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
         parts = [f"application_id={self.application_id!r}", f"{self._count()} chunks"]
-        return self._summary(parts, "content", joined(self.steps, "content"))
+        return self._summary(parts, "content", part_pieces(self.steps, "content"))
 
     # --- YAML ----------------------------------------------------------------------------------
 

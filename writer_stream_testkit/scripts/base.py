@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
@@ -196,8 +196,12 @@ class ScriptBase:
     def _describe_faults(self) -> list[str]:
         return ["faults: " + ", ".join(f.describe() for f in self.faults)] if self.faults else []
 
-    def _summary(self, parts: list[str], label: str, text: str) -> str:
-        """``Name(parts..., label='text', faults: ...)``: the one-line form of ``describe()``."""
+    def _summary(self, parts: list[str], label: str, pieces: Iterable[str]) -> str:
+        """``Name(parts..., label='text', faults: ...)``: the one-line form of ``describe()``.
+
+        Only the first 41 characters of the pieces are joined: a reply may be megabytes.
+        """
+        text = _prefix(pieces, 41)
         if text:
             parts = [*parts, f"{label}={text if len(text) <= 40 else text[:37] + '...'!r}"]
         return f"{type(self).__name__}({', '.join(parts + self._describe_faults())})"
@@ -344,9 +348,26 @@ def value_call(name: str) -> YamlCall:
     return call
 
 
+def part_pieces(parts: Sequence[Part], key: str) -> Iterator[str]:
+    """The pieces of every step named ``key``, in order."""
+    return (piece for part in parts if part.key == key for piece in part.value)
+
+
 def joined(parts: Sequence[Part], key: str) -> str:
     """The text of every piece step named ``key``, joined."""
-    return "".join(piece for part in parts if part.key == key for piece in part.value)
+    return "".join(part_pieces(parts, key))
+
+
+def _prefix(pieces: Iterable[str], size: int) -> str:
+    """The first ``size`` characters of the pieces joined, without joining them all."""
+    out: list[str] = []
+    length = 0
+    for piece in pieces:
+        out.append(piece[: size - length])
+        length += len(out[-1])
+        if length >= size:
+            break
+    return "".join(out)
 
 
 def parts_to_yaml(parts: Sequence[Part]) -> list[Any]:

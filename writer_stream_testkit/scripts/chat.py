@@ -21,7 +21,7 @@ says where each one comes from.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -438,14 +438,7 @@ class StreamScript(ScriptBase):
         pieces = (
             p for s in self.steps if isinstance(s, ContentStep) and type(s) is ContentStep for p in s.pieces
         )
-        text = _prefix(pieces, 41)  # enough to show, however long the content: a reply may be megabytes
-        parts = [f"model={self.model!r}", f"{self._count()} chunks"]
-        if text:
-            shown = text if len(text) <= 40 else text[:37] + "..."
-            parts.append(f"content={shown!r}")
-        if self.faults:
-            parts.append("faults: " + ", ".join(f.describe() for f in self.faults))
-        return f"StreamScript({', '.join(parts)})"
+        return self._summary([f"model={self.model!r}", f"{self._count()} chunks"], "content", pieces)
 
     # --- YAML ----------------------------------------------------------------------------------
 
@@ -489,15 +482,3 @@ class StreamScript(ScriptBase):
         for i, item in enumerate(steps, start=1):
             script = _step_from_yaml(script, item, f"{where}, step {i}")
         return script._with_yaml_faults(doc, where)
-
-
-def _prefix(pieces: Iterable[str], size: int) -> str:
-    """The first ``size`` characters of the pieces joined, without joining them all."""
-    out: list[str] = []
-    length = 0
-    for piece in pieces:
-        out.append(piece[: size - length])
-        length += len(out[-1])
-        if length >= size:
-            break
-    return "".join(out)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ScriptError
 from ..wire.endpoints import COMPLETIONS
-from .base import Part, ScriptBase, joined, parts_to_yaml, pieces_call, raw_value, value_call
+from .base import Part, ScriptBase, part_pieces, parts_to_yaml, pieces_call, raw_value, value_call
 from .faults import Fault
 from .logprobs import _pieces
 from .steps import _copy
@@ -92,7 +92,7 @@ class CompletionScript(ScriptBase):
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""
         parts = [f"model={self.model!r}", f"{self._count()} chunks"]
-        return self._summary(parts, "text", joined(self.steps, "text"))
+        return self._summary(parts, "text", part_pieces(self.steps, "text"))
 
     # --- YAML ----------------------------------------------------------------------------------
 

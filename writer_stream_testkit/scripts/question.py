@@ -36,6 +36,7 @@ from .base import (
     joined,
     kwargs_call,
     list_call,
+    part_pieces,
     parts_to_yaml,
     pieces_call,
     raw_value,
@@ -230,7 +231,7 @@ class QuestionScript(ScriptBase):
         parts = [f"{self._count()} chunks"]
         if self.shape != "flat":
             parts.append(f"shape={self.shape!r}")
-        return self._summary(parts, "answer", joined(self.steps, "answer"))
+        return self._summary(parts, "answer", part_pieces(self.steps, "answer"))
 
     # --- YAML ----------------------------------------------------------------------------------
 
