@@ -400,3 +400,55 @@ def test_the_record_proxy_records_an_absolute_form_request(tmp_path: Path) -> No
         assert [call.path for call in upstream.calls] == ["/v1/chat"]
     (interaction,) = Cassette(path).load()
     assert interaction.request.path == "/v1/chat"
+
+
+def test_a_raising_messages_predicate_answers_500_and_fails_verify(
+    double: WriterMock | FakeWriterServer,
+) -> None:
+    def no_messages(messages: Any) -> bool:
+        raise ValueError("cannot read the messages")
+
+    double.reply(StreamScript().content("hi"), messages=no_messages)
+    with client(double) as http:
+        response = http.post("/v1/chat", json=CHAT_BODY)
+    assert response.status_code == 500
+    assert response.headers["x-should-retry"] == "false"
+    assert len(double.calls) == 1
+    with pytest.raises(
+        ReplyError, match=r"(?s)messages match a predicate.*ValueError: cannot read the messages"
+    ):
+        double.verify()
+
+
+def test_pytest_fail_in_a_predicate_on_the_server_is_a_500_not_a_disconnect(
+    server: FakeWriterServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing(call: Call) -> bool:
+        pytest.fail("predicate gave up")
+
+    server.reply({"ok": 1}, path="/v1/models", match=failing)
+    with caplog.at_level(logging.ERROR, logger="asyncio"), client(server) as http:
+        response = http.get("/v1/models")
+    assert response.status_code == 500
+    with pytest.raises(RuntimeError, match=r"(?s)GET /v1/models.*Failed: predicate gave up"):
+        server.verify()
+    server.reset()
+    assert "never retrieved" not in caplog.text
+
+
+@pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 204), ("GET", 304)])
+def test_the_record_proxy_relays_bodyless_answers_on_a_reusable_connection(
+    tmp_path: Path, method: str, status: int
+) -> None:
+    with FakeWriterServer() as upstream:
+        upstream.reply(JsonReply.to("/v1/models", {"data": []}, method=method, status=status))
+        upstream.reply({"data": ["after"]}, path="/v1/models")
+        upstream_url = upstream.base_url
+        proxy = RecordingProxy(
+            Cassette(tmp_path / "c.yaml", record_mode="all", upstream=upstream_url), upstream_url
+        )
+        with FakeWriterServer(source=proxy) as recorder, client(recorder) as http:
+            first = http.request(method, "/v1/models")
+            second = http.get("/v1/models")
+        assert (first.status_code, first.content) == (status, b"")
+        assert second.json() == {"data": ["after"]}

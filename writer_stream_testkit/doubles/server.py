@@ -40,7 +40,7 @@ from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Writ
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .flow import Need, UserCodeCrashed, adrive, fulfil
-from .framing import FRAMING, frame, informational_problem
+from .framing import frame, informational_problem
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -65,7 +65,6 @@ _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
 _CONNECTION: Final = frozenset({"connection", "keep-alive"})
 """The connection's own headers: h11 manages them, never a plan."""
-_HOP_BY_HOP: Final = _CONNECTION | FRAMING
 
 
 @runtime_checkable
@@ -331,7 +330,7 @@ class FakeWriterServer(QueuedDouble):
                     return
                 plan = await self._plan_for(received)
                 if isinstance(plan, LiveResponse):
-                    if not await self._relay(conn, writer, plan):
+                    if not await self._relay(conn, writer, plan, method=received.method):
                         graceful = False
                         return
                 elif not await self._respond(conn, writer, plan, method=received.method, arrived=arrived):
@@ -469,10 +468,12 @@ class FakeWriterServer(QueuedDouble):
         one flow both doubles share (:meth:`ReplyQueue.taking`), with computed
         replies run off the event loop (:meth:`_meet`).
         """
-        if self._source is self._queue:
-            return await adrive(self._queue.taking(call), functools.partial(self._meet, call))
-        self._queue.record(call)
+        if self._source is not self._queue:
+            self._queue.record(call)
         try:
+            if self._source is self._queue:
+                # A predicate's BaseException (pytest.fail) lands below; a computed reply's is caught on its thread.
+                return await adrive(self._queue.taking(call), functools.partial(self._meet, call))
             if isinstance(self._source, LiveSource):
                 answer = await self._source.respond(call)
             else:
@@ -630,19 +631,34 @@ class FakeWriterServer(QueuedDouble):
         )
         await self._respond(conn, writer, plan, close=True)
 
-    async def _relay(self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse) -> bool:
-        """Send a live response, each piece flushed as it arrives; return whether it ended normally."""
+    async def _relay(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse, *, method: str = "GET"
+    ) -> bool:
+        """Send a live response, each piece flushed as it arrives; return whether it ended normally.
+
+        Its length is not known ahead, so the upstream's ``Content-Length`` goes and
+        :func:`.framing.frame` frames the rest (chunked, close-delimited for HTTP/1.0,
+        or no body at all for ``HEAD``, 204 and 304).
+        """
         try:
+            framing = frame(
+                live.status,
+                [(k, v) for k, v in live.headers if k.lower() != "content-length"],
+                method=method,
+                http10=conn.their_http_version == b"1.0",
+            )
             headers = [
-                (k.encode("ascii"), header_bytes(v)) for k, v in live.headers if k.lower() not in _HOP_BY_HOP
+                (k.encode("ascii"), header_bytes(v))
+                for k, v in framing.headers
+                if k.lower() not in _CONNECTION
             ]
-            headers.append((b"transfer-encoding", b"chunked"))
             response = h11.Response(status_code=live.status, headers=headers, reason=_reason(live.status))
             await self._send(writer, conn.send(response))
-            async for data in live.body:
-                if data:
-                    await self._send(writer, conn.send(h11.Data(data=data)))
-                    await asyncio.sleep(0)
+            if framing.has_body:
+                async for data in live.body:
+                    if data:
+                        await self._send(writer, conn.send(h11.Data(data=data)))
+                        await asyncio.sleep(0)
             await self._send(writer, conn.send(h11.EndOfMessage()))
             return True
         finally:
