@@ -295,6 +295,8 @@ def test_a_1xx_status_is_refused_when_queued() -> None:
         WriterMock().reply(ResponsePlan(status=103), path="/v1/models")
     with pytest.raises(ScriptError, match=r"101 .*informational"):
         FakeWriterServer().reply(httpx.Response(101), path="/v1/models")
+    with pytest.raises(ScriptError, match=r"103 .*1xx is informational"):
+        JsonReply.to("/v1/models", {}, status=103)
 
 
 def test_a_computed_1xx_answers_500_in_both_doubles(double: WriterMock | FakeWriterServer) -> None:
