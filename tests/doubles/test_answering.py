@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import writerai
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.proxy import RecordingProxy
@@ -454,3 +455,20 @@ def test_the_record_proxy_relays_bodyless_answers_on_a_reusable_connection(
             second = http.get("/v1/models")
         assert (first.status_code, first.content) == (status, b"")
         assert second.json() == {"data": ["after"]}
+
+
+def test_the_sdk_is_not_retried_into_a_connection_error_by_a_raising_predicate(
+    double: WriterMock | FakeWriterServer,
+) -> None:
+    def broken(call: Call) -> bool:
+        raise KeyError("model")
+
+    double.reply(StreamScript().content("hi"), match=broken)
+    with (
+        writerai.Writer(api_key="test-key-0123456789", base_url=double.base_url, max_retries=3) as sdk,
+        pytest.raises(writerai.InternalServerError, match="match=broken"),
+    ):
+        sdk.chat.chat(model="palmyra-x5", messages=[{"role": "user", "content": "Hi"}])
+    assert len(double.calls) == 1  # answered at once, never retried
+    with pytest.raises(ReplyError, match="KeyError"):
+        double.verify()
