@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from writer_stream_testkit.doubles.execute import build_response
 from writer_stream_testkit.doubles.framing import declared_length, frame, informational_problem
+from writer_stream_testkit.doubles.mock import WriterMock
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 
 
@@ -91,3 +95,43 @@ def test_the_in_process_executor_sends_no_body_where_framing_says_none(
     plan = ResponsePlan(status=status, headers=(("content-length", "2"),), steps=(Write(b"{}"),))
     response = build_response(plan, httpx.Request(method, "https://api.writer.com/v1/models"))
     assert response.read() == body
+
+
+# --- differential: the mock and the server frame every plan alike -----------------------------------
+
+_STATUSES = st.sampled_from([200, 201, 204, 304, 404, 500])
+_LENGTHS = st.one_of(st.none(), st.integers(0, 12).map(str), st.sampled_from(["+3", "1_2", "-5", " 4 "]))
+_PIECES = st.lists(st.binary(min_size=0, max_size=6), max_size=4)
+
+
+def _outcome(http: httpx.Client, method: str) -> tuple[object, ...]:
+    try:
+        response = http.request(method, "/v1/models")
+    except httpx.TransportError as exc:
+        return (type(exc).__name__,)
+    return (response.status_code, response.content, response.headers.get("content-length"))
+
+
+def test_the_mock_and_the_server_frame_every_plan_alike() -> None:
+    with WriterMock() as mock, FakeWriterServer() as server:
+        clients = [httpx.Client(base_url=double.base_url, timeout=10.0) for double in (mock, server)]
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+        @given(status=_STATUSES, method=st.sampled_from(["GET", "HEAD"]), length=_LENGTHS, pieces=_PIECES)
+        def check(status: int, method: str, length: str | None, pieces: list[bytes]) -> None:
+            headers = (("x-kind", "differential"),) + (
+                (("content-length", length),) if length is not None else ()
+            )
+            plan = ResponsePlan(status=status, headers=headers, steps=tuple(Write(p) for p in pieces))
+            outcomes = []
+            for double, http in zip((mock, server), clients, strict=True):
+                double.reset()
+                double.reply(plan, path="/v1/models", method=method)
+                outcomes.append(_outcome(http, method))
+            assert outcomes[0] == outcomes[1]
+
+        try:
+            check()
+        finally:
+            for http in clients:
+                http.close()
