@@ -671,7 +671,7 @@ def test_record_with_an_unreachable_upstream_reports_it_and_exits_1(tmp_path: Pa
 def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from writer_stream_testkit.cli import _finish
+    from writer_stream_testkit.cli._shared import finish
 
     class Broken:
         def take(self, call: Call) -> ResponsePlan:
@@ -679,7 +679,7 @@ def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
 
     with FakeWriterServer(source=Broken()) as server, httpx.Client(timeout=WAIT) as client:
         assert client.post(server.base_url + "/v1/chat", json=BODY).status_code == 500
-        code = _finish(server, "serve")
+        code = finish(server, "serve")
         server.reset()  # reported: leaving the block has nothing more to verify
     err = capsys.readouterr().err
     assert code == 1
@@ -690,13 +690,14 @@ def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
 def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from writer_stream_testkit.cli import _CassetteDirectory, _finish
+    from writer_stream_testkit.cli._shared import finish
+    from writer_stream_testkit.cli.serve import CassetteDirectory
 
     shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
-    directory = _CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
+    directory = CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
     with FakeWriterServer(source=directory) as server, httpx.Client(timeout=WAIT) as client:
         assert client.post(server.base_url + "/v1/chat", json={"other": 1}).status_code == 500
-        code = _finish(server, "serve")
+        code = finish(server, "serve")
         server.reset()
     err = capsys.readouterr().err
     assert code == 0
