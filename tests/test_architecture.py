@@ -22,6 +22,7 @@ PACKAGE = Path(writer_stream_testkit.__file__).parent
 RANKS: dict[str, int] = {
     "_version": 0,
     "errors": 0,
+    "_yaml_bounds": 0,
     "wire": 1,
     "_retry": 1,
     "helpers": 2,

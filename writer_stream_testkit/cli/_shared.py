@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -19,7 +20,9 @@ __all__ = [
     "PROG",
     "SERVE_HISTORY",
     "UsageError",
+    "check_port",
     "check_upstream",
+    "not_a_file",
     "finish",
     "read_cassette",
     "run_until_stopped",
@@ -42,22 +45,59 @@ def check_upstream(url: str) -> str:
         raise UsageError(str(exc)) from None
 
 
+def check_port(port: int) -> int:
+    """A port to listen on, or the usage error: the socket's own complaint is a traceback."""
+    if not 0 <= port <= 65535:
+        raise UsageError(
+            f"--port {port} is not a port; pass a number from 1 to 65535, or 0 for any free one."
+        )
+    return port
+
+
+def not_a_file(path: Path, what: str) -> str | None:
+    """Why ``path`` cannot be read or written as ``what`` (a directory, say), or ``None`` when it can."""
+    if path.is_dir():
+        return f"{what} {path} is a directory, not a file; pass the path of one *.yaml file in it" + (
+            f" (serve a whole directory with `{PROG} serve --cassettes {path}`)."
+            if what == "Cassette"
+            else "."
+        )
+    if path.exists() and not path.is_file():
+        return f"{what} {path} is not a regular file; pass the path of a *.yaml file."
+    return None
+
+
 def read_cassette(path: Path) -> CassetteContent:
     if not path.exists():
         raise UsageError(
             f"Cassette {path} does not exist. Check the path, or record it first with "
             f"`{PROG} record --upstream URL --cassette {path}`."
         )
+    problem = not_a_file(path, "Cassette")
+    if problem:
+        raise UsageError(problem)
     try:
         return load_cassette(path)
     except CassetteError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(
+            f"Cassette {path} cannot be read ({exc.strerror or exc}); check its permissions."
+        ) from None
 
 
 def run_until_stopped(
-    server: FakeWriterServer, command: str, banner: str, *, cassette: Cassette | None = None
+    server: FakeWriterServer,
+    command: str,
+    banner: Callable[[str], str],
+    *,
+    cassette: Cassette | None = None,
 ) -> int:
-    """Serve until a stop signal (the URL alone on stdout's first line), then report as :func:`finish`."""
+    """Serve until a stop signal (the URL alone on stdout's first line), then report as :func:`finish`.
+
+    ``banner`` makes the sentence for stderr from the URL: a function, not a
+    template, since paths and script endpoints may hold braces of their own.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -75,7 +115,7 @@ def run_until_stopped(
     previous = {sig: signal.signal(sig, on_signal) for sig in stop_signals()}
     try:
         print(server.base_url, flush=True)
-        print(banner.format(url=server.base_url) + " Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+        print(banner(server.base_url) + " Press Ctrl-C to stop.", file=sys.stderr, flush=True)
         stop.wait()
     finally:
         server.stop()

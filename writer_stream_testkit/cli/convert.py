@@ -10,7 +10,7 @@ from pathlib import Path
 from ..cassettes.files import save_cassette
 from ..cassettes.tools import convert_vcr
 from ..errors import CassetteError
-from ._shared import UsageError
+from ._shared import UsageError, not_a_file
 
 __all__ = ["add_parser", "run"]
 
@@ -43,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     except (UnicodeDecodeError, OSError) as exc:
         raise UsageError(f"The vcrpy cassette {source} cannot be read as UTF-8 text ({exc}).") from None
+    problem = not_a_file(out, "--out")
+    if problem:
+        raise UsageError(problem)
     if out.exists() and not args.force:
         raise UsageError(f"{out} already exists; pass --force to overwrite it, or choose another --out.")
     key = os.environ.get("WRITER_API_KEY")

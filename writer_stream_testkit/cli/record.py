@@ -10,7 +10,15 @@ from ..cassettes.cassette import Cassette
 from ..cassettes.model import RECORD_MODES
 from ..doubles.server import FakeWriterServer
 from ..errors import CassetteError
-from ._shared import PROG, SERVE_HISTORY, UsageError, check_upstream, run_until_stopped
+from ._shared import (
+    PROG,
+    SERVE_HISTORY,
+    UsageError,
+    check_port,
+    check_upstream,
+    not_a_file,
+    run_until_stopped,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -57,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from ..cassettes.proxy import RecordingProxy
 
     upstream = check_upstream(args.upstream)
+    check_port(args.port)
+    problem = not_a_file(args.cassette, "--cassette")
+    if problem:
+        raise UsageError(problem)
     try:
         cassette = Cassette(
             args.cassette,
@@ -76,10 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
     proxy = RecordingProxy(cassette, upstream, log=log)
     server = FakeWriterServer(host=args.host, port=args.port, source=proxy, history=SERVE_HISTORY)
-    banner = (
-        f"Recording every request at {{url}} from {upstream} into {args.cassette} "
-        f"(record mode {args.record_mode})."
-    )
+
+    def banner(url: str) -> str:
+        return (
+            f"Recording every request at {url} from {upstream} into {args.cassette} "
+            f"(record mode {args.record_mode})."
+        )
+
     code = run_until_stopped(server, "record", banner, cassette=cassette)
     try:
         proxy.save()  # streams cut by the shutdown saved themselves; this catches any stragglers

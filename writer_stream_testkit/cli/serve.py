@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import threading
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,10 +14,11 @@ from ..cassettes.model import Timing
 from ..cassettes.timing import parse_timing
 from ..cassettes.tools import directory_miss_message
 from ..doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
-from ..errors import CassetteError, CassetteMissError
+from ..errors import CassetteError, CassetteMissError, UnexpectedRequestError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
-from ._shared import PROG, SERVE_HISTORY, UsageError, run_until_stopped
+from ..wire.endpoints import JSON_BODY_ENDPOINTS
+from ._shared import PROG, SERVE_HISTORY, UsageError, check_port, not_a_file, run_until_stopped
 
 if TYPE_CHECKING:
     from ..scripts.load import AnyScript
@@ -106,19 +108,29 @@ class Cycle:
     """A reply source that answers every request, handing out the scripts for its endpoint in turn forever.
 
     Each endpoint keeps its own turn, so a completions request between two chat
-    requests does not make the chat scripts skip one.
+    requests does not make the chat scripts skip one. As both doubles do, a
+    streaming endpoint's body that is not a JSON object gets a Writer-shaped 400
+    (using up no turn); that and a request no script answers are kept (the last
+    ``history``) for :meth:`verify`, so ``serve`` lists them when it stops.
     """
 
-    def __init__(self, scripts: Sequence[AnyScript]) -> None:
+    def __init__(self, scripts: Sequence[AnyScript], *, history: int | None = None) -> None:
         self._lock = threading.Lock()
         self._scripts = list(scripts)
         self._turns: dict[tuple[int, ...], int] = {}
+        self._unanswered: deque[str] = deque(maxlen=history)
+        self._count = 0
 
     def take(self, call: Call) -> ResponsePlan:
+        if any(e.matches(call.method, call.path) for e in JSON_BODY_ENDPOINTS):
+            problem = call.body_problem()
+            if problem is not None:
+                return self._refuse(call, 400, problem)
         fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
-            return error_plan(
+            return self._refuse(
+                call,
                 500,
                 f"No script answers {call.describe()}: the scripts given serve {served}. "
                 "Pass a script for this endpoint with --script (kind: json for a JSON answer).",
@@ -128,18 +140,49 @@ class Cycle:
             self._turns[fitting] = turn + 1
         return self._scripts[fitting[turn % len(fitting)]].plan(call)
 
+    def _refuse(self, call: Call, status: int, problem: str) -> ResponsePlan:
+        with self._lock:
+            self._unanswered.append(f"  - {call.describe()}: {status}, {problem}")
+            self._count += 1
+        return error_plan(status, problem)
+
+    def verify(self) -> None:
+        """Fail listing every request no script answered (``FakeWriterServer.verify`` calls this)."""
+        with self._lock:
+            lines, count = list(self._unanswered), self._count
+        if lines:
+            shown = "" if count == len(lines) else f" (the last {len(lines)} are shown)"
+            raise UnexpectedRequestError(
+                f"{count} request(s) got an error instead of a script's reply{shown}:\n" + "\n".join(lines)
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._unanswered.clear()
+            self._count = 0
+
 
 class CassetteDirectory:
-    """A reply source over every cassette in a directory: one ``Cassette`` per file, tried in name order."""
+    """A reply source over every cassette in a directory: one ``Cassette`` per file, tried in name order.
+
+    ``history=N`` keeps only the last ``N`` misses (each cassette is given the
+    same bound for its own calls), so a long run does not grow.
+    """
 
     def __init__(
-        self, directory: Path, cassettes: Sequence[Cassette], *, allow_repeats: bool = False
+        self,
+        directory: Path,
+        cassettes: Sequence[Cassette],
+        *,
+        allow_repeats: bool = False,
+        history: int | None = None,
     ) -> None:
         self.directory = directory
         self.cassettes = list(cassettes)
         self.allow_repeats = allow_repeats
         self._lock = threading.Lock()
-        self._misses: list[str] = []
+        self._misses: deque[str] = deque(maxlen=history)
+        self._missed = 0
 
     def take(self, call: Call) -> ResponsePlan:
         # Unplayed recordings first, in every file; then, with --allow-repeats, played ones.
@@ -159,38 +202,53 @@ class CassetteDirectory:
         message = directory_miss_message(str(self.directory), call, candidates)
         with self._lock:
             self._misses.append(message)
+            self._missed += 1
         return error_plan(500, message)
 
     def verify(self) -> None:
         """Fail with every request no cassette answered (``FakeWriterServer.verify`` calls this)."""
         with self._lock:
-            misses = list(self._misses)
+            misses, missed = list(self._misses), self._missed
         if misses:
-            raise CassetteMissError(f"{len(misses)} request(s) found no recording:\n\n" + "\n\n".join(misses))
+            shown = "" if missed == len(misses) else f" (the last {len(misses)} are shown)"
+            raise CassetteMissError(
+                f"{missed} request(s) found no recording{shown}:\n\n" + "\n\n".join(misses)
+            )
 
     def reset(self) -> None:
         with self._lock:
             self._misses.clear()
+            self._missed = 0
 
 
-def load_directory(directory: Path, timing: Timing, *, allow_repeats: bool) -> CassetteDirectory:
+def load_directory(
+    directory: Path, timing: Timing, *, allow_repeats: bool, history: int | None = None
+) -> CassetteDirectory:
     if not directory.is_dir():
         raise UsageError(
             f"--cassettes {directory} is not a directory; pass the directory that holds the *.yaml cassettes."
         )
     files = sorted(directory.glob("*.yaml"))
+    for path in files:
+        if not path.is_file():
+            raise UsageError(
+                f"--cassettes {directory} holds {path.name}, which is not a cassette file (a directory?); "
+                "rename it or move it out, since every *.yaml in the directory is served as a cassette."
+            )
     if not files:
         raise UsageError(
             f"The directory {directory} holds no *.yaml cassettes; record one with `{PROG} record` or "
             "point --cassettes at the right directory."
         )
-    cassettes = [Cassette(path, timing=timing, allow_playback_repeats=allow_repeats) for path in files]
+    cassettes = [
+        Cassette(path, timing=timing, allow_playback_repeats=allow_repeats, history=history) for path in files
+    ]
     for cassette in cassettes:
         try:
             cassette.load()
         except CassetteError as exc:
             raise UsageError(f"{exc} (It is one of the cassettes in --cassettes {directory}.)") from None
-    return CassetteDirectory(directory, cassettes, allow_repeats=allow_repeats)
+    return CassetteDirectory(directory, cassettes, allow_repeats=allow_repeats, history=history)
 
 
 def timing_option(text: str) -> Timing:
@@ -204,6 +262,7 @@ def timing_option(text: str) -> Timing:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_port(args.port)
     if args.max_body_size < 0:
         raise UsageError("--max-body-size needs a number of bytes, 0 or more.")
     if args.history < 1:
@@ -214,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--allow-repeats replays cassettes, so it needs --cassettes DIR.")
     timing = timing_option(args.timing)
     directory = (
-        load_directory(args.cassettes, timing, allow_repeats=args.allow_repeats)
+        load_directory(args.cassettes, timing, allow_repeats=args.allow_repeats, history=args.history)
         if args.cassettes is not None
         else None
     )
@@ -226,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
         history=args.history,
         source=directory
         if directory is not None
-        else Cycle(scripts)
+        else Cycle(scripts, history=args.history)
         if scripts and args.times is None
         else None,
     )
@@ -241,15 +300,18 @@ def run(args: argparse.Namespace) -> int:
         what = f"{len(scripts)} script(s) for {served}"
     else:
         what = "no replies (every request gets a 500)"
-    return run_until_stopped(server, "serve", f"Serving the Writer API at {{url}} with {what}.")
+    return run_until_stopped(server, "serve", lambda url: f"Serving the Writer API at {url} with {what}.")
 
 
 def load_script(path: Path) -> AnyScript:
     from ..errors import ScriptError
     from ..scripts.load import script_from_yaml
 
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"Script file {path} does not exist; pass the path of a script YAML file.")
+    problem = not_a_file(path, "Script file")
+    if problem:
+        raise UsageError(problem)
     try:
         return script_from_yaml(path)
     except ScriptError as exc:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..cassettes.tools import render_cassette_text
-from ._shared import read_cassette
+from ._shared import PROG, UsageError, read_cassette
 
-__all__ = ["add_parser", "run"]
+if TYPE_CHECKING:
+    from ..scripts.load import AnyScript
+
+__all__ = ["WHAT_SCRIPT", "add_parser", "run", "script_or_none"]
+
+WHAT_SCRIPT = {
+    "chat": "a chat script",
+    "completion": "a completion script",
+    "question": "a Knowledge Graph question script",
+    "application": "an application script",
+    "json": "a JSON reply script",
+}
+"""Each kind of script file, as a sentence names it."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +41,27 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    content = read_cassette(args.file)
+    try:
+        content = read_cassette(args.file)
+    except UsageError:
+        script = script_or_none(args.file)
+        if script is None:
+            raise
+        raise UsageError(
+            f"{args.file} is {WHAT_SCRIPT[script.kind]} (it answers {script.endpoint}), not a cassette: `show` prints "
+            f"recorded interactions. To watch what the script streams, serve it with `{PROG} serve --script "
+            f"{args.file}` and send it a request; `{PROG} docs scripts` describes the format."
+        ) from None
     sys.stdout.write(render_cassette_text(content, source=str(args.file)))
     return 0
+
+
+def script_or_none(path: Path) -> AnyScript | None:
+    """The script in ``path`` when the file is one (so ``show`` can say so), else ``None``."""
+    from ..errors import ScriptError
+    from ..scripts.load import script_from_yaml
+
+    try:
+        return script_from_yaml(path)
+    except ScriptError:
+        return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -87,7 +88,7 @@ def live_response(
 
 def run(args: argparse.Namespace) -> int:
     upstream = check_upstream(args.upstream)
-    if args.timeout <= 0:
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g} must be a number of seconds above 0.")
     content = read_cassette(args.file)
     if not content.interactions:
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 ) from None
             refused = refused or live.status in (401, 403)
             results.append((interaction, compare_responses(interaction.response, live)))
-    sys.stdout.write(render_verify_report(str(args.file), upstream, results))
+    sys.stdout.write(render_verify_report(str(args.file), upstream, results, meta=content.meta))
     if refused and key is None:
         print(
             "The upstream refused a request as unauthorised: cassettes hold no credentials, so pass "
