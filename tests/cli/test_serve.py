@@ -86,7 +86,7 @@ def test_serve_answers_a_body_that_is_not_json_with_400_as_both_doubles_do_and_l
     assert "  - POST /v1/chat" in err
     assert ": 400, " in err
     assert "  - POST /v1/completions" in err
-    assert "No script answers POST /v1/completions" in err
+    assert ": 500, no script: the scripts given serve POST /v1/chat. Pass a script for this endpoint" in err
 
 
 def test_the_cycle_reports_what_it_refused_and_forgets_it_on_reset() -> None:

@@ -129,20 +129,22 @@ class Cycle:
         fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
+            advice = (
+                f"the scripts given serve {served}. Pass a script for this endpoint with --script "
+                "(kind: json for a JSON answer)."
+            )
             return self._refuse(
-                call,
-                500,
-                f"No script answers {call.describe()}: the scripts given serve {served}. "
-                "Pass a script for this endpoint with --script (kind: json for a JSON answer).",
+                call, 500, f"No script answers {call.describe()}: {advice}", f"no script: {advice}"
             )
         with self._lock:
             turn = self._turns.get(fitting, 0)
             self._turns[fitting] = turn + 1
         return self._scripts[fitting[turn % len(fitting)]].plan(call)
 
-    def _refuse(self, call: Call, status: int, problem: str) -> ResponsePlan:
+    def _refuse(self, call: Call, status: int, problem: str, listed: str | None = None) -> ResponsePlan:
+        """Answer ``status`` saying ``problem``, and keep the request for :meth:`verify` (as ``listed``)."""
         with self._lock:
-            self._unanswered.append(f"  - {call.describe()}: {status}, {problem}")
+            self._unanswered.append(f"  - {call.describe()}: {status}, {listed or problem}")
             self._count += 1
         return error_plan(status, problem)
 
