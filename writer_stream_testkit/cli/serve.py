@@ -44,7 +44,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "come from script files (--script: chat, completion, question and application scripts, "
             "and kind: json replies for any other endpoint; each answers its own endpoint) or from "
             "every *.yaml cassette in a directory (--cassettes), where each request replays the first "
-            "unplayed recording that matches it."
+            "unplayed recording that matches it. Without either, a suite in any language queues replies "
+            "over HTTP and reads the requests and the verdict: POST /__writer/replies, GET /__writer/calls, "
+            "GET /__writer/verify, POST /__writer/reset (see: writer-stream-testkit docs control)."
         ),
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
@@ -301,7 +303,7 @@ def run(args: argparse.Namespace) -> int:
         served = ", ".join(dict.fromkeys(str(s.endpoint) for s in scripts))
         what = f"{len(scripts)} script(s) for {served}"
     else:
-        what = "no replies (every request gets a 500)"
+        what = "no replies yet (queue them with POST /__writer/replies: writer-stream-testkit docs control)"
     return run_until_stopped(server, "serve", lambda url: f"Serving the Writer API at {url} with {what}.")
 
 
