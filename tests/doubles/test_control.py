@@ -115,6 +115,11 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
         (b'{"kind": "chatt"}', {}, "unknown kind 'chatt'"),
         (b'{"fault": {"lightning": {}}}', {}, "unknown fault 'lightning'"),
         (
+            b'{"fault": {"disconnect": {"after_chunks": 1}}}',
+            {},
+            "changes a stream rather than replacing the response; put it in a script's faults: list",
+        ),
+        (
             b'{"reply": {"steps": []}, "match": "x"}',
             {},
             "has match beside reply:, which reply() does not take",

@@ -151,7 +151,14 @@ def _reply(doc: object, where: str) -> tuple[object, dict[str, Any]]:
         if not isinstance(doc, Mapping):
             raise ScriptError(f"{where} has reply: {type(doc).__name__}; a reply is a mapping.")
     if set(doc) == {"fault"}:
-        return fault_from_yaml(doc["fault"], f"{where}, fault"), conditions
+        fault = fault_from_yaml(doc["fault"], f"{where}, fault")
+        if not fault.replaces:
+            raise ScriptError(
+                f"{where} queues the fault {doc['fault']!r} alone, but it changes a stream rather than "
+                "replacing the response; put it in a script's faults: list, such as "
+                "{steps: [{content: Hi}], faults: [{disconnect: {after_chunks: 1}}]}."
+            )
+        return fault, conditions
     return script_from_doc(dict(doc), where), conditions
 
 
