@@ -120,7 +120,8 @@ class Cycle:
         self._lock = threading.Lock()
         self._scripts = list(scripts)
         self._turns: dict[tuple[int, ...], int] = {}
-        self._unanswered: deque[str] = deque(maxlen=history)
+        self._unanswered: deque[tuple[str, int, str]] = deque(maxlen=history)
+        """(the request described, the status it got, why): the description only, not the body."""
         self._count = 0
 
     def take(self, call: Call) -> ResponsePlan:
@@ -146,16 +147,17 @@ class Cycle:
     def _refuse(self, call: Call, status: int, problem: str, listed: str | None = None) -> ResponsePlan:
         """Answer ``status`` saying ``problem``, and keep the request for :meth:`verify` (as ``listed``)."""
         with self._lock:
-            self._unanswered.append(f"  - {call.describe()}: {status}, {listed or problem}")
+            self._unanswered.append((call.describe(), status, listed or problem))
             self._count += 1
         return error_plan(status, problem)
 
     def verify(self) -> None:
         """Fail listing every request no script answered (``FakeWriterServer.verify`` calls this)."""
         with self._lock:
-            lines, count = list(self._unanswered), self._count
-        if lines:
-            shown = "" if count == len(lines) else f" (the last {len(lines)} are shown)"
+            unanswered, count = list(self._unanswered), self._count
+        if unanswered:
+            shown = "" if count == len(unanswered) else f" (the last {len(unanswered)} are shown)"
+            lines = [f"  - {request}: {status}, {why}" for request, status, why in unanswered]
             raise UnexpectedRequestError(
                 f"{count} request(s) got an error instead of a script's reply{shown}:\n" + "\n".join(lines)
             )
