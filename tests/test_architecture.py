@@ -21,6 +21,7 @@ PACKAGE = Path(writer_stream_testkit.__file__).parent
 # The rank of each wing (or top-level module): a module imports only from its own wing or lower ranks.
 RANKS: dict[str, int] = {
     "_version": 0,
+    "_sentinels": 0,
     "errors": 0,
     "wire": 1,
     "_retry": 1,
@@ -28,6 +29,7 @@ RANKS: dict[str, int] = {
     "scripts": 3,
     "testing": 3,
     "_base_client": 4,
+    "_response": 4,
     "client": 5,
     "doubles": 4,
     "cassettes": 5,
@@ -41,6 +43,7 @@ RANKS: dict[str, int] = {
 EDGES = frozenset(
     {
         "_base_client",
+        "_response",
         "client",
         "helpers.streaming",
         "doubles.mock",

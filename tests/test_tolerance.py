@@ -217,7 +217,9 @@ def test_strict_response_validation_error_is_clear_and_not_json_always_fails() -
         errors.MalformedChunkError, match=r"event #2 .*finish_reason.*_strict_response_validation=True"
     ):
         list(client.chat.chat(model="m", messages=[], stream=True))
-    assert client.copy()._strict_response_validation is True
+    # As writerai's copy: strict only when asked (it passes only what copy() names on).
+    assert client.copy()._strict_response_validation is False
+    assert client.copy(_extra_kwargs={"_strict_response_validation": True})._strict_response_validation
     for strict in (False, True):
         client = kit.Writer(
             api_key="k",

@@ -18,13 +18,14 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterat
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, cast
 
 import httpx
 import pydantic
 from typing_extensions import Required, Self
 
 from . import _retry
+from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
 from .errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -50,21 +51,6 @@ _HTTPX_DEFAULT_TIMEOUT = httpx.Timeout(5.0)
 _CHAT_PATH = b"v1/chat"
 
 _ModelT = TypeVar("_ModelT", bound=pydantic.BaseModel)
-
-
-class _NotGiven:
-    """The SDK's "argument left out" marker, distinct from an explicit None."""
-
-    __slots__ = ()
-
-    def __bool__(self) -> Literal[False]:
-        return False
-
-    def __repr__(self) -> str:
-        return "NOT_GIVEN"
-
-
-NOT_GIVEN = _NotGiven()
 
 
 class ChatParams(TypedDict, total=False):
@@ -100,6 +86,51 @@ def _check_params(params: Mapping[str, object], method: str) -> None:
     for name in params:
         if name not in _PARAM_NAMES:
             raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+
+
+REQUIRED = ("messages", "model")
+"""The arguments every chat call needs; writerai refuses a call without them before sending anything."""
+
+
+def check_chat_call(params: Mapping[str, object], method: str) -> None:
+    """``chat.chat``'s checks in writerai's order: its ``required_args`` first, then the signature."""
+    if not all(name in params for name in REQUIRED):
+        raise TypeError(
+            "Missing required arguments; Expected either ('messages' and 'model') or "
+            "('messages', 'model' and 'stream') arguments to be given"
+        )
+    _check_params(params, method)
+
+
+def check_helper_call(
+    params: Mapping[str, object],
+    method: str,
+    required: tuple[str, ...] = REQUIRED,
+    *,
+    also: Iterable[str] = (),
+    refused: Iterable[str] = (),
+) -> None:
+    """``chat.stream`` / ``chat.parse``: Python's own signature checks, worded as Python words them.
+
+    ``also`` names the required arguments given outside ``params``; ``refused`` the
+    ``ChatParams`` keys that this method's signature in writerai lacks.
+    """
+    _check_params(params, method)
+    for name in refused:
+        if name in params:
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+    given = {*params, *also}
+    missing = [repr(name) for name in required if name not in given]
+    if missing:
+        names = (
+            missing[0]
+            if len(missing) == 1
+            else f"{missing[0]} and {missing[1]}"
+            if len(missing) == 2
+            else f"{', '.join(missing[:-1])}, and {missing[-1]}"
+        )
+        plural = "argument" if len(missing) == 1 else "arguments"
+        raise TypeError(f"{method}() missing {len(missing)} required keyword-only {plural}: {names}")
 
 
 _BODY_ORDER = (
@@ -243,7 +274,7 @@ class _Close:
 
 
 _Action = _Send | _Sleep | _Read | _Close
-_Exchange = Generator[_Action, "httpx.Response | Exception | None", httpx.Response]
+_Exchange = Generator[_Action, "httpx.Response | Exception | None", tuple[httpx.Response, int]]
 
 
 def _exchange(build: Callable[[int], httpx.Request], max_retries: int) -> _Exchange:
@@ -251,7 +282,8 @@ def _exchange(build: Callable[[int], httpx.Request], max_retries: int) -> _Excha
 
     Yields the I/O to perform and receives its outcome: for ``_Send`` the
     response or the exception the send raised, for the others None. Returns
-    the first 2xx response; raises the SDK's error once retries run out.
+    the first 2xx response and how many retries it took; raises the SDK's error once
+    retries run out.
     """
     for retries_taken in range(max_retries + 1):
         remaining = max_retries - retries_taken
@@ -267,7 +299,7 @@ def _exchange(build: Callable[[int], httpx.Request], max_retries: int) -> _Excha
         assert outcome is not None
         response = outcome
         if response.is_success:
-            return response
+            return response, retries_taken
         if remaining > 0 and _retry.should_retry_status(response.status_code, response.headers):
             yield _Close(response)
             yield _Sleep(_retry.retry_delay(retries_taken, response.headers))
@@ -289,10 +321,10 @@ def _status_error(response: httpx.Response) -> APIStatusError:
         body = text
         try:
             body = json.loads(text)
-        except ValueError:
-            message = text or f"Error code: {response.status_code}"
-        else:
             message = f"Error code: {response.status_code} - {body}"
+        except (ValueError, RecursionError):
+            # A body nested past the recursion limit is the SDK's error too: raw text as message.
+            message = text or f"Error code: {response.status_code}"
     return status_error_class(response.status_code)(message, response=response, body=body)
 
 
@@ -429,7 +461,7 @@ class _BaseWriter(Generic[_HttpT]):
         *,
         api_key: str | None,
         base_url: str | httpx.URL | None,
-        timeout: float | httpx.Timeout | _NotGiven | None,
+        timeout: float | httpx.Timeout | NotGiven | None,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
         default_query: Mapping[str, object] | None,
@@ -455,8 +487,12 @@ class _BaseWriter(Generic[_HttpT]):
                 "the default behavior, pass `writer_stream_testkit.client.DEFAULT_MAX_RETRIES`."
             )
         if base_url is None:
-            base_url = os.environ.get("WRITER_BASE_URL") or "https://api.writer.com"
-        if isinstance(timeout, _NotGiven):
+            # As in writerai, a set but empty WRITER_BASE_URL is the base URL: every request then
+            # fails to connect, and nothing falls back to the real API.
+            base_url = os.environ.get("WRITER_BASE_URL")
+        if base_url is None:
+            base_url = "https://api.writer.com"
+        if is_left_out(timeout):
             if http_client is not None and http_client.timeout != _HTTPX_DEFAULT_TIMEOUT:
                 timeout = http_client.timeout
             else:
@@ -464,7 +500,7 @@ class _BaseWriter(Generic[_HttpT]):
 
         self.api_key = api_key
         self.base_url = base_url
-        self.timeout = timeout
+        self.timeout = cast("float | httpx.Timeout | None", timeout)
         self.max_retries = max_retries
         self._strict_response_validation = _strict_response_validation
         self._custom_headers = {**_env_headers(), **(default_headers or {})}
@@ -513,9 +549,18 @@ class _BaseWriter(Generic[_HttpT]):
         extra_body = params.get("extra_body")
         content = _encode_body({**body, **extra_body} if extra_body else body)
         extra_headers = params.get("extra_headers") or {}
-        headers = httpx.Headers({**self._default_headers(), **extra_headers}, encoding="utf-8")
+        merged = {**self._default_headers(), **extra_headers}
+        # writerai's `omit` as a header's value removes that header (a default one too).
+        headers = httpx.Headers(
+            {name: value for name, value in merged.items() if not is_left_out(value)}, encoding="utf-8"
+        )
         given = {name.lower() for name in extra_headers}
-        timeout = params.get("timeout", self.timeout)
+        given_timeout = params.get("timeout", NOT_GIVEN)
+        timeout = (
+            self.timeout
+            if is_left_out(given_timeout)
+            else cast("float | httpx.Timeout | None", given_timeout)
+        )
         read = timeout.read if isinstance(timeout, httpx.Timeout) else timeout
         read_timeout = None if read is None or "x-stainless-read-timeout" in given else str(read)
         count_given = "x-stainless-retry-count" in given
@@ -547,64 +592,74 @@ class _BaseWriter(Generic[_HttpT]):
         *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         http_client: _HttpT | None = None,
-        max_retries: int | None = None,
+        max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
+        set_default_headers: Mapping[str, str] | None = None,
+        default_query: Mapping[str, object] | None = None,
+        set_default_query: Mapping[str, object] | None = None,
+        _extra_kwargs: Mapping[str, Any] = {},
     ) -> Self:
-        """A new client with the same options except those given; it shares the HTTP client."""
-        return type(self)(
-            **self._copy_kwargs(
-                api_key=api_key,
-                base_url=base_url,
-                http_client=http_client,
-                max_retries=max_retries,
-                timeout=timeout,
-                default_headers=default_headers,
+        """A new client with this one's options except those given, as writerai's ``copy``.
+
+        ``default_headers`` / ``default_query`` add to this client's, ``set_default_*``
+        replace them. An empty ``api_key`` or ``base_url`` keeps this client's; the HTTP
+        client is shared. As in writerai the copy validates responses strictly only when
+        asked (``_extra_kwargs={"_strict_response_validation": True}``); the kit's ``_sleep``
+        is kept.
+        """
+        if default_headers is not None and set_default_headers is not None:
+            raise ValueError(
+                "The `default_headers` and `set_default_headers` arguments are mutually exclusive"
             )
-        )
+        if default_query is not None and set_default_query is not None:
+            raise ValueError("The `default_query` and `set_default_query` arguments are mutually exclusive")
+        headers: Mapping[str, str] = self._custom_headers
+        if default_headers is not None:
+            headers = {**headers, **default_headers}
+        elif set_default_headers is not None:
+            headers = set_default_headers
+        query: Mapping[str, object] = self._custom_query
+        if default_query is not None:
+            query = {**query, **default_query}
+        elif set_default_query is not None:
+            query = set_default_query
+        kwargs: dict[str, Any] = {
+            "api_key": api_key or self.api_key,
+            "base_url": base_url or self.base_url,
+            "timeout": self.timeout if is_left_out(timeout) else timeout,
+            "http_client": http_client or self._http,
+            # None is passed on, so the constructor refuses it as writerai's does.
+            "max_retries": self.max_retries if is_left_out(max_retries) else max_retries,
+            "default_headers": headers,
+            "default_query": query,
+            "_sleep": self._sleep,
+            **_extra_kwargs,
+        }
+        return type(self)(**kwargs)
 
     with_options = copy
 
     def is_closed(self) -> bool:
         return self._http.is_closed
 
-    def _copy_kwargs(
-        self,
-        *,
-        timeout: object,
-        default_headers: Mapping[str, str] | None,
-        **overrides: Any,
-    ) -> dict[str, Any]:
-        """The constructor arguments of a copy: this client's options, with the given ones changed."""
-        kwargs: dict[str, Any] = {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self._custom_headers,
-            "default_query": self._custom_query,
-            "http_client": self._http,
-            "_strict_response_validation": self._strict_response_validation,
-            "_sleep": self._sleep,
-        }
-        kwargs.update({key: value for key, value in overrides.items() if value is not None})
-        if not isinstance(timeout, _NotGiven):
-            kwargs["timeout"] = timeout
-        if default_headers is not None:
-            kwargs["default_headers"] = {**self._custom_headers, **default_headers}
-        return kwargs
-
 
 def _chat_body(params: ChatParams, response_format: object, stream: object) -> dict[str, object]:
     """The JSON body in the SDK's key order, with left-out fields left out."""
     given: Mapping[str, object] = {**params, "response_format": response_format, "stream": stream}
-    return {key: given[key] for key in _BODY_ORDER if key in given and given[key] is not NOT_GIVEN}
+    return {key: given[key] for key in _BODY_ORDER if key in given and not is_left_out(given[key])}
 
 
-def _stream_arguments(
-    response_format: type[Any] | Mapping[str, Any] | _NotGiven, params: ChatParams
-) -> tuple[ChatParams, Mapping[str, Any] | _NotGiven, type[Any] | None]:
+def given_tools(params: ChatParams) -> list[Mapping[str, Any]]:
+    """The request's tools as a list ([] when left out), read once: a generator is sent and parsed alike."""
+    tools = params.get("tools", NOT_GIVEN)
+    return [] if is_left_out(tools) else list(cast("Iterable[Mapping[str, Any]]", tools))
+
+
+def stream_arguments(
+    response_format: type[Any] | Mapping[str, Any] | NotGiven, params: ChatParams
+) -> tuple[ChatParams, Mapping[str, Any] | NotGiven, type[Any] | None]:
     """``chat.stream``'s request parameters, the body's ``response_format``, and the class to parse into.
 
     Like the SDK's ``stream``, it marks the request with
@@ -618,10 +673,25 @@ def _stream_arguments(
         "X-Stainless-Helper-Method": "chat.stream",
         **(params.get("extra_headers") or {}),
     }
-    if "tools" in params:
-        params["tools"] = list(params["tools"])  # read twice below, so no one-shot iterators
+    if "tools" in params and not is_left_out(params["tools"]):
+        params["tools"] = given_tools(params)  # read twice below, so no one-shot iterators
     if isinstance(response_format, type):
-        validate_input_tools(params.get("tools"))
+        validate_input_tools(given_tools(params))
         body_format = cast("Mapping[str, Any]", type_to_response_format_param(response_format))
         return params, body_format, response_format
     return params, response_format, None
+
+
+def parse_arguments(
+    response_format: type[Any] | Mapping[str, Any], params: ChatParams
+) -> tuple[ChatParams, Mapping[str, Any]]:
+    """``chat.parse``'s request parameters and the body's ``response_format``, as writerai's ``parse``.
+
+    The tools must be strict function tools (checked before anything is sent), and the
+    class is sent as its strict JSON schema.
+    """
+    params = params.copy()
+    if "tools" in params and not is_left_out(params["tools"]):
+        params["tools"] = given_tools(params)
+    validate_input_tools(given_tools(params))
+    return params, cast("Mapping[str, Any]", type_to_response_format_param(response_format))
