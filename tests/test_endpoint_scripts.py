@@ -148,10 +148,10 @@ def test_application_chunks_are_application_chunks_and_the_json_its_response() -
     body = ApplicationGenerateContentResponse.model_validate(script.json_body())
     assert (body.title, body.suggestion) == ("Research", "Here are three hotels")
     # title and content are optional, not nullable, in the reference: left out, never null.
+    stage = {"id": STAGE_ID, "content": "Searching for hotels", "sources": ["https://www.example.com/hotels"]}
     assert decoded(script)[:3] == [
         '{"delta":{"title":"Research","stages":null}}',
-        '{"delta":{"stages":[{"id":"%s","content":"Searching for hotels","sources":["https://www.example.com/hotels"]}]}}'
-        % STAGE_ID,
+        json.dumps({"delta": {"stages": [stage]}}, separators=(",", ":")),
         '{"delta":{"content":"Here are","stages":null}}',
     ]
 

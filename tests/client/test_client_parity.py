@@ -623,3 +623,47 @@ def test_an_empty_writer_base_url_is_the_base_url_and_never_the_real_api(
     assert isinstance(caught.value.__cause__, httpx.UnsupportedProtocol)
     seen = through(kind, chat_call(model="m", messages=MESSAGES))
     assert seen.requests[0].url != httpx.URL("https://api.writer.com/v1/chat")
+
+
+# --- 9. the reference examples' delta shape ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tools", [False, True], ids=["text", "tool-call"])
+def test_the_reference_examples_delta_shape_streams_as_the_minimal_one_in_every_client(tools: bool) -> None:
+    """Why the minimal delta stays the default: writerai and the kit read both shapes alike (docs/scripts.md)."""
+    from wireshape import reference_shaped
+
+    from writer_stream_testkit import StreamScript
+
+    script = StreamScript().content("Hel", "lo")
+    if tools:
+        script = StreamScript().tool_call("lookup", ['{"city": ', '"SF"}'])
+
+    def final(client: Any) -> Any:
+        manager = client.chat.stream(model="m", messages=MESSAGES)
+
+        def facts(completion: Any) -> Any:
+            message = completion.choices[0].message
+            calls = [(c.id, c.function.name, c.function.arguments) for c in message.tool_calls or []]
+            return message.content, calls, completion.choices[0].finish_reason
+
+        if hasattr(manager, "__enter__"):
+            with manager as stream:
+                return facts(stream.get_final_completion())
+
+        async def read() -> Any:
+            async with manager as stream:
+                return facts(await stream.get_final_completion())
+
+        return read()
+
+    def replying(body: bytes) -> Callable[[httpx.Request], httpx.Response]:
+        return lambda request: httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=body
+        )
+
+    for kind in KINDS:
+        minimal = through(kind, final, reply=replying(script.sse()))
+        widened = through(kind, final, reply=replying(reference_shaped(script).sse()))
+        assert (widened.error, minimal.error) == (None, None), kind
+        assert widened.result == minimal.result, kind
