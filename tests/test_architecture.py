@@ -28,8 +28,11 @@ RANKS: dict[str, int] = {
     "helpers": 2,
     "scripts": 3,
     "testing": 3,
-    "_base_client": 4,
+    "_arguments": 4,
+    "_attempts": 4,
+    "_config": 4,
     "_response": 4,
+    "_streams": 4,
     "client": 5,
     "doubles": 4,
     "cassettes": 5,
@@ -42,8 +45,9 @@ RANKS: dict[str, int] = {
 # The thin I/O edges. Everything else is the pure core, which never imports these.
 EDGES = frozenset(
     {
-        "_base_client",
+        "_config",
         "_response",
+        "_streams",
         "client",
         "helpers.streaming",
         "doubles.mock",

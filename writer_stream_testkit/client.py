@@ -11,7 +11,9 @@ the SDK is silent or crashes: a data line that is not a JSON object raises
 inside a stream is raised as :class:`~writer_stream_testkit.errors.StreamErrorEvent`
 instead of surfacing later as a ``TypeError``.
 
-The shared machinery is in :mod:`._base_client`; this module holds only the two faces.
+The shared machinery is in private modules: :mod:`._arguments` (what a call takes),
+:mod:`._config` (options and requests), :mod:`._attempts` (the attempt loop) and
+:mod:`._streams`; this module holds only the two faces.
 """
 
 from __future__ import annotations
@@ -27,26 +29,17 @@ import anyio
 import httpx
 from typing_extensions import Self, Unpack
 
-from ._base_client import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    AsyncStream,
+from ._arguments import (
     ChatParams,
-    Stream,
-    _async_library,
-    _BaseWriter,
-    _chat_body,
-    _completion,
-    _exchange,
-    _Read,
-    _Send,
-    _Sleep,
+    chat_body,
     check_chat_call,
     check_helper_call,
     given_tools,
     parse_arguments,
     stream_arguments,
 )
+from ._attempts import Read, Send, Sleep, attempt_loop, read_completion
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseWriter, async_library
 from ._response import (
     RAW_RESPONSE_HEADER,
     APIResponse,
@@ -55,6 +48,7 @@ from ._response import (
     ResponseContextManager,
 )
 from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
+from ._streams import AsyncStream, Stream
 from .helpers.parsing import parse_chat_completion
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
@@ -83,7 +77,7 @@ T = TypeVar("T")
 # --- the sync client ------------------------------------------------------------------------------
 
 
-class Writer(_BaseWriter[httpx.Client]):
+class Writer(BaseWriter[httpx.Client]):
     """A synchronous Writer client, constructed and used like ``writerai.Writer``.
 
     ``api_key`` defaults to ``WRITER_API_KEY`` and ``base_url`` to
@@ -123,8 +117,8 @@ class Writer(_BaseWriter[httpx.Client]):
         self.chat = Chat(self)
 
     def _send(self, build: Callable[[int], httpx.Request], *, stream: bool) -> tuple[httpx.Response, int]:
-        """Carry out :func:`_exchange` with blocking calls: the response and the retries it took."""
-        exchange = _exchange(build, self.max_retries)
+        """Carry out :func:`attempt_loop` with blocking calls: the response and the retries it took."""
+        exchange = attempt_loop(build, self.max_retries)
         outcome: httpx.Response | Exception | None = None
         while True:
             try:
@@ -132,14 +126,14 @@ class Writer(_BaseWriter[httpx.Client]):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             outcome = None
-            if isinstance(action, _Send):
+            if isinstance(action, Send):
                 try:
                     outcome = self._http.send(action.request, stream=stream)
                 except Exception as exc:
                     outcome = exc
-            elif isinstance(action, _Sleep):
+            elif isinstance(action, Sleep):
                 self._sleep(action.seconds)
-            elif isinstance(action, _Read):
+            elif isinstance(action, Read):
                 action.response.read()
             else:
                 action.response.close()
@@ -313,7 +307,7 @@ class _Call:
 
 
 def _call(
-    client: _BaseWriter[Any],
+    client: BaseWriter[Any],
     stream: object,
     response_format: object,
     params: ChatParams,
@@ -326,21 +320,21 @@ def _call(
     if mode is not None:
         params = params.copy()
         params["extra_headers"] = {**(params.get("extra_headers") or {}), RAW_RESPONSE_HEADER: mode}
-    build = client._request_builder(_chat_body(params, response_format, stream), params)
+    build = client._request_builder(chat_body(params, response_format, stream), params)
     strict = client._strict_response_validation
     sse = bool(stream) and not is_left_out(stream)
 
     def parse(response: httpx.Response) -> Any:
         if sse:
             return stream_class(cast_to=ChatCompletionChunk, response=response, strict=strict)
-        completion = _completion(response, strict=strict)
+        completion = read_completion(response, strict=strict)
         return completion if finish is None else finish(completion)
 
     return _Call(build, sse, sse or mode == "stream", parse)
 
 
 def _parse_call(
-    client: _BaseWriter[Any],
+    client: BaseWriter[Any],
     method: str,
     response_format: object,
     params: ChatParams,
@@ -378,7 +372,7 @@ async def _anyio_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
+class AsyncWriter(BaseWriter[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Writer`; ``_sleep`` replaces ``anyio.sleep``."""
 
     _http_class = httpx.AsyncClient
@@ -411,13 +405,13 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         self.chat = AsyncChat(self)
 
     def _async_header(self) -> str:
-        return f"async:{_async_library()}"
+        return f"async:{async_library()}"
 
     async def _send(
         self, build: Callable[[int], httpx.Request], *, stream: bool
     ) -> tuple[httpx.Response, int]:
-        """Carry out :func:`_exchange` with awaits: the response and the retries it took."""
-        exchange = _exchange(build, self.max_retries)
+        """Carry out :func:`attempt_loop` with awaits: the response and the retries it took."""
+        exchange = attempt_loop(build, self.max_retries)
         outcome: httpx.Response | Exception | None = None
         while True:
             try:
@@ -425,14 +419,14 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             outcome = None
-            if isinstance(action, _Send):
+            if isinstance(action, Send):
                 try:
                     outcome = await self._http.send(action.request, stream=stream)
                 except Exception as exc:
                     outcome = exc
-            elif isinstance(action, _Sleep):
+            elif isinstance(action, Sleep):
                 await self._sleep(action.seconds)
-            elif isinstance(action, _Read):
+            elif isinstance(action, Read):
                 await action.response.aread()
             else:
                 await action.response.aclose()
