@@ -557,7 +557,9 @@ def test_every_test_docs_deviations_names_exists() -> None:
     root = Path(__file__).parent.parent
     named = set(re.findall(r"`(test_\w+)", (root / "docs" / "deviations.md").read_text()))
     defined = set(
-        re.findall(r"^def (test_\w+)", "\n".join(p.read_text() for p in root.glob("tests/**/test_*.py")), re.M)
+        re.findall(
+            r"^def (test_\w+)", "\n".join(p.read_text() for p in root.glob("tests/**/test_*.py")), re.M
+        )
     )
     assert len(named) > 15
     assert named <= defined, f"docs/deviations.md names tests that do not exist: {sorted(named - defined)}"
