@@ -1,7 +1,9 @@
-"""The kit's own Writer client: ``Writer``/``AsyncWriter`` with ``chat.chat`` and ``chat.stream``.
+"""The kit's own Writer client: ``Writer``/``AsyncWriter`` with ``chat.chat``, ``chat.stream``,
+``chat.parse`` and their ``with_raw_response`` / ``with_streaming_response`` forms.
 
-It mirrors the official SDK (``writerai``) where user code can tell: the
-constructor and its environment variables, the request it sends (URL, JSON
+It mirrors the official SDK (``writerai``, 2.x and 3.x) where user code can tell: the
+constructor and its environment variables, ``copy()``, writerai's ``NOT_GIVEN`` / ``omit``
+markers, the argument checks made before sending, the request it sends (URL, JSON
 body, headers including the ``X-Stainless-*`` family), the retry policy, the
 exception classes and messages, and what escapes while a stream is read
 (httpx's own exceptions, untouched). Like the SDK it keeps a chunk off the
