@@ -1,23 +1,19 @@
 """FakeWriterServer serves the official Node SDK (npm ``writer-sdk``) as well as Python clients.
 
-The SDK is installed once per machine into ``.cache/node-writer-sdk`` (gitignored),
-under a file lock so parallel xdist workers do not install it twice. Without
-``node``/``npm``, or when npm cannot install it (offline), the tests skip and say why.
+The SDK is installed once per machine into ``.cache/node-writer-sdk`` (gitignored) by
+``nodeutil.npm_install``. Without ``node``/``npm``, or when npm cannot install it
+(offline), the tests skip and say why.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nodeutil import npm_install
 
 from writer_stream_testkit.doubles.replies import Reply
 from writer_stream_testkit.doubles.server import FakeWriterServer
@@ -33,64 +29,10 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 SCRIPT = StreamScript().content("Héllo").content(" wörld").content(" ☃").finish("stop")
 
 
-@contextmanager
-def _install_lock(path: Path, timeout: float = 300.0) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes: fcntl on POSIX, msvcrt on Windows."""
-    with path.open("a+b") as handle:
-        if sys.platform == "win32":
-            import msvcrt
-
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            try:
-                yield
-            finally:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def node_sdk() -> Path:
     """The path of writer-sdk's ESM entry point, installing the package on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip(
-            "node and npm are needed to check FakeWriterServer against the Node SDK; install Node.js."
-        )
-    SDK_DIR.mkdir(parents=True, exist_ok=True)
-    with _install_lock(SDK_DIR / ".install.lock"):
-        if not SDK_ENTRY.is_file():
-            package = SDK_DIR / "package.json"
-            if not package.exists():
-                package.write_text('{"name": "writer-stream-testkit-node-check", "private": true}\n')
-            try:
-                done = subprocess.run(
-                    [npm, "install", "--no-audit", "--no-fund", "writer-sdk"],
-                    cwd=SDK_DIR,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                pytest.skip("npm install writer-sdk took more than 300 s; check the network and retry.")
-            if done.returncode != 0 or not SDK_ENTRY.is_file():
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                pytest.skip(f"npm could not install writer-sdk into {SDK_DIR}: {' / '.join(tail)}")
+    npm_install(SDK_DIR, ["writer-sdk"], SDK_ENTRY, "to check FakeWriterServer against the Node SDK")
     return SDK_ENTRY
 
 
