@@ -37,6 +37,7 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
+from .control import control_plan, is_control
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -442,6 +443,8 @@ class FakeWriterServer(QueuedDouble):
         The queue, a cassette, a directory of them or the record proxy: each
         gets every request and decides what answers it.
         """
+        if is_control(call):  # the control API (doubles/control.py): never a call, never a reply
+            return control_plan(self, call, queue_answers=self._source is self._queue)
         if self._source is not self._queue:
             self._queue.record(call)
         try:
