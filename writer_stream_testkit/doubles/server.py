@@ -39,6 +39,7 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
+from .control import control_plan, is_control
 from .flow import Need, UserCodeCrashed, adrive, fulfil
 from .framing import frame, informational_problem
 from .hosts import running_doubles
@@ -468,6 +469,8 @@ class FakeWriterServer(QueuedDouble):
         one flow both doubles share (:meth:`ReplyQueue.taking`), with computed
         replies run off the event loop (:meth:`_meet`).
         """
+        if is_control(call):  # the control API (doubles/control.py): never a call, never a reply
+            return control_plan(self, call, queue_answers=self._source is self._queue)
         if self._source is not self._queue:
             self._queue.record(call)
         try:
