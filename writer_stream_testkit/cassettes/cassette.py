@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json as _json
 import os
 import re
@@ -18,13 +19,11 @@ from typing import Any
 import httpx
 
 from ..doubles.base import verify_at_exit
-from ..doubles.execute import aarrival, arrival, arun_head, build_response, run_head
+from ..doubles.flow import Flow, Need
 from ..doubles.hosts import (
     BaseURLs,
     DoubleRouter,
     IgnoredHosts,
-    aanswer_from_routes,
-    answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
@@ -513,50 +512,31 @@ class _Router(DoubleRouter):
         # The recorder's own upstream request is not this cassette's: an outer double may serve it.
         return not request.extensions.get(_recorder.UPSTREAM_MARK) and self._cassette._owns(request.url)
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        arrived = arrival()
+    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
             )
         cassette = self._cassette
-        if cassette._owns(request.url):
-            request.read()
-            _, plan = cassette._choose(Call.from_httpx(request))
-            if plan is None:
-                try:
-                    return _recorder.record(request, upstream=cassette.upstream, on_start=cassette._started)
-                except httpx.TransportError as error:
-                    plan = cassette._upstream_failed(request, error)
-        else:
-            answer = answer_from_routes(self, request)
+        if not cassette._owns(request.url):
+            answer = yield self.ask_routes(request)
             if answer is not None:
-                return answer
-            request.read()
-            plan = cassette._unowned(request)
-        return build_response(plan, request, run_head(plan, request, arrived))
-
-    async def aanswer(self, request: httpx.Request) -> httpx.Response:
-        arrived = aarrival()
-        if request.extensions.get(_recorder.UPSTREAM_MARK):
-            raise pass_through(
-                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+                return answer  # type: ignore[no-any-return]
+            yield Need(request.read, request.aread)
+            return cassette._unowned(request)
+        yield Need(request.read, request.aread)
+        _, plan = cassette._choose(Call.from_httpx(request))
+        if plan is not None:
+            return plan
+        try:
+            recorded: httpx.Response = yield Need(
+                functools.partial(
+                    _recorder.record, request, upstream=cassette.upstream, on_start=cassette._started
+                ),
+                functools.partial(
+                    _recorder.arecord, request, upstream=cassette.upstream, on_start=cassette._started
+                ),
             )
-        cassette = self._cassette
-        if cassette._owns(request.url):
-            await request.aread()
-            _, plan = cassette._choose(Call.from_httpx(request))
-            if plan is None:
-                try:
-                    return await _recorder.arecord(
-                        request, upstream=cassette.upstream, on_start=cassette._started
-                    )
-                except httpx.TransportError as error:
-                    plan = cassette._upstream_failed(request, error)
-        else:
-            answer = await aanswer_from_routes(self, request)
-            if answer is not None:
-                return answer
-            await request.aread()
-            plan = cassette._unowned(request)
-        return build_response(plan, request, await arun_head(plan, request, arrived))
+        except httpx.TransportError as error:
+            return cassette._upstream_failed(request, error)
+        return recorded
