@@ -166,15 +166,26 @@ def stream_arguments(
 
 
 def parse_arguments(
-    response_format: type[Any] | Mapping[str, Any], params: ChatParams
-) -> tuple[ChatParams, Mapping[str, Any]]:
+    response_format: object, params: ChatParams
+) -> tuple[ChatParams, Mapping[str, Any] | NotGiven]:
     """``chat.parse``'s request parameters and the body's ``response_format``, as writerai's ``parse``.
 
     The tools must be strict function tools (checked before anything is sent), and the
-    class is sent as its strict JSON schema.
+    class is sent as its strict JSON schema. writerai's ``omit`` / ``NOT_GIVEN`` send no
+    schema (and parse nothing), as there; ``None`` is refused before sending, where
+    writerai fails with a bare ``TypeError`` from ``issubclass``.
     """
     params = params.copy()
     if "tools" in params and not is_left_out(params["tools"]):
         params["tools"] = given_tools(params)
     validate_input_tools(given_tools(params))
-    return params, cast("Mapping[str, Any]", type_to_response_format_param(response_format))
+    if is_left_out(response_format):
+        return params, NOT_GIVEN
+    if response_format is None:
+        raise TypeError(
+            "Unsupported response_format None; pass a pydantic model, a pydantic dataclass or a "
+            "response_format dict."
+        )
+    return params, cast(
+        "Mapping[str, Any]", type_to_response_format_param(cast("type[Any]", response_format))
+    )

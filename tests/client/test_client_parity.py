@@ -375,6 +375,36 @@ def test_chat_parse_sends_the_sdks_request_and_returns_a_parsed_chat_completion(
     assert seen["ours"].result.to_dict() == seen["sdk"].result.to_dict()
 
 
+@pytest.mark.parametrize("marker", MARKERS)
+def test_chat_parse_takes_writerais_marker_as_response_format_and_parses_nothing(marker: str) -> None:
+    """writerai's parse reads its marker as "no schema": nothing sent, a ParsedChatCompletion[NoneType]."""
+    call = {"model": "m", "messages": MESSAGES, "response_format": getattr(writerai, marker)}
+    seen = {kind: through(kind, lambda client: client.chat.parse(**call)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours-async"].requests[0].content == seen["sdk-async"].requests[0].content
+    assert "response_format" not in seen["ours"].body
+    for kind in KINDS:
+        result = seen[kind].result
+        assert type(result).__name__ == "ParsedChatCompletion[NoneType]", kind
+        assert result.choices[0].message.parsed is None, kind
+
+
+def test_chat_parse_refuses_a_none_response_format_before_sending_as_writerai_does() -> None:
+    """A test must not pass where the app crashes: writerai raises TypeError for None and sends nothing."""
+    call = {"model": "m", "messages": MESSAGES, "response_format": None}
+    seen = {kind: through(kind, lambda client: client.chat.parse(**call)) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
+    assert (
+        str(seen["ours"].error)
+        == str(seen["ours-async"].error)
+        == (
+            "Unsupported response_format None; pass a pydantic model, a pydantic dataclass or a "
+            "response_format dict."
+        )
+    )
+
+
 def test_chat_parse_refuses_tools_it_cannot_parse_before_sending() -> None:
     loose = {"type": "function", "function": {"name": "lookup", "parameters": {}}}
     call = {"model": "m", "messages": MESSAGES, "response_format": Weather, "tools": [loose]}
