@@ -111,6 +111,7 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
         (b"", {}, "The body of POST /__writer/replies is empty; it must hold the reply to queue."),
         (b"steps: [", {}, "is not JSON (content-type not given); send JSON, or YAML with content-type"),
         (b"steps: [", YAML, "not valid YAML"),
+        (b"steps: " + b"[" * 3000 + b"]" * 3000, YAML, "nests lists or mappings too deeply to read"),
         (b"[1, 2]", {"content-type": "application/json"}, "is list, not a mapping, so it holds no reply."),
         (b'{"kind": "chatt"}', {}, "unknown kind 'chatt'"),
         (b'{"fault": {"lightning": {}}}', {}, "unknown fault 'lightning'"),

@@ -60,6 +60,10 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError as exc:
+            raise ScriptError(
+                f"Cannot read the script file {where}: it is not UTF-8 text ({exc}); save it as UTF-8."
+            ) from None
     else:
         text, where = source, "<script YAML>"
     loader = yaml.SafeLoader(text)
@@ -81,6 +85,11 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
         ) from None
     except yaml.YAMLError as exc:
         raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
+    except RecursionError:  # PyYAML composes and constructs recursively
+        raise ScriptError(
+            f"{where} nests lists or mappings too deeply to read (more than Python's recursion allows); "
+            "no script needs that many levels, so write it flatter."
+        ) from None
     finally:
         loader.dispose()
 
