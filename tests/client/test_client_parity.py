@@ -522,14 +522,23 @@ def test_with_streaming_response_leaves_the_body_unread_until_read_as_writerai(s
 
 def test_with_streaming_response_parses_a_completion_on_demand() -> None:
     def act(client: Any) -> Any:
-        with client.chat.with_streaming_response.chat(model="m", messages=MESSAGES) as response:
-            return response.parse().choices[0].message.content, response.headers[
-                "x-ratelimit-remaining-requests"
-            ]
+        manager = client.chat.with_streaming_response.chat(model="m", messages=MESSAGES)
+        if hasattr(manager, "__enter__"):
+            with manager as response:
+                return response.parse().choices[0].message.content, response.headers[
+                    "x-ratelimit-remaining-requests"
+                ]
 
-    assert (
-        through("ours", act).result == through("sdk", act).result == ('{"city": "Oslo", "degrees": 4}', "41")
-    )
+        async def read() -> Any:
+            async with manager as response:
+                parsed = await response.parse()
+                return parsed.choices[0].message.content, response.headers["x-ratelimit-remaining-requests"]
+
+        return read()
+
+    seen = {kind: through(kind, act) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert {s.result for s in seen.values()} == {('{"city": "Oslo", "degrees": 4}', "41")}
 
 
 @pytest.mark.parametrize("kind", ["ours", "ours-async"])
