@@ -19,6 +19,7 @@ from .helpers.parsing import type_to_response_format_param, validate_input_tools
 __all__ = [
     "BODY_ORDER",
     "REQUIRED",
+    "UNTYPED_KEYS",
     "ChatParams",
     "chat_body",
     "check_chat_call",
@@ -27,6 +28,7 @@ __all__ = [
     "given_tools",
     "parse_arguments",
     "stream_arguments",
+    "without_markers",
 ]
 
 
@@ -128,10 +130,39 @@ BODY_ORDER = (
 """The body keys in the order the SDK writes them, so our request bytes equal its own."""
 
 
+UNTYPED_KEYS = frozenset({"parameters", "json_schema", "value"})
+"""Keys whose values writerai's request types leave free-form (a function tool's JSON-schema
+``parameters``, ``response_format.json_schema``, ``tool_choice.value``): it strips no marker
+inside them, so one there fails to encode, as it does in writerai."""
+
+
+def without_markers(value: object) -> object:
+    """``value`` with every mapping entry holding a "leave it out" marker left out, at any depth.
+
+    writerai's request transform does this wherever its TypedDicts reach (a message's
+    ``name``, a tool's ``description``, ``stream_options``' fields), but not inside the
+    free-form values of :data:`UNTYPED_KEYS`, nor to list items. Iterables other than
+    strings, mappings and models (a generator of tools) are read once, into a list.
+    """
+    if isinstance(value, Mapping):
+        return {
+            key: item if key in UNTYPED_KEYS else without_markers(item)
+            for key, item in value.items()
+            if not is_left_out(item)
+        }
+    if isinstance(value, (str, bytes, bytearray)) or hasattr(value, "model_dump"):
+        return value
+    if isinstance(value, Iterable):
+        return [without_markers(item) for item in value]
+    return value
+
+
 def chat_body(params: ChatParams, response_format: object, stream: object) -> dict[str, object]:
-    """The JSON body in the SDK's key order, with left-out fields left out."""
+    """The JSON body in the SDK's key order, with left-out fields left out (nested ones too)."""
     given: Mapping[str, object] = {**params, "response_format": response_format, "stream": stream}
-    return {key: given[key] for key in BODY_ORDER if key in given and not is_left_out(given[key])}
+    return {
+        key: without_markers(given[key]) for key in BODY_ORDER if key in given and not is_left_out(given[key])
+    }
 
 
 def given_tools(params: ChatParams) -> list[Mapping[str, Any]]:

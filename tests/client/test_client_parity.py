@@ -254,6 +254,39 @@ def test_chat_stream_takes_writerais_markers_for_tools_and_every_option(marker: 
     assert seen["ours"].body == {"messages": MESSAGES, "model": "palmyra-x5", "stream": True}
 
 
+NESTED = {
+    "message-field": lambda m: {"messages": [{"role": "user", "content": "Hi", "name": m}]},
+    "tool-call-list": lambda m: {"messages": [{"role": "assistant", "content": "Hi", "tool_calls": m}]},
+    "tool-description": lambda m: {
+        "tools": [{"type": "function", "function": {"name": "f", "description": m, "parameters": {}}}]
+    },
+    "stream-options": lambda m: {"stream_options": {"include_usage": m}},
+}
+
+
+@pytest.mark.parametrize("where", NESTED)
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_inside_a_typed_field_leaves_that_key_out_as_writerai_does(
+    marker: str, where: str
+) -> None:
+    """writerai strips its markers wherever its request types reach, not only at the top level."""
+    call = {"model": "m", "messages": MESSAGES, **NESTED[where](getattr(writerai, marker))}
+    seen = {kind: through(kind, chat_call(**call)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours-async"].requests[0].content == seen["sdk-async"].requests[0].content
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_inside_an_untyped_json_schema_is_refused_before_sending_as_in_writerai(
+    marker: str,
+) -> None:
+    """A function's ``parameters`` is a free JSON schema to writerai: a marker there cannot be sent."""
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": getattr(writerai, marker)}}}
+    seen = {kind: through(kind, chat_call(model="m", messages=MESSAGES, tools=[tool])) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
+
+
 def test_omit_as_a_header_value_removes_that_header_as_in_writerai() -> None:
     headers = {"X-Stainless-Helper-Method": writerai.omit, "X-Stainless-Lang": writerai.omit}
     seen = {
