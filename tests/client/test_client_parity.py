@@ -287,6 +287,19 @@ def test_writerais_marker_inside_an_untyped_json_schema_is_refused_before_sendin
     assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
 
 
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_at_extra_bodys_top_level_is_left_out_and_refused_below_it(marker: str) -> None:
+    left_out = getattr(writerai, marker)
+    top = {"model": "m", "messages": MESSAGES, "extra_body": {"x": left_out, "y": 1}}
+    seen = {kind: through(kind, chat_call(**top)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours"].body == {"messages": MESSAGES, "model": "m", "y": 1}
+    below = {"model": "m", "messages": MESSAGES, "extra_body": {"x": {"z": left_out}}}
+    seen = {kind: through(kind, chat_call(**below)) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
+
+
 def test_omit_as_a_header_value_removes_that_header_as_in_writerai() -> None:
     headers = {"X-Stainless-Helper-Method": writerai.omit, "X-Stainless-Lang": writerai.omit}
     seen = {
