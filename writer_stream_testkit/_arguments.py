@@ -18,6 +18,7 @@ from .helpers.parsing import type_to_response_format_param, validate_input_tools
 
 __all__ = [
     "BODY_ORDER",
+    "PLAIN",
     "REQUIRED",
     "UNTYPED_KEYS",
     "ChatParams",
@@ -136,6 +137,10 @@ UNTYPED_KEYS = frozenset({"parameters", "json_schema", "value"})
 inside them, so one there fails to encode, as it does in writerai."""
 
 
+PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types that are never a marker and hold nothing: the walk below passes them by at once."""
+
+
 def without_markers(value: object) -> object:
     """``value`` with every mapping entry holding a "leave it out" marker left out, at any depth.
 
@@ -144,13 +149,18 @@ def without_markers(value: object) -> object:
     free-form values of :data:`UNTYPED_KEYS`, nor to list items. Iterables other than
     strings, mappings and models (a generator of tools) are read once, into a list.
     """
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in PLAIN:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {
             key: item if key in UNTYPED_KEYS else without_markers(item)
-            for key, item in value.items()
-            if not is_left_out(item)
+            for key, item in cast("Mapping[str, object]", value).items()
+            if type(item) in PLAIN or not is_left_out(item)
         }
-    if isinstance(value, (str, bytes, bytearray)) or hasattr(value, "model_dump"):
+    if kind is list or kind is tuple:
+        return [without_markers(item) for item in cast("Iterable[object]", value)]
+    if isinstance(value, (bytes, bytearray)) or hasattr(value, "model_dump"):
         return value
     if isinstance(value, Iterable):
         return [without_markers(item) for item in value]
