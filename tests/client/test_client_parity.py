@@ -202,6 +202,19 @@ FIELDS = [
 
 
 def test_writerais_markers_are_recognised_without_importing_writerai() -> None:
+    import subprocess
+    import sys
+
+    # The kit must not need writerai: using its client and helpers imports none of it.
+    probe = (
+        "import sys\n"
+        "from writer_stream_testkit import client, _sentinels\n"
+        "from writer_stream_testkit.helpers import streaming, accumulate\n"
+        "client.Writer(api_key='k', base_url='http://127.0.0.1:9').chat.stream(model='m', messages=[])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'writerai'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
     assert all(is_left_out(getattr(writerai, name)) for name in MARKERS)
     assert is_left_out(NOT_GIVEN)
     assert not any(is_left_out(value) for value in (None, False, 0, "", [], {}))
