@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -563,6 +564,33 @@ def test_a_script_may_still_repeat_a_value_through_an_alias() -> None:
     assert script.plan(Call.create(method="GET", url="https://api.writer.com/v1/models")).status == 200
     looped = "steps:\n  - content: &hi Hello\n  - content: *hi\n"
     assert StreamScript.from_yaml(looped) == StreamScript().content("Hello").content("Hello")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"steps: " + b"[" * 2000 + b"]" * 2000 + b"\n",
+            r"^{path} nests lists or mappings too deeply to read \(more than Python's recursion allows\); "
+            r"no script needs that many levels, so write it flatter\.$",
+        ),
+        (
+            b"steps:\n- content: caf\xe9\n",
+            r"^Cannot read the script file {path}: it is not UTF-8 text \(.*\); save it as UTF-8\.$",
+        ),
+    ],
+    ids=["nested-past-the-recursion-limit", "not-utf-8"],
+)
+def test_a_script_file_too_deep_or_not_utf8_is_a_script_error_naming_it(
+    content: bytes, message: str, tmp_path: Path
+) -> None:
+    """``serve --script`` once printed a RecursionError or UnicodeDecodeError traceback for these."""
+    from writer_stream_testkit.scripts.load import script_from_yaml
+
+    path = tmp_path / "odd.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ScriptError, match=message.format(path=re.escape(str(path)))):
+        script_from_yaml(path)
 
 
 def test_yaml_refuses_python_tags() -> None:

@@ -39,6 +39,10 @@ ROOT = Path(__file__).resolve().parents[2]
             "--timeout inf must be",
         ),
         (["convert", "c.yaml", "--out", ".", "--force"], "--out . is a directory, not a file;"),
+        (
+            ["convert", ".", "--out", "out.yaml"],
+            "The vcrpy cassette . is a directory, not a file; pass the path of one *.yaml file in it.",
+        ),
     ],
 )
 def test_a_bad_argument_is_one_sentence_and_exit_2(

@@ -110,7 +110,13 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
     [
         (b"", {}, "The body of POST /__writer/replies is empty; it must hold the reply to queue."),
         (b"steps: [", {}, "is not JSON (content-type not given); send JSON, or YAML with content-type"),
-        (b"steps: [", YAML, "not valid YAML"),
+        (b"steps: [", YAML, "The body of POST /__writer/replies: not valid YAML"),
+        (
+            b"steps: " + b"[" * 3000 + b"]" * 3000,
+            YAML,
+            "The body of POST /__writer/replies nests lists or mappings too deeply to read",
+        ),
+        (b"model: !!python/name:os.system\n", YAML, "The body of POST /__writer/replies: could not"),
         (b"[1, 2]", {"content-type": "application/json"}, "is list, not a mapping, so it holds no reply."),
         (b'{"kind": "chatt"}', {}, "unknown kind 'chatt'"),
         (b'{"fault": {"lightning": {}}}', {}, "unknown fault 'lightning'"),

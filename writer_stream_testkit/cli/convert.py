@@ -35,6 +35,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     source: Path = args.vcr_file
     out: Path = args.out
+    problem = not_a_file(source, "The vcrpy cassette")
+    if problem:
+        raise UsageError(problem)
     try:
         text = source.read_text(encoding="utf-8")
     except FileNotFoundError:

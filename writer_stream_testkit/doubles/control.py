@@ -121,7 +121,7 @@ def _body(call: Call, where: str) -> object:
             text = call.content.decode("utf-8")
         except UnicodeDecodeError:
             raise ScriptError(f"{where} is not UTF-8 text, so it cannot be YAML.") from None
-        doc, _ = read_yaml(text if "\n" in text else text + "\n")  # a one-line text is never a path
+        doc, _ = read_yaml(text if "\n" in text else text + "\n", where=where)  # one line is never a path
         return doc
     if call.json is None:
         raise ScriptError(

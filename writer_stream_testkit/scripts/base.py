@@ -45,10 +45,11 @@ def compact_json(value: Any) -> str:
     return _COMPACT_JSON.encode(value)
 
 
-def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
+def read_yaml(source: str | os.PathLike[str], *, where: str | None = None) -> tuple[Any, str]:
     """YAML text or a file (a path, or a one-line string ending in .yaml/.yml), safely loaded.
 
-    Returns the document and where it came from, for error messages. Only plain
+    Returns the document and where it came from, for error messages (``where``
+    names text from elsewhere, such as a control request's body). Only plain
     data is accepted: ``yaml.safe_load`` refuses tags such as ``!!python/object``;
     aliases are bounded as a cassette's are (``ALIAS_EXPANSION_LIMIT``), so a
     few hundred bytes cannot stand for gigabytes.
@@ -60,8 +61,12 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError as exc:
+            raise ScriptError(
+                f"Cannot read the script file {where}: it is not UTF-8 text ({exc}); save it as UTF-8."
+            ) from None
     else:
-        text, where = source, "<script YAML>"
+        text, where = source, where or "<script YAML>"
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -81,6 +86,11 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
         ) from None
     except yaml.YAMLError as exc:
         raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
+    except RecursionError:  # PyYAML composes and constructs recursively
+        raise ScriptError(
+            f"{where} nests lists or mappings too deeply to read (more than Python's recursion allows); "
+            "no script needs that many levels, so write it flatter."
+        ) from None
     finally:
         loader.dispose()
 
