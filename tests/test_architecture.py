@@ -45,6 +45,7 @@ EDGES = frozenset(
         "helpers.streaming",
         "doubles.mock",
         "doubles.server",
+        "doubles.guard",
         "cassettes.cassette",
         "cassettes.proxy",
         "cassettes.recorder",

@@ -45,6 +45,7 @@ EXPECTED = [
     "LogprobsRefusalDoneEvent",
     "MalformedChunkError",
     "NotAnEventStreamError",
+    "NetworkBlockedError",
     "NotFoundError",
     "ParsedChatCompletion",
     "PermissionDeniedError",

@@ -36,7 +36,8 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     ├── ReplyError (AssertionError)          a queued reply failed to answer (a computed reply raised)
-    └── StreamContractError (AssertionError) an event sequence breaks a stream rule
+    ├── StreamContractError (AssertionError) an event sequence breaks a stream rule
+    └── NetworkBlockedError (OSError, AssertionError) a socket to a host --writer-block-network refuses
 
     UserWarning
     └── RedactionWarning                     a secret a recording cannot scrub (a key too short)
@@ -69,6 +70,7 @@ __all__ = [
     "LengthFinishReasonError",
     "MalformedChunkError",
     "NotAnEventStreamError",
+    "NetworkBlockedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -290,3 +292,11 @@ class StreamContractError(TestkitError, AssertionError):
 
 class RedactionWarning(UserWarning):
     """A recording may keep a secret redaction cannot find: a key shorter than the scrubbed minimum."""
+
+
+class NetworkBlockedError(TestkitError, OSError, AssertionError):
+    """A socket tried to reach a host that ``--writer-block-network`` refuses (any host but this machine).
+
+    An ``OSError`` too, as a refused ``connect`` is, so ``socket.create_connection``
+    closes the socket and clients wrap it as they wrap any failed connection.
+    """

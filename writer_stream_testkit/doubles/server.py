@@ -37,6 +37,7 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
+from .guard import guard
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -154,6 +155,7 @@ class FakeWriterServer(QueuedDouble):
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._thread: threading.Thread | None = None
+        self._released = False  # whether stop() gave back what start() took (port, guard)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -225,6 +227,7 @@ class FakeWriterServer(QueuedDouble):
         sock = socket.create_server((self.host, self.port), family=family, backlog=1024)
         self.port = sock.getsockname()[1]
         running_doubles.add(self.port)
+        guard.hold()
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"FakeWriterServer-{self.port}", daemon=True
         )
@@ -238,8 +241,10 @@ class FakeWriterServer(QueuedDouble):
 
     def stop(self) -> None:
         """Stop accepting, cancel running streams, close every socket and join the thread."""
-        if self._thread is not None:
+        if self._thread is not None and not self._released:
             running_doubles.discard(self.port)
+            guard.release()
+            self._released = True
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None or not thread.is_alive():
             return
