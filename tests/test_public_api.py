@@ -57,6 +57,7 @@ EXPECTED = [
     "ReplyError",
     "SSEDecoder",
     "ScriptError",
+    "SlowRetryWarning",
     "ScriptRun",
     "ServerSentEvent",
     "Stream",

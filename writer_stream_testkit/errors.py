@@ -40,7 +40,8 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     └── NetworkBlockedError (OSError, AssertionError) a socket to a host --writer-block-network refuses
 
     UserWarning
-    └── RedactionWarning                     a secret a recording cannot scrub (a key too short)
+    ├── RedactionWarning                     a secret a recording cannot scrub (a key too short)
+    └── SlowRetryWarning                     a 429 with no retry wait: the SDK backs off ~1 s per retry
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ __all__ = [
     "RedactionWarning",
     "ReplyError",
     "ScriptError",
+    "SlowRetryWarning",
     "StreamContractError",
     "StreamErrorEvent",
     "TestkitError",
@@ -299,4 +301,12 @@ class NetworkBlockedError(TestkitError, OSError, AssertionError):
 
     An ``OSError`` too, as a refused ``connect`` is, so ``socket.create_connection``
     closes the socket and clients wrap it as they wrap any failed connection.
+    """
+
+
+class SlowRetryWarning(UserWarning):
+    """A queued 429 gives no retry wait, so ``writerai`` sleeps its own backoff (about 1, 2, 4 ... s) per retry.
+
+    A warning, not an error: the wait may be what the test is about. With
+    ``filterwarnings = error`` expect it with ``pytest.warns(SlowRetryWarning)``.
     """

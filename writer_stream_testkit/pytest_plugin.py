@@ -263,6 +263,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 causes.append(f"{_SECTION}: {name} saw: {type(problem).__name__}: {problem}")
             except (AssertionError, RuntimeError) as problem:
                 report.sections.append((f"{_SECTION}: {name} also saw", str(problem)))
+        causes.extend(_flat_question_read_as_data(item, call))
         if causes and report.longrepr is not None:
             report.longrepr = "\n\n".join([*causes, f"The test failed with:\n{report.longrepr}"])
         for hint in item.stash.get(_HINTS, []):
@@ -271,6 +272,32 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         assert call.excinfo is not None
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
     return report
+
+
+def _flat_question_read_as_data(item: pytest.Item, call: pytest.CallInfo[None]) -> list[str]:
+    """Explain ``chunk.data.answer`` on a Knowledge Graph question chunk, the one mistake no double can see.
+
+    Writer's API (and ``QuestionScript``'s default ``shape="flat"``) sends each chunk as the
+    ``Question`` itself; ``writerai``'s ``QuestionResponseChunk`` declares it wrapped as
+    ``{"data": Question}``, so ``chunk.data`` is ``None`` and ``chunk.data.answer`` raises.
+    """
+    error = call.excinfo.value if call.excinfo is not None else None
+    if not isinstance(error, AttributeError) or "'NoneType' object has no attribute" not in str(error):
+        return []
+    asked = any(
+        getattr(c, "path", "").endswith("/v1/graphs/question")
+        for _, double in item.stash.get(_DOUBLES, [])
+        for c in getattr(double, "calls", [])
+    )
+    if not asked:
+        return []
+    return [
+        f"{_SECTION}: this test asked a Knowledge Graph question and then read an attribute of None "
+        f"({error}). Each streamed question chunk is the Question itself, as Writer's API sends it: read "
+        "chunk.answer (and chunk.sources ...), not chunk.data.answer; writerai's QuestionResponseChunk "
+        "declares a {'data': Question} wrapper the API does not send, so chunk.data is None. To test code "
+        "that reads chunk.data, queue QuestionScript(shape='spec')."
+    ]
 
 
 def _is_verdict(call: pytest.CallInfo[None]) -> bool:

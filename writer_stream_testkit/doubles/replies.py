@@ -12,13 +12,22 @@ from __future__ import annotations
 import json as _json
 import threading
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import ReplyError, ScriptError, TestkitError, UnexpectedRequestError, UnusedRepliesError
+from ..errors import (
+    ReplyError,
+    ScriptError,
+    SlowRetryWarning,
+    TestkitError,
+    UnexpectedRequestError,
+    UnusedRepliesError,
+)
+from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
@@ -85,6 +94,23 @@ class _Entry:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
         when = " when " + " and ".join(conditions) if conditions else ""
         return f"{describe_reply(self.item)} for {self.endpoint}{when} ({self.left} of {self.times} left)"
+
+
+def _warn_if_slow_retry(reply: object) -> None:
+    """Warn, at the user's ``reply(...)`` line, about a 429 that will make the SDK back off for seconds."""
+    faults = [reply] if isinstance(reply, HttpError) else list(getattr(reply, "faults", ()))
+    for fault in faults:
+        if isinstance(fault, HttpError) and fault.status == 429 and not fault.gives_a_wait():
+            warnings.warn(
+                SlowRetryWarning(
+                    f"{fault.describe()} gives no retry wait, so writerai sleeps its own backoff (about 1, 2, "
+                    "4 ... s) before each of its retries. For a fast test pass retry_after_ms=1 (or a small "
+                    "retry_after=), or give the client max_retries=0; if the wait is the point, expect this "
+                    "warning with pytest.warns(SlowRetryWarning)."
+                ),
+                stacklevel=4,  # the test's mock.reply(...) line: ReplyQueue.reply <- QueuedDouble.reply <- test
+            )
+            return
 
 
 def last_user_text(body: Mapping[str, Any]) -> str | None:
@@ -159,6 +185,7 @@ class ReplyQueue:
         ``path=``/``method=`` say, is in :mod:`.reply_items`.
         """
         reply, endpoint = as_reply(item, path=path, method=method)
+        _warn_if_slow_retry(reply)
         if isinstance(times, bool) or not isinstance(times, int) or times < 1:
             raise ScriptError(
                 f"Cannot queue a reply with times={times!r}: times is how many requests the "
@@ -373,7 +400,7 @@ class ReplyQueue:
                 "history included); to match on the last user message alone, pass last_user='...' instead.\n"
             )
         return (
-            f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n{elsewhere}"
+            f"{elsewhere}{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
             f"Queue a reply for it: {'; '.join(hints)}. If you did, check the endpoint and the "
             "model=, messages=, tools= and match= conditions of the replies you queued."
         )

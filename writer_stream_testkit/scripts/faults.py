@@ -263,6 +263,20 @@ class HttpError(Fault):
             _check_count(self.retry_after_ms, "http_error", "retry_after_ms")
         object.__setattr__(self, "headers", tuple((str(k), str(v)) for k, v in self.headers))
 
+    def gives_a_wait(self) -> bool:
+        """Whether a client is told how long to wait (a positive ``Retry-After``) or not to retry at all.
+
+        ``writerai`` honours a wait only above 0 (and up to 60 s); otherwise it sleeps its own
+        backoff, about 1, 2, 4 ... s, before each retry.
+        """
+        if self.retry_after_ms is not None and self.retry_after_ms > 0:
+            return True
+        if isinstance(self.retry_after, str):
+            return self.retry_after.strip() not in ("", "0")
+        if self.retry_after is not None and self.retry_after > 0:
+            return True
+        return any(k.lower() in ("retry-after", "retry-after-ms", "x-should-retry") for k, _ in self.headers)
+
     def response(self) -> ResponsePlan:
         """The complete error response."""
         body = (
