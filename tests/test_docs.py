@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from writer_stream_testkit import Call, StreamScript, script_events
+from writer_stream_testkit import Call, Fault, StreamScript, script_events
 from writer_stream_testkit.scripts.load import script_from_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,37 @@ def test_the_script_yaml_example_in_the_docs_loads_and_round_trips() -> None:
     script = StreamScript.from_yaml(block.group(1))
     assert StreamScript.from_yaml(script.to_yaml()) == script
     assert script_events(script).error is None
+
+
+def test_the_fault_yaml_example_uses_the_constructors_keys() -> None:
+    text = (ROOT / "docs" / "scripts.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.startswith("# faults in YAML"))
+    script = StreamScript.from_yaml(block)
+    expected = (
+        Fault.split(one_byte=True),
+        Fault.split_mid_utf8(),
+        Fault.keep_alive(every=1),
+        Fault.delay(first_byte=0.01),
+    )
+    assert script.faults == expected
+    # each comment names the Python call its line stands for
+    lines = [ln for ln in block.splitlines() if ln.startswith("- ") and "#" in ln]
+    for line, fault in zip(lines, expected, strict=True):
+        assert fault == eval(line.split("# ", 1)[1].split(":", 1)[0], {"Fault": Fault})
+    assert StreamScript.from_yaml(script.to_yaml()) == script
+    assert "one_byte: true" in script.to_yaml()
+    assert "split_mid_utf8" in script.to_yaml()
+
+
+def test_the_old_fault_keys_still_read() -> None:
+    old = "steps:\n- content: [a]\nfaults:\n- split: {sizes: [1]}\n- http_error: {status: 500, headers: [[x-a, b]]}\n"
+    assert StreamScript.from_yaml(old).faults == (
+        Fault.split(one_byte=True),
+        Fault.http_error(500, headers={"x-a": "b"}),
+    )
+    assert StreamScript.from_yaml("steps: []\nfaults:\n- split: {mid_crlf: true}\n").faults == (
+        Fault.split_mid_crlf(),
+    )
 
 
 def test_every_kind_of_script_yaml_in_the_docs_loads_and_round_trips() -> None:
