@@ -24,6 +24,7 @@ RANKS: dict[str, int] = {
     "errors": 0,
     "wire": 1,
     "_retry": 1,
+    "_docs": 1,
     "helpers": 2,
     "scripts": 3,
     "testing": 3,

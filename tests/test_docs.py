@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from writer_stream_testkit import Call, Fault, StreamScript, script_events
 from writer_stream_testkit.scripts.load import script_from_yaml
 
@@ -110,3 +112,23 @@ def test_every_default_in_the_limits_table_is_the_value_in_the_code() -> None:
 
 def test_the_readme_links_the_limits() -> None:
     assert "(docs/limits.md)" in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_first_test_passes_as_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's path right after the Quick start: install, write the test shown, run pytest, one pass."""
+    text = (ROOT / "README.md").read_text()
+    _, rest = text.split("## Quick start", 1)[1].split("\n## ", 1)
+    assert rest.startswith("From `pip install` to a first passing test"), (
+        "the user's path follows the Quick start"
+    )
+    section = rest.split("\n## ", 1)[0]
+    assert "pip install" in section
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None
+    monkeypatch.delenv("WRITER_API_KEY", raising=False)
+    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_first=block.group(1))
+    pytester.runpytest().assert_outcomes(passed=1)

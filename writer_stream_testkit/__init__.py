@@ -1,4 +1,4 @@
-"""writer-stream-testkit: test the code that streams from the Writer chat API.
+"""writer-stream-testkit: test the code that calls the Writer API (chat, completions, questions, applications, any endpoint), streaming or not.
 
 The public names are listed in ``__all__``; everything else is private.
 """

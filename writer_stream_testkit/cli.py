@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from ._docs import docs_directory, documents, find_document
 from .cassettes.cassette import Cassette
 from .cassettes.files import save_cassette
 from .cassettes.framing import body_from_reads, frame_stream
@@ -59,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, so tests and docs can inspect it without running anything."""
     parser = argparse.ArgumentParser(
         prog=_PROG,
-        description="Test doubles, fault injection and cassettes for code that streams from the Writer chat API.",
+        description="Test doubles, fault injection and cassettes for code that calls the Writer API, streaming or not.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -651,29 +652,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 1 if any(d.drifted for _, d in results) else 0
 
 
-def docs_directory() -> Path:
-    """The kit's documents: inside the package when installed from a wheel, else the checkout's docs/."""
-    here = Path(__file__).resolve().parent
-    shipped = here / "docs"
-    return shipped if shipped.is_dir() else here.parent / "docs"
-
-
 def _cmd_docs(args: argparse.Namespace) -> int:
-    directory = docs_directory()
-    available = sorted(p.stem for p in directory.glob("*.md"))
     if args.name is None:
-        print(f"Documents ({directory}):")
-        for name in available:
+        print(f"Documents ({docs_directory()}):")
+        for name in documents():
             print(f"  writer-stream-testkit docs {name}")
         return 0
-    wanted = args.name.removesuffix(".md")
-    match = next((name for name in available if name.lower() == wanted.lower()), None)
-    if match is None:
-        raise _UsageError(
-            f"There is no document called {args.name!r}; choose one of {', '.join(available)} "
-            "(`writer-stream-testkit docs` lists them)."
-        )
-    sys.stdout.write((directory / f"{match}.md").read_text(encoding="utf-8"))
+    try:
+        path = find_document(args.name)
+    except LookupError as error:
+        raise _UsageError(str(error)) from None
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0
 
 
