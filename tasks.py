@@ -42,6 +42,8 @@ SDK2_TESTS = (
     "tests/test_split_streams.py",
     "tests/test_client.py",
     "tests/test_retry.py",
+    "tests/doubles/test_guard.py",
+    "tests/doubles/test_mistakes.py",
     "tests/integrations",
 )
 
