@@ -233,6 +233,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
         except AssertionError as problem:
             first = first or problem
             problems.append(f"{name}: {problem}" if len(item.stash.get(_DOUBLES, [])) > 1 else str(problem))
+    if len(problems) == 1 and first is not None:
+        raise first  # the double's own error, as it raised it
     if problems:
         kind = type(first) if first is not None and not refused else UnexpectedRequestError
         raise kind("\n\n".join(problems))
