@@ -52,7 +52,7 @@ from .cassettes.timing import parse_timing
 from .doubles.guard import guard
 from .doubles.mock import DEFAULT_BASE_URL, WriterMock
 from .doubles.server import FakeWriterServer
-from .errors import CassetteMissError, ScriptError, TestkitError, UnexpectedRequestError
+from .errors import CassetteMissError, ReplyError, ScriptError, TestkitError, UnexpectedRequestError
 from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
@@ -260,7 +260,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         for name, double in item.stash.get(_DOUBLES, []):
             try:
                 double.verify()
-            except (UnexpectedRequestError, CassetteMissError) as problem:
+            except (UnexpectedRequestError, CassetteMissError, ReplyError) as problem:
                 # a request the double could not answer is most likely why the test failed
                 causes.append(f"{_SECTION}: {name} saw: {type(problem).__name__}: {problem}")
             except (AssertionError, RuntimeError) as problem:

@@ -228,3 +228,31 @@ def test_a_flat_question_chunk_read_as_data_gets_the_fix_at_the_top(pytester: py
     assert "read chunk.answer" in report
     assert "QuestionScript(shape='spec')" in report
     assert QuestionScript  # the script the fix names is public
+
+
+def test_a_computed_reply_that_raises_is_the_first_thing_the_failure_says(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(
+        test_app="""
+        import writerai
+        from writer_stream_testkit import StreamScript
+
+        def reply_for(call):
+            return StreamScript().content(call.json["prompt"])
+
+        def test_computed(writer_mock):
+            writer_mock.reply(reply_for)
+            writerai.Writer().chat.chat(model="m", messages=[{"role": "user", "content": "hi"}])
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    report = result.stdout.str().split("_ test_computed _")[1].splitlines()[1:]
+    assert (
+        report[0]
+        == "writer-stream-testkit: writer_mock saw: ReplyError: 1 queued reply failed to answer, so the client got a 500 instead:"
+    )
+    assert report[1].endswith(
+        "reply_for() answering POST /v1/chat (model='m', stream=False, 1 message, last user: 'hi'): KeyError: 'prompt'"
+    )
+    assert "in reply_for" in "\n".join(report[:8])
