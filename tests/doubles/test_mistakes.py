@@ -256,3 +256,17 @@ def test_a_computed_reply_that_raises_is_the_first_thing_the_failure_says(pytest
         "reply_for() answering POST /v1/chat (model='m', stream=False, 1 message, last user: 'hi'): KeyError: 'prompt'"
     )
     assert "in reply_for" in "\n".join(report[:8])
+
+
+def test_the_server_names_a_stream_fault_on_a_plain_request_too() -> None:
+    with FakeWriterServer() as server:
+        server.reply(CompletionScript().text("a", "b").with_fault(Fault.split(one_byte=True)))
+        client = writerai.Writer(api_key="k", base_url=server.base_url)
+        with pytest.raises(writerai.InternalServerError) as failed:
+            client.completions.create(model="m", prompt="p")
+        with pytest.raises(
+            ReplyError, match=r"split\(one_byte=True\), which only a streaming response can show"
+        ):
+            server.verify()
+        server.reset()
+    assert "did not ask for a stream" in failed.value.message

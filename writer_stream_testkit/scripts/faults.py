@@ -412,6 +412,14 @@ class Split(Fault):
                 "pass sizes=[...] or one_byte=True, or use Fault.split_mid_utf8() / Fault.split_mid_crlf().",
             )
 
+    def describe(self) -> str:
+        """As the constructor is called: ``split(one_byte=True)``, ``split_mid_utf8()``."""
+        item = self.to_yaml_item()
+        if isinstance(item, str):
+            return f"{item}()"
+        ((name, params),) = item.items()
+        return f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
     def to_yaml_item(self) -> str | dict[str, Any]:
         """The constructor's form: ``split_mid_utf8``, ``split_mid_crlf``, ``split: {one_byte: true}``."""
         params = self.yaml_params()
