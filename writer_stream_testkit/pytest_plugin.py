@@ -61,6 +61,7 @@ DUMMY_API_KEY = "writer-stream-testkit-dummy-key"
 """The ``WRITER_API_KEY`` the fixtures set when it is unset and no request can reach the real API."""
 
 _MARKER = "writer_cassette"
+_BLOCK_MARKER = "writer_block_network"
 _SECTION = "writer-stream-testkit"
 
 
@@ -165,6 +166,11 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{_MARKER}(path=None, **options): use a cassette for this test; the path is relative to the "
         "cassette directory, and keyword arguments are Cassette options (record_mode=..., timing=..., ...).",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{_BLOCK_MARKER}(allowed_hosts=()): refuse every host but this machine (and allowed_hosts) in this "
+        "test, as --writer-block-network does for every test.",
+    )
     # Bad settings stop the run at once, naming the option, instead of failing every test.
     mode = _setting(config, "writer_record_mode")
     if mode is not None:
@@ -198,9 +204,18 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """
     item.stash[_REFUSED_FROM] = len(guard.refused)
     config = item.config
+    marker = item.get_closest_marker(_BLOCK_MARKER)
+    allowed = [
+        *config.getini("writer_allowed_hosts"),
+        *(marker.kwargs.get("allowed_hosts", ()) if marker else ()),
+    ]
     try:
-        if config.getoption("writer_block_network", default=None) or config.getini("writer_block_network"):
-            with guard.block(config.getini("writer_allowed_hosts")):
+        if (
+            marker
+            or config.getoption("writer_block_network", default=None)
+            or config.getini("writer_block_network")
+        ):
+            with guard.block(allowed):
                 return (yield)
         return (yield)
     finally:

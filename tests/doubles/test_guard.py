@@ -291,3 +291,26 @@ def test_block_network_ini_key_turns_it_on(project: pytest.Pytester) -> None:
         """
     )
     project.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_block_network_marker_blocks_one_test_with_its_own_allowed_hosts(
+    project: pytest.Pytester,
+) -> None:
+    project.makepyfile(
+        test_app="""
+        import socket, pytest
+        from writer_stream_testkit import NetworkBlockedError
+        from writer_stream_testkit.doubles.guard import guard
+
+        @pytest.mark.writer_block_network(allowed_hosts=["192.0.2.8"])
+        def test_marked():
+            assert guard.refuses("example.invalid")
+            assert not guard.refuses("192.0.2.8")
+            with socket.socket() as sock, pytest.raises(NetworkBlockedError):
+                sock.connect(("192.0.2.7", 80))
+
+        def test_unmarked():
+            assert not guard.refuses("example.invalid")
+        """
+    )
+    project.runpytest("--strict-markers").assert_outcomes(passed=2)
