@@ -270,3 +270,17 @@ def test_the_server_names_a_stream_fault_on_a_plain_request_too() -> None:
             server.verify()
         server.reset()
     assert "did not ask for a stream" in failed.value.message
+
+
+def test_the_control_api_takes_last_user_too() -> None:
+    import httpx
+
+    with FakeWriterServer() as server, httpx.Client(base_url=server.base_url) as control:
+        queued = control.post(
+            "/__writer/replies", json={"reply": {"steps": [{"content": ["Paris"]}]}, "last_user": "Capital?"}
+        )
+        assert queued.status_code == 201, queued.text
+        client = writerai.Writer(api_key="k", base_url=server.base_url)
+        messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital?"}]
+        answer = client.chat.chat(model="m", messages=messages)  # type: ignore[arg-type]
+    assert answer.choices[0].message.content == "Paris"

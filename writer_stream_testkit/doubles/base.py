@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..wire.call import Call
-from .replies import MessagesMatcher, ReplyQueue
+from .replies import MessagesMatcher, ReplyQueue, warn_if_slow_retry
 
 # --- the face both doubles show -------------------------------------------------------------------
 
@@ -108,6 +108,11 @@ class QueuedDouble(abc.ABC):
         ``messages=`` compares the request's whole ``messages`` list (or calls a
         predicate with it); ``last_user=`` compares only the text of its last user
         message, which is what most tests mean.
+        Paths are matched percent-decoded, by both doubles alike (``path="/v1/files/my file"``
+        answers ``/v1/files/my%20file``). Predicates (``match=``, a callable ``messages=``) may
+        read ``calls``; one that raises answers a non-retryable 500 and fails ``verify()``.
+        On ``FakeWriterServer`` a computed reply runs on a thread of its own, so it may block
+        or call the server without holding up other requests.
         """
         self._queue.reply(
             item,
@@ -120,6 +125,7 @@ class QueuedDouble(abc.ABC):
             times=times,
             last_user=last_user,
         )
+        warn_if_slow_retry(item, stacklevel=3)  # at the test's .reply(...) line
         return self
 
     @property

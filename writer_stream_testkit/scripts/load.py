@@ -32,6 +32,11 @@ def script_from_yaml(source: str | os.PathLike[str]) -> AnyScript:
     but reads as another kind says so: a missing or wrong ``kind:`` is the usual cause.
     """
     doc, where = read_yaml(source)
+    return script_from_doc(doc, where)
+
+
+def script_from_doc(doc: object, where: str) -> AnyScript:
+    """A script or JSON reply from its YAML form already read (JSON alike); ``where`` names it in errors."""
     given = doc.get("kind") if isinstance(doc, dict) else None
     kind = "chat" if given is None else given
     cls = KINDS.get(kind) if isinstance(kind, str) else None
@@ -44,7 +49,11 @@ def script_from_yaml(source: str | os.PathLike[str]) -> AnyScript:
     try:
         return cls._from_checked_doc(doc, where)
     except ScriptError as error:
-        fits = [other for other in KINDS if other not in (kind, "json") and _reads_as(other, doc, where)]
+        fits = [
+            other
+            for other in KINDS
+            if other not in (kind, "json") and isinstance(doc, dict) and _reads_as(other, doc, where)
+        ]
         if not fits:
             raise
         said = (
