@@ -43,6 +43,8 @@ SDK2_TESTS = (
     "tests/test_client.py",
     "tests/client/test_client_parity.py",
     "tests/test_retry.py",
+    "tests/doubles/test_guard.py",
+    "tests/doubles/test_mistakes.py",
     "tests/integrations",
 )
 

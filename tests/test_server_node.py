@@ -90,7 +90,7 @@ def test_node_gets_the_completion_for_stream_false(node_sdk: Path) -> None:
 @pytest.mark.parametrize(
     ("fault", "name", "status"),
     [
-        (Fault.http_error(429, message="Slow down."), "RateLimitError", 429),
+        (Fault.http_error(429, message="Slow down.", retry_after_ms=1), "RateLimitError", 429),
         (Fault.connection_refused(), "APIConnectionError", None),
     ],
     ids=["http_error", "connection_refused"],

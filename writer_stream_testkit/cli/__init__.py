@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line, so tests and docs can inspect it without running anything."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Test doubles, fault injection and cassettes for code that streams from the Writer chat API.",
+        description="Test doubles, fault injection and cassettes for code that calls the Writer API, streaming or not.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in (serve, record, show, convert, verify, docs):

@@ -1,11 +1,11 @@
-"""``docs``: print one of the documents that ship in the package."""
+"""``docs``: print one of the documents that ship in the package, the README included."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from .._docs import docs_directory, documents, find_document
 from ._shared import UsageError
 
 __all__ = ["add_parser", "docs_directory", "run"]
@@ -17,31 +17,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print one of the kit's documents (they ship in the package)",
         description="Print a document that ships with the package; with no NAME, list them.",
     )
-    docs.add_argument("name", nargs="?", metavar="NAME", help="a document, e.g. cassettes or scripts")
+    docs.add_argument("name", nargs="?", metavar="NAME", help="a document, e.g. README, cassettes or scripts")
     docs.set_defaults(handler=run)
 
 
-def docs_directory() -> Path:
-    """The kit's documents: inside the package when installed from a wheel, else the checkout's docs/."""
-    here = Path(__file__).resolve().parent.parent
-    shipped = here / "docs"
-    return shipped if shipped.is_dir() else here.parent / "docs"
-
-
 def run(args: argparse.Namespace) -> int:
-    directory = docs_directory()
-    available = sorted(p.stem for p in directory.glob("*.md"))
     if args.name is None:
-        print(f"Documents ({directory}):")
-        for name in available:
+        print(f"Documents ({docs_directory()}):")
+        for name in documents():
             print(f"  writer-stream-testkit docs {name}")
         return 0
-    wanted = args.name.removesuffix(".md")
-    match = next((name for name in available if name.lower() == wanted.lower()), None)
-    if match is None:
-        raise UsageError(
-            f"There is no document called {args.name!r}; choose one of {', '.join(available)} "
-            "(`writer-stream-testkit docs` lists them)."
-        )
-    sys.stdout.write((directory / f"{match}.md").read_text(encoding="utf-8"))
+    try:
+        path = find_document(args.name)
+    except LookupError as error:
+        raise UsageError(str(error)) from None
+    sys.stdout.write(path.read_text(encoding="utf-8"))
     return 0

@@ -34,7 +34,7 @@ __all__ = ["CONDITIONS", "CONTROL_PREFIX", "Controlled", "call_journal", "contro
 CONTROL_PREFIX: Final = "/__writer/"
 """Paths the control API owns; the Writer API has none under it."""
 
-CONDITIONS: Final = ("path", "method", "model", "messages", "tools", "times")
+CONDITIONS: Final = ("path", "method", "model", "messages", "tools", "times", "last_user")
 """The keyword arguments of ``reply()`` a control request may give (``match=`` is Python-only)."""
 
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -144,7 +144,7 @@ def _reply(doc: object, where: str) -> tuple[object, dict[str, Any]]:
                 f"are {', '.join(CONDITIONS)}."
             )
         conditions = {k: v for k, v in doc.items() if k != "reply"}
-        for name in ("path", "method", "model"):
+        for name in ("path", "method", "model", "last_user"):
             if name in conditions and not isinstance(conditions[name], str):
                 raise ScriptError(f"{where} has {name}: {conditions[name]!r}; {name} must be a string.")
         doc = doc["reply"]

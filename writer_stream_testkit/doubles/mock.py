@@ -31,6 +31,7 @@ from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from .base import QueuedDouble
 from .flow import Flow
+from .guard import guard
 from .hosts import (
     DEFAULT_BASE_URL,
     Base,
@@ -124,6 +125,7 @@ class WriterMock(QueuedDouble):
         self._assert_all_called = assert_all_called
         self._assert_all_mocked = assert_all_mocked
         self._router = _Router(self)
+        self._holding = 0  # guard holds taken by start() and not yet given back by stop()
 
     # --- the WriterDouble face (reply, calls, reset and the with block come from QueuedDouble) ----
 
@@ -171,11 +173,16 @@ class WriterMock(QueuedDouble):
     def start(self) -> WriterMock:
         """Start intercepting; prefer ``with WriterMock() as mock:``, which also verifies."""
         self._router.start()
+        guard.hold()
+        self._holding += 1
         return self
 
     def stop(self) -> None:
         """Stop intercepting, without verifying."""
         self._router.stop(quiet=True)
+        if self._holding:
+            self._holding -= 1
+            guard.release()
 
     def __call__(self, func: _F) -> _F:
         """Decorate a sync or async function to run inside this mock, verifying after it.

@@ -42,6 +42,7 @@ from .base import QueuedDouble, WriterDouble
 from .control import control_plan, is_control
 from .flow import Need, UserCodeCrashed, adrive, fulfil
 from .framing import frame, informational_problem
+from .guard import guard
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -160,6 +161,7 @@ class FakeWriterServer(QueuedDouble):
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._thread: threading.Thread | None = None
+        self._released = False  # whether stop() gave back what start() took (port, guard)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -231,6 +233,7 @@ class FakeWriterServer(QueuedDouble):
         sock = socket.create_server((self.host, self.port), family=family, backlog=1024)
         self.port = sock.getsockname()[1]
         running_doubles.add(self.port)
+        guard.hold()
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"FakeWriterServer-{self.port}", daemon=True
         )
@@ -244,8 +247,10 @@ class FakeWriterServer(QueuedDouble):
 
     def stop(self) -> None:
         """Stop accepting, cancel running streams, close every socket and join the thread."""
-        if self._thread is not None:
+        if self._thread is not None and not self._released:
             running_doubles.discard(self.port)
+            guard.release()
+            self._released = True
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None or not thread.is_alive():
             return

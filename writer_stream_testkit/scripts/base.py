@@ -24,7 +24,7 @@ from typing_extensions import Self
 from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import ScriptError
 from .chat_yaml import _Dumper
-from .faults import DataAfterDone, Fault, Frame, MissingDone, check_faults, fault_from_yaml
+from .faults import DataAfterDone, Delay, Fault, Frame, MissingDone, check_faults, fault_from_yaml
 from .logprobs import _json_value
 from .plan import ResponsePlan
 from .render import FrameSource, apply_faults, done_frame, json_plan
@@ -216,7 +216,18 @@ class ScriptBase:
     def plan(self, call: Call) -> ResponsePlan:
         """The response to ``call``: SSE if it asked for ``stream: true``, JSON otherwise."""
         script = self._for_call(call)
-        return script.stream_plan() if call.stream else script.json_plan()
+        if call.stream:
+            return script.stream_plan()
+        stream_only = [f for f in script.faults if not f.replaces and not isinstance(f, Delay)]
+        if stream_only and not any(f.replaces for f in script.faults):
+            listed = ", ".join(f.describe() for f in stream_only)
+            raise ScriptError(
+                f"This {type(script).__name__} carries {listed}, which only a streaming response can show, but "
+                f"{call.describe()} did not ask for a stream, so it would get the whole answer unbroken. "
+                "Make the request with stream=True (or the SDK's .stream(...) helper), or give this "
+                "request a fault that replaces the response (Fault.http_error, Fault.connection_refused)."
+            )
+        return script.json_plan()
 
     def _describe_faults(self) -> list[str]:
         return ["faults: " + ", ".join(f.describe() for f in self.faults)] if self.faults else []
