@@ -43,6 +43,7 @@ from .cassettes.timing import parse_timing
 from .doubles.mock import DEFAULT_BASE_URL, WriterMock
 from .doubles.server import FakeWriterServer
 from .errors import CassetteMissError, ScriptError, TestkitError, UnexpectedRequestError
+from .resilience import plugin as resilience
 from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
@@ -105,6 +106,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(https://api.writer.com and WRITER_BASE_URL are always answered).",
         default=[],
     )
+    resilience.add_options(parser)
 
 
 # The names this module is registered under: the pytest11 entry point's, and its own when a
@@ -128,6 +130,7 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    resilience.configure(config)
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(path=None, **options): use a cassette for this test; the path is relative to the "

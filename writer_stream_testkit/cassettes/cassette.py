@@ -18,6 +18,7 @@ import httpx
 
 from ..doubles.base import verify_at_exit
 from ..doubles.execute import aarrival, arrival, arun_head, build_response, run_head
+from ..doubles.faulting import active as active_fault
 from ..doubles.hosts import (
     BaseURLs,
     DoubleRouter,
@@ -176,6 +177,11 @@ class Cassette:
         return self._rules.matches(self._scrub_call(call), recorded)
 
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self._peek(call))
+            if faulted is not None:
+                return "replay", faulted
         interactions = self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:
@@ -214,6 +220,30 @@ class Cassette:
         with self._lock:
             self._misses.append(message)
         return action, error_plan(500, message)
+
+    def _peek(self, call: Call) -> ResponsePlan | None:
+        """The recorded answer replay would give ``call``, counting and recording nothing."""
+        interactions = self.load()
+        scrubbed = self._scrub_call(call)
+        with self._lock:
+            counts = list(self._play_counts)
+        found = next(
+            (
+                i
+                for i, x in enumerate(interactions)
+                if counts[i] == 0 and self._rules.matches(scrubbed, x.request)
+            ),
+            None,
+        )
+        if found is None and self.allow_playback_repeats:
+            found = next(
+                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
+            )
+        if found is None:
+            return None
+        return render_plan(
+            interactions[found].response, timing=self.timing, reason=f"{self.path} interactions[{found}]"
+        )
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""

@@ -21,6 +21,7 @@ from ..errors import ReplyError, ScriptError, UnexpectedRequestError, UnusedRepl
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from .faulting import active as active_fault
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
 __all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
@@ -182,6 +183,11 @@ class ReplyQueue:
             problem = _body_problem(call)
             if problem is not None:
                 return self.reject(call, 400, problem)
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self._peek(call, path))
+            if faulted is not None:
+                return faulted
         with self._lock:
             for entry in self._entries:
                 if entry.left > 0 and entry.matches(call, path):
@@ -203,6 +209,16 @@ class ReplyQueue:
                 f"The reply {describe_reply(item)} failed to answer {call.describe()}: "
                 f"{type(exc).__name__}: {exc} See verify() for the traceback.",
             )
+
+    def _peek(self, call: Call, path: str) -> ResponsePlan | None:
+        """The plan the next matching reply would give ``call``, using up and recording nothing."""
+        with self._lock:
+            item = next((e.item for e in self._entries if e.left > 0 and e.matches(call, path)), None)
+        if item is None:
+            return None
+        if isinstance(item, ComputedReply):
+            item = item.resolve(call, path)
+        return item.plan(call)
 
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
