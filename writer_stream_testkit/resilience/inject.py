@@ -155,11 +155,12 @@ def fault_stream(
         inserts, stop = {anchor: [Disconnect()]}, anchor
         note = f"connection dropped {where}"
     elif name == "truncate":
-        if not any(b.kind in ("done", "end") for b in blocks if b.start >= anchor):
+        if not any(b.kind == "end" for b in blocks if b.start >= anchor):
+            # [DONE] alone is no marker an app can check: the SDK consumes it and reads on the same without it
             return Faulted(
                 None,
-                "this stream has no end marker (no finish chunk, no [DONE]), so a cut cannot be told "
-                "from its end: truncate is not judged here",
+                "this stream has no finish chunk (a finish_reason), the only end marker an app can "
+                "check, so a cut cannot be told from its end: truncate is not judged here",
             )
         stop = anchor
         note = f"stream ended cleanly {where}, before its finish chunk and [DONE]"
@@ -172,7 +173,7 @@ def fault_stream(
         inserts, stop = {anchor: [Write(f"event: error{nl}data: {data}{nl}{nl}".encode())]}, anchor
         note = f"an error event {where}; the stream ended there"
     elif name == "stall":
-        inserts, stop = {anchor: [Pause(timeout), _STALL_END]}, anchor
+        inserts, stop = {anchor: [Pause(timeout), _STALL_END, Disconnect()]}, anchor
         note = f"the stream stalled {where} for up to {timeout:g} s"
     elif name == "split-utf8":
         offsets = [i + 1 for i, byte in enumerate(body) if byte >= 0xC0]

@@ -185,6 +185,9 @@ RULES: tuple[Rule, ...] = (
         lambda f: (
             f"one request was sent {max(f.attempts, f.attempts_any)} times, more than the "
             f"{STORM_BOUND} the SDK's retries allow"
+            if max(f.attempts, f.attempts_any) > STORM_BOUND
+            else f"the app asked {f.faulted} times over, each time with a new request the fault cut "
+            f"again, more than the {STORM_BOUND} attempts the SDK's retries allow"
         ),
         "Bound the app's retries (max_retries= on the client, a stop condition on any retry loop of "
         "its own) and do not wrap the SDK's retries in more retries.",

@@ -74,8 +74,11 @@ KINDS: dict[str, Kind] = {
         Kind(
             "server-error",
             "retryable",
-            "the first attempt gets a 503 with Writer's error body",
-            Fault.http_error(503, message="Service unavailable (injected by the resilience run)."),
+            "the first attempt gets a 503 with Writer's error body and retry-after-ms: 10 (so the SDK "
+            "retries at once instead of after its backoff of about a second)",
+            Fault.http_error(
+                503, retry_after_ms=10, message="Service unavailable (injected by the resilience run)."
+            ),
         ),
         Kind(
             "bad-request",
@@ -89,7 +92,8 @@ KINDS: dict[str, Kind] = {
             "truncate",
             "cut",
             "the stream ends cleanly after half its chunks, before its finish chunk and [DONE]; "
-            "a stream with no end marker cannot be judged",
+            "a stream with no finish chunk (Knowledge Graph questions, applications, completions) "
+            "cannot be judged",
         ),
         Kind("malformed", "cut", "a chunk that is not JSON after half the stream's chunks"),
         Kind("error-event", "cut", "an `event: error` block after half the stream's chunks; the stream ends"),

@@ -18,6 +18,7 @@ options and marker.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Generator
@@ -136,6 +137,14 @@ def _marker_options(
     return bool(marker.kwargs.get("skip", False)), chosen, expect
 
 
+def _with_fault_id(callspec: Any, kind: str) -> Any:
+    """The parametrized item's call spec with the fault in its id, where pytest builds node ids from it."""
+    idlist = getattr(callspec, "_idlist", None)
+    if idlist is None or not dataclasses.is_dataclass(callspec) or isinstance(callspec, type):
+        return callspec  # pragma: no cover - a pytest that builds the node id from the name
+    return dataclasses.replace(callspec, _idlist=(*idlist, f"fault={kind}"))
+
+
 def _fault_name(name: str, kind: str) -> str:
     return f"{name[:-1]}-fault={kind}]" if name.endswith("]") else f"{name}[fault={kind}]"
 
@@ -167,16 +176,17 @@ class ResiliencePlugin:
             skip, kinds, expect = _marker_options(item, self.kinds)
             if skip or self.known.get(item.nodeid) is False:
                 continue
+            callspec = getattr(item, "callspec", None)
             for kind in kinds:
                 twin = pytest.Function.from_parent(
                     item.parent,
                     name=_fault_name(item.name, kind),
-                    callspec=getattr(item, "callspec", None),
+                    callspec=_with_fault_id(callspec, kind),
                     callobj=item.obj,
                     # the plain item's fixture closure, parametrized arguments included
                     fixtureinfo=item._fixtureinfo,
                     keywords={f"writer_resilience_{kind}": True},
-                    originalname=item.originalname,
+                    originalname=None if callspec is None else item.originalname,
                 )
                 twin.stash[_KIND] = kind
                 twin.stash[_TWIN] = item.nodeid
@@ -206,6 +216,15 @@ class ResiliencePlugin:
             faulting.uninstall(hook)
             if isinstance(hook, Observer):
                 self.streamed_here[item.nodeid] = hook.streamed
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        finally:
+            hook = item.stash.get(_HOOK, None)
+            if isinstance(hook, Injector):
+                hook.close()  # the test is over: a stall that ends from now on hung nobody
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -344,7 +363,7 @@ class ResiliencePlugin:
             _write(Path(html_path), html.render_html(document))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.worker:
+        if self.worker or not (self.results or self.plain):
             return
         terminalreporter.section("writer-stream-testkit resilience")
         for line in terminal_lines(
