@@ -12,6 +12,7 @@ codes: 0 fine, 1 a finding (``verify`` drift, a port in use), 2 a usage error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -41,7 +42,8 @@ from .cassettes.tools import (
     render_verify_report,
 )
 from .doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
-from .errors import CassetteError, CassetteMissError, CassetteRecordError
+from .errors import CassetteError, CassetteMissError, CassetteRecordError, ScriptError
+from .resilience.chaos import Chaos
 from .scripts.plan import ResponsePlan, error_plan
 from .wire.call import Call
 
@@ -128,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=SERVE_HISTORY,
         metavar="N",
         help="remember only the last N requests, so a long run does not grow (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--chaos", metavar="KIND=RATE,...", help="fault streaming requests at random, a rate per kind"
+    )
+    serve.add_argument(
+        "--seed", type=int, help="seed for --chaos, to replay the same faults (default: random, printed)"
+    )
+    serve.add_argument(
+        "--resilience-report",
+        type=Path,
+        metavar="FILE",
+        help="with --chaos, write the clients' verdicts as JSON at exit",
     )
     serve.set_defaults(handler=_cmd_serve)
 
@@ -361,6 +375,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise _UsageError("--times needs --script and a whole number of at least 1.")
     if args.allow_repeats and args.cassettes is None:
         raise _UsageError("--allow-repeats replays cassettes, so it needs --cassettes DIR.")
+    chaos = _chaos(args)
     timing = _timing(args.timing)
     directory = (
         _load_directory(args.cassettes, timing, allow_repeats=args.allow_repeats)
@@ -373,6 +388,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         max_body_size=args.max_body_size,
         history=args.history,
+        chaos=chaos,
         source=directory
         if directory is not None
         else _Cycle(scripts)
@@ -390,7 +406,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         what = f"{len(scripts)} script(s) for {served}"
     else:
         what = "no replies (every request gets a 500)"
-    return _run_until_stopped(server, "serve", f"Serving the Writer API at {{url}} with {what}.")
+    if chaos is not None:
+        what += f", chaos {args.chaos} (seed {chaos.seed}; --seed {chaos.seed} replays it)"
+    status = _run_until_stopped(server, "serve", f"Serving the Writer API at {{url}} with {what}.")
+    if chaos is not None and args.resilience_report is not None:
+        args.resilience_report.write_text(json.dumps(chaos.report(), indent=2) + "\n", encoding="utf-8")
+        print(f"Wrote the resilience report to {args.resilience_report}.", file=sys.stderr, flush=True)
+    return status
+
+
+def _chaos(args: argparse.Namespace) -> Chaos | None:
+    if args.chaos is None:
+        if args.seed is not None or args.resilience_report is not None:
+            raise _UsageError("--seed and --resilience-report need --chaos KIND=RATE,...")
+        return None
+    try:
+        return Chaos.parse(args.chaos, seed=args.seed)
+    except ScriptError as error:
+        raise _UsageError(str(error)) from None
 
 
 def _run_until_stopped(

@@ -382,6 +382,7 @@ def writer_server(
         server.cassette = cassette
     else:
         server = FakeWriterServer(cassette=cassette)
+    server.chaos = resilience.marker_chaos(request.node)
     server.start()
     _watch(request, "writer_server", server)
     try:

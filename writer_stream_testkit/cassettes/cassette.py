@@ -179,7 +179,7 @@ class Cassette:
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
         hook = active_fault()
         if hook is not None:
-            faulted = hook.answer(call, lambda: self._peek(call))
+            faulted = hook.answer(call, lambda: self.peek(call))
             if faulted is not None:
                 return "replay", faulted
         interactions = self.load()
@@ -221,8 +221,12 @@ class Cassette:
             self._misses.append(message)
         return action, error_plan(500, message)
 
-    def _peek(self, call: Call) -> ResponsePlan | None:
-        """The recorded answer replay would give ``call``, counting and recording nothing."""
+    def peek(self, call: Call) -> ResponsePlan | None:
+        """The recorded answer replay would give ``call``, counting and recording nothing (``None``: no match).
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still replays the recording itself.
+        """
         interactions = self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:

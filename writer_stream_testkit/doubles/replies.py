@@ -185,7 +185,7 @@ class ReplyQueue:
                 return self.reject(call, 400, problem)
         hook = active_fault()
         if hook is not None:
-            faulted = hook.answer(call, lambda: self._peek(call, path))
+            faulted = hook.answer(call, lambda: self.peek(call, path))
             if faulted is not None:
                 return faulted
         with self._lock:
@@ -210,8 +210,13 @@ class ReplyQueue:
                 f"{type(exc).__name__}: {exc} See verify() for the traceback.",
             )
 
-    def _peek(self, call: Call, path: str) -> ResponsePlan | None:
-        """The plan the next matching reply would give ``call``, using up and recording nothing."""
+    def peek(self, call: Call, path: str | None = None) -> ResponsePlan | None:
+        """The plan the next matching reply would give ``call``, using up and recording nothing.
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still gets the reply itself.
+        """
+        path = call.path if path is None else path
         with self._lock:
             item = next((e.item for e in self._entries if e.left > 0 and e.matches(call, path)), None)
         if item is None:

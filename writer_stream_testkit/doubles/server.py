@@ -37,6 +37,7 @@ import h11
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
+from .faulting import FaultHook
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -127,6 +128,7 @@ class FakeWriterServer(QueuedDouble):
         source: PlanSource | LiveSource | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         history: int | None = None,
+        chaos: FaultHook | None = None,
     ) -> None:
         if max_body_size is not None and (
             isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0
@@ -142,6 +144,8 @@ class FakeWriterServer(QueuedDouble):
             )
         super().__init__()
         self._queue = ReplyQueue(history=history)
+        self.chaos = chaos
+        """Faults at random (``resilience.chaos.Chaos``), asked before the reply source; ``None``: none."""
         self.host = host
         self.port = port
         self.max_body_size = max_body_size
@@ -442,6 +446,18 @@ class FakeWriterServer(QueuedDouble):
         The queue, a cassette, a directory of them or the record proxy: each
         gets every request and decides what answers it.
         """
+        if self.chaos is not None and not isinstance(self._source, LiveSource):
+            source = self._source
+            peek = getattr(source, "peek", None)
+
+            def original() -> ResponsePlan | None:
+                # a source that can peek keeps the faulted reply for the retry; others give one up
+                plan: ResponsePlan | None = peek(call) if peek is not None else source.take(call)
+                return plan
+
+            faulted = self.chaos.answer(call, original)
+            if faulted is not None:
+                return faulted
         if self._source is not self._queue:
             self._queue.record(call)
         try:

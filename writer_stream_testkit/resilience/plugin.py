@@ -29,17 +29,19 @@ import pytest
 
 from ..doubles import faulting
 from ..errors import ScriptError
+from .chaos import Chaos
 from .inject import Injector, Observer
 from .judge import ErrorOrigin, Facts, Frame, error_origin, judge
 from .kinds import KINDS, parse_kinds
 from .report import VERDICTS, build_report, terminal_lines
 
-__all__ = ["DEFAULT_TIMEOUT", "add_options", "configure"]
+__all__ = ["DEFAULT_TIMEOUT", "add_options", "configure", "marker_chaos"]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a stalled stream may be waited on before the verdict is ``hung`` and the kit cuts it."""
 
 MARKER = "writer_resilience"
+SERVER_MARKER = "writer_server"
 CACHE_KEY = "writer_stream_testkit/resilience_streamed"
 RESULT = "writer_resilience"
 PLAIN = "writer_resilience_plain"
@@ -95,6 +97,11 @@ def configure(config: pytest.Config) -> None:
         "the test out, faults=[...] picks its fault kinds, and expect={kind: verdict} declares a verdict "
         "the test expects, which then does not fail the run.",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{SERVER_MARKER}(chaos=None, seed=None): the writer_server fixture faults streaming requests at "
+        "random, chaos='KIND=RATE,...' (rate-limit=0.2,disconnect=0.05), from the seed (printed on failure).",
+    )
     if not config.getoption("writer_resilience", default=False):
         return
     try:
@@ -107,6 +114,34 @@ def configure(config: pytest.Config) -> None:
             f"--writer-resilience-timeout got {timeout}; pass a number of seconds above 0 (default 10)."
         )
     config.pluginmanager.register(ResiliencePlugin(config, kinds, float(timeout)), "writer_resilience")
+
+
+def marker_chaos(item: pytest.Item) -> Chaos | None:
+    """The ``writer_server`` marker's chaos for the fixture's server, its seed added to the test's report."""
+    marker = item.get_closest_marker(SERVER_MARKER)
+    if marker is None:
+        return None
+    unknown = sorted(set(marker.kwargs) - {"chaos", "seed"})
+    rates = marker.kwargs.get("chaos")
+    if unknown or marker.args or rates is None:
+        raise pytest.UsageError(
+            f"@pytest.mark.{SERVER_MARKER} on {item.nodeid} takes chaos='KIND=RATE,...' (or a dict of rates) "
+            "and seed=; pass chaos=, and nothing else."
+        )
+    try:
+        chaos = (
+            Chaos.parse(rates, seed=marker.kwargs.get("seed"))
+            if isinstance(rates, str)
+            else Chaos(dict(rates), seed=marker.kwargs.get("seed"))
+        )
+    except ScriptError as error:
+        raise pytest.UsageError(f"@pytest.mark.{SERVER_MARKER} on {item.nodeid}: {error}") from None
+    item.add_report_section(
+        "call",
+        "writer-stream-testkit chaos",
+        f"seed {chaos.seed}: pass seed={chaos.seed} to replay these faults",
+    )
+    return chaos
 
 
 def _marker_options(
