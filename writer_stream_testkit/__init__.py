@@ -62,6 +62,7 @@ from .helpers.streaming import (
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
+from .resilience.chaos import Chaos
 from .scripts.application import ApplicationScript
 from .scripts.chat import StreamScript
 from .scripts.completion import CompletionScript
@@ -95,6 +96,7 @@ __all__ = [
     "CassetteFormatError",
     "CassetteMissError",
     "CassetteRecordError",
+    "Chaos",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionStream",
