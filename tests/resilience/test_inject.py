@@ -97,7 +97,7 @@ def test_stall_pauses_for_the_timeout_then_cuts_and_counts_a_hang_only_when_wait
     plan = fault_stream(KINDS["stall"], _plan(), timeout=5, on_stall_end=lambda: ended.append(True)).plan
     assert plan is not None
     steps = list(plan.steps)  # read all at once, in no time: no hang
-    assert Pause(5) in steps
+    assert any(isinstance(s, Pause) and 5 <= s.seconds < 5.1 for s in steps)
     assert isinstance(steps[-1], Disconnect)
     assert ended == []
 

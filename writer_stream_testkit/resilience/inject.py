@@ -32,6 +32,13 @@ _STALL_END = object()
 
 
 @dataclass(frozen=True)
+class _StallPause:
+    """The stall's silence: ``seconds`` from the moment the stream reaches it (see :func:`_lazy`)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Faulted:
     """The faulted plan, or ``None`` with the reason the kind cannot apply to this stream."""
 
@@ -173,7 +180,7 @@ def fault_stream(
         inserts, stop = {anchor: [Write(f"event: error{nl}data: {data}{nl}{nl}".encode())]}, anchor
         note = f"an error event {where}; the stream ended there"
     elif name == "stall":
-        inserts, stop = {anchor: [Pause(timeout), _STALL_END, Disconnect()]}, anchor
+        inserts, stop = {anchor: [_StallPause(timeout), _STALL_END, Disconnect()]}, anchor
         note = f"the stream stalled {where} for up to {timeout:g} s"
     elif name == "split-utf8":
         offsets = [i + 1 for i, byte in enumerate(body) if byte >= 0xC0]
@@ -223,17 +230,26 @@ def _lazy(
     steps: list[Step | object], on_stall_end: Callable[[], None], clock: Callable[[], float] = time.monotonic
 ) -> LazySteps:
     def make() -> Iterator[Step]:
-        paused_at, paused = 0.0, 0.0
+        started = clock()
+        pauses = 0.0
+        stalled_at, stall = 0.0, 0.0
         for step in steps:
+            if isinstance(step, _StallPause):
+                # Doubles wait by deadlines from the request's arrival; the time the client took
+                # to read this far is added, so the silence lasts the full stall from here.
+                behind = max(0.0, clock() - started - pauses)
+                stalled_at, stall = clock(), step.seconds
+                yield Pause(step.seconds + behind)
+                continue
             if step is _STALL_END:
-                # The executor asks for the step after the stall's pause: the client is still waiting.
+                # The executor asks for the step after the stall: the client is still waiting.
                 # (Reading the steps all at once, to measure the body, takes no time and is no hang.)
-                if clock() - paused_at >= 0.9 * paused:
+                if clock() - stalled_at >= 0.9 * stall:
                     on_stall_end()
                 continue
             assert isinstance(step, (Write, Pause, Disconnect))
             if isinstance(step, Pause):
-                paused_at, paused = clock(), step.seconds
+                pauses += step.seconds
             yield step
 
     return LazySteps(make)
