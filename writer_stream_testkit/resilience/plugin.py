@@ -19,6 +19,7 @@ options and marker.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import sys
 from collections.abc import Generator
@@ -112,6 +113,11 @@ def configure(config: pytest.Config) -> None:
     if not timeout > 0:
         raise pytest.UsageError(
             f"--writer-resilience-timeout got {timeout}; pass a number of seconds above 0 (default 10)."
+        )
+    if config.getoption("writer_resilience_html") and importlib.util.find_spec(f"{__package__}.html") is None:
+        raise pytest.UsageError(
+            "--writer-resilience-html needs the HTML renderer, writer_stream_testkit.resilience.html, which is not "
+            "installed with this version; write --writer-resilience-json=PATH instead."
         )
     config.pluginmanager.register(ResiliencePlugin(config, kinds, float(timeout)), "writer_resilience")
 
