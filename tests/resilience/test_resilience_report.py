@@ -167,3 +167,24 @@ def test_the_html_report_is_written_by_the_renderer(pytester: pytest.Pytester) -
     )
     result.assert_outcomes(passed=2)
     assert "<html" in out.read_text(encoding="utf-8").lower()
+
+
+def test_unittest_cases_are_left_as_they_are(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_cases="""
+        import unittest
+
+        class Case(unittest.TestCase):
+            def test_one(self):
+                pass
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "--writer-resilience",
+        "--writer-resilience-faults=keep-alive",
+    )
+    result.assert_outcomes(passed=1)

@@ -212,7 +212,8 @@ class ResiliencePlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         extra: list[pytest.Item] = []
         for item in items:
-            if not isinstance(item, pytest.Function) or _KIND in item.stash:
+            # plain test functions only: a unittest case or another plugin's item is not copied here
+            if type(item) is not pytest.Function or _KIND in item.stash:
                 continue
             skip, kinds, expect = _marker_options(item, self.kinds)
             if skip or self.known.get(item.nodeid) is False:
