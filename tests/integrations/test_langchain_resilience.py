@@ -89,4 +89,6 @@ def test_a_langchain_app_gets_its_verdicts(pytester: pytest.Pytester) -> None:
     }
     assert verdicts == expected
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*test_mock[naive-fault=truncate]*truncated-accepted*"])
+    result.stdout.fnmatch_lines(
+        ["FAILED test_lc.py::test_mock?naive-fault=truncate? - writer-resilience: trunc*"]
+    )
