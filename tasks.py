@@ -43,6 +43,8 @@ SDK2_TESTS = (
     "tests/test_client.py",
     "tests/test_retry.py",
     "tests/integrations",
+    "tests/resilience/test_inject.py",
+    "tests/resilience/test_chaos.py",
 )
 
 
