@@ -49,6 +49,8 @@ CASES = [
     (facts("truncate", outcome="failed", origin="app-defined"), "ok"),
     (facts("disconnect", outcome="failed", origin="sdk"), "ok"),
     (facts("disconnect", attempts=2, retry_gap=0.0), "ok"),
+    (facts("malformed", attempts=2, retry_gap=0.0), "ok"),  # a successful retry after a malformed chunk
+    (facts("server-error", attempts=2, retry_gap=0.02), "ok"),
     (facts("disconnect", origin="kit-check", outcome="error"), "truncated-accepted"),
     (facts("malformed", outcome="failed", origin="app-crash", error="JSONDecodeError"), "crashed"),
     (facts("split-utf8"), "ok"),
