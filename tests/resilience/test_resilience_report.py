@@ -188,3 +188,22 @@ def test_unittest_cases_are_left_as_they_are(pytester: pytest.Pytester) -> None:
         "--writer-resilience-faults=keep-alive",
     )
     result.assert_outcomes(passed=1)
+
+
+def test_the_header_says_how_many_fault_items_were_added(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_two=PROJECT.replace("    assert faulting.active() is None\n", "")
+        + "\n\ndef test_plain():\n    pass\n"
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "--writer-resilience",
+        "--writer-resilience-faults=keep-alive,crlf",
+        "--collect-only",
+    )
+    result.stdout.fnmatch_lines(
+        ["writer-resilience: 4 fault items added to 2 tests (keep-alive, crlf; timeout 10 s)"]
+    )

@@ -34,7 +34,7 @@ from .chaos import Chaos
 from .inject import Injector, Observer
 from .judge import ErrorOrigin, Facts, Frame, error_origin, judge
 from .kinds import KINDS, parse_kinds
-from .report import VERDICTS, build_report, terminal_lines
+from .report import VERDICTS, build_report, plural, terminal_lines
 
 __all__ = ["DEFAULT_TIMEOUT", "add_options", "configure", "marker_chaos"]
 
@@ -235,6 +235,13 @@ class ResiliencePlugin:
                 twin.stash[_EXPECT] = expect
                 extra.append(twin)
         items.extend(extra)
+
+    def pytest_report_collectionfinish(self, items: list[pytest.Item]) -> str:
+        faulted = sum(1 for item in items if _KIND in item.stash)
+        return (
+            f"writer-resilience: {plural(faulted, 'fault item')} added to {plural(len(items) - faulted, 'test')} "
+            f"({', '.join(self.kinds)}; timeout {self.timeout:g} s)"
+        )
 
     # --- running: the hook around each item ---------------------------------------------------------
 
