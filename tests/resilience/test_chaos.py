@@ -24,16 +24,16 @@ WAIT = 60
 
 
 def _ask(server: FakeWriterServer, n: int, **options: object) -> list[str]:
-    client = writerai.Writer(api_key="k", base_url=server.base_url, **options)  # type: ignore[arg-type]
     outcomes = []
-    for i in range(n):
-        try:
-            stream = client.chat.chat(
-                model="palmyra-x5", messages=[{"role": "user", "content": str(i)}], stream=True
-            )
-            outcomes.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
-        except (writerai.APIError, httpx.HTTPError) as error:
-            outcomes.append(type(error).__name__)
+    with writerai.Writer(api_key="k", base_url=server.base_url, **options) as client:  # type: ignore[arg-type]
+        for i in range(n):
+            try:
+                stream = client.chat.chat(
+                    model="palmyra-x5", messages=[{"role": "user", "content": str(i)}], stream=True
+                )
+                outcomes.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
+            except (writerai.APIError, httpx.HTTPError) as error:
+                outcomes.append(type(error).__name__)
     return outcomes
 
 
@@ -61,10 +61,10 @@ def test_the_journal_gives_request_side_verdicts() -> None:
     chaos = Chaos({"bad-request": 1.0}, seed=1)
     with FakeWriterServer(chaos=chaos) as server:
         server.reply(SCRIPT)
-        client = writerai.Writer(api_key="k", base_url=server.base_url, max_retries=0)
-        for _ in range(2):  # an app loop that retries a 400
-            with pytest.raises(writerai.BadRequestError):
-                list(client.chat.chat(model="palmyra-x5", messages=[], stream=True))
+        with writerai.Writer(api_key="k", base_url=server.base_url, max_retries=0) as client:
+            for _ in range(2):  # an app loop that retries a 400
+                with pytest.raises(writerai.BadRequestError):
+                    list(client.chat.chat(model="palmyra-x5", messages=[], stream=True))
         server.reset()
     report = chaos.report()
     assert report["seed"] == 1
@@ -108,8 +108,10 @@ def test_serve_chaos_prints_its_seed_and_writes_the_report(tmp_path: Path) -> No
         out = proc.stdout
         threading.Thread(target=lambda: lines.put(out.readline()), daemon=True).start()
         url = lines.get(timeout=WAIT).strip()
-        client = writerai.Writer(api_key="k", base_url=url, max_retries=0)
-        with pytest.raises(writerai.RateLimitError):
+        with (
+            writerai.Writer(api_key="k", base_url=url, max_retries=0) as client,
+            pytest.raises(writerai.RateLimitError),
+        ):
             list(client.chat.chat(model="palmyra-x5", messages=[], stream=True))
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=WAIT)
@@ -132,8 +134,8 @@ def test_the_writer_server_marker_brings_chaos_and_its_seed(pytester: pytest.Pyt
         @pytest.mark.writer_server(chaos="bad-request=1", seed=9)
         def test_app(writer_server):
             writer_server.reply(StreamScript().content("hi").finish("stop"))
-            client = writerai.Writer(base_url=writer_server.base_url, max_retries=0)
-            list(client.chat.chat(model="m", messages=[], stream=True))
+            with writerai.Writer(base_url=writer_server.base_url, max_retries=0) as client:
+                list(client.chat.chat(model="m", messages=[], stream=True))
         """
     )
     result = pytester.runpytest("-p", "no:xdist")

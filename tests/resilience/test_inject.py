@@ -159,8 +159,10 @@ def test_a_replayed_cassette_and_a_socket_server_are_faulted_too(installed: obje
     # the same request again is a retry to this injector; a fresh one (the next test) faults it anew
     fresh = Injector.for_kind("server-error")
     installed(fresh)  # type: ignore[operator]
-    with FakeWriterServer(cassette=Cassette(path)) as server:
-        client = writerai.Writer(api_key="k", base_url=server.base_url)
+    with (
+        FakeWriterServer(cassette=Cassette(path)) as server,
+        writerai.Writer(api_key="k", base_url=server.base_url) as client,
+    ):
         list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
     assert [a.status for a in fresh.attempts] == [503, None]
 
