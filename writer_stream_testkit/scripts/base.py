@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import yaml
 from typing_extensions import Self
 
+from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import ScriptError
 from .chat_yaml import _Dumper
 from .faults import DataAfterDone, Fault, Frame, MissingDone, check_faults, fault_from_yaml
@@ -48,7 +49,9 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
     """YAML text or a file (a path, or a one-line string ending in .yaml/.yml), safely loaded.
 
     Returns the document and where it came from, for error messages. Only plain
-    data is accepted: ``yaml.safe_load`` refuses tags such as ``!!python/object``.
+    data is accepted: ``yaml.safe_load`` refuses tags such as ``!!python/object``;
+    aliases are bounded as a cassette's are (``ALIAS_EXPANSION_LIMIT``), so a
+    few hundred bytes cannot stand for gigabytes.
     """
     if isinstance(source, os.PathLike) or ("\n" not in source and source.strip().endswith((".yaml", ".yml"))):
         path = Path(source)
@@ -59,8 +62,18 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
             raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
     else:
         text, where = source, "<script YAML>"
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text), where
+        node = loader.get_single_node()
+        if node is None:
+            return None, where
+        if alias_expansion(node) > ALIAS_EXPANSION_LIMIT:
+            raise ScriptError(
+                f"{where} uses YAML aliases that stand for more than {ALIAS_EXPANSION_LIMIT:,} characters "
+                "of data; files whose aliases expand that far are refused, since reading them would take "
+                "unbounded memory. Write the values out instead of using aliases."
+            )
+        return loader.construct_document(node), where
     except yaml.constructor.ConstructorError as exc:
         raise ScriptError(
             f"{where}: {exc.problem} {exc.problem_mark or ''}. Script files are plain data and are "
@@ -68,6 +81,8 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
         ) from None
     except yaml.YAMLError as exc:
         raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
+    finally:
+        loader.dispose()
 
 
 class ScriptBase:
