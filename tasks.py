@@ -46,6 +46,8 @@ SDK2_TESTS = (
     "tests/doubles/test_guard.py",
     "tests/doubles/test_mistakes.py",
     "tests/integrations",
+    "tests/resilience/test_inject.py",
+    "tests/resilience/test_chaos.py",
 )
 
 

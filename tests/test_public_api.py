@@ -21,6 +21,7 @@ EXPECTED = [
     "CassetteFormatError",
     "CassetteMissError",
     "CassetteRecordError",
+    "Chaos",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionStream",

@@ -64,6 +64,7 @@ from .helpers.streaming import (
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
+from .resilience.chaos import Chaos
 from .scripts.application import ApplicationScript
 from .scripts.chat import StreamScript
 from .scripts.completion import CompletionScript
@@ -97,6 +98,7 @@ __all__ = [
     "CassetteFormatError",
     "CassetteMissError",
     "CassetteRecordError",
+    "Chaos",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionStream",

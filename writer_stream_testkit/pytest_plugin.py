@@ -53,6 +53,7 @@ from .doubles.guard import guard
 from .doubles.mock import DEFAULT_BASE_URL, WriterMock
 from .doubles.server import FakeWriterServer
 from .errors import CassetteMissError, ReplyError, ScriptError, TestkitError, UnexpectedRequestError
+from .resilience import plugin as resilience
 from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
@@ -138,6 +139,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(https://api.writer.com and WRITER_BASE_URL are always answered).",
         default=[],
     )
+    resilience.add_options(parser)
 
 
 # The names this module is registered under: the pytest11 entry point's, and its own when a
@@ -161,6 +163,7 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    resilience.configure(config)
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(path=None, **options): use a cassette for this test; the path is relative to the "
@@ -517,6 +520,7 @@ def writer_server(
         server.cassette = cassette
     else:
         server = FakeWriterServer(cassette=cassette)
+    server.chaos = resilience.marker_chaos(request.node)
     server.start()
     # writerai.Writer() with no base_url, here or in a subprocess, reaches the server, not the real API
     monkeypatch.setenv("WRITER_BASE_URL", server.base_url)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from ..doubles.base import verify_at_exit
+from ..doubles.faulting import active as active_fault
 from ..doubles.flow import Flow, Need
 from ..doubles.hosts import (
     BaseURLs,
@@ -188,6 +189,11 @@ class Cassette:
         return self._rules.matches(self._scrub_call(call), recorded)
 
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self.peek(call))
+            if faulted is not None:
+                return "replay", faulted
         interactions = self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:
@@ -226,6 +232,34 @@ class Cassette:
         with self._lock:
             self._note_miss(message)
         return action, error_plan(500, message)
+
+    def peek(self, call: Call) -> ResponsePlan | None:
+        """The recorded answer replay would give ``call``, counting and recording nothing (``None``: no match).
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still replays the recording itself.
+        """
+        interactions = self.load()
+        scrubbed = self._scrub_call(call)
+        with self._lock:
+            counts = list(self._play_counts)
+        found = next(
+            (
+                i
+                for i, x in enumerate(interactions)
+                if counts[i] == 0 and self._rules.matches(scrubbed, x.request)
+            ),
+            None,
+        )
+        if found is None and self.allow_playback_repeats:
+            found = next(
+                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
+            )
+        if found is None:
+            return None
+        return render_plan(
+            interactions[found].response, timing=self.timing, reason=f"{self.path} interactions[{found}]"
+        )
 
     def _note_miss(self, message: str) -> None:
         """Keep a miss for :meth:`verify` (the lock held), counting those ``history`` lets go of."""

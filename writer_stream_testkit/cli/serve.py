@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Sequence
@@ -14,7 +16,8 @@ from ..cassettes.model import Timing
 from ..cassettes.timing import parse_timing
 from ..cassettes.tools import directory_miss_message
 from ..doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
-from ..errors import CassetteError, CassetteMissError, UnexpectedRequestError
+from ..errors import CassetteError, CassetteMissError, ScriptError, UnexpectedRequestError
+from ..resilience.chaos import Chaos
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
 from ..wire.endpoints import JSON_BODY_ENDPOINTS
@@ -27,6 +30,7 @@ __all__ = [
     "CassetteDirectory",
     "Cycle",
     "add_parser",
+    "chaos_option",
     "load_directory",
     "load_script",
     "run",
@@ -102,6 +106,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=SERVE_HISTORY,
         metavar="N",
         help="remember only the last N requests, so a long run does not grow (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--chaos", metavar="KIND=RATE,...", help="fault streaming requests at random, a rate per kind"
+    )
+    serve.add_argument(
+        "--seed", type=int, help="seed for --chaos, to replay the same faults (default: random, printed)"
+    )
+    serve.add_argument(
+        "--resilience-report",
+        type=Path,
+        metavar="FILE",
+        help="with --chaos, write the clients' verdicts as JSON at exit",
     )
     serve.set_defaults(handler=run)
 
@@ -277,6 +293,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--times needs --script and a whole number of at least 1.")
     if args.allow_repeats and args.cassettes is None:
         raise UsageError("--allow-repeats replays cassettes, so it needs --cassettes DIR.")
+    chaos = chaos_option(args)
     timing = timing_option(args.timing)
     directory = (
         load_directory(args.cassettes, timing, allow_repeats=args.allow_repeats, history=args.history)
@@ -289,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         max_body_size=args.max_body_size,
         history=args.history,
+        chaos=chaos,
         source=directory
         if directory is not None
         else Cycle(scripts, history=args.history)
@@ -306,7 +324,25 @@ def run(args: argparse.Namespace) -> int:
         what = f"{len(scripts)} script(s) for {served}"
     else:
         what = "no replies yet (queue them with POST /__writer/replies: writer-stream-testkit docs control)"
-    return run_until_stopped(server, "serve", lambda url: f"Serving the Writer API at {url} with {what}.")
+    if chaos is not None:
+        what += f", chaos {args.chaos} (seed {chaos.seed}; --seed {chaos.seed} replays it)"
+    status = run_until_stopped(server, "serve", lambda url: f"Serving the Writer API at {url} with {what}.")
+    if chaos is not None and args.resilience_report is not None:
+        args.resilience_report.write_text(json.dumps(chaos.report(), indent=2) + "\n", encoding="utf-8")
+        print(f"Wrote the resilience report to {args.resilience_report}.", file=sys.stderr, flush=True)
+    return status
+
+
+def chaos_option(args: argparse.Namespace) -> Chaos | None:
+    """``--chaos`` (with ``--seed`` and ``--resilience-report``) as a :class:`Chaos`, or ``None``."""
+    if args.chaos is None:
+        if args.seed is not None or args.resilience_report is not None:
+            raise UsageError("--seed and --resilience-report need --chaos KIND=RATE,...")
+        return None
+    try:
+        return Chaos.parse(args.chaos, seed=args.seed)
+    except ScriptError as error:
+        raise UsageError(str(error)) from None
 
 
 def load_script(path: Path) -> AnyScript:

@@ -33,6 +33,7 @@ from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from .faulting import active as active_fault
 from .flow import Flow, Need, drive
 from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
@@ -257,6 +258,11 @@ class ReplyQueue:
             problem = _body_problem(call)
             if problem is not None:
                 return self.reject(call, 400, problem)
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self.peek(call, path))
+            if faulted is not None:
+                return faulted
         while True:
             with self._lock:
                 candidates = [e for e in self._entries if e.left > 0]
@@ -305,6 +311,24 @@ class ReplyQueue:
             f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
             "See verify() for the traceback.",
         )
+
+    def peek(self, call: Call, path: str | None = None) -> ResponsePlan | None:
+        """The plan the next matching reply would give ``call``, using up and recording nothing.
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still gets the reply itself. ``None`` when no reply fits, or when finding or
+        computing it raises (the request is then answered as usual, which reports that).
+        """
+        path = unquote(call.path) if path is None else path
+        with self._lock:
+            candidates = [e for e in self._entries if e.left > 0]
+        try:
+            item = next((e.item for e in candidates if e.matches(call, path)), None)
+            if isinstance(item, ComputedReply):
+                item = item.resolve(call, path)
+            return None if item is None else item.plan(call)
+        except Exception:
+            return None
 
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""

@@ -40,6 +40,7 @@ from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Writ
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .control import control_plan, is_control
+from .faulting import FaultHook
 from .flow import Need, UserCodeCrashed, adrive, fulfil
 from .framing import frame, informational_problem
 from .guard import guard
@@ -134,6 +135,7 @@ class FakeWriterServer(QueuedDouble):
         source: PlanSource | LiveSource | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         history: int | None = None,
+        chaos: FaultHook | None = None,
     ) -> None:
         if max_body_size is not None and (
             isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0
@@ -149,6 +151,8 @@ class FakeWriterServer(QueuedDouble):
             )
         super().__init__()
         self._queue = ReplyQueue(history=history)
+        self.chaos = chaos
+        """Faults at random (``resilience.chaos.Chaos``), asked before the reply source; ``None``: none."""
         self.host = host
         self.port = port
         self.max_body_size = max_body_size
@@ -476,6 +480,18 @@ class FakeWriterServer(QueuedDouble):
         """
         if is_control(call):  # the control API (doubles/control.py): never a call, never a reply
             return control_plan(self, call, queue_answers=self._source is self._queue)
+        if self.chaos is not None and not isinstance(self._source, LiveSource):
+            source = self._source
+            peek = getattr(source, "peek", None)
+
+            def original() -> ResponsePlan | None:
+                # a source that can peek keeps the faulted reply for the retry; others give one up
+                plan: ResponsePlan | None = peek(call) if peek is not None else source.take(call)
+                return plan
+
+            faulted = self.chaos.answer(call, original)
+            if faulted is not None:
+                return faulted
         if self._source is not self._queue:
             self._queue.record(call)
         try:
