@@ -625,3 +625,55 @@ def test_tls_settings_are_built_only_where_tls_can_happen(
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname
         assert context.cert_store_stats()["x509_ca"] == 0
+
+
+# --- issue 20 item 1: a save never loses what was recorded ----------------------------------------
+
+
+def _spoil(path: Path) -> None:
+    """Make the cassette unreadable mid-run, as a concurrent writer or a hand edit might."""
+    text = path.read_text().replace("messages:", "deep: " + "[" * 300 + "]" * 300 + "\n      messages:", 1)
+    path.write_text(text)
+
+
+def test_a_new_episodes_save_that_cannot_merge_keeps_the_recording_in_a_rescue_file(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    server.reply(StreamScript().content("two").finish())
+
+    def run() -> None:
+        with Cassette(path, record_mode="new_episodes", upstream=server.base_url):
+            assert "".join(sdk_stream([{"role": "user", "content": "new"}])) == "two"
+            _spoil(path)
+
+    with pytest.raises(CassetteRecordError) as caught:
+        run()
+    rescue = tmp_path / "c.unsaved.yaml"
+    message = str(caught.value)
+    assert f"Cassette {path} could not be saved (CassetteFormatError: Cassette {path} nests" in message
+    assert f"so this run's 1 recording went to {rescue} instead" in message
+    (saved,) = load_cassette(rescue).interactions
+    assert saved.request.json["messages"] == [{"role": "user", "content": "new"}]
+    assert KEY not in rescue.read_text()  # redacted like any recording
+
+
+def test_a_save_whose_rescue_fails_too_keeps_the_recording_for_the_next_save(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    server.reply(StreamScript().content("two").finish())
+    cassette = Cassette(path, record_mode="new_episodes", upstream=server.base_url)
+    rescue = tmp_path / "c.unsaved.yaml"
+    rescue.mkdir()  # nothing can be written there
+    with cassette:
+        assert "".join(sdk_stream([{"role": "user", "content": "new"}])) == "two"
+        _spoil(path)
+        with pytest.raises(CassetteRecordError, match="They are kept in memory"):
+            cassette.save()
+        rescue.rmdir()
+        path.unlink()
+    contents = [i.request.json["messages"][0]["content"] for i in load_cassette(path).interactions]
+    assert contents == ["new"]

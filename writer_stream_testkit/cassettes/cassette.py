@@ -286,21 +286,23 @@ class Cassette:
         recorded = tuple(interaction_from_capture(c, self.redaction) for c in finished if c.responded)
         mode = self.record_mode
         earlier = self._saved  # what earlier saves of this run wrote: the file holds it already
+        failed: str | None = None  # raises, keeping the captures, if even the rescue file failed
         if mode == "rewrite":
             # Nothing finished (or nothing ran): leave the old recording rather than blank it.
             if recorded or not (still_open or not (earlier or captures or self._calls)):
-                save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+                failed = save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
         elif mode == "all" and recorded:
-            save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+            failed = save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
         elif mode != "none" and recorded:
-            save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
-        self._saved = (*earlier, *recorded)
+            failed = save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
+        self._saved = () if failed is not None else (*earlier, *recorded)
         with self._lock:
             # Only what was saved: a capture another thread added meanwhile waits for the next save.
             self._captures = [c for c in self._captures if all(c is not f for f in finished)]
         self._warn_short_keys(finished)
-        if still_open:
-            raise CassetteRecordError("\n\n".join(self._open_stream_message(c) for c in still_open))
+        problems = [*([failed] if failed is not None else []), *map(self._open_stream_message, still_open)]
+        if problems:
+            raise CassetteRecordError("\n\n".join(problems))
 
     def _warn_short_keys(self, captures: Sequence[_recorder.Capture]) -> None:
         """Warn (once per save) that a key too short to scrub may be in what was just saved."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CassetteError, CassetteFormatError
+from ..wire.call import MAX_JSON_DEPTH, deeper_than
 from ..wire.sse import encode_event
 from .fast_load import _fast_data
 from .framing import _parse_block
@@ -109,6 +110,14 @@ class _Check:
         cassette holding one would replay differently, or not at all, in each double.
         """
         pairs = self.headers(value, where)
+        lengths = [text for name, text in pairs if name == "content-length"]
+        if len(lengths) > 1 or not all(_DIGITS.fullmatch(text) for text in lengths):
+            raise self.fail(
+                f"{where}.content-length",
+                f"is {(lengths[0] if len(lengths) == 1 else lengths)!r}, not one plain whole number of bytes "
+                "(digits only: no sign, underscore or space)",
+                "Write the body's length in digits, like 14, or delete the header so the body is sent chunked.",
+            )
         for name, text in pairs:
             if not _TOKEN.fullmatch(name):
                 raise self.fail(
@@ -171,6 +180,8 @@ class _Check:
 
 
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+_DIGITS = re.compile(r"[0-9]+")
+"""A ``content-length`` both doubles read alike: ``int()`` takes ``+14``, ``1_4`` and ``-5``, h11 does not."""
 
 
 def _kind(value: Any) -> str:
@@ -239,6 +250,13 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
     if "json" in req and "body" in req:
         raise check.fail(
             f"{where}.request", "has both `json` and `body`", "Keep one: `json` for a JSON body."
+        )
+    if deeper_than(req.get("json"), MAX_JSON_DEPTH):
+        raise check.fail(
+            f"{where}.request.json",
+            f"nests lists and mappings more than {MAX_JSON_DEPTH} levels deep, deeper than any request "
+            "body the doubles read",
+            "Flatten the body there, or record the cassette again (such a body is recorded as text).",
         )
     request = RecordedRequest(
         method=check.string(req["method"], f"{where}.request.method").upper(),

@@ -26,6 +26,7 @@ from typing import Final
 import httpx
 
 from ..doubles.server import LiveResponse
+from ..errors import CassetteRecordError
 from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from . import recorder as _recorder
@@ -185,9 +186,11 @@ class RecordingProxy:
                     return False
                 recorded = tuple(self._recorded)
                 unsaved = self._unsaved
-            save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
+            failed = save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
             with self._lock:
                 self._unsaved -= unsaved
+        if failed is not None:  # saved, but to the rescue file
+            raise CassetteRecordError(failed)
         return True
 
 
