@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..wire.call import decode_body
 from ..wire.sse import DONE_DATA
+from .delta_redact import redact_deltas
 from .framing import body_from_reads, frame_stream
 from .headers import header_to_cassette
 from .model import Interaction, RecordedRequest, RecordedResponse
@@ -45,7 +46,7 @@ def interaction_from_capture(capture: _recorder.Capture, redaction: Redaction) -
     reads = _redact_reads(capture.reads, redaction)
     is_sse = any(k == "content-type" and v.startswith("text/event-stream") for k, v in headers)
     if is_sse:
-        events = frame_stream(reads)
+        events = redact_deltas(frame_stream(reads), redaction)
         # A client that stops at `data: [DONE]` (the SDK does) has read the whole stream.
         done = bool(events) and events[-1].data == DONE_DATA
         response = RecordedResponse(

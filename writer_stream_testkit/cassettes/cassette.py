@@ -158,14 +158,24 @@ class Cassette:
             return list(self._play_counts)
 
     def _scrub_call(self, call: Call) -> Call:
-        """The call as its recording would hold it: same secrets removed, so bodies compare equal."""
+        """The call as its recording would hold it: same secrets removed, so bodies compare equal.
+
+        A JSON body is scrubbed value by value and any other body (a CSV upload) as
+        text, as :func:`~.capture.interaction_from_capture` recorded them.
+        """
         redaction = self.redaction.with_secrets(secret_from_headers(call.headers.raw))
-        if call.json is None:
+        if call.json is not None:
+            body = redaction.json(call.json)
+            if body == call.json:
+                return call
+            return replace(call, json=body, content=_json.dumps(body).encode())
+        if not call.content:
             return call
-        body = redaction.json(call.json)
-        if body == call.json:
+        text = call.content.decode("utf-8", "replace")
+        scrubbed = redaction.text(text)
+        if scrubbed == text:
             return call
-        return replace(call, json=body, content=_json.dumps(body).encode())
+        return replace(call, content=scrubbed.encode())
 
     def matches(self, call: Call, recorded: RecordedRequest) -> bool:
         """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay.
