@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from writer_stream_testkit.cassettes.framing import body_from_reads, frame_strea
 from writer_stream_testkit.cassettes.load import _content, parse_cassette
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
+    DeferredEventsResponse,
     Interaction,
     RecordedEvent,
     RecordedRequest,
@@ -505,3 +507,54 @@ def test_two_content_lengths_are_refused_and_a_plain_one_loads() -> None:
         response_text("{status: 200, headers: {content-length: '14'}, body: abcdefghijklmn}")
     )
     assert kind == "content"
+
+
+# --- issue 22 item 2: a long stream's events are read and checked at load, built on first use ------
+
+
+def long_stream(count: int = 300, cut_every: int = 7) -> CassetteContent:
+    reads: list[tuple[bytes, float]] = []
+    for i in range(count):
+        frame = f'data: {{"n":{i},"text":"it\'s {i}"}}\n\n'.encode()
+        if i % cut_every == 3:  # a read boundary inside this event
+            reads += [(frame[:9], round(i * 0.001, 4)), (frame[9:], round(i * 0.001 + 0.0005, 4))]
+        else:
+            reads.append((frame, round(i * 0.001, 4)))
+    response = RecordedResponse(status=200, headers=SSE, events=frame_stream(reads))
+    return CassetteContent((Interaction(request(), response),))
+
+
+def test_a_long_stream_loads_its_events_on_first_use_equal_to_the_full_loader() -> None:
+    content = long_stream()
+    text = dump_cassette(content)
+    assert "cuts: [[9, " in text
+    fast = parse_cassette(text, source=SOURCE)
+    response = fast.interactions[0].response
+    assert isinstance(response, DeferredEventsResponse)
+    assert full(text) == fast == content  # equal before the events are built, and either way round
+    assert content == fast
+    assert hash(response) == hash(content.interactions[0].response)
+    assert response.events == content.interactions[0].response.events
+    assert replace(response, status=201).events == response.events
+    assert render_plan(response, timing="fast").steps == render_plan(content.interactions[0].response).steps
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("{t: 0.0", "{t: 86400.5", 1), "is 86400.5 seconds, more than the 86,400"),
+        (lambda t: t.replace("cuts: [[9, ", "cuts: [[900, ", 1), "is offset 900, outside the"),
+        (lambda t: t.replace("cuts: [[9, ", "cuts: [[0, ", 1), "is offset 0, outside the"),
+    ],
+)
+def test_a_bad_line_in_a_long_stream_is_refused_at_load_naming_its_place(edit: Any, message: str) -> None:
+    kind, error = both_agree(edit(dump_cassette(long_stream())))
+    assert kind == "error"
+    assert message in error
+    assert "interactions[0].response.events[" in error
+
+
+def test_times_at_the_limit_and_long_times_load_like_the_full_loader() -> None:
+    text = dump_cassette(long_stream())
+    for time_text in ("86400", "86400.0", "86399.9999", "1.0e-05", "0.5e-3", "007.5", "86400.00001"):
+        both_agree(text.replace("{t: 0.0,", f"{{t: {time_text},", 1))

@@ -8,18 +8,20 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import CassetteError, CassetteFormatError
 from ..wire.call import MAX_JSON_DEPTH, deeper_than
 from ..wire.sse import encode_event
-from .fast_load import _fast_data
+from .fast_load import PendingEvents, _fast_data
 from .framing import _parse_block
 from .headers import PLAIN_HEADER_VALUE
 from .model import (
     FORMAT_VERSION,
     CassetteContent,
+    DeferredEventsResponse,
     Interaction,
     RecordedEvent,
     RecordedRequest,
@@ -296,6 +298,12 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
     )
     if "events" in res:
         events = res["events"]
+        prefix = f"{where}.response.events"
+        if events.__class__ is PendingEvents:  # read and checked by the fast path: built on first use
+            checked = {
+                i: _event_in(check, e, f"{prefix}[{i}]", first=i == 0) for i, e in events.others.items()
+            }
+            return Interaction(request, DeferredEventsResponse.deferred(head, partial(events.build, checked)))
         if not isinstance(events, list):
             raise check.fail(
                 f"{where}.response.events", f"must be a list, not {_kind(events)}", "Check its indentation."
