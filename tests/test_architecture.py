@@ -48,6 +48,7 @@ EDGES = frozenset(
         "cassettes.cassette",
         "cassettes.proxy",
         "cassettes.recorder",
+        "cassettes.convert",
         "cassettes.tools",
         "testing.snapshot",
         "pytest_plugin",
