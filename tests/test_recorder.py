@@ -818,8 +818,10 @@ def test_the_cassette_says_whether_it_can_play_plays_or_may_record(recorded: Pat
     with pytest.raises(CassetteMissError):
         replay.verify()
     repeats = Cassette(recorded, allow_playback_repeats=True)
+    assert repeats.can_play(_call(), unplayed=True)
     repeats.play(_call())
     assert repeats.can_play(_call())
+    assert not repeats.can_play(_call(), unplayed=True)  # a directory of cassettes tries unplayed ones first
     episodes = Cassette(recorded, record_mode="new_episodes")
     assert episodes.can_play(_call())
     assert not episodes.may_record(_call())

@@ -224,7 +224,7 @@ class Cassette:
 
     # --- the replay decision, asked for by every reply source -------------------------------------
 
-    def _playable(self, scrubbed: Call | None) -> int | None:
+    def _playable(self, scrubbed: Call | None, *, repeats: bool = True) -> int | None:
         """The recording ``scrubbed`` would replay (unplayed first, then a repeat if allowed); call under the lock."""
         if scrubbed is None:
             return None
@@ -232,22 +232,23 @@ class Cassette:
         for index, interaction in enumerate(interactions):
             if self._play_counts[index] == 0 and self._rules.matches(scrubbed, interaction.request):
                 return index
-        if self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
+        if repeats and self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
             return next(
                 (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
             )
         return None
 
-    def can_play(self, call: Call) -> bool:
+    def can_play(self, call: Call, *, unplayed: bool = False) -> bool:
         """Whether a recording would answer ``call`` now (vcrpy's ``can_play_response_for``).
 
         ``all`` and ``rewrite`` never replay; a recording already played counts only
-        with ``allow_playback_repeats=True``.
+        with ``allow_playback_repeats=True``, and never with ``unplayed=True`` (for a
+        source over several cassettes that tries every unplayed recording before a repeat).
         """
         self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:
-            found = self._playable(scrubbed)
+            found = self._playable(scrubbed, repeats=not unplayed)
         return (
             decide(self.record_mode, file_existed=self._file_existed, matched=found is not None) == "replay"
         )
