@@ -59,6 +59,7 @@ EDGES = frozenset(
         "cassettes.cassette",
         "cassettes.proxy",
         "cassettes.recorder",
+        "cassettes.convert",
         "cassettes.tools",
         "testing.snapshot",
         "resilience.plugin",

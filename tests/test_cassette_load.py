@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from writer_stream_testkit.cassettes.framing import body_from_reads, frame_strea
 from writer_stream_testkit.cassettes.load import _content, parse_cassette
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
+    DeferredEventsResponse,
     Interaction,
     RecordedEvent,
     RecordedRequest,
@@ -34,9 +36,15 @@ from writer_stream_testkit.cassettes.model import (
 )
 from writer_stream_testkit.cassettes.timing import render_plan
 from writer_stream_testkit.cassettes.tools import convert_vcr
-from writer_stream_testkit.cassettes.yaml_read import ALIAS_EXPANSION_LIMIT, LONGEST_TIME, _yaml_data
+from writer_stream_testkit.cassettes.yaml_read import (
+    ALIAS_EXPANSION_LIMIT,
+    DEEPEST_NESTING,
+    LONGEST_TIME,
+    _yaml_data,
+)
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteFormatError
+from writer_stream_testkit.wire.call import MAX_JSON_DEPTH
 
 SOURCE = "tests/cassettes/x.yaml"
 URL = "https://api.writer.com/v1/chat"
@@ -408,3 +416,145 @@ def test_an_empty_no_body_status_replays_the_same_in_process_and_over_a_socket(
         remote = client.post(server.base_url + "/v1/chat", json={"a": 1})
     assert (local.status_code, local.headers.get("x-a"), local.content) == (status, "b", b"")
     assert (remote.status_code, remote.headers.get("x-a"), remote.content) == (status, "b", b"")
+
+
+# --- issue 20: nesting, the events placeholder, content-length -------------------------------------
+
+
+def nested_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 300, 600, 990])
+def test_json_nested_past_the_limit_is_refused_naming_the_file_and_place(depth: int) -> None:
+    kind, message = both_agree(
+        _HEAD + f"    json: {nested_json(depth)}\n  response: {{status: 200, body: ''}}\n"
+    )
+    assert kind == "error"  # 600 levels was a bare RecursionError
+    assert message.startswith(f"Cassette {SOURCE}")
+    assert ("interactions[0].request.json nests" in message) or ("levels deep at line 6, column" in message)
+    assert f"{MAX_JSON_DEPTH} levels" in message
+
+
+def test_json_at_the_nesting_limit_loads_and_saves_again() -> None:
+    text = _HEAD + f"    json: {nested_json(MAX_JSON_DEPTH)}\n  response: {{status: 200, body: ''}}\n"
+    kind, content = both_agree(text)
+    assert kind == "content"
+    assert parse_cassette(dump_cassette(content), source=SOURCE) == content
+
+
+def test_meta_nested_past_the_limit_is_refused_too() -> None:
+    depth = DEEPEST_NESTING
+    kind, message = both_agree(f"version: 1\nmeta: {{a: {nested_json(depth)}}}\ninteractions: []\n")
+    assert kind == "error"
+    assert f"more than {DEEPEST_NESTING} levels deep at line 2" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "line\nevents: __writer_stream_testkit_events_1__\nmore",
+        "line\nevents: __writer_stream_testkit_events_0__\n",
+        "    events: __writer_stream_testkit_events_1__",
+        "x\n    events:\n    - {t: 0.1, data: 'planted'}\ny",
+        "__writer_stream_testkit_fast_events_0",
+    ],
+)
+def test_a_body_holding_the_events_placeholder_is_stored_verbatim(body: str) -> None:
+    plain = Interaction(
+        RecordedRequest(method="GET", url="https://api.writer.com/v1/files/x"),
+        RecordedResponse(status=200, body=body.encode()),
+    )
+    stream = Interaction(
+        request(), RecordedResponse(status=200, headers=SSE, events=frame_stream([(b"data: x\n\n", 0.1)]))
+    )
+    content = CassetteContent((plain, stream, plain))
+    kind, loaded = both_agree(dump_cassette(content))
+    assert kind == "content"  # the body's line got the events spliced in: not YAML any more
+    assert loaded == content
+
+
+@given(st.text(alphabet=st.sampled_from("ev nts:_\n'{}-0123456789wrier"), max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_any_body_text_round_trips_beside_a_stream(body: str) -> None:
+    stream = Interaction(
+        request(), RecordedResponse(status=200, headers=SSE, events=frame_stream([(b"data: x\n\n", 0.1)]))
+    )
+    plain = Interaction(request(), RecordedResponse(status=200, body=f"{body}\nevents: {body}".encode()))
+    content = CassetteContent((plain, stream))
+    assert both_agree(dump_cassette(content)) == ("content", content)
+
+
+@pytest.mark.parametrize("length", ["+14", "1_4", "-5", " 14", "14 ", "0x0e", "1e1"])
+def test_a_content_length_the_doubles_would_read_differently_is_refused(length: str) -> None:
+    kind, message = both_agree(
+        response_text(f"{{status: 200, headers: {{content-length: '{length}'}}, body: abcdefghijklmn}}")
+    )
+    assert kind == "error"
+    assert (
+        f"interactions[0].response.headers.content-length is {length!r}, not one plain whole number"
+        in message
+    )
+
+
+def test_two_content_lengths_are_refused_and_a_plain_one_loads() -> None:
+    kind, message = both_agree(
+        response_text("{status: 200, headers: {content-length: ['14', '14']}, body: abcdefghijklmn}")
+    )
+    assert kind == "error"
+    assert "content-length is ['14', '14']" in message
+    kind, _ = both_agree(
+        response_text("{status: 200, headers: {content-length: '14'}, body: abcdefghijklmn}")
+    )
+    assert kind == "content"
+
+
+# --- issue 22 item 2: a long stream's events are read and checked at load, built on first use ------
+
+
+def long_stream(count: int = 300, cut_every: int = 7) -> CassetteContent:
+    reads: list[tuple[bytes, float]] = []
+    for i in range(count):
+        frame = f'data: {{"n":{i},"text":"it\'s {i}"}}\n\n'.encode()
+        if i % cut_every == 3:  # a read boundary inside this event
+            reads += [(frame[:9], round(i * 0.001, 4)), (frame[9:], round(i * 0.001 + 0.0005, 4))]
+        else:
+            reads.append((frame, round(i * 0.001, 4)))
+    response = RecordedResponse(status=200, headers=SSE, events=frame_stream(reads))
+    return CassetteContent((Interaction(request(), response),))
+
+
+def test_a_long_stream_loads_its_events_on_first_use_equal_to_the_full_loader() -> None:
+    content = long_stream()
+    text = dump_cassette(content)
+    assert "cuts: [[9, " in text
+    fast = parse_cassette(text, source=SOURCE)
+    response = fast.interactions[0].response
+    assert isinstance(response, DeferredEventsResponse)
+    assert full(text) == fast == content  # equal before the events are built, and either way round
+    assert content == fast
+    assert hash(response) == hash(content.interactions[0].response)
+    assert response.events == content.interactions[0].response.events
+    assert replace(response, status=201).events == response.events
+    assert render_plan(response, timing="fast").steps == render_plan(content.interactions[0].response).steps
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("{t: 0.0", "{t: 86400.5", 1), "is 86400.5 seconds, more than the 86,400"),
+        (lambda t: t.replace("cuts: [[9, ", "cuts: [[900, ", 1), "is offset 900, outside the"),
+        (lambda t: t.replace("cuts: [[9, ", "cuts: [[0, ", 1), "is offset 0, outside the"),
+    ],
+)
+def test_a_bad_line_in_a_long_stream_is_refused_at_load_naming_its_place(edit: Any, message: str) -> None:
+    kind, error = both_agree(edit(dump_cassette(long_stream())))
+    assert kind == "error"
+    assert message in error
+    assert "interactions[0].response.events[" in error
+
+
+def test_times_at_the_limit_and_long_times_load_like_the_full_loader() -> None:
+    text = dump_cassette(long_stream())
+    for time_text in ("86400", "86400.0", "86399.9999", "1.0e-05", "0.5e-3", "007.5", "86400.00001"):
+        both_agree(text.replace("{t: 0.0,", f"{{t: {time_text},", 1))

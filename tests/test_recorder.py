@@ -9,6 +9,7 @@ import json
 import re
 import ssl
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from proxyutil import clear_proxy_environment, forward_proxy
 from writer_stream_testkit.cassettes import recorder
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
+from writer_stream_testkit.cassettes.model import RecordedRequest, RecordedResponse
 from writer_stream_testkit.client import AsyncWriter, Writer
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError, SlowRetryWarning
@@ -626,3 +628,219 @@ def test_tls_settings_are_built_only_where_tls_can_happen(
         assert context.verify_mode == ssl.CERT_REQUIRED
         assert context.check_hostname
         assert context.cert_store_stats()["x509_ca"] == 0
+
+
+# --- issue 20 item 1: a save never loses what was recorded ----------------------------------------
+
+
+def _spoil(path: Path) -> None:
+    """Make the cassette unreadable mid-run, as a concurrent writer or a hand edit might."""
+    text = path.read_text().replace("messages:", "deep: " + "[" * 300 + "]" * 300 + "\n      messages:", 1)
+    path.write_text(text)
+
+
+def test_a_new_episodes_save_that_cannot_merge_keeps_the_recording_in_a_rescue_file(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    server.reply(StreamScript().content("two").finish())
+
+    def run() -> None:
+        with Cassette(path, record_mode="new_episodes", upstream=server.base_url):
+            assert "".join(sdk_stream([{"role": "user", "content": "new"}])) == "two"
+            _spoil(path)
+
+    with pytest.raises(CassetteRecordError) as caught:
+        run()
+    rescue = tmp_path / "c.unsaved.yaml"
+    message = str(caught.value)
+    assert f"Cassette {path} could not be saved (CassetteFormatError: Cassette {path} nests" in message
+    assert f"so this run's 1 recording went to {rescue} instead" in message
+    (saved,) = load_cassette(rescue).interactions
+    assert saved.request.json["messages"] == [{"role": "user", "content": "new"}]
+    assert KEY not in rescue.read_text()  # redacted like any recording
+
+
+def test_a_save_whose_rescue_fails_too_keeps_the_recording_for_the_next_save(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    record(path, server, StreamScript().content("one").finish())
+    server.reply(StreamScript().content("two").finish())
+    cassette = Cassette(path, record_mode="new_episodes", upstream=server.base_url)
+    rescue = tmp_path / "c.unsaved.yaml"
+    rescue.mkdir()  # nothing can be written there
+    with cassette:
+        assert "".join(sdk_stream([{"role": "user", "content": "new"}])) == "two"
+        _spoil(path)
+        with pytest.raises(CassetteRecordError, match="They are kept in memory"):
+            cassette.save()
+        rescue.rmdir()
+        path.unlink()
+    contents = [i.request.json["messages"][0]["content"] for i in load_cassette(path).interactions]
+    assert contents == ["new"]
+
+
+# --- issue 21 item 7: vcrpy's record hooks --------------------------------------------------------
+
+
+def _without_user(request: RecordedRequest) -> RecordedRequest:
+    """A normalising hook: the per-run `user` field is left out of the recording (and of matching)."""
+    body = {k: v for k, v in request.json.items() if k != "user"}
+    return replace(request, json=body)
+
+
+def test_a_request_hook_changes_what_is_recorded_and_what_is_matched(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    path = tmp_path / "c.yaml"
+    seen: list[RecordedRequest] = []
+
+    def hook(request: RecordedRequest) -> RecordedRequest:
+        seen.append(request)
+        return _without_user(request)
+
+    record(path, server, StreamScript().content("hi").finish(), before_record_request=hook)
+    assert ("authorization", f"Bearer {KEY}") in seen[0].headers  # the hook runs before redaction
+    assert "user" not in load_cassette(path).interactions[0].request.json
+    with Cassette(path, before_record_request=_without_user):
+        assert (
+            "".join(sdk_stream(extra_body={"user": "run-42"})) == "hi"
+        )  # normalised before matching, as vcrpy does
+
+    def unhooked() -> None:
+        with Cassette(path):
+            sdk_stream(extra_body={"user": "run-42"})
+
+    with pytest.raises(writerai.InternalServerError):  # without the hook, the body differs: a miss
+        unhooked()
+
+
+def test_a_response_hook_runs_before_redaction(tmp_path: Path, server: FakeWriterServer) -> None:
+    def hook(response: RecordedResponse) -> RecordedResponse:
+        assert response.events is not None
+        events = tuple(
+            replace(e, data=e.data.replace("hello", f"hello {KEY}"), raw=None) if e.data else e
+            for e in response.events
+        )
+        return replace(response, headers=(*response.headers, ("x-hooked", "yes")), events=events)
+
+    path = tmp_path / "c.yaml"
+    script = StreamScript().content("hello").finish()
+    assert "".join(record(path, server, script, before_record_response=hook)) == "hello"
+    text = path.read_text()
+    assert KEY not in text  # what the hook added was still redacted
+    response = load_cassette(path).interactions[0].response
+    assert ("x-hooked", "yes") in response.headers
+    with Cassette(path):
+        assert "".join(sdk_stream()) == "hello <redacted>"
+
+
+def _drop_secret_request(request: RecordedRequest) -> RecordedRequest | None:
+    return None if request.json["messages"][0]["content"] == "secret" else request
+
+
+def _drop_dropped_response(response: RecordedResponse) -> RecordedResponse | None:
+    return None if any("dropped" in (e.data or "") for e in response.events or ()) else response
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"before_record_request": _drop_secret_request}, {"before_record_response": _drop_dropped_response}],
+)
+def test_a_hook_returning_none_leaves_the_exchange_out(
+    tmp_path: Path, server: FakeWriterServer, options: dict[str, Any]
+) -> None:
+    path = tmp_path / "c.yaml"
+    server.reply(StreamScript().content("kept").finish())
+    server.reply(StreamScript().content("dropped").finish())
+    with Cassette(path, record_mode="once", upstream=server.base_url, **options):
+        assert "".join(sdk_stream()) == "kept"
+        assert "".join(sdk_stream([{"role": "user", "content": "secret"}])) == "dropped"
+    (only,) = load_cassette(path).interactions
+    assert only.request.json["messages"] == MESSAGES
+
+
+def test_a_request_the_hook_drops_is_never_replayed(recorded: Path) -> None:
+    def run() -> None:
+        with (
+            Cassette(recorded, before_record_request=lambda request: None),
+            pytest.raises(writerai.InternalServerError),
+        ):
+            sdk_stream()
+
+    with pytest.raises(CassetteMissError, match="its before_record_request hook returned None for it"):
+        run()
+
+
+def test_a_hook_returning_the_wrong_type_says_what_to_return(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    with pytest.raises(TypeError, match="before_record_response hook returned dict for POST /v1/chat"):
+        record(
+            tmp_path / "c.yaml",
+            server,
+            StreamScript().content("x").finish(),
+            before_record_response=lambda r: {},
+        )
+    with pytest.raises(TypeError, match="must be a function"):
+        Cassette(tmp_path / "c.yaml", before_record_request="not a function")  # type: ignore[arg-type]
+
+
+def test_hooks_are_plain_keyword_arguments_a_config_dict_can_pass(
+    tmp_path: Path, server: FakeWriterServer
+) -> None:
+    config: dict[str, Any] = {"record_mode": "once", "before_record_request": _without_user}
+    server.reply(StreamScript().content("ok").finish())
+    with Cassette(tmp_path / "c.yaml", upstream=server.base_url, **config):
+        assert "".join(sdk_stream(extra_body={"user": "u"})) == "ok"
+    assert "user" not in load_cassette(tmp_path / "c.yaml").interactions[0].request.json
+
+
+# --- issue 22 item 5: the cassette answers the replay decision itself -------------------------------
+
+
+def _call(messages: list[dict[str, Any]] = MESSAGES) -> Call:
+    return Call.create(method="POST", url="https://api.writer.com/v1/chat", content=_body(messages))
+
+
+def test_the_cassette_says_whether_it_can_play_plays_or_may_record(recorded: Path) -> None:
+    replay = Cassette(recorded)
+    assert replay.can_play(_call())
+    assert not replay.may_record(_call())
+    assert not replay.may_record()
+    assert not replay.can_play(_call([{"role": "user", "content": "other"}]))
+    plan = replay.play(_call())
+    assert plan.status == 200
+    assert replay.play_counts == [1]
+    assert not replay.can_play(_call())  # played once
+    assert replay.play(_call()).status == 500
+    with pytest.raises(CassetteMissError):
+        replay.verify()
+    repeats = Cassette(recorded, allow_playback_repeats=True)
+    assert repeats.can_play(_call(), unplayed=True)
+    repeats.play(_call())
+    assert repeats.can_play(_call())
+    assert not repeats.can_play(_call(), unplayed=True)  # a directory of cassettes tries unplayed ones first
+    episodes = Cassette(recorded, record_mode="new_episodes")
+    assert episodes.can_play(_call())
+    assert not episodes.may_record(_call())
+    assert episodes.may_record()
+    assert episodes.may_record(_call([{"role": "user", "content": "other"}]))
+    every = Cassette(recorded, record_mode="all")
+    assert not every.can_play(_call())
+    assert every.may_record(_call())
+
+
+def test_the_record_proxy_replays_a_repeat_the_cassette_allows(recorded: Path) -> None:
+    from writer_stream_testkit.cassettes.proxy import RecordingProxy
+
+    cassette = Cassette(recorded, record_mode="new_episodes", allow_playback_repeats=True)
+    proxy = RecordingProxy(cassette, "http://127.0.0.1:9")  # a dead upstream: recording would fail
+    with FakeWriterServer(source=proxy) as fake:
+        client = writerai.Writer(api_key=KEY, base_url=fake.base_url, max_retries=0)
+        for _ in range(2):  # the proxy used to re-derive the decision, ignoring allowed repeats
+            stream = client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello, world"
+    assert cassette.play_counts == [2]

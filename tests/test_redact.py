@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import httpx
 import pytest
 import writerai
 import yaml
@@ -445,3 +446,153 @@ def test_the_byte_check_shortcut_agrees_with_the_full_search(secret: str, text: 
     needles = redaction._needles
     assert needles is not None
     assert redaction.may_change(data) == any(n.search(data) is not None for n in needles)
+
+
+# --- issue 20: numbers, secrets split across deltas, escaped patterns, non-JSON bodies -----------
+
+ACCOUNT = r"\b\d{15}\b"
+
+
+def test_a_pattern_matching_a_number_in_a_json_body_is_applied_there() -> None:
+    redaction = Redaction.build(patterns=[ACCOUNT])
+    body = {"account": 123456789012345, "nested": [{"id": 123456789012345}], "n": 12, "t": 0.5, "b": True}
+    assert redaction.json(body) == {
+        "account": REDACTED,
+        "nested": [{"id": REDACTED}],
+        "n": 12,
+        "t": 0.5,
+        "b": True,
+    }
+
+
+def test_a_number_in_a_recorded_body_is_redacted_on_disk_and_the_request_replays(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    body = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    with FakeWriterServer() as upstream:
+        upstream.reply(StreamScript().content("ok").finish())
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, redact=[ACCOUNT]):
+            client = writerai.Writer(api_key="sk-test-0123456789", max_retries=0)
+            stream = client.chat.chat(**body, extra_body={"account": 123456789012345})  # type: ignore[call-overload]
+            assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "ok"
+    assert "123456789012345" not in path.read_text()
+    with Cassette(path, redact=[ACCOUNT]):
+        client = writerai.Writer(api_key="sk-test-0123456789", max_retries=0)
+        stream = client.chat.chat(**body, extra_body={"account": 123456789012345})  # type: ignore[call-overload]
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "ok"
+
+
+SPLIT_KEY = "sk-split-0123456789abcdef"
+
+
+def _chat_event(text: str) -> bytes:
+    chunk = {"id": "c1", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    return f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
+
+
+def _application_event(text: str) -> bytes:
+    return f"data: {json.dumps({'delta': {'content': text, 'stages': []}})}\n\n".encode()
+
+
+def _record_split(tmp_path: Path, events: list[bytes], **options: Any) -> tuple[str, Any]:
+    path = tmp_path / "c.yaml"
+    with FakeWriterServer() as upstream:
+        upstream.reply(
+            ResponsePlan(
+                headers=(("content-type", "text/event-stream"),),
+                steps=tuple(Write(e) for e in [*events, b"data: [DONE]\n\n"]),
+            )
+        )
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, **options):
+            client = writerai.Writer(api_key="sk-test-bearer-0123456789", max_retries=0)
+            list(
+                client.chat.chat(model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "x"}])
+            )
+    return path.read_text(), Cassette(path).interactions[0].response.events
+
+
+@pytest.mark.parametrize("event", [_chat_event, _application_event])
+@pytest.mark.parametrize("cuts", [[3], [1, 9], [5, 6, 7, 20]])
+def test_a_key_streamed_back_across_deltas_is_redacted_in_every_piece(
+    tmp_path: Path, event: Callable[[str], bytes], cuts: list[int]
+) -> None:
+    text = f"Your key is {SPLIT_KEY}, keep it safe."
+    bounds = [0, *(12 + c for c in cuts), len(text)]
+    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
+    on_disk, events = _record_split(tmp_path, [event(p) for p in pieces], api_key=SPLIT_KEY)
+    for recorded in events:  # no recorded piece keeps 4 characters of the key in a row
+        assert not any(SPLIT_KEY[i : i + 4] in (recorded.data or "") for i in range(len(SPLIT_KEY) - 3))
+    joined = "".join(
+        (json.loads(e.data).get("choices") or [{}])[0].get("delta", {}).get("content")
+        or json.loads(e.data).get("delta", {}).get("content", "")
+        for e in events
+        if e.data and e.data != "[DONE]"
+    )
+    assert joined == text.replace(SPLIT_KEY, REDACTED)
+    assert SPLIT_KEY[3:] not in on_disk.replace("\n", "")
+
+
+def test_a_user_pattern_split_across_chat_deltas_is_redacted(tmp_path: Path) -> None:
+    pieces = ["The account is 1234", "5678", "9012345 ok"]
+    on_disk, events = _record_split(tmp_path, [_chat_event(p) for p in pieces], redact=[ACCOUNT])
+    contents = [json.loads(e.data)["choices"][0]["delta"]["content"] for e in events if e.data != "[DONE]"]
+    assert contents == ["The account is ", "", "<redacted> ok"]  # as a read boundary inside a secret moves
+    assert "5678" not in on_disk
+
+
+def test_events_without_a_split_secret_keep_their_exact_bytes() -> None:
+    from writer_stream_testkit.cassettes.delta_redact import redact_deltas
+    from writer_stream_testkit.cassettes.framing import frame_stream
+
+    raw = [(b'data: {"choices": [{"index": 0, "delta": {"content": "a"}}]}\r\n\r\n', 0.1)]
+    events = frame_stream(raw * 3)
+    assert redact_deltas(events, Redaction.build(patterns=["zzz"], secrets=[SPLIT_KEY])) == events
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        ("José Pérez", '{"name":"Jos\\u00e9 P\\u00e9rez"}', '{"name":"<redacted>"}'),
+        ("José Pérez", '{"name":"Jos\\u00E9 P\\u00e9rez"}', '{"name":"<redacted>"}'),
+        ("José", '{"a":"Jos\\\\u00e9"}', '{"a":"Jos\\\\u00e9"}'),  # an escaped backslash, not an escape
+        ("😀 secret", '{"a":"\\ud83d\\ude00 secret"}', '{"a":"<redacted>"}'),
+        (
+            r"https://docs\.internal/[\w/]+",
+            '{"url":"https:\\/\\/docs.internal\\/x\\/y"}',
+            '{"url":"<redacted>"}',
+        ),
+        ("secret", '{"a":"\\u0073ecret","b":"secret"}', '{"a":"<redacted>","b":"<redacted>"}'),
+    ],
+)
+def test_a_user_pattern_matches_the_json_escaped_form_of_its_text(
+    pattern: str, text: str, expected: str
+) -> None:
+    redaction = Redaction.build(patterns=[pattern])
+    assert redaction.text(text) == expected
+    data = text.encode()
+    scrubbed, moved = redaction.bytes_keeping_offsets(data, [len(data)])
+    assert scrubbed == expected.encode()
+    assert moved == [len(scrubbed)]
+
+
+def test_a_docs_example_name_in_an_escaped_stream_never_reaches_the_file(tmp_path: Path) -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"content": "Dear José Pérez, see https://docs.internal/a"}}]}
+    event = f"data: {json.dumps(chunk)}\n\n".encode()  # ensure_ascii: Jos\u00e9
+    assert b"\\u00e9" in event
+    on_disk, _ = _record_split(
+        tmp_path, [event.replace(b"/", b"\\/")], redact=["José Pérez", r"https://docs\.internal/\w+"]
+    )
+    assert "Jos" not in on_disk
+    assert "docs.internal" not in on_disk
+
+
+def test_a_non_json_body_recorded_with_a_pattern_replays(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    csv = b"name,account\nJose,123456789012345\n"
+    with FakeWriterServer() as upstream:
+        upstream.reply({"id": "file-1"}, path="/v1/files", method="POST")
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, redact=[ACCOUNT]):
+            response = httpx.post("https://api.writer.com/v1/files", content=csv)
+            assert response.json() == {"id": "file-1"}
+    assert "123456789012345" not in path.read_text()
+    with Cassette(path, redact=[ACCOUNT]):  # a miss before: only JSON bodies were scrubbed for matching
+        assert httpx.post("https://api.writer.com/v1/files", content=csv).json() == {"id": "file-1"}

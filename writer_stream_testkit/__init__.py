@@ -5,6 +5,7 @@ The public names are listed in ``__all__``; everything else is private.
 
 from ._version import __version__
 from .cassettes.cassette import Cassette
+from .cassettes.model import RecordedEvent, RecordedRequest, RecordedResponse
 from .client import AsyncStream, AsyncWriter, Stream, Writer
 from .doubles.mock import WriterMock
 from .doubles.server import FakeWriterServer, WriterDouble
@@ -129,6 +130,9 @@ __all__ = [
     "PermissionDeniedError",
     "QuestionScript",
     "RateLimitError",
+    "RecordedEvent",
+    "RecordedRequest",
+    "RecordedResponse",
     "RedactionWarning",
     "RefusalDeltaEvent",
     "RefusalDoneEvent",

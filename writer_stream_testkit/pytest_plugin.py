@@ -45,7 +45,7 @@ import pytest
 
 from .cassettes.cassette import Cassette
 from .cassettes.model import RECORD_MODES, Timing
-from .cassettes.modes import check_record_mode, decide
+from .cassettes.modes import check_record_mode
 from .cassettes.proxy import RecordingProxy
 from .cassettes.settings import CassetteSettings
 from .cassettes.timing import parse_timing
@@ -446,7 +446,7 @@ def _api_key_for(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     A cassette that may record gets no dummy (recording needs the real key); when
     the key is unset, a failing test's report says so.
     """
-    may_record = decide(cassette.record_mode, file_existed=cassette.path.exists(), matched=False) == "record"
+    may_record = cassette.may_record()
     if not may_record:
         _dummy_api_key(monkeypatch)
     elif not os.environ.get("WRITER_API_KEY"):

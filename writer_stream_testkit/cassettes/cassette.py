@@ -34,7 +34,14 @@ from ..errors import CassetteError, CassetteMissError, CassetteRecordError, Reda
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
 from . import recorder as _recorder
-from .capture import interaction_from_capture
+from .capture import (
+    RecordHooks,
+    RequestHook,
+    ResponseHook,
+    hooked_interaction,
+    interaction_from_capture,
+    request_from_call,
+)
 from .load import load_cassette
 from .matching import Matcher, MatchFunction, _Rules, miss_message
 from .model import Interaction, RecordedRequest, RecordMode, Timing
@@ -73,6 +80,14 @@ class Cassette:
     ``history=N`` keeps only the last ``N`` requests in ``calls`` and the last
     ``N`` misses (``verify()`` still counts them all), so a server that replays
     for days (``serve --cassettes``) does not grow; the default keeps everything.
+
+    ``before_record_request`` and ``before_record_response`` are vcrpy's hooks: each
+    gets the :class:`RecordedRequest` / :class:`RecordedResponse` before redaction and
+    returns it changed (``dataclasses.replace``) or ``None`` to leave the exchange out
+    of the cassette. The request hook also runs on each request before matching, as
+    vcrpy's does, so a body it normalises at record time matches at replay; a request
+    it drops is never replayed (recorded nowhere while the cassette may record, a miss
+    otherwise).
     """
 
     def __init__(
@@ -94,6 +109,8 @@ class Cassette:
         meta: Mapping[str, Any] | None = None,
         assert_all_played: bool = False,
         history: int | None = None,
+        before_record_request: RequestHook | None = None,
+        before_record_response: ResponseHook | None = None,
     ) -> None:
         self.path = Path(path)
         self.record_mode: RecordMode = check_record_mode(record_mode)
@@ -112,6 +129,17 @@ class Cassette:
         self._ignored = IgnoredHosts(ignore_hosts)
         self.meta = dict(meta or {})
         self.assert_all_played = assert_all_played
+        for name, hook in (
+            ("before_record_request", before_record_request),
+            ("before_record_response", before_record_response),
+        ):
+            if hook is not None and not callable(hook):
+                raise TypeError(
+                    f"Cassette(..., {name}={hook!r}) must be a function taking the recorded "
+                    f"{name.rpartition('_')[2]} and returning it (changed or not), or None to drop it."
+                )
+        self.hooks = RecordHooks(before_record_request, before_record_response)
+        """vcrpy's record hooks, applied before redaction and saving (and to each request before matching)."""
         self._lock = threading.Lock()
         self._loaded: tuple[Interaction, ...] | None = None
         self._file_existed = False
@@ -170,15 +198,33 @@ class Cassette:
         with self._lock:
             return list(self._play_counts)
 
-    def _scrub_call(self, call: Call) -> Call:
-        """The call as its recording would hold it: same secrets removed, so bodies compare equal."""
+    def _scrub_call(self, call: Call) -> Call | None:
+        """The call as its recording would hold it: same secrets removed, so bodies compare equal.
+
+        The request hook runs first (``None``: it drops the request), then a JSON body
+        is scrubbed value by value and any other body (a CSV upload) as text, as
+        :func:`~.capture.interaction_from_capture` recorded them.
+        """
         redaction = self.redaction.with_secrets(secret_from_headers(call.headers.raw))
-        if call.json is None:
+        if self.hooks.before_record_request is not None:
+            hooked = self.hooks.request(
+                request_from_call(call.method, call.url, call.headers.raw, call.content)
+            )
+            if hooked is None:
+                return None
+            call = hooked.as_call()
+        if call.json is not None:
+            body = redaction.json(call.json)
+            if body == call.json:
+                return call
+            return replace(call, json=body, content=_json.dumps(body).encode())
+        if not call.content:
             return call
-        body = redaction.json(call.json)
-        if body == call.json:
+        text = call.content.decode("utf-8", "replace")
+        scrubbed = redaction.text(text)
+        if scrubbed == text:
             return call
-        return replace(call, json=body, content=_json.dumps(body).encode())
+        return replace(call, content=scrubbed.encode())
 
     def matches(self, call: Call, recorded: RecordedRequest) -> bool:
         """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay.
@@ -186,7 +232,63 @@ class Cassette:
         Public so reply sources outside this class (the CLI's directory server and
         record proxy) decide "same request" exactly as the cassette does.
         """
-        return self._rules.matches(self._scrub_call(call), recorded)
+        scrubbed = self._scrub_call(call)
+        return scrubbed is not None and self._rules.matches(scrubbed, recorded)
+
+    # --- the replay decision, asked for by every reply source -------------------------------------
+
+    def _playable(self, scrubbed: Call | None, *, repeats: bool = True) -> int | None:
+        """The recording ``scrubbed`` would replay (unplayed first, then a repeat if allowed); call under the lock."""
+        if scrubbed is None:
+            return None
+        interactions = self._loaded or ()
+        for index, interaction in enumerate(interactions):
+            if self._play_counts[index] == 0 and self._rules.matches(scrubbed, interaction.request):
+                return index
+        if repeats and self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
+            return next(
+                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
+            )
+        return None
+
+    def can_play(self, call: Call, *, unplayed: bool = False) -> bool:
+        """Whether a recording would answer ``call`` now (vcrpy's ``can_play_response_for``).
+
+        ``all`` and ``rewrite`` never replay; a recording already played counts only
+        with ``allow_playback_repeats=True``, and never with ``unplayed=True`` (for a
+        source over several cassettes that tries every unplayed recording before a repeat).
+        """
+        self.load()
+        scrubbed = self._scrub_call(call)
+        with self._lock:
+            found = self._playable(scrubbed, repeats=not unplayed)
+        return (
+            decide(self.record_mode, file_existed=self._file_existed, matched=found is not None) == "replay"
+        )
+
+    def may_record(self, call: Call | None = None) -> bool:
+        """Whether this cassette would record ``call`` (with no call: whether it may record at all this run).
+
+        Proxies and servers ask this to choose between replaying, recording through
+        the upstream and explaining a miss, instead of re-deriving the record mode's rules.
+        """
+        self.load()
+        if call is None:
+            matched = False
+        else:
+            scrubbed = self._scrub_call(call)
+            with self._lock:
+                matched = self._playable(scrubbed) is not None
+        return decide(self.record_mode, file_existed=self._file_existed, matched=matched) == "record"
+
+    def play(self, call: Call) -> ResponsePlan:
+        """The recorded answer to ``call``, counted as played (vcrpy's ``play_response``).
+
+        A call no recording answers gets the miss (a Writer-shaped 500 naming the
+        closest recording) and fails :meth:`verify`; so does one the cassette would
+        record, since playing never records.
+        """
+        return self.take(call)
 
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
         hook = active_fault()
@@ -198,15 +300,7 @@ class Cassette:
         scrubbed = self._scrub_call(call)
         with self._lock:
             self._calls.append(call)
-            found: int | None = None
-            for index, interaction in enumerate(interactions):
-                if self._play_counts[index] == 0 and self._rules.matches(scrubbed, interaction.request):
-                    found = index
-                    break
-            if found is None and self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
-                found = next(
-                    (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
-                )
+            found = self._playable(scrubbed)
             action = decide(self.record_mode, file_existed=self._file_existed, matched=found is not None)
             if action == "replay":
                 assert found is not None
@@ -219,6 +313,16 @@ class Cassette:
             if action == "record":
                 return action, None
             played = [i for i, n in enumerate(self._play_counts) if n]
+        if scrubbed is None:
+            message = (
+                f"Cassette {self.path} did not replay {call.describe()}: its before_record_request hook "
+                "returned None for it, so it is never recorded or replayed, and the cassette may not record "
+                f"(record_mode={self.record_mode!r}). Make the hook return the request, or let the test make "
+                "the request somewhere else (a WriterMock reply, say)."
+            )
+            with self._lock:
+                self._misses.append(message)
+            return action, error_plan(500, message)
         # Built outside the lock, so explaining one miss never holds up another request.
         message = miss_message(
             str(self.path),
@@ -242,19 +346,7 @@ class Cassette:
         interactions = self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:
-            counts = list(self._play_counts)
-        found = next(
-            (
-                i
-                for i, x in enumerate(interactions)
-                if counts[i] == 0 and self._rules.matches(scrubbed, x.request)
-            ),
-            None,
-        )
-        if found is None and self.allow_playback_repeats:
-            found = next(
-                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
-            )
+            found = self._playable(scrubbed)
         if found is None:
             return None
         return render_plan(
@@ -317,7 +409,8 @@ class Cassette:
         """What this run has recorded so far, redacted, in request order."""
         with self._lock:
             captures = list(self._captures)
-        return tuple(interaction_from_capture(c, self.redaction) for c in captures if c.responded)
+        recorded = (hooked_interaction(c, self.redaction, self.hooks) for c in captures if c.responded)
+        return tuple(x for x in recorded if x is not None)
 
     def save(self) -> None:
         """Write what this run recorded, merged with the file as it is now, under the file's lock.
@@ -334,24 +427,27 @@ class Cassette:
         still_open: list[_recorder.Capture] = []
         for capture in captures:  # `done` read once each, so a capture is either saved whole or reported
             (finished if capture.done or not capture.responded else still_open).append(capture)
-        recorded = tuple(interaction_from_capture(c, self.redaction) for c in finished if c.responded)
+        kept = (hooked_interaction(c, self.redaction, self.hooks) for c in finished if c.responded)
+        recorded = tuple(x for x in kept if x is not None)
         mode = self.record_mode
         earlier = self._saved  # what earlier saves of this run wrote: the file holds it already
+        failed: str | None = None  # raises, keeping the captures, if even the rescue file failed
         if mode == "rewrite":
             # Nothing finished (or nothing ran): leave the old recording rather than blank it.
             if recorded or not (still_open or not (earlier or captures or self._calls)):
-                save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+                failed = save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
         elif mode == "all" and recorded:
-            save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
+            failed = save_recorded(self, loaded=loaded, recorded=(*earlier, *recorded))
         elif mode != "none" and recorded:
-            save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
-        self._saved = (*earlier, *recorded)
+            failed = save_recorded(self, loaded=(*loaded, *earlier), recorded=recorded)
+        self._saved = () if failed is not None else (*earlier, *recorded)
         with self._lock:
             # Only what was saved: a capture another thread added meanwhile waits for the next save.
             self._captures = [c for c in self._captures if all(c is not f for f in finished)]
         self._warn_short_keys(finished)
-        if still_open:
-            raise CassetteRecordError("\n\n".join(self._open_stream_message(c) for c in still_open))
+        problems = [*([failed] if failed is not None else []), *map(self._open_stream_message, still_open)]
+        if problems:
+            raise CassetteRecordError("\n\n".join(problems))
 
     def _warn_short_keys(self, captures: Sequence[_recorder.Capture]) -> None:
         """Warn (once per save) that a key too short to scrub may be in what was just saved."""
@@ -438,7 +534,7 @@ class Cassette:
         if self._ignored.covers(request.url):
             raise pass_through(request, f"Cassette {self.path}", "ignore_hosts= names its host")
         if is_loopback(request.url.host):
-            if self._may_record() and not running_doubles.serves(request.url):
+            if self.may_record() and not running_doubles.serves(request.url):
                 self._note_unrecorded(request)
             raise pass_through(request, f"Cassette {self.path}")
         call = Call.from_httpx(request)
@@ -466,11 +562,6 @@ class Cassette:
             except TypeError:  # a body that cannot be weakly referenced: listed once per offer
                 pass
             self._unrecorded.setdefault(guess_base(request.url), []).append(line)
-
-    def _may_record(self) -> bool:
-        """Whether this run was asked to record: a request no recording matches would be recorded."""
-        self.load()
-        return decide(self.record_mode, file_existed=self._file_existed, matched=False) == "record"
 
     def _unrecorded_message(self, entry: tuple[str, list[str]]) -> str:
         """Why requests to one loopback base URL fail the block: they passed by unrecorded."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -134,7 +135,7 @@ def _event_line(event: RecordedEvent) -> str:
     return "    " + _yaml([_event_out(event)])
 
 
-_EVENTS_AT = "__writer_stream_testkit_events_{}__"
+_EVENTS_AT = "__writer_stream_testkit_events_{}_{}__"
 
 
 def dump_cassette(content: CassetteContent) -> str:
@@ -143,12 +144,24 @@ def dump_cassette(content: CassetteContent) -> str:
     if content.meta:
         document["meta"] = dict(content.meta)
     # Events are written line by line (10,000 of them go through the emitter slowly), into
-    # a placeholder the emitter leaves where the list belongs.
-    interactions = [_interaction_out(x, _EVENTS_AT.format(i)) for i, x in enumerate(content.interactions)]
+    # a placeholder the emitter leaves where the list belongs. The placeholder carries a
+    # random tag and must appear exactly once, so no recorded body (which may hold any text,
+    # this function's own placeholders included) can be mistaken for it.
     streams = [(i, x.response.events) for i, x in enumerate(content.interactions) if x.response.events]
-    document["interactions"] = interactions
-    text = _yaml(document)
-    for index, events in streams:
-        placeholder = f"    events: {_EVENTS_AT.format(index)}\n"
-        text = text.replace(placeholder, "    events:\n" + "".join(_event_line(e) for e in events), 1)
-    return _HEADER_COMMENT + text
+    while True:
+        tag = secrets.token_hex(8)
+        document["interactions"] = [
+            _interaction_out(x, _EVENTS_AT.format(tag, i)) for i, x in enumerate(content.interactions)
+        ]
+        text = _yaml(document)
+        places = [f"    events: {_EVENTS_AT.format(tag, index)}\n" for index, _ in streams]
+        if all(text.count(place) == 1 and text.count(place.strip()) == 1 for place in places):
+            break
+    pieces: list[str] = []
+    done = 0
+    for (_, events), place in zip(streams, places, strict=True):
+        at = text.index(place, done)
+        pieces += (text[done:at], "    events:\n", "".join(_event_line(e) for e in events))
+        done = at + len(place)
+    pieces.append(text[done:])
+    return _HEADER_COMMENT + "".join(pieces)

@@ -8,17 +8,20 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..errors import CassetteError, CassetteFormatError
+from ..wire.call import MAX_JSON_DEPTH, deeper_than
 from ..wire.sse import encode_event
-from .fast_load import _fast_data
+from .fast_load import PendingEvents, _fast_data
 from .framing import _parse_block
 from .headers import PLAIN_HEADER_VALUE
 from .model import (
     FORMAT_VERSION,
     CassetteContent,
+    DeferredEventsResponse,
     Interaction,
     RecordedEvent,
     RecordedRequest,
@@ -109,6 +112,14 @@ class _Check:
         cassette holding one would replay differently, or not at all, in each double.
         """
         pairs = self.headers(value, where)
+        lengths = [text for name, text in pairs if name == "content-length"]
+        if len(lengths) > 1 or not all(_DIGITS.fullmatch(text) for text in lengths):
+            raise self.fail(
+                f"{where}.content-length",
+                f"is {(lengths[0] if len(lengths) == 1 else lengths)!r}, not one plain whole number of bytes "
+                "(digits only: no sign, underscore or space)",
+                "Write the body's length in digits, like 14, or delete the header so the body is sent chunked.",
+            )
         for name, text in pairs:
             if not _TOKEN.fullmatch(name):
                 raise self.fail(
@@ -171,6 +182,8 @@ class _Check:
 
 
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+_DIGITS = re.compile(r"[0-9]+")
+"""A ``content-length`` both doubles read alike: ``int()`` takes ``+14``, ``1_4`` and ``-5``, h11 does not."""
 
 
 def _kind(value: Any) -> str:
@@ -240,6 +253,13 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
         raise check.fail(
             f"{where}.request", "has both `json` and `body`", "Keep one: `json` for a JSON body."
         )
+    if deeper_than(req.get("json"), MAX_JSON_DEPTH):
+        raise check.fail(
+            f"{where}.request.json",
+            f"nests lists and mappings more than {MAX_JSON_DEPTH} levels deep, deeper than any request "
+            "body the doubles read",
+            "Flatten the body there, or record the cassette again (such a body is recorded as text).",
+        )
     request = RecordedRequest(
         method=check.string(req["method"], f"{where}.request.method").upper(),
         url=check.string(req["url"], f"{where}.request.url"),
@@ -278,6 +298,12 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
     )
     if "events" in res:
         events = res["events"]
+        prefix = f"{where}.response.events"
+        if events.__class__ is PendingEvents:  # read and checked by the fast path: built on first use
+            checked = {
+                i: _event_in(check, e, f"{prefix}[{i}]", first=i == 0) for i, e in events.others.items()
+            }
+            return Interaction(request, DeferredEventsResponse.deferred(head, partial(events.build, checked)))
         if not isinstance(events, list):
             raise check.fail(
                 f"{where}.response.events", f"must be a list, not {_kind(events)}", "Check its indentation."

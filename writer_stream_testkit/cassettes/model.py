@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final, Literal, TypeAlias, cast
 from urllib.parse import urlsplit
@@ -135,6 +135,51 @@ def _split_at(data: bytes, cuts: Sequence[tuple[int, float]], end_t: float) -> l
         pos = offset
     out.append((data[pos:], end_t))
     return out
+
+
+_EVENTS_SLOT: Any = RecordedResponse.__dict__["events"]
+"""The ``events`` slot of ``RecordedResponse``, which :class:`DeferredEventsResponse` fills on first use."""
+_RESPONSE_FIELDS = tuple(f.name for f in fields(RecordedResponse))
+
+
+class DeferredEventsResponse(RecordedResponse):
+    """A ``RecordedResponse`` whose events, already read and checked, are built when first used.
+
+    The fast loader reads and validates every event line of a long stream at load
+    (so every error still names its place then), but building 10,000 event objects
+    is most of a load's cost and a test that never replays that stream never needs
+    them. Equal to the eagerly built response, in every way a caller can see.
+    """
+
+    __slots__ = ("_build",)
+
+    @classmethod
+    def deferred(
+        cls, head: RecordedResponse, build: Callable[[], tuple[RecordedEvent, ...]]
+    ) -> DeferredEventsResponse:
+        """``head`` (status, headers, times) with events ``build()`` makes on first use."""
+        made = cls(status=head.status, headers=head.headers, t=head.t, events=(), complete=head.complete)
+        object.__setattr__(made, "_build", build)
+        return made
+
+    @property
+    def events(self) -> tuple[RecordedEvent, ...] | None:
+        build = getattr(self, "_build", None)
+        if build is not None:
+            _EVENTS_SLOT.__set__(self, build())
+            object.__setattr__(self, "_build", None)
+        return cast("tuple[RecordedEvent, ...] | None", _EVENTS_SLOT.__get__(self, RecordedResponse))
+
+    @events.setter
+    def events(self, value: tuple[RecordedEvent, ...] | None) -> None:  # the dataclass __init__
+        _EVENTS_SLOT.__set__(self, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordedResponse):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _RESPONSE_FIELDS)
+
+    __hash__ = RecordedResponse.__hash__
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from ..doubles.hosts import (
     http_url,
 )
+from ..errors import CassetteRecordError
 from .files import update_cassette
 from .model import RECORD_MODES, CassetteContent, Interaction, RecordedRequest, RecordMode
 
@@ -87,12 +89,19 @@ def merge_for_save(
 
 def save_recorded(
     cassette: Cassette, *, loaded: Sequence[Interaction], recorded: Sequence[Interaction]
-) -> None:
+) -> str | None:
     """Merge what a run recorded into ``cassette``'s file as it is now, under its lock.
 
     Shared by :meth:`Cassette.save` and the CLI's record proxy, so both decide
     "the same request" and merge metadata alike. Both sides of each comparison
     are recordings, already redacted, so the cassette's rules apply directly.
+
+    A save never loses what was recorded: when the file cannot be merged (it was
+    changed into something unreadable meanwhile, or cannot be written), the new
+    recordings go to a rescue file beside it (see :func:`rescue_path`) and the
+    reason is returned, for the caller to raise once its bookkeeping is done. If
+    even the rescue fails, :class:`CassetteRecordError` is raised at once and the
+    caller keeps the recordings for a later save.
     """
     mode = cassette.record_mode
 
@@ -113,7 +122,42 @@ def save_recorded(
         meta.update(cassette.meta)
         return CassetteContent(merged, meta)
 
-    update_cassette(cassette.path, change, read=mode != "rewrite")
+    try:
+        update_cassette(cassette.path, change, read=mode != "rewrite")
+    except Exception as error:  # whatever stopped the merge, the recordings must survive it
+        return _rescue(cassette, recorded, error)
+    return None
+
+
+def rescue_path(path: Path) -> Path:
+    """Where recordings go that could not be merged into ``path``: ``NAME.unsaved.yaml`` beside it."""
+    return path.with_name(f"{path.stem}.unsaved{path.suffix or '.yaml'}")
+
+
+def _rescue(cassette: Cassette, recorded: Sequence[Interaction], error: Exception) -> str:
+    """Append ``recorded`` to the cassette's rescue file; the message saying so, or raise if that fails too."""
+    rescue = rescue_path(cassette.path)
+    reason = f"{type(error).__name__}: {error}"
+
+    def append(current: CassetteContent | None) -> CassetteContent:
+        earlier = () if current is None else current.interactions
+        # A proxy retries with everything it recorded: what an earlier rescue holds is not doubled.
+        return CassetteContent((*earlier, *(x for x in recorded if x not in earlier)), dict(cassette.meta))
+
+    count = f"{len(recorded)} recording{'s' if len(recorded) != 1 else ''}"
+    try:
+        update_cassette(rescue, append)
+    except Exception as second:
+        raise CassetteRecordError(
+            f"Cassette {cassette.path} could not be saved ({reason}), and its {count} of this run could "
+            f"not be written to {rescue} either ({type(second).__name__}: {second}). They are kept in "
+            "memory: fix the cause and call save() again, or record again."
+        ) from error
+    return (
+        f"Cassette {cassette.path} could not be saved ({reason}), so this run's {count} went to {rescue} "
+        f"instead. Fix {cassette.path} (or delete it), then move the interactions of {rescue} into it "
+        "(or replace it with that file if it held nothing else)."
+    )
 
 
 def check_upstream(url: str, *, option: str) -> str:

@@ -26,13 +26,14 @@ from typing import Final
 import httpx
 
 from ..doubles.server import LiveResponse
+from ..errors import CassetteRecordError
 from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from . import recorder as _recorder
-from .capture import interaction_from_capture
+from .capture import hooked_interaction
 from .cassette import Cassette
 from .model import Interaction
-from .modes import decide, save_recorded
+from .modes import save_recorded
 from .redact import short_key_message
 
 __all__ = ["RecordingProxy"]
@@ -59,7 +60,6 @@ class RecordingProxy:
         """How the user set ``upstream``, named in the message when it cannot be reached."""
         self._log = log
         self._transport = transport
-        self._file_existed = cassette.path.exists()
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()
         self._recorded: list[Interaction] = []
@@ -71,21 +71,12 @@ class RecordingProxy:
         with self._lock:
             return tuple(self._recorded)
 
-    def _has_unplayed_match(self, call: Call) -> bool:
-        counts = self.cassette.play_counts
-        return any(
-            counts[i] == 0 and self.cassette.matches(call, x.request)
-            for i, x in enumerate(self.cassette.interactions)
-        )
-
     async def respond(self, call: Call) -> ResponsePlan | LiveResponse:
         """Replay, explain a miss, or forward ``call`` upstream and stream the answer back as it comes."""
-        action = decide(
-            self.cassette.record_mode, file_existed=self._file_existed, matched=self._has_unplayed_match(call)
-        )
-        if action != "record":
-            plan = self.cassette.take(call)
-            self._log(f"{'replayed' if action == 'replay' else 'MISS (answered 500)'}: {call.describe()}")
+        if not self.cassette.may_record(call):
+            replay = self.cassette.can_play(call)
+            plan = self.cassette.play(call)
+            self._log(f"{'replayed' if replay else 'MISS (answered 500)'}: {call.describe()}")
             return plan
         # Recorded as the client sent it (as in-process recording does), so the cassette replays to
         # the same client; an upstream with a path prefix is only where it was forwarded.
@@ -133,7 +124,12 @@ class RecordingProxy:
 
     async def _finished(self, capture: _recorder.Capture) -> None:
         """Keep the finished recording and save the file, off the event loop that serves every stream."""
-        interaction = interaction_from_capture(capture, self.cassette.redaction)
+        interaction = hooked_interaction(capture, self.cassette.redaction, self.cassette.hooks)
+        if interaction is None:
+            self._log(
+                f"not recorded (a record hook dropped it): {capture.method} {httpx.URL(capture.url).path}"
+            )
+            return
         short = short_key_message(
             f"The record proxy (cassette {self.cassette.path})",
             interaction.request.describe(),
@@ -185,9 +181,11 @@ class RecordingProxy:
                     return False
                 recorded = tuple(self._recorded)
                 unsaved = self._unsaved
-            save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
+            failed = save_recorded(self.cassette, loaded=self.cassette.interactions, recorded=recorded)
             with self._lock:
                 self._unsaved -= unsaved
+        if failed is not None:  # saved, but to the rescue file
+            raise CassetteRecordError(failed)
         return True
 
 

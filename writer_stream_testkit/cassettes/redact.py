@@ -10,8 +10,10 @@ redacted recording.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import functools
+import json as _json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +125,9 @@ class Redaction:
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     extra_headers: frozenset[str] = field(default_factory=frozenset)
     """More header names (lower case) to treat as credentials."""
-    _rules: tuple[tuple[re.Pattern[str], str], ...] = field(init=False, repr=False, compare=False)
+    _rules: tuple[tuple[re.Pattern[str], str, bool], ...] = field(init=False, repr=False, compare=False)
+    """(pattern, replacement, escaped): the secrets first, then each user pattern twice, as written
+    and over the JSON-unescaped view of the text (secrets' patterns hold their escaped forms already)."""
     _needles: tuple[re.Pattern[bytes], ...] | None = field(init=False, repr=False, compare=False)
     """The secrets' byte patterns, or ``None`` when a pattern (or an unencodable secret) needs the text."""
     _literals: tuple[bytes | None, ...] = field(init=False, repr=False, compare=False)
@@ -135,8 +139,9 @@ class Redaction:
         # base64 forms too (a key inside a basic-auth value, a data URL, an encoded payload).
         forms = dict.fromkeys(f for s in self.secrets for f in (s, *_base64_forms(s)))
         ordered = sorted(forms, key=len, reverse=True)
-        literal = tuple((_secret_pattern(s), REDACTED) for s in ordered)
-        object.__setattr__(self, "_rules", literal + self.patterns)
+        literal = tuple((_secret_pattern(s), REDACTED, False) for s in ordered)
+        users = tuple((p, r, escaped) for p, r in self.patterns for escaped in (False, True))
+        object.__setattr__(self, "_rules", literal + users)
         needles: tuple[re.Pattern[bytes], ...] | None = None
         literals: tuple[bytes | None, ...] = ()
         if not self.patterns:
@@ -203,8 +208,11 @@ class Redaction:
 
     def text(self, value: str) -> str:
         """``value`` with every secret and pattern match replaced."""
-        for pattern, replacement in self._rules:
-            value = pattern.sub(replacement, value)
+        for pattern, replacement, escaped in self._rules:
+            if not escaped:
+                value = pattern.sub(replacement, value)
+            elif _may_escape(value):
+                value = _splice(value, _found(pattern, replacement, value, escaped=True), ())[0]
         return value
 
     def text_keeping_offsets(self, value: str, offsets: Sequence[int]) -> tuple[str, list[int]]:
@@ -215,8 +223,10 @@ class Redaction:
         moves to the start of its replacement so no piece of the secret survives.
         """
         moved = list(offsets)
-        for pattern, replacement in self._rules:
-            spans = [(m.start(), m.end(), m.expand(replacement)) for m in pattern.finditer(value)]
+        for pattern, replacement, escaped in self._rules:
+            if escaped and not _may_escape(value):
+                continue
+            spans = _found(pattern, replacement, value, escaped=escaped)
             if spans:
                 value, moved = _splice(value, spans, moved)
         return value, moved
@@ -229,17 +239,16 @@ class Redaction:
         redaction does not touch stays on exactly the byte it was on.
         """
         moved = list(offsets)
-        for pattern, replacement in self._rules:
+        for pattern, replacement, escaped in self._rules:
+            if escaped and b"\\" not in data:
+                continue
             text = data.decode("utf-8", "surrogateescape")
             spans: list[tuple[int, int, bytes]] = []
             last_char = last_byte = 0
-            for match in pattern.finditer(text):
-                start, end = match.span()
+            for start, end, new in _found(pattern, replacement, text, escaped=escaped):
                 byte_start = last_byte + _utf8_length(text[last_char:start])
                 byte_end = byte_start + _utf8_length(text[start:end])
-                spans.append(
-                    (byte_start, byte_end, match.expand(replacement).encode("utf-8", "surrogateescape"))
-                )
+                spans.append((byte_start, byte_end, new.encode("utf-8", "surrogateescape")))
                 last_char, last_byte = end, byte_end
             if spans:
                 data, moved = _splice(data, spans, moved)
@@ -256,13 +265,22 @@ class Redaction:
         return tuple(out)
 
     def json(self, value: Any) -> Any:
-        """A JSON value with every string (keys included) scrubbed."""
+        """A JSON value with every string (keys included) and number scrubbed.
+
+        A number is matched as JSON writes it (``123456789012345``); one a pattern
+        changes becomes the redacted text, a string, as it would read in the query
+        or the events.
+        """
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
             return {self.text(str(k)): self.json(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.json(v) for v in value]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            written = _json.dumps(value)
+            scrubbed = self.text(written)
+            return value if scrubbed == written else scrubbed
         return value
 
 
@@ -370,6 +388,79 @@ def _base64_forms(secret: str) -> tuple[str, ...]:
             if len(form) >= MIN_SECRET_LENGTH and form not in forms and form != secret:
                 forms.append(form)
     return tuple(forms)
+
+
+_JSON_ESCAPE = re.compile(
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(/)|\\)"
+)
+"""A JSON escape the unescaped view decodes: a surrogate pair, ``\\uXXXX`` or ``\\/``; an escaped
+backslash (``\\\\``) is matched only to be kept as it is, so ``\\\\u00e9`` stays six characters."""
+
+
+def _may_escape(text: str) -> bool:
+    return "\\u" in text or "\\/" in text
+
+
+def _unescaped_view(text: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """``text`` with its JSON escapes decoded, and each decoded escape as (view, start, length in ``text``).
+
+    Each escape becomes one character of the view; everything else is kept, so a
+    position maps back through the escapes before it (see :func:`_origin`).
+    """
+    pieces: list[str] = []
+    escapes: list[tuple[int, int, int]] = []
+    done = 0
+    view_length = 0
+    for match in _JSON_ESCAPE.finditer(text):
+        high, low, single, slash = match.groups()
+        if high is None and single is None and slash is None:
+            continue  # an escaped backslash: kept, and skipped over
+        start, end = match.span()
+        pieces.append(text[done:start])
+        view_length += start - done
+        if high is not None:
+            char = chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+        else:
+            char = "/" if slash else chr(int(single, 16))
+        pieces.append(char)
+        escapes.append((view_length, start, end - start))
+        view_length += 1
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces), escapes
+
+
+def _origin(position: int, escapes: list[tuple[int, int, int]], starts: list[int]) -> int:
+    """Where the view's ``position`` (a character boundary) is in the original text."""
+    index = bisect.bisect_right(starts, position) - 1
+    if index < 0:
+        return position
+    at, start, length = escapes[index]
+    return start if position == at else start + length + (position - at - 1)
+
+
+def _found(
+    pattern: re.Pattern[str], replacement: str, text: str, *, escaped: bool
+) -> list[tuple[int, int, str]]:
+    """The (start, end, replacement) of each match in ``text``, sorted, not overlapping.
+
+    With ``escaped``, matches are sought in the JSON-unescaped view of ``text``
+    (``Jos\\u00e9`` reads ``José``, ``https:\\/\\/`` reads ``https://``) and mapped back;
+    only those that cover an escape are kept, the others were the plain pass's to take.
+    """
+    if not escaped:
+        return [(m.start(), m.end(), m.expand(replacement)) for m in pattern.finditer(text)]
+    view, escapes = _unescaped_view(text)
+    if not escapes:
+        return []
+    starts = [at for at, _, _ in escapes]
+    out: list[tuple[int, int, str]] = []
+    for match in pattern.finditer(view):
+        start, end = match.span()
+        origin_start, origin_end = _origin(start, escapes, starts), _origin(end, escapes, starts)
+        if origin_end - origin_start != end - start:  # it covers an escape
+            out.append((origin_start, origin_end, match.expand(replacement)))
+    return out
 
 
 def _utf8_length(text: str) -> int:

@@ -10,6 +10,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, expanded_size
 from ..errors import CassetteFormatError
+from ..wire.call import MAX_JSON_DEPTH
 
 _FAST_MARK = "__writer_stream_testkit_fast_events_"
 """The key under which the fast path parks event lists it has already read (see ``fast_load``)."""
@@ -19,6 +20,12 @@ _FAST_MARK = "__writer_stream_testkit_fast_events_"
 LONGEST_TIME: Final = 86_400.0
 """The largest time offset (seconds since the request) a cassette may hold: one day. A larger
 one cannot be a recording, and waiting for it at replay overflows the clock."""
+
+DEEPEST_NESTING: Final = MAX_JSON_DEPTH + 8
+"""How deep lists and mappings may nest anywhere in a cassette: the request-body limit
+(``MAX_JSON_DEPTH``, 128) plus the levels of the cassette's own layout around a body. Reading
+a deeper file would exhaust Python's stack (a bare ``RecursionError``), and saving one again
+could fail after the run had recorded; it is refused, naming the place."""
 
 # --- YAML: reading and validating -----------------------------------------------------------------
 
@@ -90,6 +97,7 @@ class _Builder:
         """When a list, (value, line) of each fast-path placeholder met as a block mapping's value."""
         self.expansion = 0.0
         """What the aliases met so far add to the document (see ``ALIAS_EXPANSION_LIMIT``)."""
+        self._depth = 0
 
     def _aliased(self, node: Node) -> None:
         """Count one more use of ``node`` (an alias to it) against the expansion budget."""
@@ -136,6 +144,14 @@ class _Builder:
                 "a cassette is plain data, so replace the alias with the value it stands for."
             )
         self._building.add(key)
+        self._depth += 1
+        if self._depth > DEEPEST_NESTING:
+            raise CassetteFormatError(
+                f"Cassette {self._source} nests lists and mappings more than {DEEPEST_NESTING} levels deep "
+                f"at {_where(node)}; a request body may nest at most {MAX_JSON_DEPTH} levels (what the "
+                "doubles read), so no recording holds more. Flatten the value there, or record the "
+                "cassette again."
+            )
         value: Any
         if node.__class__ is MappingNode and node.tag == _MAP:
             value = {}
@@ -159,6 +175,7 @@ class _Builder:
             value = [self.build(item) for item in node.value]
         else:
             raise self._refuse(node)
+        self._depth -= 1
         self._building.discard(key)
         self._done[key] = value
         return value
@@ -213,6 +230,11 @@ def _yaml_node_data(
         except yaml.YAMLError as exc:
             raise CassetteFormatError(
                 f"Cassette {source} is not valid YAML ({exc}); delete it and record it again."
+            ) from None
+        except RecursionError:  # the pure-Python parser, without libyaml's nesting limit
+            raise CassetteFormatError(
+                f"Cassette {source} nests lists and mappings more than {DEEPEST_NESTING} levels deep; "
+                "flatten the deepest value, or record the cassette again."
             ) from None
         if node is None:
             return None, 0

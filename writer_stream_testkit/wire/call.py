@@ -143,7 +143,7 @@ def decode_body(content: bytes) -> tuple[Any, str | None]:
         return None, _TOO_DEEP
     except ValueError as exc:
         return None, f"The request body is not JSON: {exc}"
-    if _deeper_than(value, MAX_JSON_DEPTH):
+    if deeper_than(value, MAX_JSON_DEPTH):
         return None, _TOO_DEEP
     return value, None
 
@@ -154,7 +154,7 @@ _TOO_DEEP = (
 )
 
 
-def _deeper_than(value: Any, limit: int) -> bool:
+def deeper_than(value: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than ``limit`` levels in ``value`` (walked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
