@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
-from ..wire.call import Call, _body_problem, _short
+from ..wire.call import Call, short_repr, streaming_body_problem
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
 from .faulting import active as active_fault
 from .flow import Flow, Need, drive
@@ -89,12 +89,12 @@ class _Entry:
             conditions.append(
                 "messages match a predicate"
                 if callable(self.messages)
-                else f"messages == {_short.repr(self.messages)}"
+                else f"messages == {short_repr.repr(self.messages)}"
             )
         if self.tools is not None:
-            conditions.append(f"tools == {_short.repr(self.tools)}")
+            conditions.append(f"tools == {short_repr.repr(self.tools)}")
         if self.last_user is not None:
-            conditions.append(f"the last user message == {_short.repr(self.last_user)}")
+            conditions.append(f"the last user message == {short_repr.repr(self.last_user)}")
         if self.match is not None:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
         when = " when " + " and ".join(conditions) if conditions else ""
@@ -142,7 +142,7 @@ def _plain(value: Any, name: str) -> Any:
         return _json.loads(_json.dumps(value))
     except (TypeError, ValueError) as exc:
         raise ScriptError(
-            f"Cannot match on {name}={_short.repr(value)}: it is not JSON ({exc}). Pass it "
+            f"Cannot match on {name}={short_repr.repr(value)}: it is not JSON ({exc}). Pass it "
             "exactly as the request body holds it, or match with a callable instead."
         ) from None
 
@@ -201,12 +201,12 @@ class ReplyQueue:
             )
         if tools is not None and (isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence)):
             raise ScriptError(
-                f"Cannot match on tools={_short.repr(tools)}: pass the list of tool "
+                f"Cannot match on tools={short_repr.repr(tools)}: pass the list of tool "
                 "definitions exactly as the request sends them."
             )
         if last_user is not None and not isinstance(last_user, str):
             raise ScriptError(
-                f"Cannot match on last_user={_short.repr(last_user)}: pass the text of the last user "
+                f"Cannot match on last_user={short_repr.repr(last_user)}: pass the text of the last user "
                 "message as a string, or match the whole list with messages=."
             )
         entry = _Entry(
@@ -255,7 +255,7 @@ class ReplyQueue:
         """
         path = unquote(call.path) if path is None else path
         if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
-            problem = _body_problem(call)
+            problem = streaming_body_problem(call)
             if problem is not None:
                 return self.reject(call, 400, problem)
         hook = active_fault()

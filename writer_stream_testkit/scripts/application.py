@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ScriptError
 from ..wire.endpoints import application
+from ._values import plain_copy, text_pieces
 from .base import (
     Part,
     ScriptBase,
@@ -38,8 +39,6 @@ from .base import (
     value_call,
 )
 from .faults import Fault
-from .logprobs import _pieces
-from .steps import _copy
 
 if TYPE_CHECKING:
     from ..wire.endpoints import Endpoint
@@ -82,7 +81,9 @@ class ApplicationScript(ScriptBase):
 
     def content(self, *pieces: str) -> ApplicationScript:
         """Stream the main text output, one ``delta.content`` chunk per piece."""
-        return self._add("content", _pieces(pieces, "content", f"content({', '.join(map(repr, pieces))})"))
+        return self._add(
+            "content", text_pieces(pieces, "content", f"content({', '.join(map(repr, pieces))})")
+        )
 
     def stage(self, id: str, content: str, *, sources: Sequence[str] | None = None) -> ApplicationScript:
         """One chunk with a ``delta.stages`` entry: a step of the agent's thinking, with the URLs it used."""
@@ -94,7 +95,7 @@ class ApplicationScript(ScriptBase):
         if sources is not None:
             if isinstance(sources, str) or not isinstance(sources, Sequence):
                 raise ScriptError(f"{where}: sources must be a list of URLs, not {sources!r}.")
-            sources = list(_pieces(sources, "source", where))
+            sources = list(text_pieces(sources, "source", where))
         return self._add("stage", {"id": id, "content": content, "sources": sources})
 
     def title(self, title: str) -> ApplicationScript:
@@ -118,11 +119,11 @@ class ApplicationScript(ScriptBase):
             if part.key == "content":
                 out.extend({"delta": {"content": p, "stages": None}} for p in part.value)
             elif part.key == "stage":
-                out.append({"delta": {"stages": [_copy(part.value)]}})
+                out.append({"delta": {"stages": [plain_copy(part.value)]}})
             elif part.key == "title":
                 out.append({"delta": {"title": part.value, "stages": None}})
             else:
-                out.append(_copy(part.value))
+                out.append(plain_copy(part.value))
         return out
 
     def json_body(self) -> dict[str, Any]:

@@ -75,13 +75,13 @@ class Frame:
 # --- The faults ------------------------------------------------------------------------------------
 
 
-def _fail(fault: str, problem: str, fix: str) -> ScriptError:
+def fault_error(fault: str, problem: str, fix: str) -> ScriptError:
     return ScriptError(f"Fault.{fault}() {problem}; {fix}")
 
 
 def _check_count(value: object, fault: str, name: str, *, minimum: int = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(fault, f"got {name}={value!r}", f"pass a whole number of at least {minimum}.")
+        raise fault_error(fault, f"got {name}={value!r}", f"pass a whole number of at least {minimum}.")
 
 
 def _check_seconds(value: object, fault: str, name: str) -> None:
@@ -91,7 +91,7 @@ def _check_seconds(value: object, fault: str, name: str) -> None:
         or not math.isfinite(value)
         or value < 0
     ):
-        raise _fail(fault, f"got {name}={value!r}", "pass a number of seconds, 0 or more.")
+        raise fault_error(fault, f"got {name}={value!r}", "pass a number of seconds, 0 or more.")
 
 
 class Fault:
@@ -170,7 +170,7 @@ class Fault:
     def split(*, sizes: Sequence[int] = (), one_byte: bool = False) -> Split:
         """Deliver the same bytes in writes of these sizes (cycling), or one byte at a time."""
         if one_byte and sizes:
-            raise _fail("split", "got both sizes= and one_byte=True", "pass one or the other.")
+            raise fault_error("split", "got both sizes= and one_byte=True", "pass one or the other.")
         return Split(sizes=(1,) if one_byte else tuple(sizes))
 
     @staticmethod
@@ -229,7 +229,7 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class _Anchored(Fault):
+class AnchoredFault(Fault):
     after_chunks: int
 
     def __post_init__(self) -> None:
@@ -258,7 +258,9 @@ class HttpError(Fault):
 
     def __post_init__(self) -> None:
         if isinstance(self.status, bool) or not isinstance(self.status, int) or not 400 <= self.status <= 599:
-            raise _fail("http_error", f"got status={self.status!r}", "pass an error status from 400 to 599.")
+            raise fault_error(
+                "http_error", f"got status={self.status!r}", "pass an error status from 400 to 599."
+            )
         if self.retry_after is not None and not isinstance(self.retry_after, str):
             _check_seconds(self.retry_after, "http_error", "retry_after")
         if self.retry_after_ms is not None:
@@ -332,11 +334,13 @@ class KeepAlive(Fault):
     def __post_init__(self) -> None:
         _check_count(self.every, "keep_alive", "every", minimum=1)
         if "\n" in self.comment or "\r" in self.comment:
-            raise _fail("keep_alive", f"got a comment with a line break ({self.comment!r})", "use one line.")
+            raise fault_error(
+                "keep_alive", f"got a comment with a line break ({self.comment!r})", "use one line."
+            )
 
 
 @dataclass(frozen=True)
-class MalformedChunk(_Anchored):
+class MalformedChunk(AnchoredFault):
     """A ``data:`` block that is not valid chunk JSON, after ``after_chunks`` chunks."""
 
     name: ClassVar[str] = "malformed_chunk"
@@ -346,7 +350,7 @@ class MalformedChunk(_Anchored):
 
 
 @dataclass(frozen=True)
-class ErrorEvent(_Anchored):
+class ErrorEvent(AnchoredFault):
     """An ``event: error`` block with Writer's error JSON; the server closes the stream after it."""
 
     name: ClassVar[str] = "error_event"
@@ -406,7 +410,7 @@ class Split(Fault):
         for size in self.sizes:
             _check_count(size, "split", "a size", minimum=1)
         if not (self.sizes or self.mid_utf8 or self.mid_crlf):
-            raise _fail(
+            raise fault_error(
                 "split",
                 "was given no way to split",
                 "pass sizes=[...] or one_byte=True, or use Fault.split_mid_utf8() / Fault.split_mid_crlf().",
@@ -445,7 +449,7 @@ class Split(Fault):
         if self.mid_utf8:
             found = {i + 1 for i, byte in enumerate(body) if byte >= 0xC0}
             if not found:
-                raise _fail(
+                raise fault_error(
                     "split_mid_utf8",
                     "found no multi-byte UTF-8 character in the stream",
                     "add non-ASCII text to the script, e.g. .content('h\u00e9llo \u2603').",
@@ -470,11 +474,11 @@ class Delay(Fault):
         _check_seconds(self.each, "delay", "each")
         _check_seconds(self.first_byte, "delay", "first_byte")
         if not (self.each or self.first_byte):
-            raise _fail("delay", "was given no delay", "pass each=seconds and/or first_byte=seconds.")
+            raise fault_error("delay", "was given no delay", "pass each=seconds and/or first_byte=seconds.")
 
 
 @dataclass(frozen=True)
-class Stall(_Anchored):
+class Stall(AnchoredFault):
     """No bytes for ``seconds`` after ``after_chunks`` chunks; past the read timeout it is a stall."""
 
     name: ClassVar[str] = "stall"
@@ -488,7 +492,7 @@ class Stall(_Anchored):
 
 
 @dataclass(frozen=True)
-class Disconnect(_Anchored):
+class Disconnect(AnchoredFault):
     """The connection drops after ``after_chunks`` chunks, or half-way into the next block."""
 
     name: ClassVar[str] = "disconnect"
@@ -531,7 +535,7 @@ def _as_fields(cls: type[Fault], params: dict[str, Any]) -> dict[str, Any]:
     if cls is Split and "one_byte" in params:
         one_byte = params.pop("one_byte")
         if one_byte and params.get("sizes"):
-            raise _fail("split", "got both sizes= and one_byte=True", "pass one or the other.")
+            raise fault_error("split", "got both sizes= and one_byte=True", "pass one or the other.")
         if one_byte:
             params["sizes"] = [1]
     if cls is HttpError and isinstance(params.get("headers"), dict):

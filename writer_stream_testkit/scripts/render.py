@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
 
 from ..wire.sse import DONE_DATA
 from . import plan as _plan
 from .faults import (
+    AnchoredFault,
     ConnectionRefused,
     CrlfLineEnds,
     DataAfterDone,
@@ -23,14 +23,9 @@ from .faults import (
     MissingDone,
     Split,
     Stall,
-    _Anchored,
-    _fail,
+    fault_error,
 )
 from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, ResponsePlan, Step, Write
-
-if TYPE_CHECKING:
-    pass
-
 
 # --- The engine ------------------------------------------------------------------------------------
 
@@ -110,7 +105,7 @@ def apply_faults(
     ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
     # The shape of the body, from the kinds alone (no JSON), and only when a fault is
     # anchored: how many chunks, and which block each named anchor falls before.
-    named = {f.after_chunks for f in ordered if isinstance(f, _Anchored)}
+    named = {f.after_chunks for f in ordered if isinstance(f, AnchoredFault)}
     chunk_count = block_count = 0
     anchors: dict[int, int] = {}
     if named:
@@ -122,8 +117,8 @@ def apply_faults(
             elif item in named:
                 anchors[item] = block_count
     for fault in ordered:
-        if isinstance(fault, _Anchored) and fault.after_chunks > chunk_count:
-            raise _fail(
+        if isinstance(fault, AnchoredFault) and fault.after_chunks > chunk_count:
+            raise fault_error(
                 fault.name,
                 f"got after_chunks={fault.after_chunks} but the script sends only {chunk_count} chunk"
                 f"{'' if chunk_count == 1 else 's'}",
@@ -135,7 +130,7 @@ def apply_faults(
         newline = "\r\n"
     splits = [f for f in ordered if isinstance(f, Split)]
     if any(split.mid_utf8 for split in splits) and not _has_multibyte(source, ordered, newline):
-        raise _fail(
+        raise fault_error(
             "split_mid_utf8",
             "found no multi-byte UTF-8 character in the stream",
             "add non-ASCII text to the script, e.g. .content('h\u00e9llo \u2603').",
@@ -150,7 +145,7 @@ def apply_faults(
         if isinstance(fault, Disconnect) and fault.after_chunks in anchors:
             block = anchors[fault.after_chunks]
             if fault.mid_chunk and block >= block_count:
-                raise _fail(
+                raise fault_error(
                     "disconnect",
                     f"with mid_chunk=True and after_chunks={fault.after_chunks} found no block "
                     "after that point to cut into",

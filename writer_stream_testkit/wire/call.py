@@ -121,7 +121,7 @@ class Call:
 
     def body_problem(self) -> str | None:
         """Why this body cannot be a streaming endpoint's request (the real API answers 400), or ``None``."""
-        return _body_problem(self)
+        return streaming_body_problem(self)
 
     def describe(self) -> str:
         """The request line and a short summary of its body, for error messages."""
@@ -167,22 +167,22 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _body_problem(call: Call) -> str | None:
+def streaming_body_problem(call: Call) -> str | None:
     """Why ``call``'s body cannot be a streaming endpoint's request (the real API answers 400), or ``None`` if it can."""
     if isinstance(call.json, dict):
         return None
     value, reason = decode_body(call.content)
     if reason is None:
-        reason = f"The request body is JSON but not an object: {_short.repr(value)}"
+        reason = f"The request body is JSON but not an object: {short_repr.repr(value)}"
     return (
         f"{reason}. The Writer API answers such a request with 400; send the request's parameters "
         "as one JSON object, as the Writer SDKs do."
     )
 
 
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
+short_repr = reprlib.Repr()
+short_repr.maxstring = 60
+short_repr.maxother = 60
 
 
 def _summarise_body(call: Call) -> str:
@@ -191,13 +191,13 @@ def _summarise_body(call: Call) -> str:
         if not call.content:
             return "(no body)"
         if body is not None or call.content.strip() == b"null":
-            return f"(JSON body that is not an object: {_short.repr(body)})"
+            return f"(JSON body that is not an object: {short_repr.repr(body)})"
         if decode_body(call.content)[1] == _TOO_DEEP:
             return (
                 f"(JSON body nested more than {MAX_JSON_DEPTH} levels deep, {len(call.content)} bytes: "
-                f"{_short.repr(call.content)})"
+                f"{short_repr.repr(call.content)})"
             )
-        return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
+        return f"(non-JSON body of {len(call.content)} bytes: {short_repr.repr(call.content)})"
     # question and application requests carry no model: name only what the body has
     parts = [f"model={body['model']!r}"] if "model" in body else []
     parts.append(f"stream={bool(body.get('stream'))}")
@@ -206,10 +206,10 @@ def _summarise_body(call: Call) -> str:
         parts.append(f"{len(messages)} message{'' if len(messages) == 1 else 's'}")
         last = messages[-1] if messages else None
         if isinstance(last, dict):
-            parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
+            parts.append(f"last {last.get('role', '?')}: {short_repr.repr(last.get('content'))}")
     for key in ("prompt", "question"):  # completions, Knowledge Graph questions
         if isinstance(body.get(key), str):
-            parts.append(f"{key}: {_short.repr(body[key])}")
+            parts.append(f"{key}: {short_repr.repr(body[key])}")
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
         names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
