@@ -36,7 +36,16 @@ from urllib.parse import urlsplit
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
+from ..scripts.plan import (
+    Disconnect,
+    Pause,
+    PlanStep,
+    ResponsePlan,
+    Schedule,
+    Write,
+    error_plan,
+    header_bytes,
+)
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .control import control_plan, is_control
@@ -709,7 +718,7 @@ async def _until(schedule: Schedule, seconds: float, loop: asyncio.AbstractEvent
 async def _write_chunked(
     writer: asyncio.StreamWriter,
     head: bytes,
-    steps: Iterable[Step],
+    steps: Iterable[PlanStep],
     end: Callable[[], bytes],
     schedule: Schedule,
 ) -> bool:

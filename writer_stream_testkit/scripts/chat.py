@@ -34,13 +34,13 @@ from .chat_yaml import step_from_yaml, steps_to_yaml
 from .faults import Fault
 from .logprobs import PieceLogprobs, TokenSpec, piece_logprobs, token_list
 from .steps import (
+    ChatStep,
     ContentStep,
     DataStep,
     FinishStep,
     LogprobsStep,
     RawStep,
     RefusalStep,
-    Step,
     ToolCallStep,
     UsageStep,
     default_call_id,
@@ -75,7 +75,7 @@ class StreamScript(ScriptBase):
     role_on: Literal["every", "first"] = "every"
     """Which deltas carry ``role: "assistant"``: ``"every"`` one, as Writer's API sends them, or
     only the ``"first"`` of each choice, the OpenAI convention, for OpenAI-compatible code."""
-    steps: tuple[Step, ...] = ()
+    steps: tuple[ChatStep, ...] = ()
     faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
@@ -109,7 +109,7 @@ class StreamScript(ScriptBase):
 
     # --- builders ------------------------------------------------------------------------------
 
-    def _add(self, *steps: Step) -> StreamScript:
+    def _add(self, *steps: ChatStep) -> StreamScript:
         for step in steps:
             choice = step_choice(step)
             if choice is None:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ScriptError
 from ._values import plain_copy
 from .steps import (
+    ChatStep,
     ContentStep,
     DataStep,
     FinishStep,
     LogprobsStep,
-    Step,
     ToolCallStep,
     UsageStep,
     default_call_id,
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 # --- YAML steps ---------------------------------------------------------------------------------
 
 
-def steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
+def steps_to_yaml(steps: Sequence[ChatStep]) -> list[Any]:
     out: list[Any] = []
     opened: dict[int, int] = {}
     for step in steps:

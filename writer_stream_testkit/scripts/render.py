@@ -25,7 +25,7 @@ from .faults import (
     Stall,
     fault_error,
 )
-from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, ResponsePlan, Step, Write
+from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, PlanStep, ResponsePlan, Write
 
 # --- The engine ------------------------------------------------------------------------------------
 
@@ -51,7 +51,7 @@ def json_plan(body: bytes, faults: Sequence[Fault]) -> ResponsePlan:
     head_delay = _head_delay(faults)
     if plan is None:
         each = _each_delay(faults)
-        steps: tuple[Step, ...] = ((Pause(each),) if each else ()) + (Write(body),)
+        steps: tuple[PlanStep, ...] = ((Pause(each),) if each else ()) + (Write(body),)
         return ResponsePlan(status=200, headers=JSON_HEADERS, steps=steps, head_delay=head_delay)
     return _with_head_delay(plan, head_delay)
 
@@ -203,10 +203,10 @@ class _Body:
         self._cut = cut
         self._each = each
 
-    def steps(self) -> Iterator[Step]:
+    def steps(self) -> Iterator[PlanStep]:
         return self._blocks() if not self._splits else self._split()
 
-    def _blocks(self) -> Iterator[Step]:
+    def _blocks(self) -> Iterator[PlanStep]:
         """No split: each block is one write (the common case, so it takes the short way)."""
         newline, stalls, each, cut = self._newline, self._stalls, self._each, self._cut
         last = b""  # the block before this one, sent once the next is known not to be cut off
@@ -251,7 +251,7 @@ class _Body:
         elif last:
             yield from (Pause(s) for s in stalls.get(index, ()))
 
-    def _split(self) -> Iterator[Step]:
+    def _split(self) -> Iterator[PlanStep]:
         """With splits: writes end at the splits' boundaries and the stalls, across blocks."""
         sizes = [split.sizes for split in self._splits if split.sizes]
         size_at = [0] * len(sizes)  # the next boundary of each sizes split
@@ -265,7 +265,7 @@ class _Body:
         start = pos = 0
         previous_cr = False
 
-        def write(stop: int) -> Iterator[Step]:
+        def write(stop: int) -> Iterator[PlanStep]:
             # The write of bytes start..stop, after the pauses due before it.
             yield from (Pause(s) for s in pauses.get(start, ()))
             if self._each:

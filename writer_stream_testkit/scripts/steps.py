@@ -79,14 +79,14 @@ class RawStep(_Step):
     """A chunk dict sent as compact JSON, or a string sent verbatim as the data field."""
 
 
-Step: TypeAlias = (
+ChatStep: TypeAlias = (
     ContentStep | RefusalStep | ToolCallStep | LogprobsStep | DataStep | UsageStep | FinishStep | RawStep
 )
 
 DATA_FIELDS = ("graph_data", "llm_data", "translation_data")
 
 
-def step_choice(step: Step) -> int | None:
+def step_choice(step: ChatStep) -> int | None:
     return None if isinstance(step, (UsageStep, RawStep)) else step.choice
 
 
