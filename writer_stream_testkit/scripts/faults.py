@@ -6,29 +6,8 @@ A fault either *replaces* the response (``HttpError``, ``ConnectionRefused``:
 each is a reply on its own, with ``plan(call)``) or *transforms* a streamed
 script's SSE blocks on their way to the wire.
 
-Several faults on one script compose in a fixed order, whatever order they
-were given in, so the result never depends on how a test lists them:
-
-1. **content**: which blocks are sent. Anchored insertions go after the
-   script's ``k``-th chunk (``after_chunks=k`` counts only the script's own
-   ``data:`` chunks, never inserted blocks, and ``0`` means before the first);
-   at one anchor the order is keep-alive comment, malformed chunks, then the
-   error event. An error event ends the stream: every later block, ``[DONE]``
-   included, is dropped. Then ``missing_done`` drops ``[DONE]`` and
-   ``data_after_done`` appends its blocks at the very end, in the order given.
-2. **line ends**: ``crlf`` (or ``split_mid_crlf``) turns every line end into CRLF.
-3. **splits**: the bytes stay the same, only write boundaries move. With no
-   split each SSE block is one write; with splits the boundaries are the union
-   of every split's boundaries (``sizes`` cycle through the list).
-4. **timing**: a stall is a pause at its anchor; ``delay(each=s)`` pauses
-   before every write; ``delay(first_byte=s)`` delays the status line.
-5. **disconnect**: the earliest disconnect cuts the body there (after the
-   anchor's insertions and pauses, or half-way into the next block with
-   ``mid_chunk=True``) and nothing after it is sent.
-
-A stall or disconnect anchored after an error event has no effect: the stream
-has already ended. For ``stream: false`` requests only the replacing faults
-and ``delay`` apply; the others describe SSE and are ignored.
+Several faults on one script compose in a fixed order, whatever order they were given in;
+the order is the ``STAGES`` table in :mod:`writer_stream_testkit.scripts.render`, which applies it.
 """
 
 from __future__ import annotations
@@ -99,9 +78,6 @@ class Fault:
 
     name: ClassVar[str]
     """The fault's name in a script's YAML form."""
-
-    order: ClassVar[int]
-    """Its place in the fixed composition order (see the module docstring)."""
 
     replaces: ClassVar[bool] = False
     """Whether the fault is the whole response rather than a change to a stream."""
@@ -245,7 +221,6 @@ class HttpError(Fault):
     """
 
     name: ClassVar[str] = "http_error"
-    order: ClassVar[int] = 0
     replaces: ClassVar[bool] = True
 
     status: int
@@ -311,7 +286,6 @@ class ConnectionRefused(Fault):
     """The connection is refused: the client sees a connect error, no status."""
 
     name: ClassVar[str] = "connection_refused"
-    order: ClassVar[int] = 0
     replaces: ClassVar[bool] = True
 
     def response(self) -> ResponsePlan:
@@ -326,7 +300,6 @@ class KeepAlive(Fault):
     """A comment block after every ``every`` chunks; clients must skip it."""
 
     name: ClassVar[str] = "keep_alive"
-    order: ClassVar[int] = 1
 
     every: int = 1
     comment: str = ""
@@ -344,7 +317,6 @@ class MalformedChunk(AnchoredFault):
     """A ``data:`` block that is not valid chunk JSON, after ``after_chunks`` chunks."""
 
     name: ClassVar[str] = "malformed_chunk"
-    order: ClassVar[int] = 1
 
     data: str = '{"id": '
 
@@ -354,7 +326,6 @@ class ErrorEvent(AnchoredFault):
     """An ``event: error`` block with Writer's error JSON; the server closes the stream after it."""
 
     name: ClassVar[str] = "error_event"
-    order: ClassVar[int] = 1
 
     message: str = "The server had an error while processing your request."
     status: int = 500
@@ -373,7 +344,6 @@ class MissingDone(Fault):
     """The stream ends at EOF with no ``[DONE]``."""
 
     name: ClassVar[str] = "missing_done"
-    order: ClassVar[int] = 1
 
 
 @dataclass(frozen=True)
@@ -381,7 +351,6 @@ class DataAfterDone(Fault):
     """A ``data:`` block after ``[DONE]``."""
 
     name: ClassVar[str] = "data_after_done"
-    order: ClassVar[int] = 1
 
     data: str = '{"id":"late"}'
 
@@ -391,7 +360,6 @@ class CrlfLineEnds(Fault):
     """CRLF line ends everywhere."""
 
     name: ClassVar[str] = "crlf"
-    order: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
@@ -399,7 +367,6 @@ class Split(Fault):
     """New write boundaries over the same bytes."""
 
     name: ClassVar[str] = "split"
-    order: ClassVar[int] = 3
 
     sizes: tuple[int, ...] = ()
     mid_utf8: bool = False
@@ -465,7 +432,6 @@ class Delay(Fault):
     """A slow server: time to first byte, and a pause before every write."""
 
     name: ClassVar[str] = "delay"
-    order: ClassVar[int] = 4
 
     each: float = 0.0
     first_byte: float = 0.0
@@ -482,7 +448,6 @@ class Stall(AnchoredFault):
     """No bytes for ``seconds`` after ``after_chunks`` chunks; past the read timeout it is a stall."""
 
     name: ClassVar[str] = "stall"
-    order: ClassVar[int] = 4
 
     seconds: float = 60.0
 
@@ -496,7 +461,6 @@ class Disconnect(AnchoredFault):
     """The connection drops after ``after_chunks`` chunks, or half-way into the next block."""
 
     name: ClassVar[str] = "disconnect"
-    order: ClassVar[int] = 5
 
     mid_chunk: bool = False
 

@@ -1,4 +1,31 @@
-"""Frames and faults to a plan: the fixed order in which faults compose."""
+"""Frames and faults to a plan: the fixed order in which faults compose.
+
+Several faults on one script compose in a fixed order, whatever order they
+were given in, so the result never depends on how a test lists them (``STAGES`` below):
+
+0. **replace**: ``http_error`` and ``connection_refused`` are the whole response;
+   the first given wins and the stream's other faults do not apply.
+1. **content**: which blocks are sent. Anchored insertions go after the
+   script's ``k``-th chunk (``after_chunks=k`` counts only the script's own
+   ``data:`` chunks, never inserted blocks, and ``0`` means before the first);
+   at one anchor the order is keep-alive comment, malformed chunks, then the
+   error event. An error event ends the stream: every later block, ``[DONE]``
+   included, is dropped. Then ``missing_done`` drops ``[DONE]`` and
+   ``data_after_done`` appends its blocks at the very end, in the order given.
+2. **line ends**: ``crlf`` (or ``split_mid_crlf``) turns every line end into CRLF.
+3. **splits**: the bytes stay the same, only write boundaries move. With no
+   split each SSE block is one write; with splits the boundaries are the union
+   of every split's boundaries (``sizes`` cycle through the list).
+4. **timing**: a stall is a pause at its anchor; ``delay(each=s)`` pauses
+   before every write; ``delay(first_byte=s)`` delays the status line.
+5. **disconnect**: the earliest disconnect cuts the body there (after the
+   anchor's insertions and pauses, or half-way into the next block with
+   ``mid_chunk=True``) and nothing after it is sent.
+
+A stall or disconnect anchored after an error event has no effect: the stream
+has already ended. For ``stream: false`` requests only the replacing faults
+and ``delay`` apply; the others describe SSE and are ignored.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +53,27 @@ from .faults import (
     fault_error,
 )
 from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, PlanStep, ResponsePlan, Write
+
+# --- The order -------------------------------------------------------------------------------------
+
+STAGES: tuple[tuple[str, tuple[type[Fault], ...]], ...] = (
+    ("replace", (HttpError, ConnectionRefused)),
+    ("content", (KeepAlive, MalformedChunk, ErrorEvent, MissingDone, DataAfterDone)),
+    ("line ends", (CrlfLineEnds,)),
+    ("splits", (Split,)),
+    ("timing", (Delay, Stall)),
+    ("disconnect", (Disconnect,)),
+)
+"""The stages faults compose in (the module docstring says what each does), beside the code that walks them."""
+
+
+def stage_of(fault: Fault) -> int:
+    """The index of ``fault``'s stage in ``STAGES``."""
+    for index, (_, kinds) in enumerate(STAGES):
+        if isinstance(fault, kinds):
+            return index
+    raise TypeError(f"{type(fault).__name__} has no stage in scripts.render.STAGES; add it to the table.")
+
 
 # --- The engine ------------------------------------------------------------------------------------
 
@@ -102,7 +150,7 @@ def apply_faults(
     replacement = _replacement(faults)
     if replacement is not None:
         return _with_head_delay(replacement, _head_delay(faults))
-    ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
+    ordered = sorted(faults, key=stage_of)  # stable: same-kind faults keep their order
     # The shape of the body, from the kinds alone (no JSON), and only when a fault is
     # anchored: how many chunks, and which block each named anchor falls before.
     named = {f.after_chunks for f in ordered if isinstance(f, AnchoredFault)}
