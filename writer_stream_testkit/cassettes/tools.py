@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +27,7 @@ from ..wire.sse import DONE_DATA
 from ..wire.stream_kinds import ChunkView, view_chunk
 from . import recorder as _recorder
 from .capture import interaction_from_capture as _interaction_from_capture
-from .matching import bounded_diff, closest
+from .matching import DIFF_LINES_CAP, bounded_diff, bounded_opcodes, closest
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .redact import Redaction
 from .yaml_read import ALIAS_EXPANSION_LIMIT, alias_expansion
@@ -545,8 +544,7 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
     a, b = _runs(rec_shapes), _runs(live_shapes)
     if [r[1] for r in a] == [r[1] for r in b]:
         return Drift(False, notes=notes)
-    matcher = difflib.SequenceMatcher(None, [r[1] for r in a], [r[1] for r in b], autojunk=False)
-    opcodes = matcher.get_opcodes()
+    opcodes = bounded_opcodes([r[1] for r in a], [r[1] for r in b])
     first = next(op for op in opcodes if op[0] != "equal")
     _, i1, _, j1, _ = first
     rec_index = a[i1][0] if i1 < len(a) else len(recorded.events or ())
@@ -568,6 +566,10 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
             continue
         diff.extend(_run_line("-", a[k], None) for k in range(x1, x2))
         diff.extend(_run_line("+", None, b[k]) for k in range(y1, y2))
+        if len(diff) > DIFF_LINES_CAP:
+            break
+    if len(diff) > DIFF_LINES_CAP:
+        diff[DIFF_LINES_CAP:] = [f"  ... (the diff goes on; only its first {DIFF_LINES_CAP} lines are shown)"]
     return Drift(
         True,
         recorded_index=rec_index,
