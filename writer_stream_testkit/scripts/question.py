@@ -57,6 +57,19 @@ _ASKED = "writer-stream-testkit:asked-question:5f0c"
 """Where the request's question goes in a kept stream: plain ASCII, so JSON and ``repr`` show it as is."""
 
 
+def _holds(value: object, text: str) -> bool:
+    """Whether a string anywhere in ``value`` (steps, dicts, lists) contains ``text``; nothing is copied."""
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, Part):
+        return _holds(value.value, text)
+    if isinstance(value, Mapping):
+        return any(_holds(k, text) or _holds(v, text) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v, text) for v in value)
+    return False
+
+
 def _record(
     item: object, required: Mapping[str, type | tuple[type, ...]], what: str, where: str
 ) -> dict[str, Any]:
@@ -194,7 +207,7 @@ class QuestionScript(ScriptBase):
             return self, ()
         template: QuestionScript | None = self.__dict__.get("_asked_template", self)
         if template is self:  # made once: None when the script's own text holds the placeholder
-            clash = _ASKED in repr((self.steps, self.faults))
+            clash = _holds(self.steps, _ASKED) or _ASKED in repr(self.faults)
             template = None if clash else replace(self, question=_ASKED)
             object.__setattr__(self, "_asked_template", template)
         if template is None:
