@@ -87,6 +87,15 @@ def test_the_second_response_reuses_the_first_ones_bytes() -> None:
     assert all(a is b for a, b in zip(first, second, strict=True))  # kept, not encoded again
 
 
+def test_responses_planned_at_once_share_one_encoding() -> None:
+    """200 streams starting together: the first plan keeps the blocks, so none encodes them again."""
+    script = StreamScript().content("Hel", "lo").with_fault(Fault.keep_alive(every=1))
+    plans = [script.plan(call()) for _ in range(3)]  # none of them sent yet
+    writes = [[w for w in plan.writes() if w.startswith(b"data: {")] for plan in plans]
+    assert writes[0] == writes[1] == writes[2]
+    assert all(a is b is c for a, b, c in zip(*writes, strict=True))
+
+
 def test_a_fault_free_kept_stream_is_its_write_steps_as_they_are() -> None:
     script = CompletionScript().text("a", "b")
     list(script.stream_plan().steps)

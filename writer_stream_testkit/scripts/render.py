@@ -117,10 +117,10 @@ class EncodedFrames:
 
     A fixed script answers many requests with the same bytes; rebuilding and
     re-encoding its chunks for each one cost a server most of its time. The first
-    pass that runs to the end keeps the blocks (while it streams them, so the first
-    byte never waits for the whole body); later passes reuse them, and a script with
-    no faults reuses its ``Write`` steps too. A stream over :data:`FRAME_CACHE_BYTES`
-    is never kept: it is made afresh on each pass, one block at a time, as before.
+    plan encodes and keeps the blocks, stopping at :data:`FRAME_CACHE_BYTES`; every
+    response reuses them, and a script with no faults reuses its ``Write`` steps too.
+    A stream over the bound is never kept: it is made afresh on each pass, one block
+    at a time, as before (a pass that does run to the end within the bound keeps it).
 
     ``swap`` makes a per-request copy: each ``(placeholder, value)`` is replaced in
     every block, which is how a request's own text (a question) joins a kept stream.
@@ -156,10 +156,11 @@ class EncodedFrames:
             self._blocks = tuple(kept)
 
     def kept(self) -> bool:
-        """Whether the blocks are kept (a pass has run to the end within the bound)."""
+        """Whether the blocks are kept: made now if need be, stopping as soon as they pass the bound."""
         if self._blocks is None and not self._over:
-            for _ in self._making():  # a script shorter than the bound is kept at once
-                pass
+            for _ in self._making():
+                if self._over:
+                    break
         return self._blocks is not None
 
     def source(self, swap: Sequence[tuple[bytes, bytes]] = ()) -> FrameSource:
@@ -173,14 +174,19 @@ class EncodedFrames:
         return (b.kind for b in kept) if kept is not None else iter(self._kinds())
 
     def plan(self, faults: Sequence[Fault], swap: Sequence[tuple[bytes, bytes]] = ()) -> ResponsePlan:
-        """The response: the kept ``Write`` steps as they are when nothing changes the stream."""
-        if faults or self._blocks is None:
+        """The response: the kept ``Write`` steps as they are when nothing changes the stream.
+
+        The first plan keeps the blocks before it answers (at most the bound's worth of
+        encoding, once), so many requests arriving at once all reuse them.
+        """
+        blocks = self._blocks if self.kept() else None
+        if faults or blocks is None:
             return apply_faults(self.source(swap), faults)
         if swap:
-            steps: Sequence[Step] = tuple(Write(_swapped(b.wire, swap)) for b in self._blocks)
+            steps: Sequence[Step] = tuple(Write(_swapped(b.wire, swap)) for b in blocks)
         else:
             if self._writes is None:
-                self._writes = tuple(Write(b.wire) for b in self._blocks)
+                self._writes = tuple(Write(b.wire) for b in blocks)
             steps = self._writes
         return ResponsePlan(status=200, headers=SSE_HEADERS, steps=steps)
 
