@@ -27,7 +27,8 @@ load, while a process's CPU time counts only its own work. Three loads:
 
 Targets: CPU per event (the first two) and per request (the third) <= 1.5x node's
 (aim: parity), and below aimock's; every stream complete, its text exact. Rounds
-alternate between the servers and each figure is the best of its rounds. A probe
+alternate between the servers (3 rounds, 5 for the short per-request load) and each
+figure is the best of its rounds (every round's figure is printed too). A probe
 process also times first bytes under the concurrent load (for information, and
 no worse than the baseline's when one is given). Exit status 1 when a target is missed.
 
@@ -62,7 +63,6 @@ CHUNKS = 200
 CLIENTS = 5
 SEQUENTIAL_STREAMS = 50
 REQUESTS = 500
-ROUNDS = 3
 PROBES = 60
 OVERALL_TIMEOUT = 400.0
 TARGET_RATIO = 1.5
@@ -121,11 +121,15 @@ async def read_stream(client: httpx.AsyncClient, path: str, text: str) -> tuple[
 def cpu_seconds(pid: int) -> float:
     """CPU time of process ``pid`` so far: its threads' run time in ns from ``/proc/PID/task/*/schedstat``,
     else user + system time from ``/proc/PID/stat`` (in clock ticks, 10 ms: too coarse for short loads)."""
-    try:
-        return sum(int(p.read_text().split()[0]) for p in Path(f"/proc/{pid}/task").glob("*/schedstat")) / 1e9
-    except (OSError, ValueError, IndexError):
+    tasks = sorted(Path(f"/proc/{pid}/task").glob("*/schedstat"))
+    if not tasks:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for task in tasks:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # a thread that has just ended
+            total += int(task.read_text().split()[0])
+    return total / 1e9
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -214,11 +218,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(server: Server) -> Iterator[tuple[str, int]]:
-    """Start a server process; yield its base URL and pid; always stop it."""
+def running(server: Server, cwd: Path) -> Iterator[tuple[str, int]]:
+    """Start a server process in ``cwd``; yield its base URL and pid; always stop it.
+
+    Not in this checkout: ``python -c`` puts the working directory first on ``sys.path``,
+    which would import this checkout's package ahead of the baseline's ``PYTHONPATH``.
+    """
     env = {**os.environ, **(server.env or {})}
     process = subprocess.Popen(
         server.command,
+        cwd=cwd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -300,15 +309,24 @@ def servers_for(chunks: int, work: Path, node: str | None, aimock: Path | None) 
 
 
 LOADS = (
-    ("concurrent", f"{STREAMS} concurrent streams x {CHUNKS} chunks", concurrent_round, CHUNKS, "us/event"),
+    # (name, title, round, chunks per stream, unit, rounds)
+    (
+        "concurrent",
+        f"{STREAMS} concurrent streams x {CHUNKS} chunks",
+        concurrent_round,
+        CHUNKS,
+        "us/event",
+        3,
+    ),
     (
         "sequential",
         f"{SEQUENTIAL_STREAMS} streams x {CHUNKS} chunks, one at a time",
         sequential_round,
         CHUNKS,
         "us/event",
+        3,
     ),
-    ("per request", f"{REQUESTS} one-chunk streams, one at a time", per_request_round, 1, "us/request"),
+    ("per request", f"{REQUESTS} one-chunk streams, one at a time", per_request_round, 1, "us/request", 5),
 )
 
 
@@ -333,7 +351,7 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs", end="")
     if hasattr(os, "getloadavg"):
         print(f", load average {os.getloadavg()[0]:.1f} at start", end="")
-    print(f"; server CPU time, best of {ROUNDS} rounds")
+    print("; server CPU time, the best of each server's rounds")
     if node is None:
         print("SKIPPED the node:http and aimock comparisons: no `node` on PATH or at /usr/bin/node.")
     elif aimock is None:
@@ -345,17 +363,18 @@ def main() -> int:
     deadline = time.monotonic() + OVERALL_TIMEOUT
     results: dict[str, dict[str, Figures]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for load, title, round_fn, chunks, unit in LOADS:
+        for load, title, round_fn, chunks, unit, rounds_of in LOADS:
             servers = servers_for(chunks, Path(tmp), node, aimock)
             text = "".join(pieces(chunks))
             expected = StreamScript().content(*pieces(chunks)).sse()
             best: dict[str, Figures] = {}
+            rounds: dict[str, list[float]] = {}
             with contextlib.ExitStack() as stack:
-                urls = {s.name: stack.enter_context(running(s)) for s in servers}
+                urls = {s.name: stack.enter_context(running(s, Path(tmp))) for s in servers}
                 for s in servers:
                     if s.name != "aimock" and not check_bytes(urls[s.name][0], s.path, expected, s.name):
                         failed = True
-                for round_ in range(ROUNDS):
+                for round_ in range(rounds_of):
                     for s in servers if round_ % 2 == 0 else list(reversed(servers)):
                         url, pid = urls[s.name]
                         remaining = deadline - time.monotonic()
@@ -366,6 +385,7 @@ def main() -> int:
                         except asyncio.TimeoutError:
                             print(f"\nFAILED: the benchmark did not finish within {OVERALL_TIMEOUT:g} s.")
                             return 1
+                        rounds.setdefault(s.name, []).append(figures.cpu)
                         old = best.get(s.name)
                         if old is not None:
                             figures = Figures(
@@ -379,12 +399,14 @@ def main() -> int:
             print(f"\n{title}")
             for name, f in best.items():
                 probe_note = f"  first-byte p99 {f.probe_p99:6.1f} ms" if load == "concurrent" else ""
+                each = " ".join(f"{cpu * 1e6:.2f}" for cpu in rounds[name])
                 print(
-                    f"  {name:<16} {f.cpu * 1e6:8.2f} {unit}  wall {f.wall:6.2f} s  wrong streams {f.problems}{probe_note}"
+                    f"  {name:<16} {f.cpu * 1e6:8.2f} {unit}  wall {f.wall:6.2f} s  wrong streams {f.problems}"
+                    f"{probe_note}  (rounds: {each})"
                 )
             failed |= any(f.problems for f in best.values())
     print("\nTargets (server CPU, measured in this run):")
-    for load, _, _, _, unit in LOADS:
+    for load, _, _, _, unit, _ in LOADS:
         best = results[load]
         ours = best["serve --script"]
         if "node:http" in best:
