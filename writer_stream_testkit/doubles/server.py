@@ -569,8 +569,9 @@ async def _write_chunked(
     client's HTTP parser hands it over as one piece however TCP groups the bytes.
     Writes that nothing separates (no pause, no cut) are the same instant on the
     wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
-    frames intact (the head and the first write go at once, so batching never
-    delays the first byte); a pause or a cut flushes what came before it first. After each
+    frames intact (with lazy steps the head and the first write go at once, so batching
+    never delays the first byte for a write still being made); a pause or a cut flushes
+    what came before it first. After each
     send the stream waits until the kernel has every byte (``drain`` with a
     high-water mark of 0) and lets the other streams move. Framing here rather than
     through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
@@ -578,7 +579,10 @@ async def _write_chunked(
     """
     pending = [head]
     size = len(head)
-    batch = 0  # the head and the first write leave at once: the first byte is what a client waits on
+    # The head and the first write leave at once: the first byte is what a client waits on,
+    # and a lazy plan may take a while to make the next write. Steps already made (a kept
+    # script's, a tuple) cost nothing to frame, so the first send carries a whole batch.
+    batch = _BATCH_BYTES if isinstance(steps, tuple) else 0
     for step in steps:
         if type(step) is Write or isinstance(step, Write):
             data = step.data
