@@ -601,16 +601,18 @@ async def _write_chunked(
         elif isinstance(step, Disconnect):
             return False
     pending.append(end())
-    await _flush(writer, pending)
+    await _flush(writer, pending, last=True)
     return True
 
 
-async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes]) -> None:
+async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes], *, last: bool = False) -> None:
     writer.write(b"".join(pieces))
     await writer.drain()
     # drain() returns at once while the kernel takes every byte, so yield here or one
-    # stream would be written whole before any concurrent stream moves.
-    await asyncio.sleep(0)
+    # stream would be written whole before any concurrent stream moves. After the last
+    # send the connection waits for its next request, which lets the others move anyway.
+    if not last:
+        await asyncio.sleep(0)
 
 
 def _cassette_source(cassette: object) -> PlanSource:
