@@ -41,6 +41,7 @@ SDK2_TESTS = (
     "tests/test_cassette_endpoints.py",
     "tests/test_split_streams.py",
     "tests/test_client.py",
+    "tests/client/test_client_parity.py",
     "tests/test_retry.py",
     "tests/integrations",
 )

@@ -476,10 +476,17 @@ def test_verify_compares_completion_question_and_application_shapes_not_their_te
 
 
 def test_serve_script_names_a_request_no_script_answers() -> None:
-    from writer_stream_testkit.cli import _Cycle
+    from writer_stream_testkit.cli.serve import Cycle
+    from writer_stream_testkit.errors import UnexpectedRequestError
     from writer_stream_testkit.scripts.chat import StreamScript
 
-    with FakeWriterServer(source=_Cycle([StreamScript().content("Hi").finish()])) as server:
+    with (
+        pytest.raises(
+            UnexpectedRequestError,
+            match=r"  - GET /v1/models \(no body\): 500, no script: the scripts given serve POST /v1/chat\.",
+        ),
+        FakeWriterServer(source=Cycle([StreamScript().content("Hi").finish()])) as server,
+    ):
         response = httpx.get(server.base_url + "/v1/models", timeout=WAIT)
     assert response.status_code == 500
     assert "No script answers GET /v1/models" in response.text

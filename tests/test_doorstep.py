@@ -103,12 +103,12 @@ def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> No
     import httpx
 
     from writer_stream_testkit import CompletionScript
-    from writer_stream_testkit.cli import _Cycle
+    from writer_stream_testkit.cli.serve import Cycle
 
     scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
     chat = {"model": "palmyra-x5", "messages": [], "stream": False}
     answers = []
-    with FakeWriterServer(source=_Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
+    with FakeWriterServer(source=Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
         for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
             body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
             reply = client.post(path, json=body, timeout=5.0).json()

@@ -101,6 +101,20 @@ def test_question_spec_shape_wraps_each_chunk_as_the_sdk_type_declares() -> None
     assert "shape='spec'" in script.describe()
 
 
+def test_question_spec_shape_leaves_out_subqueries_and_references_it_does_not_carry() -> None:
+    """The spec declares both optional, not nullable; the flat shape keeps the guide's nulls."""
+    subquery = {"query": "q", "answer": "a", "sources": []}
+    spec = QuestionScript(question="Q?", shape="spec").answer("Paris").subqueries(subquery)
+    assert [c["data"] for c in spec.chunks()] == [
+        {"question": "Q?", "answer": "Paris", "sources": []},
+        {"question": "Q?", "answer": "", "sources": [], "subqueries": [subquery]},
+    ]
+    flat = QuestionScript(question="Q?").answer("Paris")
+    assert flat.chunks() == [
+        {"question": "Q?", "answer": "Paris", "sources": [], "subqueries": None, "references": None}
+    ]
+
+
 def test_question_without_a_question_repeats_the_requests() -> None:
     script = QuestionScript().answer("Paris")
     plan = script.plan(call(True, "/v1/graphs/question", question="Capital of France?", graph_ids=["g"]))
@@ -133,7 +147,13 @@ def test_application_chunks_are_application_chunks_and_the_json_its_response() -
     assert parsed[1].delta.stages[0].sources == ["https://www.example.com/hotels"]
     body = ApplicationGenerateContentResponse.model_validate(script.json_body())
     assert (body.title, body.suggestion) == ("Research", "Here are three hotels")
-    assert decoded(script)[2] == '{"delta":{"title":null,"content":"Here are","stages":null}}'
+    # title and content are optional, not nullable, in the reference: left out, never null.
+    stage = {"id": STAGE_ID, "content": "Searching for hotels", "sources": ["https://www.example.com/hotels"]}
+    assert decoded(script)[:3] == [
+        '{"delta":{"title":"Research","stages":null}}',
+        json.dumps({"delta": {"stages": [stage]}}, separators=(",", ":")),
+        '{"delta":{"content":"Here are","stages":null}}',
+    ]
 
 
 @pytest.mark.parametrize(
@@ -184,7 +204,9 @@ def test_faults_render_through_the_shared_engine() -> None:
 def test_stream_false_gets_the_json_answer() -> None:
     plan = ApplicationScript().content("Draft").plan(call(False, "/v1/applications/a"))
     assert dict(plan.headers)["content-type"] == "application/json"
-    assert json.loads(plan.body()) == {"title": None, "suggestion": "Draft"}
+    assert json.loads(plan.body()) == {"suggestion": "Draft"}  # no title sent: left out, not null
+    titled = ApplicationScript().title("T").content("Draft").plan(call(False, "/v1/applications/a"))
+    assert json.loads(titled.body()) == {"title": "T", "suggestion": "Draft"}
 
 
 # --- YAML ----------------------------------------------------------------------------------------

@@ -380,3 +380,42 @@ def test_a_completions_stream_cut_over_a_socket_raises_what_a_cut_chat_stream_ra
     assert seen == [httpx.RemoteProtocolError, httpx.RemoteProtocolError]
     assert len(writer_server.calls) == 2, "neither stream is retried once it started"
     assert "prompt: 'p'" in writer_server.calls[0].describe()
+
+
+def _routes_writerai_calls() -> set[tuple[str, str]]:
+    """Every (method, path template) the installed writerai's resources call, read from its source."""
+    import re
+
+    root = Path(writerai.__file__).parent / "resources"
+    call = re.compile(
+        r'self\._(get|post|put|delete|patch|get_api_list)\(\s*(?:path_template\()?f?"(/v1/[^"]*)"'
+    )
+    return {
+        ({"get_api_list": "GET"}.get(m.group(1), m.group(1).upper()), m.group(2))
+        for source in root.rglob("*.py")
+        for m in call.finditer(source.read_text(encoding="utf-8"))
+    }
+
+
+def test_the_route_tables_know_every_route_the_installed_writerai_calls() -> None:
+    from writer_stream_testkit.wire.endpoints import WRITER_2_ROUTES, WRITER_ROUTES, endpoint_for
+
+    called = _routes_writerai_calls()
+    assert len(called) >= 30, called  # the reader found the SDK's calls
+    known = {(route.method, route.path) for route in WRITER_ROUTES + WRITER_2_ROUTES}
+    assert called - known == set()
+    for method, path in called:
+        if sum(1 for m, p in called if p == path) == 1:
+            assert endpoint_for(path).method == method, path
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/tools/ai-detect", "/v1/tools/comprehend/medical", "/v1/tools/context-aware-splitting"]
+)
+def test_writerai_2s_tool_routes_are_post_without_method(path: str) -> None:
+    """writerai 2.4.0 calls these (3.0.0 dropped them); an app on 2.x replies to them by path alone."""
+    with WriterMock() as mock:
+        mock.reply({"label": "human", "score": 0.9}, path=path)
+        client = writerai.Writer(api_key="k")
+        assert client.post(path, cast_to=object, body={"input": "text"}) == {"label": "human", "score": 0.9}
+        assert (mock.calls[0].method, mock.calls[0].path) == ("POST", path)

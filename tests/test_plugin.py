@@ -554,7 +554,7 @@ def test_a_misspelt_marker_keyword_fails_once_suggesting_the_option(project: pyt
     out = result.stdout.str()
     valid = (
         "path, record_mode, match_on, ignore_fields, matchers, allow_playback_repeats, redact, "
-        "redact_headers, api_key, timing, upstream, base_url, ignore_hosts, meta, assert_all_played"
+        "redact_headers, api_key, timing, upstream, base_url, ignore_hosts, meta, assert_all_played, history"
     )
     # Once in the error report; the short summary may repeat it (untruncated when CI is set).
     report = out.split("short test summary info")[0]

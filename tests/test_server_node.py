@@ -1,23 +1,19 @@
 """FakeWriterServer serves the official Node SDK (npm ``writer-sdk``) as well as Python clients.
 
-The SDK is installed once per machine into ``.cache/node-writer-sdk`` (gitignored),
-under a file lock so parallel xdist workers do not install it twice. Without
-``node``/``npm``, or when npm cannot install it (offline), the tests skip and say why.
+The SDK is installed once per machine into ``.cache/node-writer-sdk`` (gitignored) by
+``nodeutil.npm_install``. Without ``node``/``npm``, or when npm cannot install it
+(offline), the tests skip and say why.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nodeutil import npm_install
 
 from writer_stream_testkit.doubles.replies import Reply
 from writer_stream_testkit.doubles.server import FakeWriterServer
@@ -33,64 +29,10 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 SCRIPT = StreamScript().content("Héllo").content(" wörld").content(" ☃").finish("stop")
 
 
-@contextmanager
-def _install_lock(path: Path, timeout: float = 300.0) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes: fcntl on POSIX, msvcrt on Windows."""
-    with path.open("a+b") as handle:
-        if sys.platform == "win32":
-            import msvcrt
-
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-            try:
-                yield
-            finally:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def node_sdk() -> Path:
     """The path of writer-sdk's ESM entry point, installing the package on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip(
-            "node and npm are needed to check FakeWriterServer against the Node SDK; install Node.js."
-        )
-    SDK_DIR.mkdir(parents=True, exist_ok=True)
-    with _install_lock(SDK_DIR / ".install.lock"):
-        if not SDK_ENTRY.is_file():
-            package = SDK_DIR / "package.json"
-            if not package.exists():
-                package.write_text('{"name": "writer-stream-testkit-node-check", "private": true}\n')
-            try:
-                done = subprocess.run(
-                    [npm, "install", "--no-audit", "--no-fund", "writer-sdk"],
-                    cwd=SDK_DIR,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                pytest.skip("npm install writer-sdk took more than 300 s; check the network and retry.")
-            if done.returncode != 0 or not SDK_ENTRY.is_file():
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                pytest.skip(f"npm could not install writer-sdk into {SDK_DIR}: {' / '.join(tail)}")
+    npm_install(SDK_DIR, ["writer-sdk"], SDK_ENTRY, "to check FakeWriterServer against the Node SDK")
     return SDK_ENTRY
 
 
@@ -169,3 +111,47 @@ def test_node_sees_a_disconnect_as_an_error_not_a_short_answer(node_sdk: Path) -
         result = run_node(node_sdk, server.base_url, "helper")
     assert "error" in result, f"the SDK finished a cut stream without an error: {result}"
     assert result["error"]["status"] is None
+
+
+def test_node_queues_a_script_and_a_fault_through_serve_s_control_api_and_reads_the_verdict(
+    node_sdk: Path,
+) -> None:
+    from cliutil import Background
+
+    served = Background(["serve", "--port", "0"])
+    try:
+        done = subprocess.run(
+            ["node", str(SCRIPT_JS.parent / "control.mjs"), str(node_sdk), served.url],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            check=False,
+        )
+    finally:
+        code, err = served.stop()
+        served.kill()
+    assert done.returncode == 0, f"node exited with {done.returncode}:\n{done.stderr}"
+    result = json.loads(done.stdout)
+    assert [q["status"] for q in result["queued"]] == [201, 201]
+    assert result["queued"][1]["body"] == {
+        "queued": "http_error(status=429, message='Slow down.')",
+        "times": 1,
+        "pending": 2,
+    }
+    assert result["content"] == "Hello from Node"
+    assert result["fault"] == {"name": "RateLimitError", "status": 429}
+    journal = result["journal"]["body"]
+    assert journal["received"] == 2
+    assert [(c["method"], c["path"], c["json"]["model"], c["answered"]) for c in journal["calls"]] == [
+        ("POST", "/v1/chat", "palmyra-x5", True),
+        ("POST", "/v1/chat", "palmyra-x4", True),
+    ]
+    assert ["authorization", "Bearer test-key"] in journal["calls"][0]["headers"]
+    assert result["clean"] == {"status": 200, "body": {"ok": True, "error": None, "message": ""}}
+    assert result["dirty"]["status"] == 409
+    assert result["dirty"]["body"]["error"] == "UnexpectedRequestError"
+    assert "GET /v1/models" in result["dirty"]["body"]["message"]
+    assert result["reset"] == {"status": 200, "body": {"reset": True}}
+    assert result["after"]["status"] == 200
+    assert code == 0, err

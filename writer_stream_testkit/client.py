@@ -1,7 +1,9 @@
-"""The kit's own Writer client: ``Writer``/``AsyncWriter`` with ``chat.chat`` and ``chat.stream``.
+"""The kit's own Writer client: ``Writer``/``AsyncWriter`` with ``chat.chat``, ``chat.stream``,
+``chat.parse`` and their ``with_raw_response`` / ``with_streaming_response`` forms.
 
-It mirrors the official SDK (``writerai``) where user code can tell: the
-constructor and its environment variables, the request it sends (URL, JSON
+It mirrors the official SDK (``writerai``, 2.x and 3.x) where user code can tell: the
+constructor and its environment variables, ``copy()``, writerai's ``NOT_GIVEN`` / ``omit``
+markers, the argument checks made before sending, the request it sends (URL, JSON
 body, headers including the ``X-Stainless-*`` family), the retry policy, the
 exception classes and messages, and what escapes while a stream is read
 (httpx's own exceptions, untouched). Like the SDK it keeps a chunk off the
@@ -11,40 +13,46 @@ the SDK is silent or crashes: a data line that is not a JSON object raises
 inside a stream is raised as :class:`~writer_stream_testkit.errors.StreamErrorEvent`
 instead of surfacing later as a ``TypeError``.
 
-The shared machinery is in :mod:`._base_client`; this module holds only the two faces.
+The shared machinery is in private modules: :mod:`._arguments` (what a call takes),
+:mod:`._config` (options and requests), :mod:`._attempts` (the attempt loop) and
+:mod:`._streams`; this module holds only the two faces.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import anyio
 import httpx
 from typing_extensions import Self, Unpack
 
-from ._base_client import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT,
-    NOT_GIVEN,
-    AsyncStream,
+from ._arguments import (
     ChatParams,
-    Stream,
-    _async_library,
-    _BaseWriter,
-    _chat_body,
-    _check_params,
-    _completion,
-    _exchange,
-    _NotGiven,
-    _Read,
-    _Send,
-    _Sleep,
-    _stream_arguments,
+    chat_body,
+    check_chat_call,
+    check_helper_call,
+    given_tools,
+    parse_arguments,
+    stream_arguments,
 )
-from .wire.types import ChatCompletion, ChatCompletionChunk
+from ._attempts import Read, Send, Sleep, attempt_loop, read_completion
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseWriter, async_library
+from ._response import (
+    RAW_RESPONSE_HEADER,
+    APIResponse,
+    AsyncAPIResponse,
+    AsyncResponseContextManager,
+    ResponseContextManager,
+)
+from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
+from ._streams import AsyncStream, Stream
+from .helpers.parsing import format_or_none, parse_chat_completion
+from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 if TYPE_CHECKING:
     # Imported where used: streaming.py builds on this module's Stream classes.
@@ -54,6 +62,8 @@ __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
+    "APIResponse",
+    "AsyncAPIResponse",
     "AsyncChat",
     "AsyncStream",
     "AsyncWriter",
@@ -63,11 +73,13 @@ __all__ = [
     "Writer",
 ]
 
+T = TypeVar("T")
+
 
 # --- the sync client ------------------------------------------------------------------------------
 
 
-class Writer(_BaseWriter[httpx.Client]):
+class Writer(BaseWriter[httpx.Client]):
     """A synchronous Writer client, constructed and used like ``writerai.Writer``.
 
     ``api_key`` defaults to ``WRITER_API_KEY`` and ``base_url`` to
@@ -85,7 +97,7 @@ class Writer(_BaseWriter[httpx.Client]):
         *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -106,9 +118,9 @@ class Writer(_BaseWriter[httpx.Client]):
         self._sleep = _sleep
         self.chat = Chat(self)
 
-    def _send(self, build: Callable[[int], httpx.Request], *, stream: bool) -> httpx.Response:
-        """Carry out :func:`_exchange` with blocking calls."""
-        exchange = _exchange(build, self.max_retries)
+    def _send(self, build: Callable[[int], httpx.Request], *, stream: bool) -> tuple[httpx.Response, int]:
+        """Carry out :func:`attempt_loop` with blocking calls: the response and the retries it took."""
+        exchange = attempt_loop(build, self.max_retries)
         outcome: httpx.Response | Exception | None = None
         while True:
             try:
@@ -116,14 +128,14 @@ class Writer(_BaseWriter[httpx.Client]):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             outcome = None
-            if isinstance(action, _Send):
+            if isinstance(action, Send):
                 try:
                     outcome = self._http.send(action.request, stream=stream)
                 except Exception as exc:
                     outcome = exc
-            elif isinstance(action, _Sleep):
+            elif isinstance(action, Sleep):
                 self._sleep(action.seconds)
-            elif isinstance(action, _Read):
+            elif isinstance(action, Read):
                 action.response.read()
             else:
                 action.response.close()
@@ -142,17 +154,27 @@ class Writer(_BaseWriter[httpx.Client]):
 
 
 class Chat:
-    """``client.chat``: the chat endpoint, plain or streamed."""
+    """``client.chat``: the chat endpoint, plain, streamed or parsed."""
 
     def __init__(self, client: Writer) -> None:
         self._client = client
+
+    @functools.cached_property
+    def with_raw_response(self) -> ChatWithRawResponse:
+        """The same calls returning an :class:`APIResponse` (headers, status, retries) around the result."""
+        return ChatWithRawResponse(self)
+
+    @functools.cached_property
+    def with_streaming_response(self) -> ChatWithStreamingResponse:
+        """The same calls as context managers whose :class:`APIResponse` body is read only on demand."""
+        return ChatWithStreamingResponse(self)
 
     @overload
     def chat(
         self,
         *,
-        stream: Literal[False] | _NotGiven = ...,
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        stream: Literal[False] | NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> ChatCompletion: ...
 
@@ -161,7 +183,7 @@ class Chat:
         self,
         *,
         stream: Literal[True],
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> Stream[ChatCompletionChunk]: ...
 
@@ -170,39 +192,50 @@ class Chat:
         self,
         *,
         stream: bool,
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
 
     def chat(
         self,
         *,
-        stream: bool | _NotGiven = NOT_GIVEN,
-        response_format: Mapping[str, Any] | _NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
     ) -> ChatCompletion | Stream[ChatCompletionChunk]:
         """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` a ``Stream`` of chunks."""
-        _check_params(params, "Chat.chat")
-        client = self._client
-        build = client._request_builder(_chat_body(params, response_format, stream), params)
-        response = client._send(build, stream=bool(stream))
-        if stream:
-            return Stream(
-                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
-            )
-        return _completion(response, strict=client._strict_response_validation)
+        check_chat_call(params, "Chat.chat")
+        result: ChatCompletion | Stream[ChatCompletionChunk] = self._respond(
+            _call(self._client, stream, response_format, params, Stream)
+        ).parse()
+        return result
+
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> ParsedChatCompletion[T]:
+        """``chat.chat`` with a class as ``response_format``: the completion with ``parsed`` filled."""
+        result: ParsedChatCompletion[T] = self._respond(
+            _parse_call(self._client, "Chat.parse", response_format, params, Stream)
+        ).parse()
+        return result
+
+    def _respond(self, call: _Call) -> APIResponse[Any]:
+        response, retries = self._client._send(call.build, stream=call.send_streaming)
+        return APIResponse(
+            raw=response, parse=call.parse, stream=call.sse, cast_to=ChatCompletion, retries_taken=retries
+        )
 
     def stream(
         self,
         *,
-        response_format: type[Any] | Mapping[str, Any] | _NotGiven = NOT_GIVEN,
+        response_format: type[Any] | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
     ) -> ChatCompletionStreamManager[Any]:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it as a context manager."""
         from .helpers.streaming import ChatCompletionStreamManager
 
-        _check_params(params, "Chat.stream")
-        params, body_format, parse_as = _stream_arguments(response_format, params)
+        check_helper_call(params, "Chat.stream")
+        params, body_format, parse_as = stream_arguments(response_format, params)
 
         def request() -> Stream[ChatCompletionChunk]:
             stream: Stream[ChatCompletionChunk] = self.chat(
@@ -210,9 +243,131 @@ class Chat:
             )
             return stream
 
-        return ChatCompletionStreamManager(
-            request, response_format=parse_as, input_tools=params.get("tools", ())
+        return ChatCompletionStreamManager(request, response_format=parse_as, input_tools=given_tools(params))
+
+
+class ChatWithRawResponse:
+    """``client.chat.with_raw_response``: ``chat`` and ``parse`` returning an :class:`APIResponse`."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    def chat(
+        self,
+        *,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        **params: Unpack[ChatParams],
+    ) -> APIResponse[Any]:
+        check_chat_call(params, "Chat.chat")
+        return self._chat._respond(
+            _call(self._chat._client, stream, response_format, params, Stream, mode="raw")
         )
+
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> APIResponse[ParsedChatCompletion[T]]:
+        call = _parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="raw")
+        return self._chat._respond(call)
+
+
+class ChatWithStreamingResponse:
+    """``client.chat.with_streaming_response``: the request is sent when the block is entered."""
+
+    def __init__(self, chat: Chat) -> None:
+        self._chat = chat
+
+    def chat(
+        self,
+        *,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        **params: Unpack[ChatParams],
+    ) -> ResponseContextManager[Any]:
+        check_chat_call(params, "Chat.chat")
+        call = _call(self._chat._client, stream, response_format, params, Stream, mode="stream")
+        return ResponseContextManager(functools.partial(self._chat._respond, call))
+
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> ResponseContextManager[ParsedChatCompletion[T]]:
+        call = _parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="stream")
+        return ResponseContextManager(functools.partial(self._chat._respond, call))
+
+
+# --- one call, whichever face sends it ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A chat call ready to send: its requests, how to send it, and how to read its answer."""
+
+    build: Callable[[int], httpx.Request]
+    sse: bool
+    send_streaming: bool
+    parse: Callable[[httpx.Response], Any]
+
+
+def _call(
+    client: BaseWriter[Any],
+    stream: object,
+    response_format: object,
+    params: ChatParams,
+    stream_class: type[Stream[Any]] | type[AsyncStream[Any]],
+    *,
+    mode: Literal["raw", "stream"] | None = None,
+    finish: Callable[[ChatCompletion], Any] | None = None,
+) -> _Call:
+    """The call ``chat.chat`` makes; ``mode`` marks it as writerai marks its raw and streaming calls."""
+    if mode is not None:
+        params = params.copy()
+        params["extra_headers"] = {**(params.get("extra_headers") or {}), RAW_RESPONSE_HEADER: mode}
+    build = client._request_builder(chat_body(params, response_format, stream), params)
+    strict = client._strict_response_validation
+    sse = bool(stream) and not is_left_out(stream)
+
+    def parse(response: httpx.Response) -> Any:
+        if sse:
+            return stream_class(cast_to=ChatCompletionChunk, response=response, strict=strict)
+        completion = read_completion(response, strict=strict)
+        return completion if finish is None else finish(completion)
+
+    return _Call(build, sse, sse or mode == "stream", parse)
+
+
+def _parse_call(
+    client: BaseWriter[Any],
+    method: str,
+    response_format: object,
+    params: ChatParams,
+    stream_class: type[Stream[Any]] | type[AsyncStream[Any]],
+    *,
+    mode: Literal["raw", "stream"] | None = None,
+) -> _Call:
+    """The call ``chat.parse`` makes: checked as writerai checks it, then ``chat.chat`` with a schema."""
+    check_helper_call(
+        params,
+        method,
+        ("model", "messages", "response_format"),
+        # Only the kit's own default is "not passed": writerai's markers are given (and left out).
+        also=() if response_format is NOT_GIVEN else ("response_format",),
+        refused=("stream_options",),
+    )
+    params, body_format = parse_arguments(response_format, params)
+    finish = functools.partial(
+        parse_chat_completion,
+        response_format=format_or_none(response_format),
+        input_tools=given_tools(params),
+    )
+    return _call(
+        client,
+        NOT_GIVEN,
+        body_format,
+        params,
+        stream_class,
+        mode=mode,
+        finish=lambda completion: finish(completion=completion),
+    )
 
 
 # --- the async client -----------------------------------------------------------------------------
@@ -222,7 +377,7 @@ async def _anyio_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
+class AsyncWriter(BaseWriter[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Writer`; ``_sleep`` replaces ``anyio.sleep``."""
 
     _http_class = httpx.AsyncClient
@@ -233,7 +388,7 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         *,
         api_key: str | None = None,
         base_url: str | httpx.URL | None = None,
-        timeout: float | httpx.Timeout | _NotGiven | None = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         default_query: Mapping[str, object] | None = None,
@@ -255,11 +410,13 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
         self.chat = AsyncChat(self)
 
     def _async_header(self) -> str:
-        return f"async:{_async_library()}"
+        return f"async:{async_library()}"
 
-    async def _send(self, build: Callable[[int], httpx.Request], *, stream: bool) -> httpx.Response:
-        """Carry out :func:`_exchange` with awaits."""
-        exchange = _exchange(build, self.max_retries)
+    async def _send(
+        self, build: Callable[[int], httpx.Request], *, stream: bool
+    ) -> tuple[httpx.Response, int]:
+        """Carry out :func:`attempt_loop` with awaits: the response and the retries it took."""
+        exchange = attempt_loop(build, self.max_retries)
         outcome: httpx.Response | Exception | None = None
         while True:
             try:
@@ -267,14 +424,14 @@ class AsyncWriter(_BaseWriter[httpx.AsyncClient]):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
             outcome = None
-            if isinstance(action, _Send):
+            if isinstance(action, Send):
                 try:
                     outcome = await self._http.send(action.request, stream=stream)
                 except Exception as exc:
                     outcome = exc
-            elif isinstance(action, _Sleep):
+            elif isinstance(action, Sleep):
                 await self._sleep(action.seconds)
-            elif isinstance(action, _Read):
+            elif isinstance(action, Read):
                 await action.response.aread()
             else:
                 await action.response.aclose()
@@ -298,12 +455,22 @@ class AsyncChat:
     def __init__(self, client: AsyncWriter) -> None:
         self._client = client
 
+    @functools.cached_property
+    def with_raw_response(self) -> AsyncChatWithRawResponse:
+        """The same calls returning an :class:`AsyncAPIResponse` (headers, status, retries) around the result."""
+        return AsyncChatWithRawResponse(self)
+
+    @functools.cached_property
+    def with_streaming_response(self) -> AsyncChatWithStreamingResponse:
+        """The same calls as ``async with`` blocks whose response body is read only on demand."""
+        return AsyncChatWithStreamingResponse(self)
+
     @overload
     def chat(
         self,
         *,
-        stream: Literal[False] | _NotGiven = ...,
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        stream: Literal[False] | NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> Coroutine[Any, Any, ChatCompletion]: ...
 
@@ -312,7 +479,7 @@ class AsyncChat:
         self,
         *,
         stream: Literal[True],
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> Coroutine[Any, Any, AsyncStream[ChatCompletionChunk]]: ...
 
@@ -321,49 +488,107 @@ class AsyncChat:
         self,
         *,
         stream: bool,
-        response_format: Mapping[str, Any] | _NotGiven = ...,
+        response_format: Mapping[str, Any] | NotGiven = ...,
         **params: Unpack[ChatParams],
     ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]: ...
 
     def chat(
         self,
         *,
-        stream: bool | _NotGiven = NOT_GIVEN,
-        response_format: Mapping[str, Any] | _NotGiven = NOT_GIVEN,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
     ) -> Coroutine[Any, Any, ChatCompletion | AsyncStream[ChatCompletionChunk]]:
         """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` an ``AsyncStream`` of chunks.
 
-        A plain function returning the coroutine, so a wrong keyword raises at the call,
-        before any ``await``, as it does for the SDK's ``async def``.
+        A plain function returning the coroutine, so a wrong or missing argument raises at
+        the call, before any ``await``, as it does for the SDK's ``async def``.
         """
-        _check_params(params, "AsyncChat.chat")
-        return self._chat(stream, response_format, params)
+        check_chat_call(params, "AsyncChat.chat")
+        return self._result(_call(self._client, stream, response_format, params, AsyncStream))
 
-    async def _chat(
-        self, stream: bool | _NotGiven, response_format: Mapping[str, Any] | _NotGiven, params: ChatParams
-    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        client = self._client
-        build = client._request_builder(_chat_body(params, response_format, stream), params)
-        response = await client._send(build, stream=bool(stream))
-        if stream:
-            return AsyncStream(
-                cast_to=ChatCompletionChunk, response=response, strict=client._strict_response_validation
-            )
-        return _completion(response, strict=client._strict_response_validation)
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> Coroutine[Any, Any, ParsedChatCompletion[T]]:
+        """``chat.chat`` with a class as ``response_format``: the completion with ``parsed`` filled."""
+        return self._result(
+            _parse_call(self._client, "AsyncChat.parse", response_format, params, AsyncStream)
+        )
+
+    async def _result(self, call: _Call) -> Any:
+        return await (await self._respond(call)).parse()
+
+    async def _respond(self, call: _Call) -> AsyncAPIResponse[Any]:
+        response, retries = await self._client._send(call.build, stream=call.send_streaming)
+        return AsyncAPIResponse(
+            raw=response, parse=call.parse, stream=call.sse, cast_to=ChatCompletion, retries_taken=retries
+        )
 
     def stream(
         self,
         *,
-        response_format: type[Any] | Mapping[str, Any] | _NotGiven = NOT_GIVEN,
+        response_format: type[Any] | Mapping[str, Any] | NotGiven = NOT_GIVEN,
         **params: Unpack[ChatParams],
     ) -> AsyncChatCompletionStreamManager[Any]:
         """``chat.chat(stream=True)`` wrapped in the SDK's event API; use it with ``async with``."""
         from .helpers.streaming import AsyncChatCompletionStreamManager
 
-        _check_params(params, "AsyncChat.stream")
-        params, body_format, parse_as = _stream_arguments(response_format, params)
+        check_helper_call(params, "AsyncChat.stream")
+        params, body_format, parse_as = stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)
         return AsyncChatCompletionStreamManager(
-            request, response_format=parse_as, input_tools=params.get("tools", ())
+            request, response_format=parse_as, input_tools=given_tools(params)
         )
+
+
+class AsyncChatWithRawResponse:
+    """``client.chat.with_raw_response`` of :class:`AsyncWriter`."""
+
+    def __init__(self, chat: AsyncChat) -> None:
+        self._chat = chat
+
+    def chat(
+        self,
+        *,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        **params: Unpack[ChatParams],
+    ) -> Coroutine[Any, Any, AsyncAPIResponse[Any]]:
+        check_chat_call(params, "AsyncChat.chat")
+        return self._chat._respond(
+            _call(self._chat._client, stream, response_format, params, AsyncStream, mode="raw")
+        )
+
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> Coroutine[Any, Any, AsyncAPIResponse[ParsedChatCompletion[T]]]:
+        call = _parse_call(
+            self._chat._client, "AsyncChat.parse", response_format, params, AsyncStream, mode="raw"
+        )
+        return self._chat._respond(call)
+
+
+class AsyncChatWithStreamingResponse:
+    """``client.chat.with_streaming_response`` of :class:`AsyncWriter`: sent when the block is entered."""
+
+    def __init__(self, chat: AsyncChat) -> None:
+        self._chat = chat
+
+    def chat(
+        self,
+        *,
+        stream: bool | NotGiven = NOT_GIVEN,
+        response_format: Mapping[str, Any] | NotGiven = NOT_GIVEN,
+        **params: Unpack[ChatParams],
+    ) -> AsyncResponseContextManager[Any]:
+        check_chat_call(params, "AsyncChat.chat")
+        call = _call(self._chat._client, stream, response_format, params, AsyncStream, mode="stream")
+        return AsyncResponseContextManager(self._chat._respond(call))
+
+    def parse(
+        self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
+    ) -> AsyncResponseContextManager[ParsedChatCompletion[T]]:
+        call = _parse_call(
+            self._chat._client, "AsyncChat.parse", response_format, params, AsyncStream, mode="stream"
+        )
+        return AsyncResponseContextManager(self._chat._respond(call))

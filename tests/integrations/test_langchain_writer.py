@@ -24,6 +24,7 @@ import writerai
 from langchain_core.messages import AIMessageChunk, BaseMessageChunk
 from langchain_writer import ChatWriter
 from pydantic import BaseModel
+from wireshape import reference_shaped
 
 from writer_stream_testkit import FakeWriterServer, Fault, StreamScript, WriterMock
 
@@ -143,3 +144,21 @@ def test_429s_past_max_retries_raise_the_sdks_rate_limit_error(
     with pytest.raises(writerai.RateLimitError):
         list(chat(max_retries=1).stream("hi"))
     assert len(double.calls) == 2
+
+
+@pytest.mark.parametrize("script", [HELLO, WEATHER], ids=["text", "tool-call"])
+def test_the_reference_examples_delta_shape_reads_as_the_minimal_one(
+    double: WriterMock | FakeWriterServer, chat: Callable[..., ChatWriter], script: StreamScript
+) -> None:
+    """Why the minimal delta can stay the default: ChatWriter reads both shapes alike (docs/scripts.md)."""
+    llm = chat().bind_tools([GetWeather])
+    double.reply(script)
+    minimal = merged(list(llm.stream("hi")))
+    double.reply(reference_shaped(script))
+    widened = merged(list(llm.stream("hi")))
+    assert (widened.content, widened.tool_calls, widened.usage_metadata) == (
+        minimal.content,
+        minimal.tool_calls,
+        minimal.usage_metadata,
+    )
+    assert widened.response_metadata["finish_reason"] == minimal.response_metadata["finish_reason"]

@@ -21,6 +21,7 @@ pytest.importorskip(
 from strands import Agent, tool
 from strands.models.writer import WriterModel
 from strands.types.exceptions import ModelThrottledException
+from wireshape import reference_shaped
 
 from writer_stream_testkit import FakeWriterServer, Fault, StreamScript, WriterMock
 
@@ -128,3 +129,14 @@ def test_a_429_becomes_strands_throttling_exception(double: WriterMock | FakeWri
     double.reply(Fault.http_error(429, retry_after_ms=1))
     with pytest.raises(ModelThrottledException):
         stream(double)
+
+
+@pytest.mark.parametrize("script", [HELLO, WEATHER], ids=["text", "tool-call"])
+def test_the_reference_examples_delta_shape_streams_as_the_minimal_one(
+    double: WriterMock | FakeWriterServer, script: StreamScript
+) -> None:
+    """Why the minimal delta can stay the default: WriterModel streams both shapes alike (docs/scripts.md)."""
+    double.reply(script)
+    minimal = stream(double, tool_specs=SPECS)
+    double.reply(reference_shaped(script))
+    assert stream(double, tool_specs=SPECS) == minimal

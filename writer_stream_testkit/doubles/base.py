@@ -103,6 +103,11 @@ class QueuedDouble(abc.ABC):
         ``ResponsePlan``, or a callable that computes one of these from the ``Call``.
         Items that name no endpoint answer ``POST /v1/chat`` unless ``path=`` (and
         ``method=``, inferred when the Writer API has one for the path) say otherwise.
+        Paths are matched percent-decoded, by both doubles alike (``path="/v1/files/my file"``
+        answers ``/v1/files/my%20file``). Predicates (``match=``, a callable ``messages=``) may
+        read ``calls``; one that raises answers a non-retryable 500 and fails ``verify()``.
+        On ``FakeWriterServer`` a computed reply runs on a thread of its own, so it may block
+        or call the server without holding up other requests.
         """
         self._queue.reply(
             item,

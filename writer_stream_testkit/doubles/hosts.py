@@ -15,6 +15,7 @@ minutes.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import threading
@@ -27,6 +28,9 @@ import respx
 from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ..errors import ScriptError
+from ..scripts.plan import ResponsePlan
+from .execute import aarrival, arrival, arun_head, build_response, run_head
+from .flow import Flow, Need, adrive, drive
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -240,7 +244,8 @@ class DoubleRouter(respx.MockRouter):
     respx asks hands the request to the innermost started double that serves its
     host (:meth:`claims`), else to the innermost double of all, which refuses it
     or lets it through; the outer doubles take over again as the inner ones stop.
-    Subclasses answer in :meth:`answer` and :meth:`aanswer`.
+    Subclasses write :meth:`flow`, once; :meth:`answer` and :meth:`aanswer` drive it
+    for sync and async clients and play the plan it returns.
     """
 
     def __init__(self, kind: str, name: str | None = None) -> None:
@@ -255,13 +260,37 @@ class DoubleRouter(respx.MockRouter):
         """Whether this double serves ``request`` (its host is the Writer API as the double knows it)."""
         raise NotImplementedError
 
+    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
+        """How this double answers ``request``, written once for both client kinds (see :mod:`.flow`).
+
+        It returns the plan to play, or a response to hand back as it is (a user's
+        respx route answered, or the recorder's tee); raising ``PassThrough`` lets the
+        request through to the network.
+        """
+        raise NotImplementedError
+
+    def ask_routes(self, request: httpx.Request) -> Need:
+        """The need to offer ``request`` to the user's respx routes: their answer, or ``None``."""
+        return Need(
+            functools.partial(answer_from_routes, self, request),
+            functools.partial(aanswer_from_routes, self, request),
+        )
+
     def answer(self, request: httpx.Request) -> httpx.Response:
         """This double's answer to a request from a sync client."""
-        raise NotImplementedError
+        arrived = arrival()
+        outcome = drive(self.flow(request))
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        return build_response(outcome, request, run_head(outcome, request, arrived))
 
     async def aanswer(self, request: httpx.Request) -> httpx.Response:
         """This double's answer to a request from an async client."""
-        raise NotImplementedError
+        arrived = aarrival()
+        outcome = await adrive(self.flow(request))
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        return build_response(outcome, request, await arun_head(outcome, request, arrived))
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         return self._answerer(request).answer(request)

@@ -9,6 +9,7 @@ lives here, behind a lock, with no I/O.
 
 from __future__ import annotations
 
+import functools
 import json as _json
 import threading
 import traceback
@@ -16,11 +17,14 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from ..errors import ReplyError, ScriptError, UnexpectedRequestError, UnusedRepliesError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from .flow import Flow, Need, drive
+from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
 __all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
@@ -167,7 +171,11 @@ class ReplyQueue:
         No match gives a 500 with ``x-should-retry: false`` (so the SDK does not retry)
         whose Writer-shaped body names the request; ``verify()`` then fails the test.
         """
-        plan = self.answer(call, path=path)
+        return drive(self.taking(call, path=path))
+
+    def taking(self, call: Call, *, path: str | None = None) -> Flow[ResponsePlan]:
+        """:meth:`take` as a flow (see :mod:`.flow`), for a face that runs computed replies its own way."""
+        plan = yield from self.answering(call, path=path)
         return self.miss(call) if plan is None else plan
 
     def answer(self, call: Call, *, path: str | None = None) -> ResponsePlan | None:
@@ -177,32 +185,70 @@ class ReplyQueue:
         A streaming endpoint's request whose body is not a JSON object gets the 400 the
         real API gives it, without using up a reply, and fails ``verify()`` too.
         """
-        path = call.path if path is None else path
+        return drive(self.answering(call, path=path))
+
+    def answering(self, call: Call, *, path: str | None = None) -> Flow[ResponsePlan | None]:
+        """:meth:`answer` as a flow: a computed reply is a :class:`~.flow.Need` its face runs.
+
+        Routing uses the percent-decoded path (``/v1/files/my%20file`` is
+        ``/v1/files/my file``), in both doubles. The user's predicates (``match=``,
+        ``messages=``) run outside the queue's lock, so one may read ``calls``; one that
+        raises answers a 500 the client does not retry, and fails ``verify()``.
+        """
+        path = unquote(call.path) if path is None else path
         if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
             problem = _body_problem(call)
             if problem is not None:
                 return self.reject(call, 400, problem)
-        with self._lock:
-            for entry in self._entries:
-                if entry.left > 0 and entry.matches(call, path):
-                    entry.used += 1
-                    item = entry.item
+        while True:
+            with self._lock:
+                candidates = [e for e in self._entries if e.left > 0]
+            chosen: _Entry | None = None
+            for entry in candidates:
+                try:
+                    fits = entry.matches(call, path)
+                except Exception as exc:
+                    with self._lock:
+                        self._add(call)
+                    return self.fail(call, entry.describe(), exc)
+                if fits:
+                    chosen = entry
+                    break
+            if chosen is None:
+                return None
+            with self._lock:
+                if chosen.left > 0:  # another request may have used it up while the predicates ran
+                    chosen.used += 1
                     self._add(call)
                     break
-            else:
-                return None
+        item = chosen.item
         try:
             if isinstance(item, ComputedReply):
-                item = item.resolve(call, path)
-            return item.plan(call)
+                item = yield Need(
+                    functools.partial(item.resolve, call, path), user_code=True, what=describe_reply(item)
+                )
+            plan = item.plan(call)
+            problem = informational_problem(plan.status)
+            if problem is not None:
+                raise ScriptError(problem)
+            return plan
         except Exception as exc:
-            with self._lock:
-                self._failed.append((call, describe_reply(item), traceback.format_exc()))
-            return error_plan(
-                500,
-                f"The reply {describe_reply(item)} failed to answer {call.describe()}: "
-                f"{type(exc).__name__}: {exc} See verify() for the traceback.",
-            )
+            return self.fail(call, describe_reply(item), exc)
+
+    def fail(self, call: Call, reply: str, exc: BaseException) -> ResponsePlan:
+        """Record that ``reply`` raised ``exc`` for ``call`` (``verify()`` shows the traceback); return the 500.
+
+        Called with the exception being handled, or one that never was raised
+        (a computed reply still running when the server stopped).
+        """
+        text = "".join(traceback.format_exception(exc))
+        with self._lock:
+            self._failed.append((call, reply, text))
+        return error_plan(
+            500,
+            f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
+            "See verify() for the traceback.",
+        )
 
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
@@ -390,7 +436,8 @@ def _failed_message(failed: Sequence[tuple[Call, str, str]]) -> str:
     return (
         f"{len(failed)} queued {noun} failed to answer, so the client got a 500 instead:\n"
         + "\n".join(parts)
-        + "\nFix the computed reply (or the script) so it returns a reply for the request."
+        + "\nFix the computed reply, the script or the match=/messages= predicate, so it returns a reply "
+        "for the request."
     )
 
 

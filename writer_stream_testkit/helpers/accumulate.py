@@ -49,6 +49,7 @@ from .events import (
 from .parsing import (
     ToolParam,
     construct,
+    format_or_none,
     get_input_tool_by_name,
     has_parseable_input,
     has_rich_response_format,
@@ -56,6 +57,7 @@ from .parsing import (
     parse_chat_completion,
     parse_function_tool_arguments,
     solve_response_format_t,
+    tools_or_none,
 )
 
 __all__ = ["ChatCompletionStreamState", "accumulate_delta"]
@@ -506,7 +508,9 @@ class ChatCompletionStreamState(Generic[ResponseFormatT]):
     """
 
     def __init__(self, *, input_tools: Iterable[ToolParam] = (), response_format: Any = None) -> None:
-        self._input_tools = list(input_tools)
+        # writerai's omit / NOT_GIVEN are its defaults for both: they mean "none".
+        self._input_tools = tools_or_none(input_tools)
+        response_format = format_or_none(response_format)
         self._response_format = response_format
         self._rich = has_rich_response_format(response_format)
         self._parseable = has_parseable_input(response_format=response_format, input_tools=self._input_tools)

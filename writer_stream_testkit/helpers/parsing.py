@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 import pydantic
 
+from .._sentinels import is_left_out
 from ..errors import ContentFilterFinishReasonError, LengthFinishReasonError
 from ..wire.construct import construct
 from ..wire.types import Logprobs, ParsedChatCompletion, ParsedChatCompletionChoice
@@ -20,6 +21,7 @@ from ..wire.types import Logprobs, ParsedChatCompletion, ParsedChatCompletionCho
 __all__ = [
     "PydanticFunctionTool",
     "construct",
+    "format_or_none",
     "get_input_tool_by_name",
     "has_parseable_input",
     "has_rich_response_format",
@@ -31,6 +33,7 @@ __all__ = [
     "solve_response_format_t",
     "to_strict_json_schema",
     "tool_model",
+    "tools_or_none",
     "type_to_response_format_param",
     "validate_input_tools",
 ]
@@ -165,6 +168,18 @@ def type_to_response_format_param(
             "strict": True,
         },
     }
+
+
+def tools_or_none(input_tools: object) -> list[ToolParam]:
+    """The tools as a list: writerai's ``omit`` / ``NOT_GIVEN`` (and None) mean none, as in the SDK."""
+    if input_tools is None or is_left_out(input_tools):
+        return []
+    return list(cast("Iterable[ToolParam]", input_tools))
+
+
+def format_or_none(response_format: object) -> Any:
+    """The response_format, with writerai's ``omit`` / ``NOT_GIVEN`` read as None (nothing to parse)."""
+    return None if is_left_out(response_format) else response_format
 
 
 def validate_input_tools(tools: Iterable[ToolParam] | None = None) -> None:

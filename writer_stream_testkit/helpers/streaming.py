@@ -15,7 +15,7 @@ import httpx
 from ..wire.types import ChatCompletionChunk, ParsedChatCompletion
 from .accumulate import ChatCompletionStreamState
 from .events import ChatCompletionStreamEvent
-from .parsing import ToolParam
+from .parsing import ToolParam, format_or_none, tools_or_none
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -186,8 +186,8 @@ class ChatCompletionStreamManager(Generic[ResponseFormatT]):
         input_tools: Iterable[ToolParam] = (),
     ) -> None:
         self._api_request = api_request
-        self._response_format = response_format
-        self._input_tools = list(input_tools)
+        self._response_format = format_or_none(response_format)
+        self._input_tools = tools_or_none(input_tools)
         self._stream: ChatCompletionStream[ResponseFormatT] | None = None
 
     def __enter__(self) -> ChatCompletionStream[ResponseFormatT]:
@@ -216,8 +216,8 @@ class AsyncChatCompletionStreamManager(Generic[ResponseFormatT]):
         input_tools: Iterable[ToolParam] = (),
     ) -> None:
         self._api_request = api_request
-        self._response_format = response_format
-        self._input_tools = list(input_tools)
+        self._response_format = format_or_none(response_format)
+        self._input_tools = tools_or_none(input_tools)
         self._stream: AsyncChatCompletionStream[ResponseFormatT] | None = None
 
     async def __aenter__(self) -> AsyncChatCompletionStream[ResponseFormatT]:

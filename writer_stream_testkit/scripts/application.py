@@ -1,15 +1,17 @@
 """``ApplicationScript``: one streamed answer from a no-code agent, ``POST /v1/applications/{id}``.
 
-Every chunk is ``{"delta": {"title", "content", "stages"}}`` with the three
-fields ``null`` unless the chunk carries them (``writerai`` type
-``ApplicationGenerateContentChunk``; ``delta`` is required, the rest optional;
-the key order is the API reference's example). A research agent interleaves
+Every chunk is ``{"delta": {...}}`` carrying only the field it streams, in the
+API reference's key order (``writerai`` type ``ApplicationGenerateContentChunk``;
+``delta`` is required, the rest optional). ``title`` and ``content`` are
+optional but not nullable in the reference (the Node SDK declares them
+``title?: string``), so a chunk that does not carry them leaves them out;
+``stages`` is nullable and is ``null`` on a chunk without stages. A research agent interleaves
 stage chunks (its "thinking": ``stages: [{"id", "content", "sources"}]``) with
 content chunks, which is how the docs' consumer loop reads them
 (``if chunk.delta.content: ... elif chunk.delta.stages: ...``). Each builder
 call adds its own chunks where it is called. The ``stream: false`` answer is
 ``ApplicationGenerateContentResponse``, ``{"title", "suggestion"}``: the last
-title sent and the content joined. ``data: [DONE]`` is off by default: no
+title sent (left out when none was: optional, not nullable) and the content joined. ``data: [DONE]`` is off by default: no
 example shows it, and ``writerai`` reads the stream the same.
 
 ``ApplicationScript(application_id=None)`` answers a generate request to any
@@ -113,18 +115,19 @@ class ApplicationScript(ScriptBase):
     def _iter_data(self) -> Iterator[dict[str, Any] | str]:
         for part in self.steps:
             if part.key == "content":
-                yield from ({"delta": {"title": None, "content": p, "stages": None}} for p in part.value)
+                yield from ({"delta": {"content": p, "stages": None}} for p in part.value)
             elif part.key == "stage":
-                yield {"delta": {"title": None, "content": None, "stages": [_copy(part.value)]}}
+                yield {"delta": {"stages": [_copy(part.value)]}}
             elif part.key == "title":
-                yield {"delta": {"title": part.value, "content": None, "stages": None}}
+                yield {"delta": {"title": part.value, "stages": None}}
             else:
                 yield _copy(part.value)
 
     def json_body(self) -> dict[str, Any]:
         """The ``ApplicationGenerateContentResponse``: the last title and the whole content."""
         titles = [s.value for s in self.steps if s.key == "title"]
-        return {"title": titles[-1] if titles else None, "suggestion": joined(self.steps, "content")}
+        body: dict[str, Any] = {"title": titles[-1]} if titles else {}
+        return {**body, "suggestion": joined(self.steps, "content")}
 
     def describe(self) -> str:
         """A one-line summary for the reply lists in error messages."""

@@ -27,6 +27,11 @@ KINDS: dict[str, type[AnyScript]] = {
 def script_from_yaml(source: str | os.PathLike[str]) -> AnyScript:
     """Read a script or JSON reply from YAML text or a file; ``kind:`` says which (default ``chat``)."""
     doc, where = read_yaml(source)
+    return script_from_doc(doc, where)
+
+
+def script_from_doc(doc: object, where: str) -> AnyScript:
+    """A script or JSON reply from its YAML form already read (JSON alike); ``where`` names it in errors."""
     kind = doc.get("kind", "chat") if isinstance(doc, dict) else "chat"
     cls = KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:

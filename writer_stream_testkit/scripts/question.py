@@ -9,7 +9,10 @@ null, "references": null``), read by its ``print(chunk.answer)`` loop, and the
 key Writer's own framework reads from the raw events (writer-framework,
 ``writer.ai.Graph.stream_ask``: ``data.get("answer")``). The SDK's type,
 ``QuestionResponseChunk``, instead wraps the object as ``{"data": Question}``
-(from the OpenAPI spec); ``shape="spec"`` sends that. The flat chunk reaches a
+(from the OpenAPI spec); ``shape="spec"`` sends that, and, as the spec declares
+``subqueries`` and ``references`` optional but not nullable (the Node SDK types them
+``subqueries?: Array<...>``), leaves them out of a chunk that does not carry them,
+where the flat chunk keeps the guide's ``null``. The flat chunk reaches a
 ``writerai`` user as ``chunk.answer`` (an untyped extra field, ``chunk.data``
 is ``None``), and fails only under ``_strict_response_validation=True``.
 
@@ -218,13 +221,10 @@ class QuestionScript(ScriptBase):
         question = self.question or ""
 
         def chunk(answer: str = "", **fields: Any) -> dict[str, Any]:
-            body: dict[str, Any] = {
-                "question": question,
-                "answer": answer,
-                "sources": [],
-                "subqueries": None,
-                "references": None,
-            }
+            body: dict[str, Any] = {"question": question, "answer": answer, "sources": []}
+            if self.shape == "flat":
+                # The guide's example sends both as null on every chunk.
+                body.update(subqueries=None, references=None)
             body.update(fields)
             return body if self.shape == "flat" else {"data": body}
 

@@ -2,9 +2,10 @@
 
 A reply in a double answers one endpoint, a method and a path below the base
 URL. Scripts know theirs (``StreamScript`` answers ``POST /v1/chat``); any other
-reply is routed with ``path=`` and ``method=``. The table below lists every
-route ``writerai`` 3.0.0 calls (its ``resources/`` modules), so ``method=`` can
-be left out when the path has only one method in the API.
+reply is routed with ``path=`` and ``method=``. The tables below list every
+route ``writerai`` 3.0.0 calls (its ``resources/`` modules) and the ones only
+2.x calls, so ``method=`` can be left out when the path has only one method in
+the API, whichever SDK the app uses.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "COMPLETIONS",
     "JSON_BODY_ENDPOINTS",
     "QUESTION",
+    "WRITER_2_ROUTES",
     "WRITER_ROUTES",
     "Endpoint",
     "application",
@@ -114,6 +116,18 @@ WRITER_ROUTES: tuple[Endpoint, ...] = tuple(
 )
 """Every route ``writerai`` 3.0.0 calls, as (method, path template)."""
 
+WRITER_2_ROUTES: tuple[Endpoint, ...] = tuple(
+    Endpoint(method, path)
+    for method, path in (
+        ("POST", "/v1/tools/ai-detect"),
+        ("POST", "/v1/tools/comprehend/medical"),
+        ("POST", "/v1/tools/context-aware-splitting"),
+    )
+)
+"""The routes ``writerai`` 2.x (2.4.0) calls that 3.0.0 dropped; every other 2.4.0 route is in 3.0.0's table."""
+
+_KNOWN_ROUTES = WRITER_ROUTES + WRITER_2_ROUTES
+
 JSON_BODY_ENDPOINTS: tuple[Endpoint, ...] = (CHAT, COMPLETIONS, QUESTION, application(None))
 """The streaming endpoints: their requests are one JSON object, or the API answers 400."""
 
@@ -146,8 +160,8 @@ def endpoint_for(path: str, method: str | None = None, *, what: str = "the reply
         return ANY
     sample = _as_concrete(path)
     # A literal route wins over a template: /v1/graphs/question is POST, not /v1/graphs/{graph_id}.
-    routes = [r for r in WRITER_ROUTES if _as_concrete(r.path) == sample] or [
-        r for r in WRITER_ROUTES if r.matches(r.method, sample)
+    routes = [r for r in _KNOWN_ROUTES if _as_concrete(r.path) == sample] or [
+        r for r in _KNOWN_ROUTES if r.matches(r.method, sample)
     ]
     methods = sorted({route.method for route in routes})
     if len(methods) == 1:
