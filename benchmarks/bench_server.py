@@ -450,4 +450,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RuntimeError as exc:  # a server that did not start: say which, and fail
+        print(f"\n{exc}")
+        sys.exit(1)
