@@ -152,9 +152,25 @@ def test() -> None:
 
 
 def bench() -> None:
+    """Run every ``benchmarks/bench_*.py``; exit 1 at the end if any of them missed a target.
+
+    Each script prints its targets beside their references, measured in the same run,
+    and exits 1 on a miss; all of them run whatever the others said, then a summary.
+    """
     ensure_venv()
+    results: list[tuple[str, int]] = []
+    started = time.monotonic()
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        _run(PY, script)
+        print(f"\n+ {PY} {script.relative_to(ROOT)}", flush=True)
+        results.append((script.name, subprocess.run([str(PY), str(script)], cwd=ROOT).returncode))
+    print(f"\n--- benchmarks ({time.monotonic() - started:.0f} s)")
+    for name, code in results:
+        print(f"{name:<28} {'OK' if code == 0 else f'FAILED (exit {code})'}")
+    failed = [name for name, code in results if code]
+    if failed:
+        print(f"FAILED: {len(failed)} of {len(results)} benchmarks missed a target: {', '.join(failed)}.")
+        raise SystemExit(1)
+    print(f"OK: all {len(results)} benchmarks met their targets.")
 
 
 TASKS = {"demo": demo, "test": test, "bench": bench}

@@ -1,6 +1,6 @@
 """A light client in its own process: time to first byte of short streams while a load runs.
 
-Usage: ``python _probe_first_byte.py BASE_URL COUNT``. Waits for a line on stdin
+Usage: ``python _probe_first_byte.py BASE_URL COUNT [PATH]`` (``PATH``: ``/v1/chat`` if not given). Waits for a line on stdin
 (the load has started), then sends ``COUNT`` short streamed requests one after
 another, each on a new connection, and prints one JSON list of the seconds from
 sending each request to its first body byte. Being its own process, it is never
@@ -18,13 +18,14 @@ import httpx
 
 def main() -> None:
     base_url, count = sys.argv[1], int(sys.argv[2])
-    body = {"model": "palmyra-x5", "stream": True, "stream_id": "probe", "chunks": 5, "messages": []}
+    path = sys.argv[3] if len(sys.argv) > 3 else "/v1/chat"
+    body = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "bench"}]}
     sys.stdin.readline()
     latencies: list[float] = []
     for _ in range(count):
         with httpx.Client(base_url=base_url, timeout=60.0) as client:
             started = time.perf_counter()
-            with client.stream("POST", "/v1/chat", json=body) as response:
+            with client.stream("POST", path, json=body) as response:
                 for _ in response.iter_raw():
                     latencies.append(time.perf_counter() - started)
                     break

@@ -1,26 +1,28 @@
-// A plain node:http SSE server doing the work benchmarks/bench_server.py asks of
-// FakeWriterServer: read the JSON request, then send `chunks` numbered chat chunks,
-// each its own res.write (waiting for 'drain' when the socket is full), then [DONE].
+// The floor for benchmarks/bench_server.py: a plain node:http server writing bytes it already has.
+// Usage: node node_sse_server.mjs FRAMES_FILE. The file holds a stream's SSE blocks, each ending
+// in a blank line; every request (its body read first) gets them, one res.write per block
+// (waiting for 'drain' when the socket is full), chunked as node:http frames them.
 // Prints its base URL on the first line of stdout; stops when stdin closes.
 import http from "node:http";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
+
+const text = readFileSync(process.argv[2]);
+const frames = [];
+for (let start = 0; start < text.length; ) {
+  const end = text.indexOf("\n\n", start);
+  const stop = end < 0 ? text.length : end + 2;
+  frames.push(text.subarray(start, stop));
+  start = stop;
+}
 
 const server = http.createServer(async (req, res) => {
-  const parts = [];
-  for await (const part of req) parts.push(part);
-  const body = JSON.parse(Buffer.concat(parts).toString("utf8"));
+  for await (const _ of req);
   res.writeHead(200, { "content-type": "text/event-stream" });
-  for (let seq = 0; seq < body.chunks; seq++) {
-    const chunk = {
-      id: body.stream_id,
-      object: "chat.completion.chunk",
-      created: 0,
-      model: "palmyra-x5",
-      choices: [{ index: 0, delta: { content: `${seq} ` }, finish_reason: null }],
-    };
-    if (!res.write(`data: ${JSON.stringify(chunk)}\n\n`)) await once(res, "drain");
+  for (const frame of frames) {
+    if (!res.write(frame)) await once(res, "drain");
   }
-  res.end("data: [DONE]\n\n");
+  res.end();
 });
 server.keepAliveTimeout = 60000;
 server.listen(0, "127.0.0.1", () => {

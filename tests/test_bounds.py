@@ -28,7 +28,7 @@ from writer_stream_testkit.cassettes.model import (
     RecordedRequest,
     RecordedResponse,
 )
-from writer_stream_testkit.cassettes.tools import directory_miss_message
+from writer_stream_testkit.cassettes.tools import compare_responses, directory_miss_message
 from writer_stream_testkit.wire.call import Call
 
 URL = "https://api.writer.com/v1/chat"
@@ -85,6 +85,44 @@ def test_a_directory_miss_against_long_prompts_costs_linear_time() -> None:
         return lambda: directory_miss_message("cassettes", incoming, candidates)
 
     assert time_growth(make, 2_000) < 10
+
+
+def _alternating(n: int, choices: tuple[int, int]) -> RecordedResponse:
+    """A chat stream of ``n`` one-word chunks alternating between two choices: shapes that repeat."""
+    events = []
+    for i in range(n):
+        delta = {"role": "assistant", "content": "a"}
+        choice = {"index": choices[i % 2], "delta": delta, "logprobs": None, "finish_reason": None}
+        chunk = {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [choice],
+        }
+        events.append(RecordedEvent(json.dumps(chunk)))
+    events.append(RecordedEvent("[DONE]"))
+    return RecordedResponse(200, (("content-type", "text/event-stream"),), events=tuple(events))
+
+
+@pytest.mark.timeout(120)  # a hang guard only
+def test_verify_diffs_event_shapes_in_near_linear_time() -> None:
+    """Choices 0 and 1 recorded, 0 and 2 live: every other shape differs, the worst case for difflib."""
+
+    def make(n: int) -> Callable[[], object]:
+        recorded, live = _alternating(n, (0, 1)), _alternating(n, (0, 2))
+        return lambda: compare_responses(recorded, live)
+
+    assert time_growth(make, 300) < 10  # linear: about 4; cubic: 64
+
+
+def test_a_long_shape_diff_is_clipped_and_still_shows_the_first_difference() -> None:
+    drift = compare_responses(_alternating(3_000, (0, 1)), _alternating(3_000, (0, 2)))
+    assert drift.drifted
+    assert (drift.recorded_index, drift.live_index) == (1, 1)
+    assert drift.diff[2] == "- #1          choice 1: role"
+    assert len(drift.diff) == 201
+    assert drift.diff[-1] == "  ... (the diff goes on; only its first 200 lines are shown)"
 
 
 def test_a_long_prompt_miss_still_shows_the_difference() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from costutil import memory_growth
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,10 +27,13 @@ from writer_stream_testkit import cli
 from writer_stream_testkit.doubles.mock import WriterMock
 from writer_stream_testkit.doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
 from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError
+from writer_stream_testkit.scripts.application import ApplicationScript
 from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.completion import CompletionScript
 from writer_stream_testkit.scripts.faults import Disconnect as FaultDisconnect
 from writer_stream_testkit.scripts.faults import Fault, Split
 from writer_stream_testkit.scripts.plan import LazySteps, Write
+from writer_stream_testkit.scripts.question import QuestionScript
 from writer_stream_testkit.wire.call import Call
 
 MiB = 1024 * 1024
@@ -241,6 +245,42 @@ def test_a_plan_renders_as_it_is_read(faults: tuple[Fault, ...]) -> None:
     peak = peak_bytes(render)
     assert sent[0] > 2 * MiB
     assert peak < 1 * MiB, f"rendering a {sent[0] / MiB:.1f} MB plan peaked at {peak / MiB:.1f} MiB"
+
+
+def _long_script(kind: str, n: int) -> Any:
+    pieces = ["word "] * n
+    if kind == "chat":
+        return StreamScript().content(*pieces)
+    if kind == "completion":
+        return CompletionScript().text(*pieces)
+    if kind == "question":
+        return QuestionScript().answer(*pieces)
+    return ApplicationScript().stage("s1", "Searching").content(*pieces)
+
+
+def _stream_call(kind: str) -> Call:
+    paths = {
+        "chat": "chat",
+        "completion": "completions",
+        "question": "graphs/question",
+        "application": "applications/a1",
+    }
+    body = {**chat_body(), "question": "Why?"}
+    return Call.create(
+        method="POST", url=f"http://127.0.0.1/v1/{paths[kind]}", headers=[], content=json.dumps(body).encode()
+    )
+
+
+@pytest.mark.parametrize("kind", ["chat", "completion", "question", "application"])
+def test_every_script_kind_makes_its_chunks_one_at_a_time(kind: str) -> None:
+    """The first write of a stream costs the same memory whatever the stream's length (issue 20, item 19)."""
+    call = _stream_call(kind)
+
+    def make(n: int) -> Callable[[], object]:
+        script = _long_script(kind, n)
+        return lambda: next(iter(script.plan(call).steps))
+
+    assert memory_growth(make, 5_000) < 1.5  # one chunk at a time: about 1; the whole stream: about 4
 
 
 def test_the_mock_streams_a_large_script_without_holding_it() -> None:

@@ -6,7 +6,7 @@ import collections
 import difflib
 import itertools
 import json as _json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
@@ -218,15 +218,16 @@ class _OverBudget(Exception):
 
 
 class _BoundedMatcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
-    """``SequenceMatcher(autojunk=False)`` that gives up past a budget of character pairs examined.
+    """``SequenceMatcher(autojunk=False)`` that gives up past a budget of element pairs examined.
 
     Its worst case is cubic (a run of one character against a near copy): 500
     backslashes take a second. Each ``find_longest_match`` examines at most the
-    occurrences in ``b`` of every character of its slice of ``a``; that count is
-    charged before the call, so the work done never exceeds the budget.
+    occurrences in ``b`` of every element of its slice of ``a``; that count is
+    charged before the call, so the work done never exceeds the budget. The
+    elements are characters of a body, or any hashable items (event shapes).
     """
 
-    def __init__(self, a: str, b: str, budget: int) -> None:
+    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: int) -> None:
         self._budget = budget
         self._charges: list[int] | None = None
         self._a = a
@@ -243,6 +244,35 @@ class _BoundedMatcher(difflib.SequenceMatcher):  # type: ignore[type-arg]
         if self._budget < 0:
             raise _OverBudget
         return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+Opcode: TypeAlias = tuple[str, int, int, int, int]
+
+
+def bounded_opcodes(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[Opcode]:
+    """``SequenceMatcher(None, a, b, autojunk=False).get_opcodes()``, near-linear whatever the input.
+
+    The common start and end are equal as they stand; only the middle between them
+    is aligned, with the work capped at :data:`MATCH_WORK_BUDGET` element pairs, past
+    which the middle is one ``replace`` (every element of it shown, none aligned).
+    """
+    size = min(len(a), len(b))
+    head = next((i for i in range(size) if a[i] != b[i]), size)
+    tail = 0
+    while tail < size - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    a_mid, b_mid = a[head : len(a) - tail], b[head : len(b) - tail]
+    try:
+        middle = _BoundedMatcher(a_mid, b_mid, MATCH_WORK_BUDGET).get_opcodes() if a_mid and b_mid else []
+    except _OverBudget:
+        middle = [("replace", 0, len(a_mid), 0, len(b_mid))]
+    if not middle and (a_mid or b_mid):
+        middle = [("delete" if a_mid else "insert", 0, len(a_mid), 0, len(b_mid))]
+    ops: list[Opcode] = [("equal", 0, head, 0, head)] if head else []
+    ops.extend((tag, i1 + head, i2 + head, j1 + head, j2 + head) for tag, i1, i2, j1, j2 in middle)
+    if tail:
+        ops.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return ops
 
 
 def _matched(a: str, b: str) -> int:

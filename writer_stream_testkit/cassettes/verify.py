@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from ..helpers.accumulate import ChatCompletionStreamState
 from ..wire.sse import DONE_DATA
 from ..wire.stream_kinds import view_chunk
 from ._shown import content_type, is_sse, quote
+from .matching import DIFF_LINES_CAP, bounded_opcodes
 from .model import Interaction, RecordedResponse
 from .show import request_summary
 
@@ -198,8 +198,7 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
     a, b = _runs(rec_shapes), _runs(live_shapes)
     if [r[1] for r in a] == [r[1] for r in b]:
         return Drift(False, notes=notes)
-    matcher = difflib.SequenceMatcher(None, [r[1] for r in a], [r[1] for r in b], autojunk=False)
-    opcodes = matcher.get_opcodes()
+    opcodes = bounded_opcodes([r[1] for r in a], [r[1] for r in b])
     first = next(op for op in opcodes if op[0] != "equal")
     _, i1, _, j1, _ = first
     rec_index = a[i1][0] if i1 < len(a) else len(recorded.events or ())
@@ -221,6 +220,10 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
             continue
         diff.extend(_run_line("-", a[k], None) for k in range(x1, x2))
         diff.extend(_run_line("+", None, b[k]) for k in range(y1, y2))
+        if len(diff) > DIFF_LINES_CAP:
+            break
+    if len(diff) > DIFF_LINES_CAP:
+        diff[DIFF_LINES_CAP:] = [f"  ... (the diff goes on; only its first {DIFF_LINES_CAP} lines are shown)"]
     return Drift(
         True,
         recorded_index=rec_index,

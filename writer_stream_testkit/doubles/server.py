@@ -31,7 +31,7 @@ import traceback
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import ClassVar, Final, Protocol, runtime_checkable
+from typing import ClassVar, Final, Protocol, cast, runtime_checkable
 from urllib.parse import urlsplit
 
 import h11
@@ -171,6 +171,8 @@ class FakeWriterServer(QueuedDouble):
         self._source: PlanSource | LiveSource = (
             source if source is not None else self._queue if cassette is None else _cassette_source(cassette)
         )
+        # Asked once: an isinstance check against a runtime protocol costs tens of µs per request.
+        self._live = isinstance(self._source, LiveSource)
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._thread: threading.Thread | None = None
@@ -507,10 +509,10 @@ class FakeWriterServer(QueuedDouble):
             if self._source is self._queue:
                 # A predicate's BaseException (pytest.fail) lands below; a computed reply's is caught on its thread.
                 return await adrive(self._queue.taking(call), functools.partial(self._meet, call))
-            if isinstance(self._source, LiveSource):
-                answer = await self._source.respond(call)
+            if self._live:
+                answer = await cast(LiveSource, self._source).respond(call)
             else:
-                answer = self._source.take(call)
+                answer = cast(PlanSource, self._source).take(call)
             problem = informational_problem(answer.status)
             if problem is not None:
                 raise ValueError(problem)
@@ -728,8 +730,9 @@ async def _write_chunked(
     client's HTTP parser hands it over as one piece however TCP groups the bytes.
     Writes that nothing separates (no pause, no cut) are the same instant on the
     wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
-    frames intact (the head and the first write go at once, so batching never
-    delays the first byte); a pause or a cut flushes what came before it first. After each
+    frames intact (with lazy steps the head and the first write go at once, so batching
+    never delays the first byte for a write still being made); a pause or a cut flushes
+    what came before it first. After each
     send the stream waits until the kernel has every byte (``drain`` with a
     high-water mark of 0) and lets the other streams move. Framing here rather than
     through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
@@ -737,7 +740,10 @@ async def _write_chunked(
     """
     pending = [head]
     size = len(head)
-    batch = 0  # the head and the first write leave at once: the first byte is what a client waits on
+    # The head and the first write leave at once: the first byte is what a client waits on,
+    # and a lazy plan may take a while to make the next write. Steps already made (a kept
+    # script's, a tuple) cost nothing to frame, so the first send carries a whole batch.
+    batch = _BATCH_BYTES if isinstance(steps, tuple) else 0
     for step in steps:
         if type(step) is Write or isinstance(step, Write):
             data = step.data
@@ -756,16 +762,18 @@ async def _write_chunked(
         elif isinstance(step, Disconnect):
             return False
     pending.append(end())
-    await _flush(writer, pending)
+    await _flush(writer, pending, last=True)
     return True
 
 
-async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes]) -> None:
+async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes], *, last: bool = False) -> None:
     writer.write(b"".join(pieces))
     await writer.drain()
     # drain() returns at once while the kernel takes every byte, so yield here or one
-    # stream would be written whole before any concurrent stream moves.
-    await asyncio.sleep(0)
+    # stream would be written whole before any concurrent stream moves. After the last
+    # send the connection waits for its next request, which lets the others move anyway.
+    if not last:
+        await asyncio.sleep(0)
 
 
 def _cassette_source(cassette: object) -> PlanSource:

@@ -20,7 +20,7 @@ application; with an id, only requests to that application.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,18 +113,16 @@ class ApplicationScript(ScriptBase):
     def _sends_done(self) -> bool:
         return self.done
 
-    def _data(self) -> list[dict[str, Any] | str]:
-        out: list[dict[str, Any] | str] = []
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
         for part in self.steps:
             if part.key == "content":
-                out.extend({"delta": {"content": p, "stages": None}} for p in part.value)
+                yield from ({"delta": {"content": p, "stages": None}} for p in part.value)
             elif part.key == "stage":
-                out.append({"delta": {"stages": [plain_copy(part.value)]}})
+                yield {"delta": {"stages": [plain_copy(part.value)]}}
             elif part.key == "title":
-                out.append({"delta": {"title": part.value, "stages": None}})
+                yield {"delta": {"title": part.value, "stages": None}}
             else:
-                out.append(plain_copy(part.value))
-        return out
+                yield plain_copy(part.value)
 
     def json_body(self) -> dict[str, Any]:
         """The ``ApplicationGenerateContentResponse``: the last title and the whole content."""

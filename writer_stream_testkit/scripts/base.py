@@ -27,7 +27,7 @@ from ._values import json_value
 from ._yaml_dump import ScriptDumper
 from .faults import DataAfterDone, Delay, Fault, Frame, MissingDone, check_faults, fault_from_yaml
 from .plan import ResponsePlan
-from .render import FrameSource, apply_faults, done_frame, json_plan
+from .render import EncodedFrames, done_frame, json_plan
 
 if TYPE_CHECKING:
     from ..wire.call import Call
@@ -98,7 +98,7 @@ def read_yaml(source: str | os.PathLike[str], *, where: str | None = None) -> tu
 class ScriptBase:
     """The shared half of every streaming script (a mixin for frozen dataclasses).
 
-    A subclass provides ``_data()`` (the chunk payloads in order), ``json_body()``
+    A subclass provides ``_iter_data()`` (the chunk payloads in order), ``json_body()``
     (the ``stream: false`` answer), ``endpoint``, ``_yaml_doc()`` and ``_from_doc()``.
     """
 
@@ -114,13 +114,14 @@ class ScriptBase:
         """The request this script answers: a method and a path below the base URL."""
         raise NotImplementedError
 
-    def _data(self) -> list[dict[str, Any] | str]:
-        """Every data payload in order: chunk dicts, and raw strings as given."""
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        """Every data payload in order, one at a time (chunk dicts, and raw strings as given),
+        so a long stream is made as it is sent, never held whole."""
         raise NotImplementedError
 
-    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
-        """The payloads one at a time; a script that can make them lazily overrides this."""
-        yield from self._data()
+    def _data(self) -> list[dict[str, Any] | str]:
+        """Every data payload in order, as a list."""
+        return list(self._iter_data())
 
     def json_body(self) -> Any:
         """The non-streaming JSON answer with the same content, for ``stream: false``."""
@@ -133,6 +134,11 @@ class ScriptBase:
     def _for_call(self, call: Call) -> Self:
         """The script as it answers ``call``: the place to echo parts of the request."""
         return self
+
+    def _spliced(self, call: Call) -> tuple[Self, tuple[tuple[bytes, bytes], ...]]:
+        """The script whose kept stream answers ``call``, and the ``(placeholder, value)`` bytes to
+        swap into it; a script that echoes the request overrides this to reuse one stream for all."""
+        return self._for_call(call), ()
 
     def _yaml_doc(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -205,9 +211,18 @@ class ScriptBase:
             raise ScriptError(f'sse(newline={newline!r}): use "\\n", "\\r" or "\\r\\n".')
         return b"".join(f.encode(newline) for f in self.frames())
 
+    def _encoded(self) -> EncodedFrames:
+        """This script's SSE blocks, encoded once and reused by every response (see ``EncodedFrames``)."""
+        encoded: EncodedFrames | None = self.__dict__.get("_encoded_frames")
+        if encoded is None:
+            encoded = EncodedFrames(self._iter_frames, self._kinds)
+            # A cache beside the frozen fields: not a field, so equality and replace() ignore it.
+            object.__setattr__(self, "_encoded_frames", encoded)
+        return encoded
+
     def stream_plan(self) -> ResponsePlan:
         """The ``stream: true`` response, faults applied."""
-        return apply_faults(FrameSource(self._iter_frames, self._kinds), self.faults)
+        return self._encoded().plan(self.faults)
 
     def json_plan(self) -> ResponsePlan:
         """The ``stream: false`` response: the JSON answer, with replacing faults and delays."""
@@ -215,9 +230,10 @@ class ScriptBase:
 
     def plan(self, call: Call) -> ResponsePlan:
         """The response to ``call``: SSE if it asked for ``stream: true``, JSON otherwise."""
-        script = self._for_call(call)
         if call.stream:
-            return script.stream_plan()
+            script, swap = self._spliced(call)
+            return script._encoded().plan(script.faults, swap)
+        script = self._for_call(call)
         stream_only = [f for f in script.faults if not f.replaces and not isinstance(f, Delay)]
         if stream_only and not any(f.replaces for f in script.faults):
             listed = ", ".join(f.describe() for f in stream_only)

@@ -13,7 +13,7 @@ the shape of the API reference's example (no ``id``, ``object`` or ``usage``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,14 +74,14 @@ class CompletionScript(ScriptBase):
     def _sends_done(self) -> bool:
         return self.done
 
-    def _data(self) -> list[dict[str, Any] | str]:
-        out: list[dict[str, Any] | str] = [{"value": ""}] if self.empty_first else []
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        if self.empty_first:
+            yield {"value": ""}
         for part in self.steps:
             if part.key == "text":
-                out.extend({"value": piece} for piece in part.value)
+                yield from ({"value": piece} for piece in part.value)
             else:
-                out.append(plain_copy(part.value))
-        return out
+                yield plain_copy(part.value)
 
     def json_body(self) -> dict[str, Any]:
         """The ``Completion`` JSON: every chunk's ``value`` joined into one choice."""

@@ -27,7 +27,7 @@ Knowledge Graph example shows it, and ``writerai`` reads the stream the same.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -37,6 +37,7 @@ from ._values import json_value, plain_copy, text_pieces
 from .base import (
     Part,
     ScriptBase,
+    compact_json,
     joined,
     kwargs_call,
     list_call,
@@ -53,6 +54,22 @@ if TYPE_CHECKING:
     from ..wire.endpoints import Endpoint
 
 SHAPES = ("flat", "spec")
+
+_ASKED = "writer-stream-testkit:asked-question:5f0c"
+"""Where the request's question goes in a kept stream: plain ASCII, so JSON and ``repr`` show it as is."""
+
+
+def _holds(value: object, text: str) -> bool:
+    """Whether a string anywhere in ``value`` (steps, dicts, lists) contains ``text``; nothing is copied."""
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, Part):
+        return _holds(value.value, text)
+    if isinstance(value, Mapping):
+        return any(_holds(k, text) or _holds(v, text) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds(v, text) for v in value)
+    return False
 
 
 def _record(
@@ -185,27 +202,39 @@ class QuestionScript(ScriptBase):
             return replace(self, question=asked)
         return self
 
-    def _data(self) -> list[dict[str, Any] | str]:
-        question = self.question or ""
-        out: list[dict[str, Any] | str] = []
+    def _spliced(self, call: Call) -> tuple[QuestionScript, tuple[tuple[bytes, bytes], ...]]:
+        """Echo the question into one kept stream, made with a placeholder where the question goes."""
+        asked = call.json.get("question") if isinstance(call.json, dict) else None
+        if self.question is not None or not isinstance(asked, str):
+            return self, ()
+        template: QuestionScript | None = self.__dict__.get("_asked_template", self)
+        if template is self:  # made once: None when the script's own text holds the placeholder
+            clash = _holds(self.steps, _ASKED) or _ASKED in repr(self.faults)
+            template = None if clash else replace(self, question=_ASKED)
+            object.__setattr__(self, "_asked_template", template)
+        if template is None:
+            return replace(self, question=asked), ()
+        return template, ((_ASKED.encode(), compact_json(asked)[1:-1].encode()),)
 
-        def chunk(answer: str = "", **fields: Any) -> None:
+    def _iter_data(self) -> Iterator[dict[str, Any] | str]:
+        question = self.question or ""
+
+        def chunk(answer: str = "", **fields: Any) -> dict[str, Any]:
             body: dict[str, Any] = {"question": question, "answer": answer, "sources": []}
             if self.shape == "flat":
                 # The guide's example sends both as null on every chunk.
                 body.update(subqueries=None, references=None)
             body.update(fields)
-            out.append(body if self.shape == "flat" else {"data": body})
+            return body if self.shape == "flat" else {"data": body}
 
         for part in self.steps:
             if part.key == "answer":
                 for piece in part.value:
-                    chunk(piece)
+                    yield chunk(piece)
             elif part.key == "raw":
-                out.append(plain_copy(part.value))
+                yield plain_copy(part.value)
             else:
-                chunk(**{part.key: plain_copy(part.value)})
-        return out
+                yield chunk(**{part.key: plain_copy(part.value)})
 
     def json_body(self) -> dict[str, Any]:
         """The ``Question`` the chunks add up to: the whole answer and every source sent."""

@@ -54,6 +54,13 @@ from .faults import (
 )
 from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, PlanStep, ResponsePlan, Write
 
+FRAME_CACHE_BYTES = 512 * 1024
+"""The most encoded bytes of one script's stream kept for reuse (:class:`EncodedFrames`)."""
+
+_BLOCK_OVERHEAD = 128
+"""About what a kept block costs beside its bytes (its ``Block`` and ``Write``), counted in the bound."""
+
+
 # --- The order -------------------------------------------------------------------------------------
 
 STAGES: tuple[tuple[str, tuple[type[Fault], ...]], ...] = (
@@ -117,16 +124,33 @@ def _with_head_delay(plan: ResponsePlan, head_delay: float) -> ResponsePlan:
     )
 
 
+class Block:
+    """A script's SSE block already encoded (with ``\n`` line ends): what a response reuses."""
+
+    __slots__ = ("kind", "wire")
+
+    def __init__(self, kind: str, wire: bytes) -> None:
+        self.kind = kind
+        self.wire = wire
+
+    def encode(self, newline: str = "\n") -> bytes:
+        # A block's only line breaks are its line ends: encoding split every other one.
+        return self.wire if newline == "\n" else self.wire.replace(b"\n", newline.encode())
+
+
 class FrameSource:
     """A script's SSE blocks, made afresh on each pass, so a plan never holds the whole body.
 
-    ``make()`` yields the frames; ``kinds()`` yields only their kinds, cheaply
-    (no JSON), which is all the checks that must fail before the first byte need.
+    ``make()`` yields the frames (or blocks already encoded); ``kinds()`` yields only
+    their kinds, cheaply (no JSON), which is all the checks that must fail before the
+    first byte need.
     """
 
     __slots__ = ("kinds", "make")
 
-    def __init__(self, make: Callable[[], Iterable[Frame]], kinds: Callable[[], Iterable[str]]) -> None:
+    def __init__(
+        self, make: Callable[[], Iterable[Frame | Block]], kinds: Callable[[], Iterable[str]]
+    ) -> None:
         self.make = make
         self.kinds = kinds
 
@@ -134,6 +158,91 @@ class FrameSource:
     def of(cls, frames: Sequence[Frame]) -> FrameSource:
         """Frames already built, as a source."""
         return cls(lambda: frames, lambda: (f.kind for f in frames))
+
+
+class EncodedFrames:
+    """A script's SSE blocks encoded once and shared by every response that sends them.
+
+    A fixed script answers many requests with the same bytes; rebuilding and
+    re-encoding its chunks for each one cost a server most of its time. The first
+    plan encodes and keeps the blocks, stopping at :data:`FRAME_CACHE_BYTES`; every
+    response reuses them, and a script with no faults reuses its ``Write`` steps too.
+    A stream over the bound is never kept: it is made afresh on each pass, one block
+    at a time, as before (a pass that does run to the end within the bound keeps it).
+
+    ``swap`` makes a per-request copy: each ``(placeholder, value)`` is replaced in
+    every block, which is how a request's own text (a question) joins a kept stream.
+    """
+
+    __slots__ = ("_blocks", "_kinds", "_make", "_over", "_writes")
+
+    def __init__(self, make: Callable[[], Iterable[Frame]], kinds: Callable[[], Iterable[str]]) -> None:
+        self._make = make
+        self._kinds = kinds
+        self._blocks: tuple[Block, ...] | None = None
+        self._writes: tuple[Write, ...] | None = None
+        self._over = False
+
+    def blocks(self) -> Iterator[Block]:
+        """The blocks in order: the kept ones, or made now (and kept if this pass ends within the bound)."""
+        kept = self._blocks
+        return iter(kept) if kept is not None else self._making()
+
+    def _making(self) -> Iterator[Block]:
+        kept: list[Block] | None = None if self._over else []
+        size = 0
+        for frame in self._make():
+            block = Block(frame.kind, frame.encode())
+            if kept is not None:
+                size += len(block.wire) + _BLOCK_OVERHEAD
+                if size > FRAME_CACHE_BYTES:
+                    kept, self._over = None, True
+                else:
+                    kept.append(block)
+            yield block
+        if kept is not None:
+            self._blocks = tuple(kept)
+
+    def kept(self) -> bool:
+        """Whether the blocks are kept: made now if need be, stopping as soon as they pass the bound."""
+        if self._blocks is None and not self._over:
+            for _ in self._making():
+                if self._over:
+                    break
+        return self._blocks is not None
+
+    def source(self, swap: Sequence[tuple[bytes, bytes]] = ()) -> FrameSource:
+        """The blocks as a :class:`FrameSource` for :func:`apply_faults`, with ``swap`` made."""
+        if not swap:
+            return FrameSource(self.blocks, self.kinds)
+        return FrameSource(lambda: (Block(b.kind, _swapped(b.wire, swap)) for b in self.blocks()), self.kinds)
+
+    def kinds(self) -> Iterator[str]:
+        kept = self._blocks
+        return (b.kind for b in kept) if kept is not None else iter(self._kinds())
+
+    def plan(self, faults: Sequence[Fault], swap: Sequence[tuple[bytes, bytes]] = ()) -> ResponsePlan:
+        """The response: the kept ``Write`` steps as they are when nothing changes the stream.
+
+        The first plan keeps the blocks before it answers (at most the bound's worth of
+        encoding, once), so many requests arriving at once all reuse them.
+        """
+        blocks = self._blocks if self.kept() else None
+        if faults or blocks is None:
+            return apply_faults(self.source(swap), faults)
+        if swap:
+            steps: Sequence[PlanStep] = tuple(Write(_swapped(b.wire, swap)) for b in blocks)
+        else:
+            if self._writes is None:
+                self._writes = tuple(Write(b.wire) for b in blocks)
+            steps = self._writes
+        return ResponsePlan(status=200, headers=SSE_HEADERS, steps=steps)
+
+
+def _swapped(data: bytes, swap: Sequence[tuple[bytes, bytes]]) -> bytes:
+    for placeholder, value in swap:
+        data = data.replace(placeholder, value)
+    return data
 
 
 def apply_faults(
@@ -160,7 +269,7 @@ def apply_faults(
         kinds = list(source.kinds())
         chunk_count = kinds.count("chunk")
         for item in _content(Frame(kind=kind) for kind in kinds)(ordered):
-            if isinstance(item, Frame):
+            if not isinstance(item, int):
                 block_count += 1
             elif item in named:
                 anchors[item] = block_count
@@ -214,7 +323,7 @@ def apply_faults(
 def _has_multibyte(source: FrameSource, faults: Sequence[Fault], newline: str) -> bool:
     """Whether the body holds a multi-byte UTF-8 character (a lead byte, 0xC0 or above)."""
     for item in _content(source.make())(faults):
-        if isinstance(item, Frame) and _LEAD_BYTE.search(item.encode(newline)):
+        if not isinstance(item, int) and _LEAD_BYTE.search(item.encode(newline)):
             return True
     return False
 
@@ -261,7 +370,7 @@ class _Body:
         last_pauses: list[float] = []
         index = 0
         for item in _content(self._source.make())(self._faults):
-            if not isinstance(item, Frame):
+            if isinstance(item, int):
                 continue
             data = item.encode(newline)
             if last:
@@ -322,7 +431,7 @@ class _Body:
 
         index = 0
         for item in _content(self._source.make())(self._faults):
-            if not isinstance(item, Frame):
+            if isinstance(item, int):
                 continue
             data = item.encode(self._newline)
             block_start = pos
@@ -371,10 +480,12 @@ class _Body:
             yield from (Pause(s) for s in self._stalls.get(index, ()))
 
 
-def _content(frames: Iterable[Frame]) -> Callable[[Sequence[Fault]], Iterator[Frame | int]]:
+def _content(
+    frames: Iterable[Frame | Block],
+) -> Callable[[Sequence[Fault]], Iterator[Frame | Block | int]]:
     """The blocks to send, with each anchor ``k`` (an int) just before the block after it."""
 
-    def blocks(faults: Sequence[Fault]) -> Iterator[Frame | int]:
+    def blocks(faults: Sequence[Fault]) -> Iterator[Frame | Block | int]:
         keep_alives = [f for f in faults if isinstance(f, KeepAlive)]
         inserted: dict[int, list[Fault]] = {}
         for fault in faults:
@@ -385,7 +496,7 @@ def _content(frames: Iterable[Frame]) -> Callable[[Sequence[Fault]], Iterator[Fr
         missing_done = any(isinstance(f, MissingDone) for f in faults)
         ended = False
 
-        def at_anchor(k: int) -> Iterator[Frame | int]:
+        def at_anchor(k: int) -> Iterator[Frame | Block | int]:
             nonlocal ended
             for keep_alive in keep_alives:
                 if k > 0 and k % keep_alive.every == 0:
