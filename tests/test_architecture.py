@@ -55,6 +55,7 @@ EDGES = frozenset(
         "helpers.streaming",
         "doubles.mock",
         "doubles.server",
+        "doubles.respond",
         "doubles.guard",
         "cassettes.cassette",
         "cassettes.proxy",
