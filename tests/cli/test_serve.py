@@ -179,3 +179,27 @@ def test_a_cassette_with_a_history_keeps_its_last_calls_and_misses_but_counts_ev
         cassette.verify()
     cassette.reset()
     cassette.verify()
+
+
+def test_the_control_journal_says_what_serve_script_and_serve_cassettes_refused(tmp_path: Path) -> None:
+    """A 400/500 that serve --script or --cassettes gave once showed as "answered": true."""
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = load_directory(tmp_path, "fast", allow_repeats=False)
+    recorded = directory.cassettes[0].interactions[0].request.json
+    for source, good in ((Cycle([StreamScript().content("Hi")]), BODY), (directory, recorded)):
+        with (
+            FakeWriterServer(source=source) as server,
+            httpx.Client(base_url=server.base_url, timeout=WAIT) as client,
+        ):
+            assert client.post("/v1/chat", json=good).status_code == 200
+            assert client.post("/v1/chat", content=b"not json").status_code in (400, 500)
+            assert client.post("/v1/completions", json={"model": "m", "prompt": "p"}).status_code == 500
+            calls = client.get("/__writer/calls").json()["calls"]
+            server.reset()
+        got = [(c["path"], c["status"], c["answered"]) for c in calls]
+        refused = 400 if isinstance(source, Cycle) else 500
+        assert got == [
+            ("/v1/chat", 200, True),
+            ("/v1/chat", refused, False),
+            ("/v1/completions", 500, False),
+        ], source

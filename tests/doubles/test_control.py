@@ -100,6 +100,7 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
     )
     assert ["x-trace", "1"] in first["headers"]
     assert (second["body"], second["json"], second["answered"]) == ("not json", None, False)
+    assert (first["status"], second["status"]) == (200, 400)
     assert client.post("/__writer/reset").json() == {"reset": True}
     assert client.get("/__writer/calls").json() == {"received": 0, "calls": []}
     assert client.get("/__writer/verify").status_code == 200

@@ -167,10 +167,12 @@ def _calls(double: Controlled, call: Call) -> ResponsePlan:
 
 
 def call_journal(queue: ReplyQueue) -> dict[str, Any]:
-    """The requests ``queue`` holds, as JSON a client in any language reads (bodies as text and as JSON)."""
-    unexpected = {id(c) for c in queue.unexpected}
-    refused = {id(c) for c in queue.rejected}
-    calls = queue.calls
+    """The requests ``queue`` holds, as JSON a client in any language reads (bodies as text and as JSON).
+
+    ``status`` is what each request got (``null`` while it is still being answered);
+    ``answered`` is false when the double refused it, whatever its source (the queue,
+    ``serve --script``, ``serve --cassettes``): no reply fitted, or its reply failed.
+    """
     return {
         "received": queue.received,
         "calls": [
@@ -181,9 +183,10 @@ def call_journal(queue: ReplyQueue) -> dict[str, Any]:
                 "headers": [list(pair) for pair in c.headers.raw],
                 "body": c.content.decode("utf-8", "replace"),
                 "json": c.json,
-                "answered": id(c) not in unexpected and id(c) not in refused,
+                "status": status,
+                "answered": answered,
             }
-            for c in calls
+            for c, status, answered in queue.outcomes
         ],
     }
 

@@ -27,7 +27,7 @@ from .flow import Flow, Need, drive
 from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
-__all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
+__all__ = ["MessagesMatcher", "Outcome", "Reply", "ReplyQueue", "describe_reply"]
 
 
 MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
@@ -96,6 +96,22 @@ def _plain(value: Any, name: str) -> Any:
         ) from None
 
 
+class Outcome:
+    """What one recorded request got: its status once answered, and whether a reply answered it.
+
+    ``status`` is ``None`` while the request is still being answered; ``answered`` is
+    false when the double refused it (no reply, script or recording fitted, or the
+    reply failed), which is what ``GET /__writer/calls`` reports.
+    """
+
+    __slots__ = ("answered", "call", "status")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.status: int | None = None
+        self.answered = False
+
+
 class ReplyQueue:
     """Queued replies, the calls received, and the bookkeeping that makes tests strict.
 
@@ -118,7 +134,7 @@ class ReplyQueue:
         """How many requests were recorded in all, including any ``history`` let go."""
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
-        self._calls: deque[Call] = deque(maxlen=history)
+        self._calls: deque[Outcome] = deque(maxlen=history)
         self._unexpected: deque[Call] = deque(maxlen=history)
         self._rejected: deque[tuple[Call, int, str]] = deque(maxlen=history)
         self._failed: deque[tuple[Call, str, str]] = deque(maxlen=history)
@@ -231,6 +247,7 @@ class ReplyQueue:
             problem = informational_problem(plan.status)
             if problem is not None:
                 raise ScriptError(problem)
+            self.settle(call, plan.status, answered=True)
             return plan
         except Exception as exc:
             return self.fail(call, describe_reply(item), exc)
@@ -244,6 +261,7 @@ class ReplyQueue:
         text = "".join(traceback.format_exception(exc))
         with self._lock:
             self._failed.append((call, reply, text))
+            self._settle(call, 500, answered=False)
         return error_plan(
             500,
             f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
@@ -253,7 +271,7 @@ class ReplyQueue:
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
         with self._lock:
-            self._add(call)
+            self._add(call, 500)
             self._unexpected.append(call)
             message = self._unexpected_message([call], self._entries)
         return error_plan(500, one_paragraph(message))
@@ -266,24 +284,47 @@ class ReplyQueue:
         error body and, with the request, in what ``verify()`` raises.
         """
         with self._lock:
-            self._add(call)
+            self._add(call, status)
             self._rejected.append((call, status, problem))
         return error_plan(status, problem)
 
     def record(self, call: Call) -> None:
-        """Record ``call`` answered without the queue, by another reply source (a cassette, the proxy)."""
+        """Record ``call`` answered without the queue, by another reply source (a cassette, the proxy).
+
+        Its outcome is not known yet: the server calls :meth:`settle` once the source has answered.
+        """
         with self._lock:
             self._add(call)
 
-    def _add(self, call: Call) -> None:
-        self._calls.append(call)
+    def settle(self, call: Call, status: int, *, answered: bool) -> None:
+        """Note what the recorded ``call`` got: its ``status``, and whether a reply (not a refusal) answered it."""
+        with self._lock:
+            self._settle(call, status, answered=answered)
+
+    def _settle(self, call: Call, status: int, *, answered: bool) -> None:
+        for outcome in reversed(self._calls):  # the request is almost always among the last few
+            if outcome.call is call:
+                outcome.status, outcome.answered = status, answered
+                return
+
+    def _add(self, call: Call, refused: int | None = None) -> None:
+        """Journal ``call``; ``refused`` is the status of the refusal it already got, if any."""
+        outcome = Outcome(call)
+        outcome.status = refused
+        self._calls.append(outcome)
         self.received += 1
 
     @property
     def calls(self) -> list[Call]:
         """Every request received so far (the last ``history`` when that is set), in order (a copy)."""
         with self._lock:
-            return list(self._calls)
+            return [outcome.call for outcome in self._calls]
+
+    @property
+    def outcomes(self) -> list[tuple[Call, int | None, bool]]:
+        """``calls`` with what each got: ``(call, status, answered)``; status ``None`` while it is answered."""
+        with self._lock:
+            return [(o.call, o.status, o.answered) for o in self._calls]
 
     @property
     def unexpected(self) -> list[Call]:
