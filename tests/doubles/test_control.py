@@ -224,3 +224,14 @@ def test_serve_takes_replies_through_the_control_api(tmp_path: Path) -> None:
         served.kill()
     assert code == 0, err
     assert "Stopped after 1 request(s)." in err
+
+
+def test_a_json_reply_takes_its_path_and_method_from_beside_reply(
+    server: FakeWriterServer, client: httpx.Client
+) -> None:
+    """It answered 400 "a JSON reply needs path", though path was given as a condition."""
+    form = {"reply": {"kind": "json", "body": {"id": "f1"}}, "path": "/v1/files/f1", "method": "GET"}
+    queued = client.post("/__writer/replies", json=form)
+    assert queued.status_code == 201, queued.text
+    assert client.get("/v1/files/f1").json() == {"id": "f1"}
+    assert client.get("/__writer/verify").json()["ok"] is True

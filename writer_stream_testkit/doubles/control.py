@@ -150,6 +150,8 @@ def _reply(doc: object, where: str) -> tuple[object, dict[str, Any]]:
         doc = doc["reply"]
         if not isinstance(doc, Mapping):
             raise ScriptError(f"{where} has reply: {type(doc).__name__}; a reply is a mapping.")
+        if doc.get("kind") == "json":  # the route beside reply: is the JSON reply's own when it names none
+            doc = {**{k: conditions[k] for k in ("path", "method") if k in conditions}, **doc}
     if set(doc) == {"fault"}:
         fault = fault_from_yaml(doc["fault"], f"{where}, fault")
         if not fault.replaces:
