@@ -118,6 +118,12 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
             "The body of POST /__writer/replies nests lists or mappings too deeply to read",
         ),
         (b"model: !!python/name:os.system\n", YAML, "The body of POST /__writer/replies: could not"),
+        (
+            b'{"steps": ' + b"[" * 200 + b"]" * 200 + b"}",
+            {"content-type": "application/json"},
+            "The body of POST /__writer/replies is JSON nested more than 128 levels deep, deeper than "
+            "writer-stream-testkit reads; send a reply whose lists and mappings nest at most 128 levels.",
+        ),
         (b"[1, 2]", {"content-type": "application/json"}, "is list, not a mapping, so it holds no reply."),
         (b'{"kind": "chatt"}', {}, "unknown kind 'chatt'"),
         (b'{"fault": {"lightning": {}}}', {}, "unknown fault 'lightning'"),

@@ -25,7 +25,7 @@ from ..scripts.base import read_yaml
 from ..scripts.faults import fault_from_yaml
 from ..scripts.load import script_from_doc
 from ..scripts.plan import ResponsePlan, Write, error_plan
-from ..wire.call import Call
+from ..wire.call import MAX_JSON_DEPTH, TOO_DEEP, Call, decode_body
 from .replies import ReplyQueue
 from .reply_items import describe_reply
 
@@ -123,6 +123,11 @@ def _body(call: Call, where: str) -> object:
             raise ScriptError(f"{where} is not UTF-8 text, so it cannot be YAML.") from None
         doc, _ = read_yaml(text if "\n" in text else text + "\n", where=where)  # one line is never a path
         return doc
+    if call.json is None and decode_body(call.content)[1] == TOO_DEEP:
+        raise ScriptError(
+            f"{where} is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than writer-stream-testkit "
+            f"reads; send a reply whose lists and mappings nest at most {MAX_JSON_DEPTH} levels."
+        )
     if call.json is None:
         raise ScriptError(
             f"{where} is not JSON (content-type {content_type or 'not given'}); send JSON, or YAML with "

@@ -140,18 +140,19 @@ def decode_body(content: bytes) -> tuple[Any, str | None]:
     try:
         value = _json.loads(content)
     except RecursionError:
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     except ValueError as exc:
         return None, f"The request body is not JSON: {exc}"
     if _deeper_than(value, MAX_JSON_DEPTH):
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     return value, None
 
 
-_TOO_DEEP = (
+TOO_DEEP = (
     f"The request body is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than "
     "writer-stream-testkit reads"
 )
+"""Why :func:`decode_body` refused a body nested past :data:`MAX_JSON_DEPTH` (a clause, no full stop)."""
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -192,7 +193,7 @@ def _summarise_body(call: Call) -> str:
             return "(no body)"
         if body is not None or call.content.strip() == b"null":
             return f"(JSON body that is not an object: {_short.repr(body)})"
-        if decode_body(call.content)[1] == _TOO_DEEP:
+        if decode_body(call.content)[1] == TOO_DEEP:
             return (
                 f"(JSON body nested more than {MAX_JSON_DEPTH} levels deep, {len(call.content)} bytes: "
                 f"{_short.repr(call.content)})"
