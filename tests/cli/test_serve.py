@@ -203,3 +203,22 @@ def test_the_control_journal_says_what_serve_script_and_serve_cassettes_refused(
             ("/v1/chat", refused, False),
             ("/v1/completions", 500, False),
         ], source
+
+
+def test_reset_on_serve_cassettes_plays_every_recording_again_and_forgets_each_cassettes_calls(
+    tmp_path: Path,
+) -> None:
+    """POST /__writer/reset cleared the misses, but a played recording stayed played (a 500 after reset)."""
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = load_directory(tmp_path, "fast", allow_repeats=False)
+    (cassette,) = directory.cassettes
+    recorded = cassette.interactions[0].request.json
+    with (
+        FakeWriterServer(source=directory) as server,
+        httpx.Client(base_url=server.base_url, timeout=WAIT) as client,
+    ):
+        assert client.post("/v1/chat", json=recorded).status_code == 200
+        assert client.post("/__writer/reset").json() == {"reset": True}
+        assert (cassette.play_counts, cassette.calls) == ([0], [])
+        assert client.post("/v1/chat", json=recorded).status_code == 200
+        assert client.get("/__writer/verify").json()["ok"] is True

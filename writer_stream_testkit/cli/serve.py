@@ -222,9 +222,12 @@ class CassetteDirectory:
             )
 
     def reset(self) -> None:
+        """Forget the misses and every cassette's plays and calls, so each recording plays again."""
         with self._lock:
             self._misses.clear()
             self._missed = 0
+        for cassette in self.cassettes:
+            cassette.reset()
 
 
 def load_directory(
