@@ -36,7 +36,6 @@ from ._arguments import (
     chat_body,
     check_chat_call,
     check_helper_call,
-    given_tools,
     parse_arguments,
     stream_arguments,
 )
@@ -51,7 +50,7 @@ from ._response import (
 )
 from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
 from ._streams import AsyncStream, Stream
-from .helpers.parsing import format_or_none, parse_chat_completion
+from .helpers.parsing import format_or_none, parse_chat_completion, tools_or_none
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 if TYPE_CHECKING:
@@ -243,7 +242,9 @@ class Chat:
             )
             return stream
 
-        return ChatCompletionStreamManager(request, response_format=parse_as, input_tools=given_tools(params))
+        return ChatCompletionStreamManager(
+            request, response_format=parse_as, input_tools=tools_or_none(params.get("tools"))
+        )
 
 
 class ChatWithRawResponse:
@@ -357,7 +358,7 @@ def _parse_call(
     finish = functools.partial(
         parse_chat_completion,
         response_format=format_or_none(response_format),
-        input_tools=given_tools(params),
+        input_tools=tools_or_none(params.get("tools")),
     )
     return _call(
         client,
@@ -537,7 +538,7 @@ class AsyncChat:
         params, body_format, parse_as = stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)
         return AsyncChatCompletionStreamManager(
-            request, response_format=parse_as, input_tools=given_tools(params)
+            request, response_format=parse_as, input_tools=tools_or_none(params.get("tools"))
         )
 
 
