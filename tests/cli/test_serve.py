@@ -222,3 +222,13 @@ def test_reset_on_serve_cassettes_plays_every_recording_again_and_forgets_each_c
         assert (cassette.play_counts, cassette.calls) == ([0], [])
         assert client.post("/v1/chat", json=recorded).status_code == 200
         assert client.get("/__writer/verify").json()["ok"] is True
+
+
+def test_the_cycle_refuses_a_bad_body_to_a_percent_encoded_chat_path_as_the_queue_does() -> None:
+    """The Cycle re-derived the queue's "JSON-body endpoint" check on the raw path: /v1/%63hat got a 500."""
+    from writer_stream_testkit.doubles.replies import ReplyQueue
+
+    call = Call.create(method="POST", url="http://x/v1/%63hat", content=b"not json")
+    queued = ReplyQueue().take(call)
+    cycled = Cycle([StreamScript().content("Hi")]).take(call)
+    assert (cycled.status, cycled.body()) == (queued.status, queued.body()) == (400, cycled.body())

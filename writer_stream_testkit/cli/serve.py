@@ -17,7 +17,6 @@ from ..doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
 from ..errors import CassetteError, CassetteMissError, UnexpectedRequestError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
-from ..wire.endpoints import JSON_BODY_ENDPOINTS
 from ._shared import PROG, SERVE_HISTORY, UsageError, check_port, not_a_file, run_until_stopped
 
 if TYPE_CHECKING:
@@ -125,10 +124,9 @@ class Cycle:
         self._count = 0
 
     def take(self, call: Call) -> ResponsePlan:
-        if any(e.matches(call.method, call.path) for e in JSON_BODY_ENDPOINTS):
-            problem = call.body_problem()
-            if problem is not None:
-                return self._refuse(call, 400, problem)
+        problem = call.body_problem()
+        if problem is not None:
+            return self._refuse(call, 400, problem)
         fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))

@@ -21,8 +21,8 @@ from urllib.parse import unquote
 
 from ..errors import ReplyError, ScriptError, UnexpectedRequestError, UnusedRepliesError
 from ..scripts.plan import ResponsePlan, error_plan
-from ..wire.call import Call, _body_problem, _short
-from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from ..wire.call import Call, short_repr
+from ..wire.endpoints import CHAT, COMPLETIONS, QUESTION, Endpoint, application
 from .flow import Flow, Need, drive
 from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
@@ -75,10 +75,10 @@ class _Entry:
             conditions.append(
                 "messages match a predicate"
                 if callable(self.messages)
-                else f"messages == {_short.repr(self.messages)}"
+                else f"messages == {short_repr(self.messages)}"
             )
         if self.tools is not None:
-            conditions.append(f"tools == {_short.repr(self.tools)}")
+            conditions.append(f"tools == {short_repr(self.tools)}")
         if self.match is not None:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
         when = " when " + " and ".join(conditions) if conditions else ""
@@ -91,7 +91,7 @@ def _plain(value: Any, name: str) -> Any:
         return _json.loads(_json.dumps(value))
     except (TypeError, ValueError) as exc:
         raise ScriptError(
-            f"Cannot match on {name}={_short.repr(value)}: it is not JSON ({exc}). Pass it "
+            f"Cannot match on {name}={short_repr(value)}: it is not JSON ({exc}). Pass it "
             "exactly as the request body holds it, or match with a callable instead."
         ) from None
 
@@ -165,7 +165,7 @@ class ReplyQueue:
             )
         if tools is not None and (isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence)):
             raise ScriptError(
-                f"Cannot match on tools={_short.repr(tools)}: pass the list of tool "
+                f"Cannot match on tools={short_repr(tools)}: pass the list of tool "
                 "definitions exactly as the request sends them."
             )
         entry = _Entry(
@@ -212,10 +212,9 @@ class ReplyQueue:
         raises answers a 500 the client does not retry, and fails ``verify()``.
         """
         path = unquote(call.path) if path is None else path
-        if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
-            problem = _body_problem(call)
-            if problem is not None:
-                return self.reject(call, 400, problem)
+        problem = call.body_problem(path)
+        if problem is not None:
+            return self.reject(call, 400, problem)
         while True:
             with self._lock:
                 candidates = [e for e in self._entries if e.left > 0]

@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from .endpoints import JSON_BODY_ENDPOINTS
 
 MAX_JSON_DEPTH = 128
 """The deepest nesting of arrays and objects the doubles read in a request body.
@@ -119,8 +121,16 @@ class Call:
         """Whether the request asked for a streamed (SSE) response."""
         return isinstance(self.json, dict) and self.json.get("stream") is True
 
-    def body_problem(self) -> str | None:
-        """Why this body cannot be a streaming endpoint's request (the real API answers 400), or ``None``."""
+    def body_problem(self, path: str | None = None) -> str | None:
+        """Why the Writer API would answer this request 400, or ``None``: a streaming endpoint's body
+        must be a JSON object, and this one goes to such an endpoint with a body that is not.
+
+        ``path`` is the request's path below the base URL (by default ``path`` percent-decoded,
+        as both doubles route).
+        """
+        where = unquote(self.path) if path is None else path
+        if not any(e.matches(self.method, where) for e in JSON_BODY_ENDPOINTS):
+            return None
         return _body_problem(self)
 
     def describe(self) -> str:
@@ -184,6 +194,11 @@ def _body_problem(call: Call) -> str | None:
 _short = reprlib.Repr()
 _short.maxstring = 60
 _short.maxother = 60
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` cut to about 60 characters, for error messages."""
+    return _short.repr(value)
 
 
 def _summarise_body(call: Call) -> str:
