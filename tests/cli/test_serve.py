@@ -232,3 +232,12 @@ def test_the_cycle_refuses_a_bad_body_to_a_percent_encoded_chat_path_as_the_queu
     queued = ReplyQueue().take(call)
     cycled = Cycle([StreamScript().content("Hi")]).take(call)
     assert (cycled.status, cycled.body()) == (queued.status, queued.body()) == (400, cycled.body())
+
+
+def test_serve_script_routes_a_percent_encoded_path_as_both_doubles_do() -> None:
+    """serve --script matched the raw path: /v1/%63hat got "No script answers", where the doubles stream."""
+    cycle = Cycle([StreamScript().content("Hi")])
+    plan = cycle.take(Call.create(method="POST", url="http://x/v1/%63hat", content=b'{"stream": true}'))
+    assert plan.status == 200
+    assert b'"Hi"' in plan.body()
+    cycle.verify()

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from ..cassettes.cassette import Cassette
 from ..cassettes.model import Timing
@@ -127,7 +128,8 @@ class Cycle:
         problem = call.body_problem()
         if problem is not None:
             return self._refuse(call, 400, problem)
-        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
+        path = unquote(call.path)  # routed as both doubles route: /v1/%63hat is /v1/chat
+        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, path))
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
             advice = (
