@@ -40,7 +40,14 @@ from ._arguments import (
     stream_arguments,
 )
 from ._attempts import Read, Send, Sleep, attempt_loop, read_completion
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseWriter, async_library
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseWriter,
+    async_library,
+    attempt_requests,
+    validates_strictly,
+)
 from ._response import (
     RAW_RESPONSE_HEADER,
     APIResponse,
@@ -323,8 +330,8 @@ def _call(
     if mode is not None:
         params = params.copy()
         params["extra_headers"] = {**(params.get("extra_headers") or {}), RAW_RESPONSE_HEADER: mode}
-    build = client._request_builder(chat_body(params, response_format, stream), params)
-    strict = client._strict_response_validation
+    build = attempt_requests(client, chat_body(params, response_format, stream), params)
+    strict = validates_strictly(client)
     sse = bool(stream) and not is_left_out(stream)
 
     def parse(response: httpx.Response) -> Any:
