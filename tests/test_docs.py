@@ -79,3 +79,14 @@ def test_every_default_in_the_limits_table_is_the_value_in_the_code() -> None:
 
 def test_the_readme_links_the_limits() -> None:
     assert "(docs/limits.md)" in (ROOT / "README.md").read_text()
+
+
+def test_every_keyword_cassette_takes_is_in_the_cassette_docs() -> None:
+    """docs/cassettes.md left out Cassette(history=); a keyword a user cannot find is one they cannot use."""
+    import inspect
+
+    from writer_stream_testkit.cassettes.cassette import Cassette
+
+    text = (ROOT / "docs" / "cassettes.md").read_text(encoding="utf-8")
+    keywords = [name for name in inspect.signature(Cassette).parameters if name != "path"]
+    assert [name for name in keywords if not re.search(rf"\b{name}=", text)] == []
