@@ -208,8 +208,9 @@ class ReplyQueue:
 
         Routing uses the percent-decoded path (``/v1/files/my%20file`` is
         ``/v1/files/my file``), in both doubles. The user's predicates (``match=``,
-        ``messages=``) run outside the queue's lock, so one may read ``calls``; one that
-        raises answers a 500 the client does not retry, and fails ``verify()``.
+        ``messages=``) are needs too, run outside the queue's lock (the server runs them
+        off its event loop, as computed replies), so one may read ``calls``, block or call
+        the server; one that raises answers a 500 the client does not retry, and fails ``verify()``.
         """
         path = unquote(call.path) if path is None else path
         problem = call.body_problem(path)
@@ -221,7 +222,14 @@ class ReplyQueue:
             chosen: _Entry | None = None
             for entry in candidates:
                 try:
-                    fits = entry.matches(call, path)
+                    if entry.match is not None or callable(entry.messages):  # user code: its face runs it
+                        fits = yield Need(
+                            functools.partial(entry.matches, call, path),
+                            user_code=True,
+                            what=entry.describe(),
+                        )
+                    else:
+                        fits = entry.matches(call, path)
                 except Exception as exc:
                     with self._lock:
                         self._add(call)
