@@ -490,3 +490,20 @@ def test_the_sdk_is_not_retried_into_a_connection_error_by_a_raising_predicate(
     assert len(double.calls) == 1  # answered at once, never retried
     with pytest.raises(ReplyError, match="KeyError"):
         double.verify()
+
+
+def test_the_500_for_a_raising_predicate_is_sentences_naming_the_fix(
+    double: WriterMock | FakeWriterServer,
+) -> None:
+    """It ran on: "...KeyError: 'model' See verify() for the traceback." (no full stop, no fix)."""
+
+    def broken(call: Call) -> bool:
+        raise KeyError("model")
+
+    double.reply({"ok": 1}, path="/v1/models", match=broken)
+    with client(double) as http:
+        description = http.get("/v1/models").json()["errors"][0]["description"]
+    double.reset()
+    assert description.endswith(
+        "KeyError: 'model'. See verify() for the traceback, and fix the reply or its match=/messages= predicate."
+    )

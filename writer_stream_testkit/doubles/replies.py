@@ -269,10 +269,11 @@ class ReplyQueue:
         with self._lock:
             self._failed.append((call, reply, text))
             self._settle(call, 500, answered=False)
+        said = f"{type(exc).__name__}: {exc}".rstrip()
         return error_plan(
             500,
-            f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
-            "See verify() for the traceback.",
+            f"The reply {reply} failed to answer {call.describe()}: {said}{'' if said.endswith('.') else '.'} "
+            "See verify() for the traceback, and fix the reply or its match=/messages= predicate.",
         )
 
     def miss(self, call: Call) -> ResponsePlan:
