@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from .endpoints import JSON_BODY_ENDPOINTS
 
 MAX_JSON_DEPTH = 128
 """The deepest nesting of arrays and objects the doubles read in a request body.
@@ -119,8 +121,16 @@ class Call:
         """Whether the request asked for a streamed (SSE) response."""
         return isinstance(self.json, dict) and self.json.get("stream") is True
 
-    def body_problem(self) -> str | None:
-        """Why this body cannot be a streaming endpoint's request (the real API answers 400), or ``None``."""
+    def body_problem(self, path: str | None = None) -> str | None:
+        """Why the Writer API would answer this request 400, or ``None``: a streaming endpoint's body
+        must be a JSON object, and this one goes to such an endpoint with a body that is not.
+
+        ``path`` is the request's path below the base URL (by default ``path`` percent-decoded,
+        as both doubles route).
+        """
+        where = unquote(self.path) if path is None else path
+        if not any(e.matches(self.method, where) for e in JSON_BODY_ENDPOINTS):
+            return None
         return _body_problem(self)
 
     def describe(self) -> str:
@@ -140,18 +150,19 @@ def decode_body(content: bytes) -> tuple[Any, str | None]:
     try:
         value = _json.loads(content)
     except RecursionError:
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     except ValueError as exc:
         return None, f"The request body is not JSON: {exc}"
     if deeper_than(value, MAX_JSON_DEPTH):
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     return value, None
 
 
-_TOO_DEEP = (
+TOO_DEEP = (
     f"The request body is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than "
     "writer-stream-testkit reads"
 )
+"""Why :func:`decode_body` refused a body nested past :data:`MAX_JSON_DEPTH` (a clause, no full stop)."""
 
 
 def deeper_than(value: Any, limit: int) -> bool:
@@ -185,6 +196,11 @@ _short.maxstring = 60
 _short.maxother = 60
 
 
+def short_repr(value: object) -> str:
+    """``repr(value)`` cut to about 60 characters, for error messages."""
+    return _short.repr(value)
+
+
 def _summarise_body(call: Call) -> str:
     body = call.json
     if not isinstance(body, dict):
@@ -192,7 +208,7 @@ def _summarise_body(call: Call) -> str:
             return "(no body)"
         if body is not None or call.content.strip() == b"null":
             return f"(JSON body that is not an object: {_short.repr(body)})"
-        if decode_body(call.content)[1] == _TOO_DEEP:
+        if decode_body(call.content)[1] == TOO_DEEP:
             return (
                 f"(JSON body nested more than {MAX_JSON_DEPTH} levels deep, {len(call.content)} bytes: "
                 f"{_short.repr(call.content)})"
