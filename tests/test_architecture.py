@@ -204,6 +204,41 @@ def test_no_import_cycles() -> None:
     assert cycles == [], f"Import cycles: {cycles}"
 
 
+def _private_names_of_base_writer() -> set[str]:
+    tree = ast.parse((PACKAGE / "_config.py").read_text(encoding="utf-8"))
+    (base,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "BaseWriter"]
+    names = set()
+    for node in ast.walk(base):
+        if isinstance(node, ast.FunctionDef | ast.AnnAssign | ast.Attribute):
+            name = (
+                node.name
+                if isinstance(node, ast.FunctionDef)
+                else node.target.id
+                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                else node.attr
+                if isinstance(node, ast.Attribute)
+                else ""
+            )
+            if name.startswith("_") and not name.startswith("__"):
+                names.add(name)
+    return names
+
+
+def test_client_reads_no_private_attribute_of_base_writer_but_its_own() -> None:
+    """client.py asks _config.py by plain names; it reads BaseWriter's privates only on ``self`` (a subclass)."""
+    private = _private_names_of_base_writer()
+    assert {"_request_builder", "_strict_response_validation"} <= private
+    tree = ast.parse((PACKAGE / "client.py").read_text(encoding="utf-8"))
+    reached = sorted(
+        f"{ast.unparse(node)} (line {node.lineno})"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in private
+        and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+    )
+    assert reached == [], "client.py reads BaseWriter's private attributes: " + ", ".join(reached)
+
+
 def _private_names_taken(module: str) -> list[str]:
     """The underscored names ``module`` imports from another package module (a private module's own name is fine)."""
     path = MODULES[module]

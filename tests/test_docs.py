@@ -132,3 +132,14 @@ def test_the_readme_first_test_passes_as_written(
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
     pytester.makepyfile(test_first=block.group(1))
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_every_keyword_cassette_takes_is_in_the_cassette_docs() -> None:
+    """docs/cassettes.md left out Cassette(history=); a keyword a user cannot find is one they cannot use."""
+    import inspect
+
+    from writer_stream_testkit.cassettes.cassette import Cassette
+
+    text = (ROOT / "docs" / "cassettes.md").read_text(encoding="utf-8")
+    keywords = [name for name in inspect.signature(Cassette).parameters if name != "path"]
+    assert [name for name in keywords if not re.search(rf"\b{name}=", text)] == []

@@ -14,7 +14,7 @@ import httpx
 from typing_extensions import Required
 
 from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
-from .helpers.parsing import type_to_response_format_param, validate_input_tools
+from .helpers.parsing import tools_or_none, type_to_response_format_param, validate_input_tools
 
 __all__ = [
     "BODY_ORDER",
@@ -26,7 +26,6 @@ __all__ = [
     "check_chat_call",
     "check_helper_call",
     "check_keywords",
-    "given_tools",
     "parse_arguments",
     "stream_arguments",
     "without_markers",
@@ -175,10 +174,13 @@ def chat_body(params: ChatParams, response_format: object, stream: object) -> di
     }
 
 
-def given_tools(params: ChatParams) -> list[Mapping[str, Any]]:
-    """The request's tools as a list ([] when left out), read once: a generator is sent and parsed alike."""
-    tools = params.get("tools", NOT_GIVEN)
-    return [] if is_left_out(tools) else list(cast("Iterable[Mapping[str, Any]]", tools))
+def _refuse_none_tools(params: ChatParams, method: str) -> None:
+    """writerai's ``stream`` and ``parse`` iterate the tools; ``None`` fails there, so it fails here, clearly."""
+    if "tools" in params and params["tools"] is None:
+        raise TypeError(
+            f"chat.{method} got tools=None, which writerai's chat.{method} cannot read (TypeError: 'NoneType' "
+            "object is not iterable); leave tools out, or pass a list of tools."
+        )
 
 
 def stream_arguments(
@@ -197,10 +199,11 @@ def stream_arguments(
         "X-Stainless-Helper-Method": "chat.stream",
         **(params.get("extra_headers") or {}),
     }
+    _refuse_none_tools(params, "stream")
     if "tools" in params and not is_left_out(params["tools"]):
-        params["tools"] = given_tools(params)  # read twice below, so no one-shot iterators
+        params["tools"] = tools_or_none(params.get("tools"))  # read twice below, so no one-shot iterators
     if isinstance(response_format, type):
-        validate_input_tools(given_tools(params))
+        validate_input_tools(tools_or_none(params.get("tools")))
         body_format = cast("Mapping[str, Any]", type_to_response_format_param(response_format))
         return params, body_format, response_format
     return params, response_format, None
@@ -217,9 +220,10 @@ def parse_arguments(
     writerai fails with a bare ``TypeError`` from ``issubclass``.
     """
     params = params.copy()
+    _refuse_none_tools(params, "parse")
     if "tools" in params and not is_left_out(params["tools"]):
-        params["tools"] = given_tools(params)
-    validate_input_tools(given_tools(params))
+        params["tools"] = tools_or_none(params.get("tools"))
+    validate_input_tools(tools_or_none(params.get("tools")))
     if is_left_out(response_format):
         return params, NOT_GIVEN
     if response_format is None:

@@ -35,10 +35,12 @@ __all__ = [
     "BaseWriter",
     "HttpT",
     "async_library",
+    "attempt_requests",
     "encode_body",
     "env_headers",
     "json_default",
     "platform_headers",
+    "validates_strictly",
 ]
 
 DEFAULT_MAX_RETRIES = _retry.DEFAULT_MAX_RETRIES
@@ -332,3 +334,19 @@ class BaseWriter(Generic[HttpT]):
 
     def is_closed(self) -> bool:
         return self._http.is_closed
+
+
+def attempt_requests(
+    client: BaseWriter[Any], body: Mapping[str, object], params: ChatParams
+) -> Callable[[int], httpx.Request]:
+    """The request of each attempt of a call ``client`` makes (from the retry count).
+
+    A plain name for the client faces, so ``client.py`` reads no private attribute of
+    ``BaseWriter``; writerai's own names stay the only public ones on the clients.
+    """
+    return client._request_builder(body, params)
+
+
+def validates_strictly(client: BaseWriter[Any]) -> bool:
+    """Whether ``client`` was made with ``_strict_response_validation=True`` (writerai's option name)."""
+    return client._strict_response_validation

@@ -36,12 +36,18 @@ from ._arguments import (
     chat_body,
     check_chat_call,
     check_helper_call,
-    given_tools,
     parse_arguments,
     stream_arguments,
 )
 from ._attempts import Read, Send, Sleep, attempt_loop, read_completion
-from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, BaseWriter, async_library
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseWriter,
+    async_library,
+    attempt_requests,
+    validates_strictly,
+)
 from ._response import (
     RAW_RESPONSE_HEADER,
     APIResponse,
@@ -51,7 +57,7 @@ from ._response import (
 )
 from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
 from ._streams import AsyncStream, Stream
-from .helpers.parsing import format_or_none, parse_chat_completion
+from .helpers.parsing import format_or_none, parse_chat_completion, tools_or_none
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 if TYPE_CHECKING:
@@ -243,7 +249,9 @@ class Chat:
             )
             return stream
 
-        return ChatCompletionStreamManager(request, response_format=parse_as, input_tools=given_tools(params))
+        return ChatCompletionStreamManager(
+            request, response_format=parse_as, input_tools=tools_or_none(params.get("tools"))
+        )
 
 
 class ChatWithRawResponse:
@@ -322,8 +330,8 @@ def _call(
     if mode is not None:
         params = params.copy()
         params["extra_headers"] = {**(params.get("extra_headers") or {}), RAW_RESPONSE_HEADER: mode}
-    build = client._request_builder(chat_body(params, response_format, stream), params)
-    strict = client._strict_response_validation
+    build = attempt_requests(client, chat_body(params, response_format, stream), params)
+    strict = validates_strictly(client)
     sse = bool(stream) and not is_left_out(stream)
 
     def parse(response: httpx.Response) -> Any:
@@ -357,7 +365,7 @@ def _parse_call(
     finish = functools.partial(
         parse_chat_completion,
         response_format=format_or_none(response_format),
-        input_tools=given_tools(params),
+        input_tools=tools_or_none(params.get("tools")),
     )
     return _call(
         client,
@@ -537,7 +545,7 @@ class AsyncChat:
         params, body_format, parse_as = stream_arguments(response_format, params)
         request = self.chat(stream=True, response_format=body_format, **params)
         return AsyncChatCompletionStreamManager(
-            request, response_format=parse_as, input_tools=given_tools(params)
+            request, response_format=parse_as, input_tools=tools_or_none(params.get("tools"))
         )
 
 

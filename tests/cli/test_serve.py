@@ -185,6 +185,68 @@ def test_a_cassette_with_a_history_keeps_its_last_calls_and_misses_but_counts_ev
     cassette.verify()
 
 
+def test_the_control_journal_says_what_serve_script_and_serve_cassettes_refused(tmp_path: Path) -> None:
+    """A 400/500 that serve --script or --cassettes gave once showed as "answered": true."""
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = load_directory(tmp_path, "fast", allow_repeats=False)
+    recorded = directory.cassettes[0].interactions[0].request.json
+    for source, good in ((Cycle([StreamScript().content("Hi")]), BODY), (directory, recorded)):
+        with (
+            FakeWriterServer(source=source) as server,
+            httpx.Client(base_url=server.base_url, timeout=WAIT) as client,
+        ):
+            assert client.post("/v1/chat", json=good).status_code == 200
+            assert client.post("/v1/chat", content=b"not json").status_code in (400, 500)
+            assert client.post("/v1/completions", json={"model": "m", "prompt": "p"}).status_code == 500
+            calls = client.get("/__writer/calls").json()["calls"]
+            server.reset()
+        got = [(c["path"], c["status"], c["answered"]) for c in calls]
+        refused = 400 if isinstance(source, Cycle) else 500
+        assert got == [
+            ("/v1/chat", 200, True),
+            ("/v1/chat", refused, False),
+            ("/v1/completions", 500, False),
+        ], source
+
+
+def test_reset_on_serve_cassettes_plays_every_recording_again_and_forgets_each_cassettes_calls(
+    tmp_path: Path,
+) -> None:
+    """POST /__writer/reset cleared the misses, but a played recording stayed played (a 500 after reset)."""
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = load_directory(tmp_path, "fast", allow_repeats=False)
+    (cassette,) = directory.cassettes
+    recorded = cassette.interactions[0].request.json
+    with (
+        FakeWriterServer(source=directory) as server,
+        httpx.Client(base_url=server.base_url, timeout=WAIT) as client,
+    ):
+        assert client.post("/v1/chat", json=recorded).status_code == 200
+        assert client.post("/__writer/reset").json() == {"reset": True}
+        assert (cassette.play_counts, cassette.calls) == ([0], [])
+        assert client.post("/v1/chat", json=recorded).status_code == 200
+        assert client.get("/__writer/verify").json()["ok"] is True
+
+
+def test_the_cycle_refuses_a_bad_body_to_a_percent_encoded_chat_path_as_the_queue_does() -> None:
+    """The Cycle re-derived the queue's "JSON-body endpoint" check on the raw path: /v1/%63hat got a 500."""
+    from writer_stream_testkit.doubles.replies import ReplyQueue
+
+    call = Call.create(method="POST", url="http://x/v1/%63hat", content=b"not json")
+    queued = ReplyQueue().take(call)
+    cycled = Cycle([StreamScript().content("Hi")]).take(call)
+    assert (cycled.status, cycled.body()) == (queued.status, queued.body()) == (400, cycled.body())
+
+
+def test_serve_script_routes_a_percent_encoded_path_as_both_doubles_do() -> None:
+    """serve --script matched the raw path: /v1/%63hat got "No script answers", where the doubles stream."""
+    cycle = Cycle([StreamScript().content("Hi")])
+    plan = cycle.take(Call.create(method="POST", url="http://x/v1/%63hat", content=b'{"stream": true}'))
+    assert plan.status == 200
+    assert b'"Hi"' in plan.body()
+    cycle.verify()
+
+
 class _AskedCassette(Cassette):
     """A real cassette that notes each question the directory asks it."""
 

@@ -53,3 +53,19 @@ def test_show_on_a_broken_file_that_is_no_script_either_keeps_the_cassette_error
     assert code == 2
     assert err.startswith(f"writer-stream-testkit show: error: Cassette {path}")
     assert "script" not in err
+
+
+def test_show_on_an_empty_mapping_says_it_is_neither_a_cassette_nor_a_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file holding only {} was called "a chat script"."""
+    path = tmp_path / "empty.yaml"
+    path.write_text("{}\n", encoding="utf-8")
+    code, _, err = run_main(capsys, "show", str(path))
+    assert code == 2
+    assert err == (
+        f"writer-stream-testkit show: error: {path} holds an empty mapping ({{}}), which is neither a cassette "
+        "(it would have version and interactions) nor a script (it would have steps, and kind: for any but "
+        "a chat script). Record a cassette with `writer-stream-testkit record`, or see `writer-stream-testkit "
+        "docs scripts` to write a script.\n"
+    )

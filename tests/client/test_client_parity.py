@@ -765,3 +765,27 @@ def test_the_reference_examples_delta_shape_streams_as_the_minimal_one_in_every_
         widened = through(kind, final, reply=replying(reference_shaped(script).sse()))
         assert (widened.error, minimal.error) == (None, None), kind
         assert widened.result == minimal.result, kind
+
+
+@pytest.mark.parametrize("method", ["stream", "parse"])
+def test_chat_stream_and_parse_with_tools_none_raise_type_error_before_sending_as_writerai_does(
+    method: str,
+) -> None:
+    """``tools=None`` fails in writerai's chat.stream and chat.parse; the kit's must not pass where the app crashes."""
+    call = {"model": "m", "messages": MESSAGES, "tools": None}
+    act = (
+        stream_call(**call)
+        if method == "stream"
+        else lambda client: client.chat.parse(**call, response_format=Weather)
+    )
+    seen = {kind: through(kind, act) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) for s in seen.values()), seen
+    assert seen["ours"].requests == seen["ours-async"].requests == []
+    assert (
+        str(seen["ours"].error)
+        == str(seen["ours-async"].error)
+        == (
+            f"chat.{method} got tools=None, which writerai's chat.{method} cannot read (TypeError: 'NoneType' "
+            "object is not iterable); leave tools out, or pass a list of tools."
+        )
+    )

@@ -433,10 +433,28 @@ def test_pytest_fail_in_a_predicate_on_the_server_is_a_500_not_a_disconnect(
     with caplog.at_level(logging.ERROR, logger="asyncio"), client(server) as http:
         response = http.get("/v1/models")
     assert response.status_code == 500
-    with pytest.raises(RuntimeError, match=r"(?s)GET /v1/models.*Failed: predicate gave up"):
+    assert [call.path for call in server.calls] == ["/v1/models"]  # it was missing from calls
+    # The predicate's failure, not the server's (this was a RuntimeError: "FakeWriterServer failed")
+    with pytest.raises(ReplyError, match=r"(?s)match=failing.*GET /v1/models.*Failed: predicate gave up"):
         server.verify()
     server.reset()
     assert "never retrieved" not in caplog.text
+
+
+def test_a_predicate_may_block_or_call_the_server_it_runs_in(server: FakeWriterServer) -> None:
+    """Predicates ran on the server's event loop: one that called the server hung until its timeout."""
+
+    def asks_the_server(call: Call) -> bool:
+        with client(server) as inner:
+            return inner.get("/v1/applications", timeout=5.0).json() == {"data": ["app"]}
+
+    server.reply({"ok": 1}, path="/v1/models", match=asks_the_server)
+    server.reply({"data": ["app"]}, path="/v1/applications")
+    with client(server) as outer:
+        response = outer.get("/v1/models")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"ok": 1}
+    server.verify()
 
 
 @pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 204), ("GET", 304)])
@@ -472,3 +490,20 @@ def test_the_sdk_is_not_retried_into_a_connection_error_by_a_raising_predicate(
     assert len(double.calls) == 1  # answered at once, never retried
     with pytest.raises(ReplyError, match="KeyError"):
         double.verify()
+
+
+def test_the_500_for_a_raising_predicate_is_sentences_naming_the_fix(
+    double: WriterMock | FakeWriterServer,
+) -> None:
+    """It ran on: "...KeyError: 'model' See verify() for the traceback." (no full stop, no fix)."""
+
+    def broken(call: Call) -> bool:
+        raise KeyError("model")
+
+    double.reply({"ok": 1}, path="/v1/models", match=broken)
+    with client(double) as http:
+        description = http.get("/v1/models").json()["errors"][0]["description"]
+    double.reset()
+    assert description.endswith(
+        "KeyError: 'model'. See verify() for the traceback, and fix the reply or its match=/messages= predicate."
+    )

@@ -100,6 +100,7 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
     )
     assert ["x-trace", "1"] in first["headers"]
     assert (second["body"], second["json"], second["answered"]) == ("not json", None, False)
+    assert (first["status"], second["status"]) == (200, 400)
     assert client.post("/__writer/reset").json() == {"reset": True}
     assert client.get("/__writer/calls").json() == {"received": 0, "calls": []}
     assert client.get("/__writer/verify").status_code == 200
@@ -117,6 +118,12 @@ def test_the_journal_lists_each_request_with_its_body_and_whether_it_was_answere
             "The body of POST /__writer/replies nests lists or mappings too deeply to read",
         ),
         (b"model: !!python/name:os.system\n", YAML, "The body of POST /__writer/replies: could not"),
+        (
+            b'{"steps": ' + b"[" * 200 + b"]" * 200 + b"}",
+            {"content-type": "application/json"},
+            "The body of POST /__writer/replies is JSON nested more than 128 levels deep, deeper than "
+            "writer-stream-testkit reads; send a reply whose lists and mappings nest at most 128 levels.",
+        ),
         (b"[1, 2]", {"content-type": "application/json"}, "is list, not a mapping, so it holds no reply."),
         (b'{"kind": "chatt"}', {}, "unknown kind 'chatt'"),
         (b'{"fault": {"lightning": {}}}', {}, "unknown fault 'lightning'"),
@@ -223,3 +230,14 @@ def test_serve_takes_replies_through_the_control_api(tmp_path: Path) -> None:
         served.kill()
     assert code == 0, err
     assert "Stopped after 1 request(s)." in err
+
+
+def test_a_json_reply_takes_its_path_and_method_from_beside_reply(
+    server: FakeWriterServer, client: httpx.Client
+) -> None:
+    """It answered 400 "a JSON reply needs path", though path was given as a condition."""
+    form = {"reply": {"kind": "json", "body": {"id": "f1"}}, "path": "/v1/files/f1", "method": "GET"}
+    queued = client.post("/__writer/replies", json=form)
+    assert queued.status_code == 201, queued.text
+    assert client.get("/v1/files/f1").json() == {"id": "f1"}
+    assert client.get("/__writer/verify").json()["ok"] is True

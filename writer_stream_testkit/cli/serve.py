@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from ..cassettes.cassette import Cassette
 from ..cassettes.model import Timing
@@ -20,7 +21,6 @@ from ..errors import CassetteError, CassetteMissError, ScriptError, UnexpectedRe
 from ..resilience.chaos import Chaos
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
-from ..wire.endpoints import JSON_BODY_ENDPOINTS
 from ._shared import PROG, SERVE_HISTORY, UsageError, check_port, not_a_file, run_until_stopped
 
 if TYPE_CHECKING:
@@ -141,11 +141,11 @@ class Cycle:
         self._count = 0
 
     def take(self, call: Call) -> ResponsePlan:
-        if any(e.matches(call.method, call.path) for e in JSON_BODY_ENDPOINTS):
-            problem = call.body_problem()
-            if problem is not None:
-                return self._refuse(call, 400, problem)
-        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, call.path))
+        problem = call.body_problem()
+        if problem is not None:
+            return self._refuse(call, 400, problem)
+        path = unquote(call.path)  # routed as both doubles route: /v1/%63hat is /v1/chat
+        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, path))
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
             advice = (
@@ -235,9 +235,12 @@ class CassetteDirectory:
             )
 
     def reset(self) -> None:
+        """Forget the misses and every cassette's plays and calls, so each recording plays again."""
         with self._lock:
             self._misses.clear()
             self._missed = 0
+        for cassette in self.cassettes:
+            cassette.reset()
 
 
 def load_directory(

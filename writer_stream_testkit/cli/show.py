@@ -44,6 +44,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         content = read_cassette(args.file)
     except UsageError:
+        doc = _yaml_or_none(args.file)
+        if doc == {}:  # no key to go by: a script's defaults would read it as a chat script with no steps
+            raise UsageError(
+                f"{args.file} holds an empty mapping ({{}}), which is neither a cassette (it would have version "
+                f"and interactions) nor a script (it would have steps, and kind: for any but a chat script). "
+                f"Record a cassette with `{PROG} record`, or see `{PROG} docs scripts` to write a script."
+            ) from None
         script = script_or_none(args.file)
         if script is None:
             raise
@@ -63,5 +70,16 @@ def script_or_none(path: Path) -> AnyScript | None:
 
     try:
         return script_from_yaml(path)
+    except ScriptError:
+        return None
+
+
+def _yaml_or_none(path: Path) -> object:
+    """What ``path`` holds as YAML, or ``None`` when it cannot be read as such."""
+    from ..errors import ScriptError
+    from ..scripts.base import read_yaml
+
+    try:
+        return read_yaml(path)[0]
     except ScriptError:
         return None

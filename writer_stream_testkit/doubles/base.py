@@ -111,8 +111,8 @@ class QueuedDouble(abc.ABC):
         Paths are matched percent-decoded, by both doubles alike (``path="/v1/files/my file"``
         answers ``/v1/files/my%20file``). Predicates (``match=``, a callable ``messages=``) may
         read ``calls``; one that raises answers a non-retryable 500 and fails ``verify()``.
-        On ``FakeWriterServer`` a computed reply runs on a thread of its own, so it may block
-        or call the server without holding up other requests.
+        On ``FakeWriterServer`` a computed reply or a predicate runs on a thread of its own, so
+        it may block or call the server without holding up other requests.
         """
         self._queue.reply(
             item,

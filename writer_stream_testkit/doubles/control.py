@@ -25,7 +25,7 @@ from ..scripts.base import read_yaml
 from ..scripts.faults import fault_from_yaml
 from ..scripts.load import script_from_doc
 from ..scripts.plan import ResponsePlan, Write, error_plan
-from ..wire.call import Call
+from ..wire.call import MAX_JSON_DEPTH, TOO_DEEP, Call, decode_body
 from .replies import ReplyQueue
 from .reply_items import describe_reply
 
@@ -123,6 +123,11 @@ def _body(call: Call, where: str) -> object:
             raise ScriptError(f"{where} is not UTF-8 text, so it cannot be YAML.") from None
         doc, _ = read_yaml(text if "\n" in text else text + "\n", where=where)  # one line is never a path
         return doc
+    if call.json is None and decode_body(call.content)[1] == TOO_DEEP:
+        raise ScriptError(
+            f"{where} is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than writer-stream-testkit "
+            f"reads; send a reply whose lists and mappings nest at most {MAX_JSON_DEPTH} levels."
+        )
     if call.json is None:
         raise ScriptError(
             f"{where} is not JSON (content-type {content_type or 'not given'}); send JSON, or YAML with "
@@ -150,6 +155,8 @@ def _reply(doc: object, where: str) -> tuple[object, dict[str, Any]]:
         doc = doc["reply"]
         if not isinstance(doc, Mapping):
             raise ScriptError(f"{where} has reply: {type(doc).__name__}; a reply is a mapping.")
+        if doc.get("kind") == "json":  # the route beside reply: is the JSON reply's own when it names none
+            doc = {**{k: conditions[k] for k in ("path", "method") if k in conditions}, **doc}
     if set(doc) == {"fault"}:
         fault = fault_from_yaml(doc["fault"], f"{where}, fault")
         if not fault.replaces:
@@ -167,10 +174,12 @@ def _calls(double: Controlled, call: Call) -> ResponsePlan:
 
 
 def call_journal(queue: ReplyQueue) -> dict[str, Any]:
-    """The requests ``queue`` holds, as JSON a client in any language reads (bodies as text and as JSON)."""
-    unexpected = {id(c) for c in queue.unexpected}
-    refused = {id(c) for c in queue.rejected}
-    calls = queue.calls
+    """The requests ``queue`` holds, as JSON a client in any language reads (bodies as text and as JSON).
+
+    ``status`` is what each request got (``null`` while it is still being answered);
+    ``answered`` is false when the double refused it, whatever its source (the queue,
+    ``serve --script``, ``serve --cassettes``): no reply fitted, or its reply failed.
+    """
     return {
         "received": queue.received,
         "calls": [
@@ -181,9 +190,10 @@ def call_journal(queue: ReplyQueue) -> dict[str, Any]:
                 "headers": [list(pair) for pair in c.headers.raw],
                 "body": c.content.decode("utf-8", "replace"),
                 "json": c.json,
-                "answered": id(c) not in unexpected and id(c) not in refused,
+                "status": status,
+                "answered": answered,
             }
-            for c in calls
+            for c, status, answered in queue.outcomes
         ],
     }
 

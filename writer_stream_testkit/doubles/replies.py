@@ -31,14 +31,22 @@ from ..errors import (
 )
 from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
-from ..wire.call import Call, short_repr, streaming_body_problem
-from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from ..wire.call import Call, short_repr
+from ..wire.endpoints import CHAT, COMPLETIONS, QUESTION, Endpoint, application
 from .faulting import active as active_fault
 from .flow import Flow, Need, drive
 from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
-__all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply", "last_user_text", "warn_if_slow_retry"]
+__all__ = [
+    "MessagesMatcher",
+    "Outcome",
+    "Reply",
+    "ReplyQueue",
+    "describe_reply",
+    "last_user_text",
+    "warn_if_slow_retry",
+]
 
 
 MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
@@ -89,12 +97,12 @@ class _Entry:
             conditions.append(
                 "messages match a predicate"
                 if callable(self.messages)
-                else f"messages == {short_repr.repr(self.messages)}"
+                else f"messages == {short_repr(self.messages)}"
             )
         if self.tools is not None:
-            conditions.append(f"tools == {short_repr.repr(self.tools)}")
+            conditions.append(f"tools == {short_repr(self.tools)}")
         if self.last_user is not None:
-            conditions.append(f"the last user message == {short_repr.repr(self.last_user)}")
+            conditions.append(f"the last user message == {short_repr(self.last_user)}")
         if self.match is not None:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
         when = " when " + " and ".join(conditions) if conditions else ""
@@ -142,9 +150,25 @@ def _plain(value: Any, name: str) -> Any:
         return _json.loads(_json.dumps(value))
     except (TypeError, ValueError) as exc:
         raise ScriptError(
-            f"Cannot match on {name}={short_repr.repr(value)}: it is not JSON ({exc}). Pass it "
+            f"Cannot match on {name}={short_repr(value)}: it is not JSON ({exc}). Pass it "
             "exactly as the request body holds it, or match with a callable instead."
         ) from None
+
+
+class Outcome:
+    """What one recorded request got: its status once answered, and whether a reply answered it.
+
+    ``status`` is ``None`` while the request is still being answered; ``answered`` is
+    false when the double refused it (no reply, script or recording fitted, or the
+    reply failed), which is what ``GET /__writer/calls`` reports.
+    """
+
+    __slots__ = ("answered", "call", "status")
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.status: int | None = None
+        self.answered = False
 
 
 class ReplyQueue:
@@ -169,7 +193,7 @@ class ReplyQueue:
         """How many requests were recorded in all, including any ``history`` let go."""
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
-        self._calls: deque[Call] = deque(maxlen=history)
+        self._calls: deque[Outcome] = deque(maxlen=history)
         self._unexpected: deque[Call] = deque(maxlen=history)
         self._rejected: deque[tuple[Call, int, str]] = deque(maxlen=history)
         self._failed: deque[tuple[Call, str, str]] = deque(maxlen=history)
@@ -201,12 +225,12 @@ class ReplyQueue:
             )
         if tools is not None and (isinstance(tools, (str, bytes)) or not isinstance(tools, Sequence)):
             raise ScriptError(
-                f"Cannot match on tools={short_repr.repr(tools)}: pass the list of tool "
+                f"Cannot match on tools={short_repr(tools)}: pass the list of tool "
                 "definitions exactly as the request sends them."
             )
         if last_user is not None and not isinstance(last_user, str):
             raise ScriptError(
-                f"Cannot match on last_user={short_repr.repr(last_user)}: pass the text of the last user "
+                f"Cannot match on last_user={short_repr(last_user)}: pass the text of the last user "
                 "message as a string, or match the whole list with messages=."
             )
         entry = _Entry(
@@ -250,14 +274,14 @@ class ReplyQueue:
 
         Routing uses the percent-decoded path (``/v1/files/my%20file`` is
         ``/v1/files/my file``), in both doubles. The user's predicates (``match=``,
-        ``messages=``) run outside the queue's lock, so one may read ``calls``; one that
-        raises answers a 500 the client does not retry, and fails ``verify()``.
+        ``messages=``) are needs too, run outside the queue's lock (the server runs them
+        off its event loop, as computed replies), so one may read ``calls``, block or call
+        the server; one that raises answers a 500 the client does not retry, and fails ``verify()``.
         """
         path = unquote(call.path) if path is None else path
-        if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
-            problem = streaming_body_problem(call)
-            if problem is not None:
-                return self.reject(call, 400, problem)
+        problem = call.body_problem(path)
+        if problem is not None:
+            return self.reject(call, 400, problem)
         hook = active_fault()
         if hook is not None:
             faulted = hook.answer(call, lambda: self.peek(call, path))
@@ -269,7 +293,14 @@ class ReplyQueue:
             chosen: _Entry | None = None
             for entry in candidates:
                 try:
-                    fits = entry.matches(call, path)
+                    if entry.match is not None or callable(entry.messages):  # user code: its face runs it
+                        fits = yield Need(
+                            functools.partial(entry.matches, call, path),
+                            user_code=True,
+                            what=entry.describe(),
+                        )
+                    else:
+                        fits = entry.matches(call, path)
                 except Exception as exc:
                     with self._lock:
                         self._add(call)
@@ -294,6 +325,7 @@ class ReplyQueue:
             problem = informational_problem(plan.status)
             if problem is not None:
                 raise ScriptError(problem)
+            self.settle(call, plan.status, answered=True)
             return plan
         except Exception as exc:
             return self.fail(call, describe_reply(item), exc)
@@ -306,10 +338,12 @@ class ReplyQueue:
         """
         with self._lock:
             self._failed.append((call, reply, _failure_text(exc)))
+            self._settle(call, 500, answered=False)
+        said = f"{type(exc).__name__}: {exc}".rstrip()
         return error_plan(
             500,
-            f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
-            "See verify() for the traceback.",
+            f"The reply {reply} failed to answer {call.describe()}: {said}{'' if said.endswith('.') else '.'} "
+            "See verify() for the traceback, and fix the reply or its match=/messages= predicate.",
         )
 
     def peek(self, call: Call, path: str | None = None) -> ResponsePlan | None:
@@ -333,7 +367,7 @@ class ReplyQueue:
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
         with self._lock:
-            self._add(call)
+            self._add(call, 500)
             self._unexpected.append(call)
             message = self._unexpected_message([call], self._entries)
         return error_plan(500, one_paragraph(message))
@@ -346,24 +380,47 @@ class ReplyQueue:
         error body and, with the request, in what ``verify()`` raises.
         """
         with self._lock:
-            self._add(call)
+            self._add(call, status)
             self._rejected.append((call, status, problem))
         return error_plan(status, problem)
 
     def record(self, call: Call) -> None:
-        """Record ``call`` answered without the queue, by another reply source (a cassette, the proxy)."""
+        """Record ``call`` answered without the queue, by another reply source (a cassette, the proxy).
+
+        Its outcome is not known yet: the server calls :meth:`settle` once the source has answered.
+        """
         with self._lock:
             self._add(call)
 
-    def _add(self, call: Call) -> None:
-        self._calls.append(call)
+    def settle(self, call: Call, status: int, *, answered: bool) -> None:
+        """Note what the recorded ``call`` got: its ``status``, and whether a reply (not a refusal) answered it."""
+        with self._lock:
+            self._settle(call, status, answered=answered)
+
+    def _settle(self, call: Call, status: int, *, answered: bool) -> None:
+        for outcome in reversed(self._calls):  # the request is almost always among the last few
+            if outcome.call is call:
+                outcome.status, outcome.answered = status, answered
+                return
+
+    def _add(self, call: Call, refused: int | None = None) -> None:
+        """Journal ``call``; ``refused`` is the status of the refusal it already got, if any."""
+        outcome = Outcome(call)
+        outcome.status = refused
+        self._calls.append(outcome)
         self.received += 1
 
     @property
     def calls(self) -> list[Call]:
         """Every request received so far (the last ``history`` when that is set), in order (a copy)."""
         with self._lock:
-            return list(self._calls)
+            return [outcome.call for outcome in self._calls]
+
+    @property
+    def outcomes(self) -> list[tuple[Call, int | None, bool]]:
+        """``calls`` with what each got: ``(call, status, answered)``; status ``None`` while it is answered."""
+        with self._lock:
+            return [(o.call, o.status, o.answered) for o in self._calls]
 
     @property
     def unexpected(self) -> list[Call]:

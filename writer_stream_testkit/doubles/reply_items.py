@@ -49,7 +49,7 @@ def describe_reply(item: object) -> str:
     describe = getattr(item, "describe", None)
     if callable(describe):
         return str(describe())
-    return short_repr.repr(item)
+    return short_repr(item)
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class ComputedReply:
             return _HttpxResponse.of(result)
         if not isinstance(result, Reply) or isinstance(result, type):
             raise ScriptError(
-                f"{name} returned {short_repr.repr(result)}, which is not a reply; return a script, a dict or "
+                f"{name} returned {short_repr(result)}, which is not a reply; return a script, a dict or "
                 "list (a JSON answer), an httpx.Response, a Fault that replaces the response, or a ResponsePlan."
             )
         own = getattr(result, "endpoint", None)
@@ -196,13 +196,13 @@ def as_reply(item: object, *, path: str | None, method: str | None) -> tuple[Rep
     status = item.status_code if isinstance(item, httpx.Response) else status
     problem = None if status is None else informational_problem(status)
     if problem is not None:
-        raise ScriptError(f"Cannot queue {short_repr.repr(item)} as a reply: {problem}")
+        raise ScriptError(f"Cannot queue {short_repr(item)} as a reply: {problem}")
     if isinstance(item, ResponsePlan):
         return _FixedPlan(item), _route(path, method, "the ResponsePlan")
     if isinstance(item, (dict, list)):
         if path is None:
             raise ScriptError(
-                f"Cannot tell which request the JSON reply {short_repr.repr(item)} answers: a dict or list names "
+                f"Cannot tell which request the JSON reply {short_repr(item)} answers: a dict or list names "
                 "no endpoint. Pass path= (and method= when the path has several), such as "
                 "reply({...}, path='/v1/models') for client.models.list(); path='*' answers any request."
             )
@@ -218,7 +218,7 @@ def as_reply(item: object, *, path: str | None, method: str | None) -> tuple[Rep
         computed = ComputedReply(item, _route(path, method, "the computed reply"))
         return computed, computed.endpoint
     raise ScriptError(
-        f"Cannot queue {short_repr.repr(item)} as a reply. Pass a script (StreamScript, CompletionScript, "
+        f"Cannot queue {short_repr(item)} as a reply. Pass a script (StreamScript, CompletionScript, "
         "QuestionScript, ApplicationScript), a dict or list (a JSON answer, with path=), an httpx.Response, "
         "a Fault that replaces the response (Fault.http_error, Fault.connection_refused; faults inside a "
         "stream go on a script with .with_fault), a ResponsePlan, or a callable that returns one of these."

@@ -462,11 +462,15 @@ class FakeWriterServer(QueuedDouble):
             problem = informational_problem(answer.status)
             if problem is not None:
                 raise ValueError(problem)
+            # The queue settles its own outcomes; any other source's refusal is an error_plan.
+            answered = not (isinstance(answer, ResponsePlan) and answer.unanswered)
+            self._queue.settle(call, answer.status, answered=answered)
             return answer
         except asyncio.CancelledError:
             raise
         except BaseException:
             self._record_failure(f"While choosing the reply to {call.describe()}:\n{traceback.format_exc()}")
+            self._queue.settle(call, 500, answered=False)
             return error_plan(
                 500,
                 f"FakeWriterServer failed to build the reply to {call.describe()}; see verify().",

@@ -92,6 +92,8 @@ class ResponsePlan:
     refuse: bool = False
     reason: str = field(default="", compare=False)
     """A short description of where the plan came from, for error messages."""
+    unanswered: bool = field(default=False, compare=False)
+    """Whether this is the kit's own refusal (:func:`error_plan`): no reply, script or recording answered."""
 
     def body(self) -> bytes:
         """All bytes the plan writes, ignoring pauses, up to any disconnect."""
@@ -166,6 +168,7 @@ def error_plan(status: int, description: str) -> ResponsePlan:
         ),
         steps=(Write(body),),
         reason=description,
+        unanswered=True,
     )
 
 

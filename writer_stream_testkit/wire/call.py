@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from .endpoints import JSON_BODY_ENDPOINTS
 
 MAX_JSON_DEPTH = 128
 """The deepest nesting of arrays and objects the doubles read in a request body.
@@ -119,9 +121,17 @@ class Call:
         """Whether the request asked for a streamed (SSE) response."""
         return isinstance(self.json, dict) and self.json.get("stream") is True
 
-    def body_problem(self) -> str | None:
-        """Why this body cannot be a streaming endpoint's request (the real API answers 400), or ``None``."""
-        return streaming_body_problem(self)
+    def body_problem(self, path: str | None = None) -> str | None:
+        """Why the Writer API would answer this request 400, or ``None``: a streaming endpoint's body
+        must be a JSON object, and this one goes to such an endpoint with a body that is not.
+
+        ``path`` is the request's path below the base URL (by default ``path`` percent-decoded,
+        as both doubles route).
+        """
+        where = unquote(self.path) if path is None else path
+        if not any(e.matches(self.method, where) for e in JSON_BODY_ENDPOINTS):
+            return None
+        return _body_problem(self)
 
     def describe(self) -> str:
         """The request line and a short summary of its body, for error messages."""
@@ -140,18 +150,19 @@ def decode_body(content: bytes) -> tuple[Any, str | None]:
     try:
         value = _json.loads(content)
     except RecursionError:
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     except ValueError as exc:
         return None, f"The request body is not JSON: {exc}"
     if deeper_than(value, MAX_JSON_DEPTH):
-        return None, _TOO_DEEP
+        return None, TOO_DEEP
     return value, None
 
 
-_TOO_DEEP = (
+TOO_DEEP = (
     f"The request body is JSON nested more than {MAX_JSON_DEPTH} levels deep, deeper than "
     "writer-stream-testkit reads"
 )
+"""Why :func:`decode_body` refused a body nested past :data:`MAX_JSON_DEPTH` (a clause, no full stop)."""
 
 
 def deeper_than(value: Any, limit: int) -> bool:
@@ -167,22 +178,27 @@ def deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def streaming_body_problem(call: Call) -> str | None:
+def _body_problem(call: Call) -> str | None:
     """Why ``call``'s body cannot be a streaming endpoint's request (the real API answers 400), or ``None`` if it can."""
     if isinstance(call.json, dict):
         return None
     value, reason = decode_body(call.content)
     if reason is None:
-        reason = f"The request body is JSON but not an object: {short_repr.repr(value)}"
+        reason = f"The request body is JSON but not an object: {_short.repr(value)}"
     return (
         f"{reason}. The Writer API answers such a request with 400; send the request's parameters "
         "as one JSON object, as the Writer SDKs do."
     )
 
 
-short_repr = reprlib.Repr()
-short_repr.maxstring = 60
-short_repr.maxother = 60
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` cut to about 60 characters, for error messages."""
+    return _short.repr(value)
 
 
 def _summarise_body(call: Call) -> str:
@@ -191,13 +207,13 @@ def _summarise_body(call: Call) -> str:
         if not call.content:
             return "(no body)"
         if body is not None or call.content.strip() == b"null":
-            return f"(JSON body that is not an object: {short_repr.repr(body)})"
-        if decode_body(call.content)[1] == _TOO_DEEP:
+            return f"(JSON body that is not an object: {_short.repr(body)})"
+        if decode_body(call.content)[1] == TOO_DEEP:
             return (
                 f"(JSON body nested more than {MAX_JSON_DEPTH} levels deep, {len(call.content)} bytes: "
-                f"{short_repr.repr(call.content)})"
+                f"{_short.repr(call.content)})"
             )
-        return f"(non-JSON body of {len(call.content)} bytes: {short_repr.repr(call.content)})"
+        return f"(non-JSON body of {len(call.content)} bytes: {_short.repr(call.content)})"
     # question and application requests carry no model: name only what the body has
     parts = [f"model={body['model']!r}"] if "model" in body else []
     parts.append(f"stream={bool(body.get('stream'))}")
@@ -206,10 +222,10 @@ def _summarise_body(call: Call) -> str:
         parts.append(f"{len(messages)} message{'' if len(messages) == 1 else 's'}")
         last = messages[-1] if messages else None
         if isinstance(last, dict):
-            parts.append(f"last {last.get('role', '?')}: {short_repr.repr(last.get('content'))}")
+            parts.append(f"last {last.get('role', '?')}: {_short.repr(last.get('content'))}")
     for key in ("prompt", "question"):  # completions, Knowledge Graph questions
         if isinstance(body.get(key), str):
-            parts.append(f"{key}: {short_repr.repr(body[key])}")
+            parts.append(f"{key}: {_short.repr(body[key])}")
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
         names = [t.get("function", {}).get("name", "?") for t in tools if isinstance(t, dict)]
