@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from writer_stream_testkit.cassettes.capture import interaction_from_capture
 from writer_stream_testkit.cassettes.dump import dump_cassette
-from writer_stream_testkit.cassettes.matching import _Rules, miss_message
+from writer_stream_testkit.cassettes.matching import MatchRules, miss_message
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
@@ -54,7 +54,7 @@ def body(text: str) -> dict[str, object]:
 
 
 def miss_run() -> Callable[[], object]:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
     recorded = [
         Interaction(
             RecordedRequest("POST", URL, json=body(prompt(30_000, seed))),

@@ -55,6 +55,7 @@ EDGES = frozenset(
         "helpers.streaming",
         "doubles.mock",
         "doubles.server",
+        "doubles.respond",
         "doubles.guard",
         "cassettes.cassette",
         "cassettes.proxy",
@@ -236,3 +237,76 @@ def test_client_reads_no_private_attribute_of_base_writer_but_its_own() -> None:
         and not (isinstance(node.value, ast.Name) and node.value.id == "self")
     )
     assert reached == [], "client.py reads BaseWriter's private attributes: " + ", ".join(reached)
+
+
+def _private_names_taken(module: str) -> list[str]:
+    """The underscored names ``module`` imports from another package module (a private module's own name is fine)."""
+    path = MODULES[module]
+    is_package = path.name == "__init__.py"
+    here = module.split(".") if module != "__init__" else []
+    base_package = here if is_package else here[:-1]
+    taken = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            anchor = base_package[: len(base_package) - (node.level - 1)]
+            target = [*anchor, *(node.module.split(".") if node.module else [])]
+        elif node.module and node.module.split(".")[0] == "writer_stream_testkit":
+            target = node.module.split(".")[1:]
+        else:
+            continue
+        source = ".".join(target) or "__init__"
+        for alias in node.names:
+            private = alias.name.startswith("_") and not alias.name.startswith("__")
+            if private and ".".join([*target, alias.name]) not in MODULES:
+                taken.append(f"{alias.name} from {source}")
+    return taken
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_takes_another_modules_private_names(module: str) -> None:
+    """Shared helpers are plain names in a private module (STYLE.md shape 1), never another room's ``_name``."""
+    taken = _private_names_taken(module)
+    assert taken == [], (
+        f"{module} imports the private names {taken}; move what they share into an _-prefixed module "
+        "with an __all__ of plain names and import it from there."
+    )
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_empty_type_checking_block(module: str) -> None:
+    """An ``if TYPE_CHECKING: pass`` block is dead code that hides the imports it once held."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    empty = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If)
+        and _is_type_checking(node)
+        and all(isinstance(child, ast.Pass) for child in node.body)
+    ]
+    assert empty == [], f"{module} has empty `if TYPE_CHECKING:` blocks at lines {empty}; delete them."
+
+
+def test_the_checker_sees_a_private_name_taken(tmp_path: Path) -> None:
+    """The private-name and dead-block rules can fail; a private module's own name still passes."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from ..scripts.faults import _fault_for_test, Fault\n"
+        "from .. import _retry\n"
+        "from writer_stream_testkit.wire.call import _other\n"
+        "if TYPE_CHECKING:\n    pass\n"
+    )
+    MODULES["testing.fake_for_test"] = tmp_path / "fake.py"
+    try:
+        (tmp_path / "fake.py").write_text(source)
+        assert _private_names_taken("testing.fake_for_test") == [
+            "_fault_for_test from scripts.faults",
+            "_other from wire.call",
+        ]
+        with pytest.raises(AssertionError, match="private names"):
+            test_no_module_takes_another_modules_private_names("testing.fake_for_test")
+        with pytest.raises(AssertionError, match="empty `if TYPE_CHECKING:`"):
+            test_no_empty_type_checking_block("testing.fake_for_test")
+    finally:
+        del MODULES["testing.fake_for_test"]

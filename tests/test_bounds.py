@@ -20,7 +20,7 @@ from costutil import time_growth
 from writer_stream_testkit.cassettes import cassette as cassette_module
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.files import save_cassette
-from writer_stream_testkit.cassettes.matching import _Rules, miss_message
+from writer_stream_testkit.cassettes.matching import MatchRules, miss_message
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
@@ -65,7 +65,7 @@ def _interaction(body: dict[str, Any]) -> Interaction:
 
 @pytest.mark.timeout(120)  # a hang guard only
 def test_a_miss_against_long_prompts_costs_linear_time() -> None:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
 
     def make(n: int) -> Callable[[], object]:
         recorded = [_interaction(_body(_prompt(n, seed))) for seed in range(3)]
@@ -126,7 +126,7 @@ def test_a_long_shape_diff_is_clipped_and_still_shows_the_first_difference() -> 
 
 
 def test_a_long_prompt_miss_still_shows_the_difference() -> None:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
     text = _prompt(40_000, 1)
     changed = text[:20_000] + "CHANGED" + text[20_007:]
     recorded = [_interaction(_body(_prompt(40_000, 2))), _interaction(_body(text))]
@@ -226,7 +226,7 @@ def _operations(unit: str) -> dict[str, Callable[[int], Callable[[], object]]]:
     from writer_stream_testkit.cassettes.tools import convert_vcr, render_cassette_text
 
     redaction = Redaction.build(secrets=[KEY], patterns=["José Pérez"])
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
 
     def saved(size: int) -> str:
         capture = _capture(_text(unit, size))

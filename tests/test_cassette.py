@@ -15,7 +15,7 @@ from writer_stream_testkit.cassettes.capture import interaction_from_capture
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.framing import body_from_reads, frame_stream
 from writer_stream_testkit.cassettes.load import parse_cassette
-from writer_stream_testkit.cassettes.matching import Matcher, _Rules, miss_message
+from writer_stream_testkit.cassettes.matching import Matcher, MatchRules, miss_message
 from writer_stream_testkit.cassettes.model import (
     RECORD_MODES,
     CassetteContent,
@@ -299,7 +299,7 @@ def test_bad_timing_is_rejected(bad: Any) -> None:
 
 
 def test_default_rules_match_method_path_and_body() -> None:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
     assert rules.matches(call(), request())
     assert not rules.matches(call({"model": "other"}), request())
     assert not rules.matches(call(method="PUT"), request())
@@ -321,12 +321,12 @@ def test_ignored_fields_leave_matching_by_dotted_path() -> None:
         "messages": [{"name": "y"}],
     }
     ignore = ("body.temperature", "body.metadata.request_id", "body.messages.*.name")
-    assert _Rules.build(("body",), ignore, ()).matches(call(a), request(b))
-    assert not _Rules.build(("body",), ignore[:2], ()).matches(call(a), request(b))
+    assert MatchRules.build(("body",), ignore, ()).matches(call(a), request(b))
+    assert not MatchRules.build(("body",), ignore[:2], ()).matches(call(a), request(b))
 
 
 def test_query_match_ignores_listed_params() -> None:
-    rules = _Rules.build(("query",), ("query.ts",), ())
+    rules = MatchRules.build(("query",), ("query.ts",), ())
     assert rules.matches(call(url=URL + "?a=1&ts=5"), request(url=URL + "?ts=9&a=1"))
     assert not rules.matches(call(url=URL + "?a=2"), request(url=URL + "?a=1"))
 
@@ -337,7 +337,7 @@ def test_custom_matchers_compose() -> None:
     assert (is_stream & same_model)(call(), request())
     assert not (is_stream & ~same_model)(call(), request())
     assert (~is_stream | same_model)(call(), request())
-    rules = _Rules.build((), (), (lambda c, r: False,))
+    rules = MatchRules.build((), (), (lambda c, r: False,))
     assert rules.failures(call(), request()) == ["<lambda>"]
 
 
@@ -346,11 +346,11 @@ def test_custom_matchers_compose() -> None:
 )
 def test_bad_matching_options_are_rejected(match_on: tuple[str, ...], ignore: tuple[str, ...]) -> None:
     with pytest.raises(ValueError, match=r"match_on|ignore_fields"):
-        _Rules.build(match_on, ignore, ())
+        MatchRules.build(match_on, ignore, ())
 
 
 def test_miss_message_shows_closest_request_as_a_diff() -> None:
-    rules = _Rules.build(("method", "path", "body"), ("body.temperature",), ())
+    rules = MatchRules.build(("method", "path", "body"), ("body.temperature",), ())
     recorded = [
         sse_interaction("x", body={"model": "palmyra-x4", "messages": [{"role": "user", "content": "bye"}]}),
         sse_interaction(
@@ -373,7 +373,7 @@ def test_miss_message_shows_closest_request_as_a_diff() -> None:
 
 
 def test_miss_message_for_a_path_prefix_says_the_base_url_differs() -> None:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
     incoming = call(url="https://proxy.example/x/v1/chat")
     message = miss_message("t.yaml", incoming, [sse_interaction("x")], [], rules, "none")
     assert (
@@ -396,7 +396,7 @@ def test_miss_message_for_a_path_prefix_says_the_base_url_differs() -> None:
 
 
 def test_miss_message_explains_a_match_already_played() -> None:
-    rules = _Rules.build(("method", "path", "body"), (), ())
+    rules = MatchRules.build(("method", "path", "body"), (), ())
     message = miss_message("t.yaml", call(), [sse_interaction("x")], [0], rules, "none")
     assert "matches it but was already replayed" in message
     assert "allow_playback_repeats=True" in message

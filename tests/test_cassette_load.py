@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from writer_stream_testkit.cassettes import tools
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
-from writer_stream_testkit.cassettes.fast_load import _fast_data
+from writer_stream_testkit.cassettes.fast_load import fast_data
 from writer_stream_testkit.cassettes.framing import body_from_reads, frame_stream
 from writer_stream_testkit.cassettes.load import _content, parse_cassette
 from writer_stream_testkit.cassettes.model import (
@@ -40,7 +40,7 @@ from writer_stream_testkit.cassettes.yaml_read import (
     ALIAS_EXPANSION_LIMIT,
     DEEPEST_NESTING,
     LONGEST_TIME,
-    _yaml_data,
+    yaml_data,
 )
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteFormatError
@@ -60,7 +60,7 @@ def outcome(parse: Any, text: str) -> tuple[str, Any]:
 
 def full(text: str) -> CassetteContent:
     """The full YAML loader alone: the reference the fast path must agree with."""
-    return _content(_yaml_data(text, SOURCE), SOURCE)
+    return _content(yaml_data(text, SOURCE), SOURCE)
 
 
 def both_agree(text: str) -> tuple[str, Any]:
@@ -123,7 +123,7 @@ def test_fast_and_full_loaders_agree_on_every_cassette_the_kit_writes(
     assert both_agree(text) == ("content", content)
     events = [e for x in items for e in x.response.events or ()]
     if events and all(e.raw is None for e in events):  # a raw block may span lines: then the full loader
-        assert _fast_data(text, SOURCE) is not None  # the kit's own files take the fast path
+        assert fast_data(text, SOURCE) is not None  # the kit's own files take the fast path
 
 
 _EDITS = [
@@ -211,7 +211,7 @@ def test_a_long_stream_takes_the_fast_path_and_an_odd_line_in_it_the_full_loader
     )
     text = dump_cassette(content)
     assert "event: update" in text  # one line the emitter wrote, read alone by the full loader
-    assert _fast_data(text, SOURCE) is not None
+    assert fast_data(text, SOURCE) is not None
     assert both_agree(text) == ("content", content)
 
 

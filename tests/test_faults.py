@@ -467,3 +467,46 @@ def test_fault_yaml_errors_name_the_place_and_the_fix() -> None:
         fault_from_yaml({"disconnect": None}, "here")
     with pytest.raises(ScriptError, match="one-key mapping"):
         fault_from_yaml({"a": 1, "b": 2}, "here")
+
+
+def test_every_fault_kind_has_exactly_one_stage_in_the_order_table() -> None:
+    """The composition order is one table (scripts.render.STAGES); a new fault kind must take a place in it."""
+    from writer_stream_testkit.scripts import faults as faults_module
+    from writer_stream_testkit.scripts.render import STAGES
+
+    kinds = {
+        obj
+        for obj in vars(faults_module).values()
+        if isinstance(obj, type) and issubclass(obj, faults_module.Fault) and hasattr(obj, "name")
+    }
+    placed = [kind for _, stage in STAGES for kind in stage]
+    assert sorted(k.__name__ for k in placed) == sorted(k.__name__ for k in kinds)
+    assert len(placed) == len(set(placed))
+
+
+def test_a_fault_kind_outside_the_order_table_is_named() -> None:
+    from writer_stream_testkit.scripts.faults import Fault
+    from writer_stream_testkit.scripts.render import stage_of
+
+    class Unplaced(Fault):
+        name = "unplaced"
+
+    with pytest.raises(TypeError, match=r"Unplaced has no stage in scripts\.render\.STAGES"):
+        stage_of(Unplaced())
+
+
+def test_faults_compose_in_table_order_whatever_order_they_are_given() -> None:
+    from writer_stream_testkit.scripts.render import stage_of
+
+    given = [
+        Fault.disconnect(after_chunks=1),
+        Fault.stall(after_chunks=1, seconds=0.5),
+        Fault.split(one_byte=True),
+        Fault.crlf(),
+        Fault.malformed_chunk(after_chunks=1),
+    ]
+    assert [stage_of(f) for f in given] == [5, 4, 3, 2, 1]
+    forwards, backwards = plan_of(*given), plan_of(*reversed(given))
+    assert forwards.steps == backwards.steps
+    assert forwards.reason == backwards.reason
+    assert b'data: {"id": \r\n' in forwards.body()

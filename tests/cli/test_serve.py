@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from cliutil import WAIT, Background, run_main
 
-from writer_stream_testkit.cli.serve import Cycle, load_directory
+from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cli.serve import CassetteDirectory, Cycle, load_directory
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestError
 from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.plan import ResponsePlan
 from writer_stream_testkit.wire.call import Call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -241,3 +245,58 @@ def test_serve_script_routes_a_percent_encoded_path_as_both_doubles_do() -> None
     assert plan.status == 200
     assert b'"Hi"' in plan.body()
     cycle.verify()
+
+
+class _AskedCassette(Cassette):
+    """A real cassette that notes each question the directory asks it."""
+
+    def __init__(self, path: Path, asked: list[tuple[str, str, bool]], **kwargs: Any) -> None:
+        super().__init__(path, **kwargs)
+        self.asked = asked
+
+    def can_play(self, call: Call, *, unplayed: bool = False) -> bool:
+        answer = super().can_play(call, unplayed=unplayed)
+        self.asked.append((self.path.name, "can_play", unplayed))
+        return answer
+
+    def play(self, call: Call) -> ResponsePlan:
+        self.asked.append((self.path.name, "play", False))
+        return super().play(call)
+
+
+def test_serve_cassettes_asks_each_cassette_for_an_unplayed_recording_before_a_repeat(tmp_path: Path) -> None:
+    """``CassetteDirectory.take`` asks ``can_play(call, unplayed=True)`` of every file, then ``can_play(call)``."""
+    for name in ("a.yaml", "b.yaml"):
+        shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / name)
+    asked: list[tuple[str, str, bool]] = []
+    cassettes = [
+        _AskedCassette(tmp_path / name, asked, allow_playback_repeats=True, timing="fast")
+        for name in ("a.yaml", "b.yaml")
+    ]
+    directory = CassetteDirectory(tmp_path, cassettes, allow_repeats=True)
+    recorded = cassettes[0].interactions[0].request.json
+    call = Call.create(
+        method="POST", url="https://api.writer.com/v1/chat", content=json.dumps(recorded).encode()
+    )
+    for _ in range(3):
+        assert directory.take(call).status == 200
+    assert asked == [
+        ("a.yaml", "can_play", True),
+        ("a.yaml", "play", False),
+        ("a.yaml", "can_play", True),
+        ("b.yaml", "can_play", True),
+        ("b.yaml", "play", False),
+        ("a.yaml", "can_play", True),
+        ("b.yaml", "can_play", True),
+        ("a.yaml", "can_play", False),
+        ("a.yaml", "play", False),
+    ]
+    asked.clear()
+    other = Call.create(method="POST", url="https://api.writer.com/v1/chat", content=b'{"other": 1}')
+    assert directory.take(other).status == 500
+    assert [(name, unplayed) for name, _, unplayed in asked] == [
+        ("a.yaml", True),
+        ("b.yaml", True),
+        ("a.yaml", False),
+        ("b.yaml", False),
+    ]

@@ -43,7 +43,7 @@ from .capture import (
     request_from_call,
 )
 from .load import load_cassette
-from .matching import Matcher, MatchFunction, _Rules, miss_message
+from .matching import Matcher, MatchFunction, MatchRules, miss_message
 from .model import Interaction, RecordedRequest, RecordMode, Timing
 from .modes import Action, check_record_mode, check_upstream, decide, loads_existing, save_recorded
 from .redact import Redaction, secret_from_headers, short_key_message
@@ -114,7 +114,7 @@ class Cassette:
     ) -> None:
         self.path = Path(path)
         self.record_mode: RecordMode = check_record_mode(record_mode)
-        self._rules = _Rules.build(match_on, ignore_fields, matchers)
+        self._rules = MatchRules.build(match_on, ignore_fields, matchers)
         self.allow_playback_repeats = allow_playback_repeats
         secrets = [s for s in (api_key, os.environ.get("WRITER_API_KEY")) if s]
         self.redaction = Redaction.build(secrets=secrets, patterns=redact, headers=redact_headers)

@@ -17,7 +17,7 @@ from ..errors import CassetteFormatError
 from .model import (
     RecordedEvent,
 )
-from .yaml_read import _FAST_MARK, LONGEST_TIME, _yaml_node_data
+from .yaml_read import FAST_MARK, LONGEST_TIME, yaml_node_data
 
 # --- the fast path: files laid out as the kit writes them -----------------------------------------
 
@@ -94,7 +94,7 @@ def _lines_events(lines: list[str], source: str) -> list[Any] | None:
     if not lines:
         return []
     try:
-        value, expansion = _yaml_node_data("\n".join(lines), source)
+        value, expansion = yaml_node_data("\n".join(lines), source)
     except CassetteFormatError:
         return None  # the full loader names the place in the file
     if expansion or not isinstance(value, list) or len(value) != len(lines):
@@ -303,7 +303,7 @@ def _without_gc(work: Callable[..., _T], *args: Any) -> _T:
         gc.enable()
 
 
-def _fast_data(text: str, source: str) -> Any:
+def fast_data(text: str, source: str) -> Any:
     """The file's data with its event lists read without the YAML parser, or ``None``.
 
     Each ``events:`` block the kit wrote is read line by line (a regular expression for
@@ -331,7 +331,7 @@ def _fast_data(text: str, source: str) -> Any:
             return None
         lines = len(events)  # one line per event
         line += text.count("\n", done, begin)
-        mark = f"{_FAST_MARK}{len(blocks)}"
+        mark = f"{FAST_MARK}{len(blocks)}"
         expected.append((mark, line))
         pieces += (text[done:begin], f"    events: {mark}\n", "\n" * lines)
         blocks.append(events)
@@ -342,11 +342,11 @@ def _fast_data(text: str, source: str) -> Any:
         return None  # nothing to gain over the full loader
     pieces.append(text[done:])
     rest = "".join(pieces)
-    if rest.count(_FAST_MARK) != len(blocks):  # the file holds the placeholder text itself
+    if rest.count(FAST_MARK) != len(blocks):  # the file holds the placeholder text itself
         return None
     found: list[tuple[str, int]] = []
     try:
-        data, expansion = _yaml_node_data(rest, source, markers=found)
+        data, expansion = yaml_node_data(rest, source, markers=found)
     except CassetteFormatError:
         return None
     if expansion or found != expected:
@@ -356,7 +356,7 @@ def _fast_data(text: str, source: str) -> Any:
     for entry in interactions if isinstance(interactions, list) else ():
         response = entry.get("response") if isinstance(entry, dict) else None
         events = response.get("events") if isinstance(response, dict) else None
-        if events.__class__ is str and events == f"{_FAST_MARK}{used}":
+        if events.__class__ is str and events == f"{FAST_MARK}{used}":
             response["events"] = blocks[used]  # type: ignore[index]
             used += 1
     return data if used == len(blocks) else None

@@ -27,7 +27,7 @@ def _block_end(stream: bytes, pos: int) -> int:
     return len(stream) if found is None else found.end()
 
 
-def _parse_block(
+def parse_block(
     block: bytes, *, at_start: bool = False
 ) -> tuple[str | None, str | None, str | None, int | None]:
     """(data, event, id, retry) of one block, read by ``sse.SSEDecoder`` so both agree on every field.
@@ -63,7 +63,7 @@ def _block_event(
             return RecordedEvent(data=block[6:-2].decode(), t=t, cuts=cuts, joined=joined)
         except UnicodeDecodeError:
             pass
-    data, event, id_, retry = _parse_block(block, at_start=at_start)
+    data, event, id_, retry = parse_block(block, at_start=at_start)
     raw: bytes | None = block
     if data is not None:
         try:

@@ -15,8 +15,8 @@ from typing import Any
 from ..errors import CassetteError, CassetteFormatError
 from ..wire.call import MAX_JSON_DEPTH, deeper_than
 from ..wire.sse import encode_event
-from .fast_load import PendingEvents, _fast_data
-from .framing import _parse_block
+from .fast_load import PendingEvents, fast_data
+from .framing import parse_block
 from .headers import PLAIN_HEADER_VALUE
 from .model import (
     FORMAT_VERSION,
@@ -27,7 +27,7 @@ from .model import (
     RecordedRequest,
     RecordedResponse,
 )
-from .yaml_read import LONGEST_TIME, _yaml_data
+from .yaml_read import LONGEST_TIME, yaml_data
 
 
 class _Check:
@@ -235,7 +235,7 @@ def _event_in(check: _Check, entry: Any, where: str, *, first: bool = False) -> 
             ) from None
     else:
         frame = raw
-        parsed = _parse_block(raw, at_start=first)
+        parsed = parse_block(raw, at_start=first)
         if data is not None and parsed[0] != data:
             raise check.fail(
                 f"{where}.data",
@@ -329,13 +329,13 @@ def _interaction_in(check: _Check, entry: Any, where: str) -> Interaction:
 def parse_cassette(text: str, *, source: str = "<string>") -> CassetteContent:
     """Validate cassette YAML text; every error names ``source`` and the place in it.
 
-    A file laid out as the kit writes it is read by a fast path (see :func:`_fast_data`);
+    A file laid out as the kit writes it is read by a fast path (see :func:`fast_data`);
     anything else, and any file the fast path is unsure of, by the full YAML loader.
     Both give the same content and the same errors.
     """
-    data = _fast_data(text, source)
+    data = fast_data(text, source)
     if data is None:
-        data = _yaml_data(text, source)
+        data = yaml_data(text, source)
     return _content(data, source)
 
 

@@ -87,7 +87,7 @@ def _drop(value: Any, path: Sequence[str]) -> Any:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rules:
+class MatchRules:
     """What counts as "the same request": built-in fields, ignored paths, custom matchers."""
 
     match_on: tuple[str, ...]
@@ -101,7 +101,7 @@ class _Rules:
         match_on: Sequence[str],
         ignore_fields: Sequence[str],
         matchers: Sequence[Matcher | MatchFunction],
-    ) -> _Rules:
+    ) -> MatchRules:
         for name in match_on:
             if name not in _MATCH_ON:
                 raise ValueError(
@@ -371,7 +371,7 @@ def miss_message(
     call: Call,
     interactions: Sequence[Interaction],
     played: Sequence[int],
-    rules: _Rules,
+    rules: MatchRules,
     record_mode: RecordMode,
     *,
     file_exists: bool = True,

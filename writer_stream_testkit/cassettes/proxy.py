@@ -25,7 +25,7 @@ from typing import Final
 
 import httpx
 
-from ..doubles.server import LiveResponse
+from ..doubles.sources import LiveResponse
 from ..errors import CassetteRecordError
 from ..scripts.plan import ResponsePlan
 from ..wire.call import Call

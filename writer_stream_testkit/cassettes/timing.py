@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Step, Write
+from ..scripts.plan import Disconnect, Pause, PlanStep, ResponsePlan, Write
 from .headers import header_from_cassette
 
 # --- timing and plans -----------------------------------------------------------------------------
@@ -51,7 +51,7 @@ def timing_factor(timing: Timing) -> float:
 def render_plan(response: RecordedResponse, *, timing: Timing = "fast", reason: str = "") -> ResponsePlan:
     """A recorded response as a plan: a write per recorded read, pauses from the time offsets."""
     factor = timing_factor(timing)
-    steps: list[Step] = []
+    steps: list[PlanStep] = []
     previous = response.t
     for data, t in response.reads():
         gap = (t - previous) * factor

@@ -12,7 +12,7 @@ from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, expanded_size
 from ..errors import CassetteFormatError
 from ..wire.call import MAX_JSON_DEPTH
 
-_FAST_MARK = "__writer_stream_testkit_fast_events_"
+FAST_MARK = "__writer_stream_testkit_fast_events_"
 """The key under which the fast path parks event lists it has already read (see ``fast_load``)."""
 
 # --- limits ---------------------------------------------------------------------------------------
@@ -166,7 +166,7 @@ class _Builder:
                 if (
                     self.markers is not None
                     and value_node.__class__ is ScalarNode
-                    and value_node.value.startswith(_FAST_MARK)
+                    and value_node.value.startswith(FAST_MARK)
                     and not value_node.style  # plain: None (PyYAML) or "" (libyaml)
                     and node.flow_style is False
                 ):
@@ -204,12 +204,12 @@ def _yaml_problem(error: yaml.MarkedYAMLError, source: str) -> str:
     return "; ".join(parts) or type(error).__name__
 
 
-def _yaml_data(text: str, source: str) -> Any:
+def yaml_data(text: str, source: str) -> Any:
     """The plain data of one YAML document, or ``CassetteFormatError`` naming the file and place."""
-    return _yaml_node_data(text, source)[0]
+    return yaml_node_data(text, source)[0]
 
 
-def _yaml_node_data(
+def yaml_node_data(
     text: str,
     source: str,
     *,

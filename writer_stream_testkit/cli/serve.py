@@ -208,14 +208,11 @@ class CassetteDirectory:
 
     def take(self, call: Call) -> ResponsePlan:
         # Unplayed recordings first, in every file; then, with --allow-repeats, played ones.
-        for unplayed_only in (True, False) if self.allow_repeats else (True,):
+        # Each cassette answers for itself (can_play / play): the directory never walks its recordings.
+        for unplayed in (True, False) if self.allow_repeats else (True,):
             for cassette in self.cassettes:
-                counts = cassette.play_counts
-                if any(
-                    (counts[i] == 0 or not unplayed_only) and cassette.matches(call, x.request)
-                    for i, x in enumerate(cassette.interactions)
-                ):
-                    return cassette.take(call)
+                if cassette.can_play(call, unplayed=unplayed):
+                    return cassette.play(call)
         candidates = [
             (str(c.path), i, x.request, c.play_counts[i] > 0)
             for c in self.cassettes

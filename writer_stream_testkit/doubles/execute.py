@@ -42,7 +42,7 @@ __all__ = [
     "run_head",
 ]
 
-Step = bytes | float
+BodyAction = bytes | float
 """What the engine asks its face to do: deliver these bytes, or wait this many seconds."""
 
 
@@ -130,7 +130,7 @@ def head_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
         yield plan.head_delay
 
 
-def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) -> Iterator[Step]:
+def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) -> Iterator[BodyAction]:
     """The body as the client reads it: each write as its own piece, waits between them.
 
     Waits add up until the next byte arrives, because the read timeout is measured

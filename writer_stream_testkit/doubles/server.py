@@ -25,27 +25,28 @@ import asyncio
 import contextlib
 import functools
 import socket
-import struct
 import threading
 import traceback
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from http import HTTPStatus
-from typing import ClassVar, Final, Protocol, cast, runtime_checkable
+from typing import ClassVar, Final, cast
 from urllib.parse import urlsplit
 
 import h11
 
-from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
+from ..scripts.plan import (
+    ResponsePlan,
+    error_plan,
+)
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
 from .control import control_plan, is_control
 from .faulting import FaultHook
 from .flow import Need, UserCodeCrashed, adrive, fulfil
-from .framing import frame, informational_problem
+from .framing import informational_problem
 from .guard import guard
 from .hosts import running_doubles
 from .replies import ReplyQueue
+from .respond import relay_live, send, write_plan
+from .sources import LiveResponse, LiveSource, PlanSource, cassette_source
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -62,52 +63,8 @@ DEFAULT_MAX_BODY_SIZE: Final = 32 * 1024 * 1024
 """The largest request body ``FakeWriterServer`` reads unless told otherwise (32 MiB)."""
 _LINGER_SECONDS: Final = 5.0
 """How long a refused upload is read and dropped, so its client gets to read the 413."""
-_BATCH_BYTES: Final = 16384
-"""Writes with nothing between them leave together, up to about this many bytes per send."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
-_CONNECTION: Final = frozenset({"connection", "keep-alive"})
-"""The connection's own headers: h11 manages them, never a plan."""
-
-
-@runtime_checkable
-class PlanSource(Protocol):
-    """Where the server gets the response for each request: a ``ReplyQueue`` by default.
-
-    This is the hook for cassettes: anything with ``take(call)`` can answer requests.
-    """
-
-    def take(self, call: Call) -> ResponsePlan:
-        """Record ``call`` and return the plan that answers it."""
-        ...
-
-
-@dataclass(frozen=True)
-class LiveResponse:
-    """A response sent while it is still being produced (a recording proxy's upstream stream).
-
-    A ``ResponsePlan`` is fixed before the first byte; a proxy cannot know its
-    body in advance. Each piece ``body`` yields is written and flushed as one
-    HTTP chunk the moment it arrives. Raising ``ConnectionError`` cuts the
-    connection (the client sees the stream end early, as the upstream's did).
-    When the response ends, however it ends (even before the body started),
-    the server closes ``body`` and then awaits ``close``.
-    """
-
-    status: int
-    headers: Sequence[tuple[str, str]]
-    """Values are sent as :func:`~writer_stream_testkit.scripts.plan.header_bytes` encodes them."""
-    body: AsyncGenerator[bytes, None]
-    close: Callable[[], Awaitable[None]] | None = None
-
-
-@runtime_checkable
-class LiveSource(Protocol):
-    """A reply source that may answer with a :class:`LiveResponse`; the hook the record proxy uses."""
-
-    async def respond(self, call: Call) -> ResponsePlan | LiveResponse:
-        """Record ``call`` and return a plan, or a response that streams as it is produced."""
-        ...
 
 
 class FakeWriterServer(QueuedDouble):
@@ -160,7 +117,7 @@ class FakeWriterServer(QueuedDouble):
         self.cassette = cassette
         """The cassette this server replays, as given; ``None`` when replies are queued."""
         self._source: PlanSource | LiveSource = (
-            source if source is not None else self._queue if cassette is None else _cassette_source(cassette)
+            source if source is not None else self._queue if cassette is None else cassette_source(cassette)
         )
         # Asked once: an isinstance check against a runtime protocol costs tens of µs per request.
         self._live = isinstance(self._source, LiveSource)
@@ -342,10 +299,10 @@ class FakeWriterServer(QueuedDouble):
                     return
                 plan = await self._plan_for(received)
                 if isinstance(plan, LiveResponse):
-                    if not await self._relay(conn, writer, plan, method=received.method):
+                    if not await relay_live(conn, writer, plan, method=received.method):
                         graceful = False
                         return
-                elif not await self._respond(conn, writer, plan, method=received.method, arrived=arrived):
+                elif not await write_plan(conn, writer, plan, method=received.method, arrived=arrived):
                     graceful = not plan.refuse
                     return
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
@@ -381,9 +338,7 @@ class FakeWriterServer(QueuedDouble):
                 return None
             if event is h11.NEED_DATA:
                 if conn.they_are_waiting_for_100_continue:
-                    await self._send(
-                        writer, conn.send(h11.InformationalResponse(status_code=100, headers=[]))
-                    )
+                    await send(writer, conn.send(h11.InformationalResponse(status_code=100, headers=[])))
                 conn.receive_data(await reader.read(_READ_SIZE))
             elif isinstance(event, h11.Request):
                 request = event
@@ -451,7 +406,7 @@ class FakeWriterServer(QueuedDouble):
             f"of {self.max_body_size:,} bytes. Send a smaller body, or raise the limit with "
             "FakeWriterServer(max_body_size=...) or `writer-stream-testkit serve --max-body-size BYTES`.",
         )
-        await self._respond(conn, writer, plan, close=True)
+        await write_plan(conn, writer, plan, close=True)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _LINGER_SECONDS
         with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
@@ -470,7 +425,7 @@ class FakeWriterServer(QueuedDouble):
             f"FakeWriterServer could not parse the request as HTTP/1.1: {exc}.",
         )
         with contextlib.suppress(h11.LocalProtocolError):
-            await self._respond(conn, writer, plan)
+            await write_plan(conn, writer, plan)
 
     async def _plan_for(self, call: Call) -> ResponsePlan | LiveResponse:
         """Ask the reply source for the plan, whatever the method and path.
@@ -575,76 +530,6 @@ class FakeWriterServer(QueuedDouble):
         with self._lock:
             self._failures.append(text.rstrip())
 
-    async def _respond(
-        self,
-        conn: h11.Connection,
-        writer: asyncio.StreamWriter,
-        plan: ResponsePlan,
-        *,
-        method: str = "GET",
-        arrived: float | None = None,
-        close: bool = False,
-    ) -> bool:
-        """Execute ``plan``; return whether the response ended normally (keep-alive is possible).
-
-        How the body is framed (none for ``HEAD``, 1xx, 204 and 304; ``Content-Length``;
-        chunked; close-delimited for an HTTP/1.0 client) is :func:`.framing.frame`'s
-        decision, the same the in-process executor takes. ``close`` tells the client
-        this connection ends after the response. The plan's waits are deadlines from
-        ``arrived`` (the loop time the request was read; now if not given), not sleeps
-        between writes, so a late wake-up, a slow write or the time spent choosing the
-        reply is made up by the next wait and the stream keeps its pace.
-        """
-        loop = asyncio.get_running_loop()
-        schedule = Schedule(loop.time() if arrived is None else arrived)
-        if plan.head_delay > 0:
-            await _until(schedule, plan.head_delay, loop)
-        if plan.refuse:
-            _reset(writer)
-            return False
-        framing = frame(plan.status, plan.headers, method=method, http10=conn.their_http_version == b"1.0")
-        headers = [(name, value) for name, value in framing.headers if name.lower() not in _CONNECTION]
-        if close:
-            headers.append(("connection", "close"))
-        response = h11.Response(
-            status_code=plan.status,
-            headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
-            reason=_reason(plan.status),
-        )
-        if framing.kind == "chunked":
-            # The head goes through h11, the body is framed here (see _write_chunked).
-            return await _write_chunked(
-                writer,
-                conn.send(response) or b"",
-                plan.steps,
-                lambda: conn.send(h11.EndOfMessage()) or b"",
-                schedule,
-            )
-        await self._send(writer, conn.send(response))
-        if not framing.has_body:
-            await self._send(writer, conn.send(h11.EndOfMessage()))
-            return plan.completes  # a plan that cuts its (unsent) body still closes the connection
-        length = framing.length  # None: close-delimited, h11 writes the data as it is
-        sent = 0
-        for step in plan.steps:
-            if isinstance(step, Write):
-                data = step.data[: max(length - sent, 0)] if length is not None else step.data
-                if not data:
-                    continue
-                sent += len(data)
-                await self._send(writer, conn.send(h11.Data(data=data)))
-                # drain() returns at once while the kernel takes every byte, so yield here or
-                # one stream would be written whole before any concurrent stream moves.
-                await asyncio.sleep(0)
-            elif isinstance(step, Pause):
-                await _until(schedule, step.seconds, loop)
-            elif isinstance(step, Disconnect):
-                return False
-        if length is not None and sent < length:
-            return False  # a body shorter than its Content-Length can only end by closing
-        await self._send(writer, conn.send(h11.EndOfMessage()))
-        return True
-
     async def _refuse_tunnel(self, conn: h11.Connection, writer: asyncio.StreamWriter, call: Call) -> None:
         """Answer ``CONNECT`` with a 405 and close: the server is the Writer API, not a proxy.
 
@@ -659,126 +544,7 @@ class FakeWriterServer(QueuedDouble):
             "not a proxy. Point the client's base_url at the server's base_url (plain http) instead of "
             "using the server as an HTTPS proxy.",
         )
-        await self._respond(conn, writer, plan, close=True)
-
-    async def _relay(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse, *, method: str = "GET"
-    ) -> bool:
-        """Send a live response, each piece flushed as it arrives; return whether it ended normally.
-
-        Its length is not known ahead, so the upstream's ``Content-Length`` goes and
-        :func:`.framing.frame` frames the rest (chunked, close-delimited for HTTP/1.0,
-        or no body at all for ``HEAD``, 204 and 304).
-        """
-        try:
-            framing = frame(
-                live.status,
-                [(k, v) for k, v in live.headers if k.lower() != "content-length"],
-                method=method,
-                http10=conn.their_http_version == b"1.0",
-            )
-            headers = [
-                (k.encode("ascii"), header_bytes(v))
-                for k, v in framing.headers
-                if k.lower() not in _CONNECTION
-            ]
-            response = h11.Response(status_code=live.status, headers=headers, reason=_reason(live.status))
-            await self._send(writer, conn.send(response))
-            if framing.has_body:
-                async for data in live.body:
-                    if data:
-                        await self._send(writer, conn.send(h11.Data(data=data)))
-                        await asyncio.sleep(0)
-            await self._send(writer, conn.send(h11.EndOfMessage()))
-            return True
-        finally:
-            try:
-                await live.body.aclose()
-            finally:
-                if live.close is not None:
-                    await live.close()
-
-    @staticmethod
-    async def _send(writer: asyncio.StreamWriter, data: bytes | None) -> None:
-        if data:
-            writer.write(data)
-        await writer.drain()
-
-
-async def _until(schedule: Schedule, seconds: float, loop: asyncio.AbstractEventLoop) -> None:
-    """Wait until ``seconds`` after the schedule's last deadline (not after now)."""
-    left = schedule.wait(seconds, loop.time())
-    if left > 0:
-        await asyncio.sleep(left)
-
-
-async def _write_chunked(
-    writer: asyncio.StreamWriter,
-    head: bytes,
-    steps: Iterable[Step],
-    end: Callable[[], bytes],
-    schedule: Schedule,
-) -> bool:
-    """Send ``head``, ``steps`` as a chunked body, then ``end()``; return ``False`` at a ``Disconnect``.
-
-    Each ``Write`` is framed as its own HTTP chunk (``size CRLF data CRLF``), so a
-    client's HTTP parser hands it over as one piece however TCP groups the bytes.
-    Writes that nothing separates (no pause, no cut) are the same instant on the
-    wire, so they leave in one ``send`` of up to ``_BATCH_BYTES``, their chunk
-    frames intact (with lazy steps the head and the first write go at once, so batching
-    never delays the first byte for a write still being made); a pause or a cut flushes
-    what came before it first. After each
-    send the stream waits until the kernel has every byte (``drain`` with a
-    high-water mark of 0) and lets the other streams move. Framing here rather than
-    through ``h11.Connection.send`` keeps per-event work to one ``%`` format; h11
-    still writes the head and the last chunk, and keeps the connection's state.
-    """
-    pending = [head]
-    size = len(head)
-    # The head and the first write leave at once: the first byte is what a client waits on,
-    # and a lazy plan may take a while to make the next write. Steps already made (a kept
-    # script's, a tuple) cost nothing to frame, so the first send carries a whole batch.
-    batch = _BATCH_BYTES if isinstance(steps, tuple) else 0
-    for step in steps:
-        if type(step) is Write or isinstance(step, Write):
-            data = step.data
-            if data:  # an empty chunk would end the body; an empty write puts nothing on the wire
-                pending.append(b"%x\r\n%b\r\n" % (len(data), data))
-                size += len(data)
-                if size >= batch:
-                    await _flush(writer, pending)
-                    pending, size, batch = [], 0, _BATCH_BYTES
-            continue
-        if pending:
-            await _flush(writer, pending)
-            pending, size = [], 0
-        if isinstance(step, Pause):
-            await _until(schedule, step.seconds, asyncio.get_running_loop())
-        elif isinstance(step, Disconnect):
-            return False
-    pending.append(end())
-    await _flush(writer, pending, last=True)
-    return True
-
-
-async def _flush(writer: asyncio.StreamWriter, pieces: list[bytes], *, last: bool = False) -> None:
-    writer.write(b"".join(pieces))
-    await writer.drain()
-    # drain() returns at once while the kernel takes every byte, so yield here or one
-    # stream would be written whole before any concurrent stream moves. After the last
-    # send the connection waits for its next request, which lets the others move anyway.
-    if not last:
-        await asyncio.sleep(0)
-
-
-def _cassette_source(cassette: object) -> PlanSource:
-    """Turn ``cassette=`` into the server's reply source (the hook cassette replay plugs into)."""
-    if isinstance(cassette, PlanSource):
-        return cassette
-    raise NotImplementedError(
-        f"FakeWriterServer cannot replay {type(cassette).__name__} objects yet: a cassette "
-        "must provide take(call) -> ResponsePlan. Queue replies with .reply(...) instead."
-    )
+        await write_plan(conn, writer, plan, close=True)
 
 
 def _declared_length(request: h11.Request) -> int | None:
@@ -787,19 +553,3 @@ def _declared_length(request: h11.Request) -> int | None:
         if name == b"content-length":
             return int(value)
     return None
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with a TCP RST instead of a FIN: the nearest a listening port gets to refusing."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ..doubles.faulting import FaultHook
 from ..scripts.faults import ConnectionRefused, HttpError
-from ..scripts.plan import Disconnect, LazySteps, Pause, ResponsePlan, Step, Write, writer_error_body
+from ..scripts.plan import Disconnect, LazySteps, Pause, PlanStep, ResponsePlan, Write, writer_error_body
 from ..wire.call import Call
 from .kinds import KINDS, Kind
 
@@ -93,11 +93,11 @@ def _block_kind(text: bytes) -> str:
 
 
 def _rebuild(
-    steps: Sequence[Step], inserts: Mapping[int, Sequence[object]], stop: int | None
-) -> list[Step | object]:
+    steps: Sequence[PlanStep], inserts: Mapping[int, Sequence[object]], stop: int | None
+) -> list[PlanStep | object]:
     """The steps with ``inserts`` placed at body offsets (splitting writes there), cut at ``stop``."""
     points = sorted(set(inserts) | ({stop} if stop is not None else set()))
-    out: list[Step | object] = []
+    out: list[PlanStep | object] = []
     pos = 0
     index = 0
 
@@ -202,7 +202,7 @@ def fault_stream(
     return Faulted(_with_steps(plan, _lazy(rebuilt, on_stall_end)), note)
 
 
-def _writes(steps: Sequence[Step]) -> Iterator[tuple[int, Write]]:
+def _writes(steps: Sequence[PlanStep]) -> Iterator[tuple[int, Write]]:
     pos = 0
     for step in steps:
         if isinstance(step, Write):
@@ -210,8 +210,8 @@ def _writes(steps: Sequence[Step]) -> Iterator[tuple[int, Write]]:
             pos += len(step.data)
 
 
-def _crlf(steps: Sequence[Step]) -> list[Step | object]:
-    out: list[Step | object] = []
+def _crlf(steps: Sequence[PlanStep]) -> list[PlanStep | object]:
+    out: list[PlanStep | object] = []
     pending_cr = False
     for step in steps:
         if isinstance(step, Write):
@@ -227,9 +227,11 @@ def _crlf(steps: Sequence[Step]) -> list[Step | object]:
 
 
 def _lazy(
-    steps: list[Step | object], on_stall_end: Callable[[], None], clock: Callable[[], float] = time.monotonic
+    steps: list[PlanStep | object],
+    on_stall_end: Callable[[], None],
+    clock: Callable[[], float] = time.monotonic,
 ) -> LazySteps:
-    def make() -> Iterator[Step]:
+    def make() -> Iterator[PlanStep]:
         started = clock()
         pauses = 0.0
         stalled_at, stall = 0.0, 0.0
@@ -257,7 +259,7 @@ def _lazy(
     return LazySteps(make)
 
 
-def _with_steps(plan: ResponsePlan, steps: list[Step | object] | LazySteps) -> ResponsePlan:
+def _with_steps(plan: ResponsePlan, steps: list[PlanStep | object] | LazySteps) -> ResponsePlan:
     lazy = steps if isinstance(steps, LazySteps) else _lazy(steps, lambda: None)
     headers = tuple((k, v) for k, v in plan.headers if k.lower() != "content-length")
     return ResponsePlan(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ScriptError
 from ..wire.endpoints import application
+from ._values import plain_copy, text_pieces
 from .base import (
     Part,
     ScriptBase,
@@ -38,8 +39,6 @@ from .base import (
     value_call,
 )
 from .faults import Fault
-from .logprobs import _pieces
-from .steps import _copy
 
 if TYPE_CHECKING:
     from ..wire.endpoints import Endpoint
@@ -82,7 +81,9 @@ class ApplicationScript(ScriptBase):
 
     def content(self, *pieces: str) -> ApplicationScript:
         """Stream the main text output, one ``delta.content`` chunk per piece."""
-        return self._add("content", _pieces(pieces, "content", f"content({', '.join(map(repr, pieces))})"))
+        return self._add(
+            "content", text_pieces(pieces, "content", f"content({', '.join(map(repr, pieces))})")
+        )
 
     def stage(self, id: str, content: str, *, sources: Sequence[str] | None = None) -> ApplicationScript:
         """One chunk with a ``delta.stages`` entry: a step of the agent's thinking, with the URLs it used."""
@@ -94,7 +95,7 @@ class ApplicationScript(ScriptBase):
         if sources is not None:
             if isinstance(sources, str) or not isinstance(sources, Sequence):
                 raise ScriptError(f"{where}: sources must be a list of URLs, not {sources!r}.")
-            sources = list(_pieces(sources, "source", where))
+            sources = list(text_pieces(sources, "source", where))
         return self._add("stage", {"id": id, "content": content, "sources": sources})
 
     def title(self, title: str) -> ApplicationScript:
@@ -117,11 +118,11 @@ class ApplicationScript(ScriptBase):
             if part.key == "content":
                 yield from ({"delta": {"content": p, "stages": None}} for p in part.value)
             elif part.key == "stage":
-                yield {"delta": {"stages": [_copy(part.value)]}}
+                yield {"delta": {"stages": [plain_copy(part.value)]}}
             elif part.key == "title":
                 yield {"delta": {"title": part.value, "stages": None}}
             else:
-                yield _copy(part.value)
+                yield plain_copy(part.value)
 
     def json_body(self) -> dict[str, Any]:
         """The ``ApplicationGenerateContentResponse``: the last title and the whole content."""

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .steps import _DATA_FIELDS
-
-if TYPE_CHECKING:
-    pass
-
+from .steps import DATA_FIELDS
 
 # --- Completion assembly ------------------------------------------------------------------------
 
 
-def _empty_choice(index: int) -> dict[str, Any]:
+def empty_choice(index: int) -> dict[str, Any]:
     return {
         "index": index,
         "content": None,
@@ -25,7 +21,7 @@ def _empty_choice(index: int) -> dict[str, Any]:
     }
 
 
-def _fold(state: dict[str, Any], raw: dict[str, Any]) -> None:
+def fold_delta(state: dict[str, Any], raw: dict[str, Any]) -> None:
     delta = raw.get("delta") or {}
     for name in ("content", "refusal"):
         if isinstance(delta.get(name), str):
@@ -36,7 +32,7 @@ def _fold(state: dict[str, Any], raw: dict[str, Any]) -> None:
         function = call.get("function") or {}
         slot["name"] = function.get("name") or slot["name"]
         slot["arguments"] += function.get("arguments") or ""
-    for name in _DATA_FIELDS:
+    for name in DATA_FIELDS:
         if delta.get(name) is not None:
             state["data"][name] = delta[name]
     logprobs = raw.get("logprobs")
@@ -50,7 +46,7 @@ def _fold(state: dict[str, Any], raw: dict[str, Any]) -> None:
         state["finish"] = raw["finish_reason"]
 
 
-def _finish_choice(state: dict[str, Any]) -> dict[str, Any]:
+def finish_choice(state: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {
         "role": "assistant",
         "content": state["content"] or "",

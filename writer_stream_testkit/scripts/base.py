@@ -23,9 +23,9 @@ from typing_extensions import Self
 
 from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import ScriptError
-from .chat_yaml import _Dumper
+from ._values import json_value
+from ._yaml_dump import ScriptDumper
 from .faults import DataAfterDone, Delay, Fault, Frame, MissingDone, check_faults, fault_from_yaml
-from .logprobs import _json_value
 from .plan import ResponsePlan
 from .render import EncodedFrames, done_frame, json_plan
 
@@ -265,7 +265,7 @@ class ScriptBase:
         doc = self._yaml_doc()
         if self.faults:
             doc["faults"] = [f.to_yaml_item() for f in self.faults]
-        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        return yaml.dump(doc, Dumper=ScriptDumper, sort_keys=False, allow_unicode=True, width=100)
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> Self:
@@ -458,4 +458,4 @@ def raw_value(chunk: object, where: str = "raw()") -> Any:
         return chunk
     if not isinstance(chunk, Mapping):
         raise ScriptError(f"{where}: {chunk!r} is neither a chunk dict nor a data string.")
-    return _json_value(dict(chunk), where)
+    return json_value(dict(chunk), where)

@@ -27,24 +27,24 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import ScriptError
 from ..wire.endpoints import CHAT, Endpoint
-from .assemble import _empty_choice, _finish_choice, _fold
+from ._values import choice_index, json_value, plain_copy, text_pieces
+from .assemble import empty_choice, finish_choice, fold_delta
 from .base import ScriptBase
-from .chat_yaml import _step_from_yaml, _steps_to_yaml
+from .chat_yaml import step_from_yaml, steps_to_yaml
 from .faults import Fault
-from .logprobs import PieceLogprobs, TokenSpec, _choice, _json_value, _piece_logprobs, _pieces, _token_list
+from .logprobs import PieceLogprobs, TokenSpec, piece_logprobs, token_list
 from .steps import (
+    ChatStep,
     ContentStep,
     DataStep,
     FinishStep,
     LogprobsStep,
     RawStep,
     RefusalStep,
-    Step,
     ToolCallStep,
     UsageStep,
-    _copy,
-    _default_call_id,
-    _step_choice,
+    default_call_id,
+    step_choice,
 )
 
 DEFAULT_MODEL = "palmyra-x5"
@@ -75,7 +75,7 @@ class StreamScript(ScriptBase):
     role_on: Literal["every", "first"] = "every"
     """Which deltas carry ``role: "assistant"``: ``"every"`` one, as Writer's API sends them, or
     only the ``"first"`` of each choice, the OpenAI convention, for OpenAI-compatible code."""
-    steps: tuple[Step, ...] = ()
+    steps: tuple[ChatStep, ...] = ()
     faults: tuple[Fault, ...] = ()
 
     def __post_init__(self) -> None:
@@ -98,7 +98,7 @@ class StreamScript(ScriptBase):
         if self.n is not None:
             if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
                 raise ScriptError(f"StreamScript n={self.n!r} must be a whole number of choices, at least 1.")
-            used = max((c for c in map(_step_choice, self.steps) if c is not None), default=0)
+            used = max((c for c in map(step_choice, self.steps) if c is not None), default=0)
             if used >= self.n:
                 raise ScriptError(
                     f"StreamScript has n={self.n} choices but a step uses choice={used}; "
@@ -109,9 +109,9 @@ class StreamScript(ScriptBase):
 
     # --- builders ------------------------------------------------------------------------------
 
-    def _add(self, *steps: Step) -> StreamScript:
+    def _add(self, *steps: ChatStep) -> StreamScript:
         for step in steps:
-            choice = _step_choice(step)
+            choice = step_choice(step)
             if choice is None:
                 continue
             if self.n is not None and choice >= self.n:
@@ -132,16 +132,20 @@ class StreamScript(ScriptBase):
     ) -> StreamScript:
         """Stream text, one chunk per piece; ``logprobs`` has one entry per piece."""
         where = f"content({', '.join(map(repr, pieces))})"
-        text = _pieces(pieces, "content", where)
-        return self._add(ContentStep(text, _choice(choice, where), _piece_logprobs(text, logprobs, where)))
+        text = text_pieces(pieces, "content", where)
+        return self._add(
+            ContentStep(text, choice_index(choice, where), piece_logprobs(text, logprobs, where))
+        )
 
     def refusal(
         self, *pieces: str, choice: int = 0, logprobs: Sequence[PieceLogprobs] | None = None
     ) -> StreamScript:
         """Stream a refusal, one chunk per piece, as structured-output requests may get."""
         where = f"refusal({', '.join(map(repr, pieces))})"
-        text = _pieces(pieces, "refusal", where)
-        return self._add(RefusalStep(text, _choice(choice, where), _piece_logprobs(text, logprobs, where)))
+        text = text_pieces(pieces, "refusal", where)
+        return self._add(
+            RefusalStep(text, choice_index(choice, where), piece_logprobs(text, logprobs, where))
+        )
 
     def tool_call(
         self,
@@ -161,13 +165,13 @@ class StreamScript(ScriptBase):
         where = f"tool_call({name!r})"
         if not isinstance(name, str) or not name:
             raise ScriptError(f"{where}: the function name must be a non-empty string.")
-        choice = _choice(choice, where)
+        choice = choice_index(choice, where)
         if isinstance(argument_pieces, str):
             arguments: tuple[str, ...] = (argument_pieces,)
         elif isinstance(argument_pieces, Mapping):
-            arguments = (json.dumps(_json_value(argument_pieces, where), separators=(",", ":")),)
+            arguments = (json.dumps(json_value(argument_pieces, where), separators=(",", ":")),)
         else:
-            arguments = _pieces(argument_pieces, "argument", where)
+            arguments = text_pieces(argument_pieces, "argument", where)
         opened = {
             s.index: s for s in self.steps if isinstance(s, ToolCallStep) and s.choice == choice and s.opens
         }
@@ -184,7 +188,7 @@ class StreamScript(ScriptBase):
                 )
             return self._add(ToolCallStep(name, arguments, first.id, index, choice, opens=False))
         if id is None:
-            id = _default_call_id(choice, index)
+            id = default_call_id(choice, index)
         elif not isinstance(id, str) or not id:
             raise ScriptError(f"{where}: id={id!r} must be a non-empty string.")
         return self._add(ToolCallStep(name, arguments, id, index, choice))
@@ -201,9 +205,9 @@ class StreamScript(ScriptBase):
         if content is None and refusal is None:
             raise ScriptError(f"{where}: pass content=[...] and/or refusal=[...] token lists.")
         step = LogprobsStep(
-            content=None if content is None else _token_list(content, where),
-            refusal=None if refusal is None else _token_list(refusal, where),
-            choice=_choice(choice, where),
+            content=None if content is None else token_list(content, where),
+            refusal=None if refusal is None else token_list(refusal, where),
+            choice=choice_index(choice, where),
         )
         return self._add(step)
 
@@ -228,14 +232,14 @@ class StreamScript(ScriptBase):
             if v is not None
         }
         return self._add(
-            DataStep("graph_data", _json_value(value, "graph_data()"), _choice(choice, "graph_data()"))
+            DataStep("graph_data", json_value(value, "graph_data()"), choice_index(choice, "graph_data()"))
         )
 
     def llm_data(self, *, model: str, prompt: str, choice: int = 0) -> StreamScript:
         """An ``llm_data`` delta: the model a tool called and the prompt it got."""
         value = {"model": model, "prompt": prompt}
         return self._add(
-            DataStep("llm_data", _json_value(value, "llm_data()"), _choice(choice, "llm_data()"))
+            DataStep("llm_data", json_value(value, "llm_data()"), choice_index(choice, "llm_data()"))
         )
 
     def translation_data(
@@ -253,7 +257,7 @@ class StreamScript(ScriptBase):
             "target_language_code": target_language_code,
         }
         where = "translation_data()"
-        return self._add(DataStep("translation_data", _json_value(value, where), _choice(choice, where)))
+        return self._add(DataStep("translation_data", json_value(value, where), choice_index(choice, where)))
 
     def usage(
         self,
@@ -277,7 +281,7 @@ class StreamScript(ScriptBase):
             usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
         if cached_tokens is not None:
             usage["prompt_token_details"] = {"cached_tokens": cached_tokens}
-        return self._add(UsageStep(_json_value(usage, "usage()")))
+        return self._add(UsageStep(json_value(usage, "usage()")))
 
     def finish(self, reason: str | None = None, *, choice: int = 0) -> StreamScript:
         """End a choice with a ``finish_reason`` chunk; by default ``tool_calls`` if the choice
@@ -291,7 +295,7 @@ class StreamScript(ScriptBase):
                 f"{where}: {reason!r} is not a finish reason; use one of {', '.join(FINISH_REASONS)} "
                 "(or .raw(...) to send any other value)."
             )
-        return self._add(FinishStep(reason, _choice(choice, where)))
+        return self._add(FinishStep(reason, choice_index(choice, where)))
 
     def raw(self, chunk: Mapping[str, Any] | str) -> StreamScript:
         """Send anything: a dict as compact JSON, a string verbatim as the ``data`` field."""
@@ -299,7 +303,7 @@ class StreamScript(ScriptBase):
             return self._add(RawStep(chunk))
         if not isinstance(chunk, Mapping):
             raise ScriptError(f"raw(): {chunk!r} is neither a chunk dict nor a data string.")
-        return self._add(RawStep(_json_value(chunk, "raw()")))
+        return self._add(RawStep(json_value(chunk, "raw()")))
 
     # --- renders -------------------------------------------------------------------------------
 
@@ -318,7 +322,7 @@ class StreamScript(ScriptBase):
         """How many choices the response has."""
         if self.n is not None:
             return self.n
-        return max((c for c in map(_step_choice, self.steps) if c is not None), default=0) + 1
+        return max((c for c in map(step_choice, self.steps) if c is not None), default=0) + 1
 
     def _data(self) -> list[dict[str, Any] | str]:
         """Every data payload in order: chunk dicts, and raw strings as given."""
@@ -360,8 +364,8 @@ class StreamScript(ScriptBase):
                     logprobs = None
                     if tokens is not None:
                         logprobs = {
-                            "content": _copy(tokens) if field_name == "content" else None,
-                            "refusal": _copy(tokens) if field_name == "refusal" else None,
+                            "content": plain_copy(tokens) if field_name == "content" else None,
+                            "refusal": plain_copy(tokens) if field_name == "refusal" else None,
                         }
                     yield chunk(step.choice, {field_name: piece}, logprobs)
             elif isinstance(step, ToolCallStep):
@@ -379,18 +383,18 @@ class StreamScript(ScriptBase):
                     )
             elif isinstance(step, LogprobsStep):
                 logprobs = {
-                    "content": None if step.content is None else _copy(step.content),
-                    "refusal": None if step.refusal is None else _copy(step.refusal),
+                    "content": None if step.content is None else plain_copy(step.content),
+                    "refusal": None if step.refusal is None else plain_copy(step.refusal),
                 }
                 yield chunk(step.choice, {}, logprobs)
             elif isinstance(step, DataStep):
-                yield chunk(step.choice, {step.field: _copy(step.value)})
+                yield chunk(step.choice, {step.field: plain_copy(step.value)})
             elif isinstance(step, FinishStep):
                 yield chunk(step.choice, {}, None, step.reason)
             elif isinstance(step, UsageStep):
-                yield {**head, "choices": [], "usage": _copy(step.usage)}
+                yield {**head, "choices": [], "usage": plain_copy(step.usage)}
             else:
-                yield _copy(step.chunk)
+                yield plain_copy(step.chunk)
 
     def completion(self) -> dict[str, Any]:
         """The non-streaming ``ChatCompletion`` JSON with the same content, for ``stream: false``."""
@@ -408,15 +412,15 @@ class StreamScript(ScriptBase):
                         f"completion(): chunk {position} has a choice without an integer index ({raw!r}), "
                         "so it cannot be assembled; fix the .raw(...) chunk."
                     )
-                _fold(choices.setdefault(raw["index"], _empty_choice(raw["index"])), raw)
+                fold_delta(choices.setdefault(raw["index"], empty_choice(raw["index"])), raw)
         for c in range(self.choice_count()):
-            choices.setdefault(c, _empty_choice(c))
+            choices.setdefault(c, empty_choice(c))
         out: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion",
             "created": self.created,
             "model": self.model,
-            "choices": [_finish_choice(choices[i]) for i in sorted(choices)],
+            "choices": [finish_choice(choices[i]) for i in sorted(choices)],
         }
         if self.system_fingerprint is not None:
             out["system_fingerprint"] = self.system_fingerprint
@@ -454,7 +458,7 @@ class StreamScript(ScriptBase):
         ):
             if getattr(self, name) != default:
                 doc[name] = getattr(self, name)
-        doc["steps"] = _steps_to_yaml(self.steps)
+        doc["steps"] = steps_to_yaml(self.steps)
         return doc
 
     @classmethod
@@ -480,5 +484,5 @@ class StreamScript(ScriptBase):
         if not isinstance(steps, list):
             raise ScriptError(f"{where}: steps must be a list, not {steps!r}.")
         for i, item in enumerate(steps, start=1):
-            script = _step_from_yaml(script, item, f"{where}, step {i}")
+            script = step_from_yaml(script, item, f"{where}, step {i}")
         return script._with_yaml_faults(doc, where)

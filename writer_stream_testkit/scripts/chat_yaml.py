@@ -5,61 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from ..errors import ScriptError
+from ._values import plain_copy
 from .steps import (
+    ChatStep,
     ContentStep,
     DataStep,
     FinishStep,
     LogprobsStep,
-    Step,
     ToolCallStep,
     UsageStep,
-    _copy,
-    _default_call_id,
+    default_call_id,
 )
 
 if TYPE_CHECKING:
     from .chat import StreamScript
 
-if TYPE_CHECKING:
-    pass
-
-
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML with short lists and small records on one line, steps one per line."""
-
-
-def _is_scalar(value: object) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool))
-
-
-def _represent_list(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.Node:
-    flow = all(_is_scalar(v) for v in value)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
-
-
-def _represent_dict(dumper: yaml.SafeDumper, value: dict[Any, Any]) -> yaml.Node:
-    flow = len(value) > 1 and all(_is_scalar(v) for v in value.values())
-    return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    # Unicode line breaks survive only escaped: unquoted or single-quoted, YAML folds them.
-    style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
-_Dumper.add_representer(list, _represent_list)
-_Dumper.add_representer(dict, _represent_dict)
-
-
 # --- YAML steps ---------------------------------------------------------------------------------
 
 
-def _steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
+def steps_to_yaml(steps: Sequence[ChatStep]) -> list[Any]:
     out: list[Any] = []
     opened: dict[int, int] = {}
     for step in steps:
@@ -83,7 +48,7 @@ def _steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
                 opened[step.choice] = max(default_index, step.index + 1)
             if not step.opens or step.index != default_index:
                 call["index"] = step.index
-            if step.opens and step.id != _default_call_id(step.choice, step.index):
+            if step.opens and step.id != default_call_id(step.choice, step.index):
                 call["id"] = step.id
             if step.choice:
                 call["choice"] = step.choice
@@ -98,12 +63,12 @@ def _steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
                 body["choice"] = step.choice
             out.append({"logprobs": body})
         elif isinstance(step, DataStep):
-            body = dict(_copy(step.value))
+            body = dict(plain_copy(step.value))
             if step.choice:
                 body["choice"] = step.choice
             out.append({step.field: body})
         elif isinstance(step, UsageStep):
-            usage = _copy(step.usage)
+            usage = plain_copy(step.usage)
             flat = {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
             if "completion_tokens_details" in usage:
                 flat["reasoning_tokens"] = usage["completion_tokens_details"]["reasoning_tokens"]
@@ -119,7 +84,7 @@ def _steps_to_yaml(steps: Sequence[Step]) -> list[Any]:
                 }
             )
         else:
-            out.append({"raw": _copy(step.chunk)})
+            out.append({"raw": plain_copy(step.chunk)})
     return out
 
 
@@ -163,7 +128,7 @@ _STEP_KEYS = (
 )
 
 
-def _step_from_yaml(script: StreamScript, item: object, where: str) -> StreamScript:
+def step_from_yaml(script: StreamScript, item: object, where: str) -> StreamScript:
     if not isinstance(item, dict) or len(item) != 1:
         raise ScriptError(
             f"{where}: a step is a one-key mapping like {{content: [Hi]}} or {{finish: stop}}, not {item!r}."

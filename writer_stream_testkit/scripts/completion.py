@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ScriptError
 from ..wire.endpoints import COMPLETIONS
+from ._values import plain_copy, text_pieces
 from .base import Part, ScriptBase, part_pieces, parts_to_yaml, pieces_call, raw_value, value_call
 from .faults import Fault
-from .logprobs import _pieces
-from .steps import _copy
 
 if TYPE_CHECKING:
     from ..wire.endpoints import Endpoint
@@ -64,7 +63,7 @@ class CompletionScript(ScriptBase):
     def text(self, *pieces: str) -> CompletionScript:
         """Stream text, one ``{"value": piece}`` chunk per piece."""
         where = f"text({', '.join(map(repr, pieces))})"
-        return replace(self, steps=(*self.steps, Part("text", _pieces(pieces, "text", where))))
+        return replace(self, steps=(*self.steps, Part("text", text_pieces(pieces, "text", where))))
 
     def raw(self, chunk: Mapping[str, Any] | str) -> CompletionScript:
         """Send anything: a dict as compact JSON, a string verbatim as the ``data`` field."""
@@ -82,7 +81,7 @@ class CompletionScript(ScriptBase):
             if part.key == "text":
                 yield from ({"value": piece} for piece in part.value)
             else:
-                yield _copy(part.value)
+                yield plain_copy(part.value)
 
     def json_body(self) -> dict[str, Any]:
         """The ``Completion`` JSON: every chunk's ``value`` joined into one choice."""

@@ -6,29 +6,8 @@ A fault either *replaces* the response (``HttpError``, ``ConnectionRefused``:
 each is a reply on its own, with ``plan(call)``) or *transforms* a streamed
 script's SSE blocks on their way to the wire.
 
-Several faults on one script compose in a fixed order, whatever order they
-were given in, so the result never depends on how a test lists them:
-
-1. **content**: which blocks are sent. Anchored insertions go after the
-   script's ``k``-th chunk (``after_chunks=k`` counts only the script's own
-   ``data:`` chunks, never inserted blocks, and ``0`` means before the first);
-   at one anchor the order is keep-alive comment, malformed chunks, then the
-   error event. An error event ends the stream: every later block, ``[DONE]``
-   included, is dropped. Then ``missing_done`` drops ``[DONE]`` and
-   ``data_after_done`` appends its blocks at the very end, in the order given.
-2. **line ends**: ``crlf`` (or ``split_mid_crlf``) turns every line end into CRLF.
-3. **splits**: the bytes stay the same, only write boundaries move. With no
-   split each SSE block is one write; with splits the boundaries are the union
-   of every split's boundaries (``sizes`` cycle through the list).
-4. **timing**: a stall is a pause at its anchor; ``delay(each=s)`` pauses
-   before every write; ``delay(first_byte=s)`` delays the status line.
-5. **disconnect**: the earliest disconnect cuts the body there (after the
-   anchor's insertions and pauses, or half-way into the next block with
-   ``mid_chunk=True``) and nothing after it is sent.
-
-A stall or disconnect anchored after an error event has no effect: the stream
-has already ended. For ``stream: false`` requests only the replacing faults
-and ``delay`` apply; the others describe SSE and are ignored.
+Several faults on one script compose in a fixed order, whatever order they were given in;
+the order is the ``STAGES`` table in :mod:`writer_stream_testkit.scripts.render`, which applies it.
 """
 
 from __future__ import annotations
@@ -75,13 +54,13 @@ class Frame:
 # --- The faults ------------------------------------------------------------------------------------
 
 
-def _fail(fault: str, problem: str, fix: str) -> ScriptError:
+def fault_error(fault: str, problem: str, fix: str) -> ScriptError:
     return ScriptError(f"Fault.{fault}() {problem}; {fix}")
 
 
 def _check_count(value: object, fault: str, name: str, *, minimum: int = 0) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(fault, f"got {name}={value!r}", f"pass a whole number of at least {minimum}.")
+        raise fault_error(fault, f"got {name}={value!r}", f"pass a whole number of at least {minimum}.")
 
 
 def _check_seconds(value: object, fault: str, name: str) -> None:
@@ -91,7 +70,7 @@ def _check_seconds(value: object, fault: str, name: str) -> None:
         or not math.isfinite(value)
         or value < 0
     ):
-        raise _fail(fault, f"got {name}={value!r}", "pass a number of seconds, 0 or more.")
+        raise fault_error(fault, f"got {name}={value!r}", "pass a number of seconds, 0 or more.")
 
 
 class Fault:
@@ -99,9 +78,6 @@ class Fault:
 
     name: ClassVar[str]
     """The fault's name in a script's YAML form."""
-
-    order: ClassVar[int]
-    """Its place in the fixed composition order (see the module docstring)."""
 
     replaces: ClassVar[bool] = False
     """Whether the fault is the whole response rather than a change to a stream."""
@@ -170,7 +146,7 @@ class Fault:
     def split(*, sizes: Sequence[int] = (), one_byte: bool = False) -> Split:
         """Deliver the same bytes in writes of these sizes (cycling), or one byte at a time."""
         if one_byte and sizes:
-            raise _fail("split", "got both sizes= and one_byte=True", "pass one or the other.")
+            raise fault_error("split", "got both sizes= and one_byte=True", "pass one or the other.")
         return Split(sizes=(1,) if one_byte else tuple(sizes))
 
     @staticmethod
@@ -229,7 +205,7 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class _Anchored(Fault):
+class AnchoredFault(Fault):
     after_chunks: int
 
     def __post_init__(self) -> None:
@@ -245,7 +221,6 @@ class HttpError(Fault):
     """
 
     name: ClassVar[str] = "http_error"
-    order: ClassVar[int] = 0
     replaces: ClassVar[bool] = True
 
     status: int
@@ -258,7 +233,9 @@ class HttpError(Fault):
 
     def __post_init__(self) -> None:
         if isinstance(self.status, bool) or not isinstance(self.status, int) or not 400 <= self.status <= 599:
-            raise _fail("http_error", f"got status={self.status!r}", "pass an error status from 400 to 599.")
+            raise fault_error(
+                "http_error", f"got status={self.status!r}", "pass an error status from 400 to 599."
+            )
         if self.retry_after is not None and not isinstance(self.retry_after, str):
             _check_seconds(self.retry_after, "http_error", "retry_after")
         if self.retry_after_ms is not None:
@@ -309,7 +286,6 @@ class ConnectionRefused(Fault):
     """The connection is refused: the client sees a connect error, no status."""
 
     name: ClassVar[str] = "connection_refused"
-    order: ClassVar[int] = 0
     replaces: ClassVar[bool] = True
 
     def response(self) -> ResponsePlan:
@@ -324,7 +300,6 @@ class KeepAlive(Fault):
     """A comment block after every ``every`` chunks; clients must skip it."""
 
     name: ClassVar[str] = "keep_alive"
-    order: ClassVar[int] = 1
 
     every: int = 1
     comment: str = ""
@@ -332,25 +307,25 @@ class KeepAlive(Fault):
     def __post_init__(self) -> None:
         _check_count(self.every, "keep_alive", "every", minimum=1)
         if "\n" in self.comment or "\r" in self.comment:
-            raise _fail("keep_alive", f"got a comment with a line break ({self.comment!r})", "use one line.")
+            raise fault_error(
+                "keep_alive", f"got a comment with a line break ({self.comment!r})", "use one line."
+            )
 
 
 @dataclass(frozen=True)
-class MalformedChunk(_Anchored):
+class MalformedChunk(AnchoredFault):
     """A ``data:`` block that is not valid chunk JSON, after ``after_chunks`` chunks."""
 
     name: ClassVar[str] = "malformed_chunk"
-    order: ClassVar[int] = 1
 
     data: str = '{"id": '
 
 
 @dataclass(frozen=True)
-class ErrorEvent(_Anchored):
+class ErrorEvent(AnchoredFault):
     """An ``event: error`` block with Writer's error JSON; the server closes the stream after it."""
 
     name: ClassVar[str] = "error_event"
-    order: ClassVar[int] = 1
 
     message: str = "The server had an error while processing your request."
     status: int = 500
@@ -369,7 +344,6 @@ class MissingDone(Fault):
     """The stream ends at EOF with no ``[DONE]``."""
 
     name: ClassVar[str] = "missing_done"
-    order: ClassVar[int] = 1
 
 
 @dataclass(frozen=True)
@@ -377,7 +351,6 @@ class DataAfterDone(Fault):
     """A ``data:`` block after ``[DONE]``."""
 
     name: ClassVar[str] = "data_after_done"
-    order: ClassVar[int] = 1
 
     data: str = '{"id":"late"}'
 
@@ -387,7 +360,6 @@ class CrlfLineEnds(Fault):
     """CRLF line ends everywhere."""
 
     name: ClassVar[str] = "crlf"
-    order: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
@@ -395,7 +367,6 @@ class Split(Fault):
     """New write boundaries over the same bytes."""
 
     name: ClassVar[str] = "split"
-    order: ClassVar[int] = 3
 
     sizes: tuple[int, ...] = ()
     mid_utf8: bool = False
@@ -406,7 +377,7 @@ class Split(Fault):
         for size in self.sizes:
             _check_count(size, "split", "a size", minimum=1)
         if not (self.sizes or self.mid_utf8 or self.mid_crlf):
-            raise _fail(
+            raise fault_error(
                 "split",
                 "was given no way to split",
                 "pass sizes=[...] or one_byte=True, or use Fault.split_mid_utf8() / Fault.split_mid_crlf().",
@@ -445,7 +416,7 @@ class Split(Fault):
         if self.mid_utf8:
             found = {i + 1 for i, byte in enumerate(body) if byte >= 0xC0}
             if not found:
-                raise _fail(
+                raise fault_error(
                     "split_mid_utf8",
                     "found no multi-byte UTF-8 character in the stream",
                     "add non-ASCII text to the script, e.g. .content('h\u00e9llo \u2603').",
@@ -461,7 +432,6 @@ class Delay(Fault):
     """A slow server: time to first byte, and a pause before every write."""
 
     name: ClassVar[str] = "delay"
-    order: ClassVar[int] = 4
 
     each: float = 0.0
     first_byte: float = 0.0
@@ -470,15 +440,14 @@ class Delay(Fault):
         _check_seconds(self.each, "delay", "each")
         _check_seconds(self.first_byte, "delay", "first_byte")
         if not (self.each or self.first_byte):
-            raise _fail("delay", "was given no delay", "pass each=seconds and/or first_byte=seconds.")
+            raise fault_error("delay", "was given no delay", "pass each=seconds and/or first_byte=seconds.")
 
 
 @dataclass(frozen=True)
-class Stall(_Anchored):
+class Stall(AnchoredFault):
     """No bytes for ``seconds`` after ``after_chunks`` chunks; past the read timeout it is a stall."""
 
     name: ClassVar[str] = "stall"
-    order: ClassVar[int] = 4
 
     seconds: float = 60.0
 
@@ -488,11 +457,10 @@ class Stall(_Anchored):
 
 
 @dataclass(frozen=True)
-class Disconnect(_Anchored):
+class Disconnect(AnchoredFault):
     """The connection drops after ``after_chunks`` chunks, or half-way into the next block."""
 
     name: ClassVar[str] = "disconnect"
-    order: ClassVar[int] = 5
 
     mid_chunk: bool = False
 
@@ -531,7 +499,7 @@ def _as_fields(cls: type[Fault], params: dict[str, Any]) -> dict[str, Any]:
     if cls is Split and "one_byte" in params:
         one_byte = params.pop("one_byte")
         if one_byte and params.get("sizes"):
-            raise _fail("split", "got both sizes= and one_byte=True", "pass one or the other.")
+            raise fault_error("split", "got both sizes= and one_byte=True", "pass one or the other.")
         if one_byte:
             params["sizes"] = [1]
     if cls is HttpError and isinstance(params.get("headers"), dict):

@@ -21,9 +21,9 @@ import yaml
 
 from ..errors import ScriptError
 from ..wire.endpoints import Endpoint, endpoint_for
+from ._values import json_value
+from ._yaml_dump import ScriptDumper
 from .base import compact_json, read_yaml
-from .chat_yaml import _Dumper
-from .logprobs import _json_value
 from .plan import JSON_HEADERS, ResponsePlan, Write
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class JsonReply:
     status: int = 200
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "body", _json_value(self.body, "JsonReply body"))
+        object.__setattr__(self, "body", json_value(self.body, "JsonReply body"))
         if isinstance(self.status, bool) or not isinstance(self.status, int) or not 200 <= self.status <= 599:
             raise ScriptError(
                 f"JsonReply status={self.status!r} must be a final HTTP status from 200 to 599 (a 1xx is "
@@ -74,7 +74,7 @@ class JsonReply:
         if self.status != 200:
             doc["status"] = self.status
         doc["body"] = self.body
-        return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+        return yaml.dump(doc, Dumper=ScriptDumper, sort_keys=False, allow_unicode=True, width=100)
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> JsonReply:

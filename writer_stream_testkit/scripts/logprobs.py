@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeAlias
 
 from ..errors import ScriptError
-
-if TYPE_CHECKING:
-    pass
-
 
 TokenSpec: TypeAlias = float | tuple[str, float] | Sequence[Any] | Mapping[str, Any]
 """A logprob token: ``-0.1`` (the piece is the token), ``("Hi", -0.1)``, or a full dict."""
@@ -121,7 +116,7 @@ def _tokens(specs: object, piece: str | None, where: str) -> tuple[dict[str, Any
     raise ScriptError(f"{where}: {specs!r} is not a logprob or a list of logprobs.")
 
 
-def _piece_logprobs(
+def piece_logprobs(
     pieces: tuple[str, ...], logprobs: object, where: str
 ) -> tuple[tuple[dict[str, Any], ...] | None, ...] | None:
     if logprobs is None:
@@ -137,29 +132,7 @@ def _piece_logprobs(
     )
 
 
-def _pieces(pieces: Iterable[object], what: str, where: str) -> tuple[str, ...]:
-    out: list[str] = []
-    for piece in pieces:
-        if not isinstance(piece, str):
-            raise ScriptError(f"{where}: every {what} piece must be a string, but got {piece!r}.")
-        out.append(piece)
-    return tuple(out)
-
-
-def _choice(choice: object, where: str) -> int:
-    if isinstance(choice, bool) or not isinstance(choice, int) or choice < 0:
-        raise ScriptError(f"{where}: choice={choice!r} is not a choice index; pass 0, 1, 2, ...")
-    return choice
-
-
-def _json_value(value: object, where: str) -> Any:
-    try:
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise ScriptError(f"{where}: {value!r} is not plain JSON ({exc}).") from None
-
-
-def _token_list(specs: object, where: str) -> tuple[dict[str, Any], ...]:
+def token_list(specs: object, where: str) -> tuple[dict[str, Any], ...]:
     if not isinstance(specs, Sequence) or isinstance(specs, str):
         raise ScriptError(f"{where}: pass a list of tokens, not {specs!r}.")
     return tuple(_token(s, None, where) for s in specs)

@@ -34,10 +34,10 @@ class Disconnect:
     """Drop the connection here, mid-body, as a crashed upstream or a cut network would."""
 
 
-Step = Write | Pause | Disconnect
+PlanStep = Write | Pause | Disconnect
 
 
-class LazySteps(Sequence[Step]):
+class LazySteps(Sequence[PlanStep]):
     """A plan's steps, made afresh each time they are iterated, so a long body is never held whole.
 
     A script's plan is served to many requests at once; built as a tuple, each
@@ -48,20 +48,20 @@ class LazySteps(Sequence[Step]):
 
     __slots__ = ("_make",)
 
-    def __init__(self, make: Callable[[], Iterator[Step]]) -> None:
+    def __init__(self, make: Callable[[], Iterator[PlanStep]]) -> None:
         self._make = make
 
-    def __iter__(self) -> Iterator[Step]:
+    def __iter__(self) -> Iterator[PlanStep]:
         return self._make()
 
     def __len__(self) -> int:
         return sum(1 for _ in self._make())
 
     @overload
-    def __getitem__(self, index: int) -> Step: ...
+    def __getitem__(self, index: int) -> PlanStep: ...
     @overload
-    def __getitem__(self, index: slice) -> tuple[Step, ...]: ...
-    def __getitem__(self, index: int | slice) -> Step | tuple[Step, ...]:
+    def __getitem__(self, index: slice) -> tuple[PlanStep, ...]: ...
+    def __getitem__(self, index: int | slice) -> PlanStep | tuple[PlanStep, ...]:
         return tuple(self._make())[index]
 
     def __eq__(self, other: object) -> bool:
@@ -86,7 +86,7 @@ class ResponsePlan:
 
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
-    steps: Sequence[Step] = ()
+    steps: Sequence[PlanStep] = ()
     """A tuple, or :class:`LazySteps` that are made as they are sent."""
     head_delay: float = 0.0
     refuse: bool = False

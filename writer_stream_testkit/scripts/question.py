@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..errors import ScriptError
 from ..wire.endpoints import QUESTION
+from ._values import json_value, plain_copy, text_pieces
 from .base import (
     Part,
     ScriptBase,
@@ -47,8 +48,6 @@ from .base import (
     value_call,
 )
 from .faults import Fault
-from .logprobs import _json_value, _pieces
-from .steps import _copy
 
 if TYPE_CHECKING:
     from ..wire.call import Call
@@ -86,7 +85,7 @@ def _record(
                 f"{where}: the {what} {dict(item)!r} needs {key} "
                 f"({'a number' if kind == (int, float) else 'a string'}), as writerai's {what} type does."
             )
-    return dict(_json_value(dict(item), where))
+    return dict(json_value(dict(item), where))
 
 
 def _source(item: object, where: str) -> dict[str, Any]:
@@ -159,7 +158,7 @@ class QuestionScript(ScriptBase):
 
     def answer(self, *pieces: str) -> QuestionScript:
         """Stream the answer, one chunk per piece."""
-        return self._add("answer", _pieces(pieces, "answer", f"answer({', '.join(map(repr, pieces))})"))
+        return self._add("answer", text_pieces(pieces, "answer", f"answer({', '.join(map(repr, pieces))})"))
 
     def sources(self, *sources: Mapping[str, Any]) -> QuestionScript:
         """One chunk carrying these ``Source`` objects (``{"file_id", "snippet"}``)."""
@@ -233,25 +232,25 @@ class QuestionScript(ScriptBase):
                 for piece in part.value:
                     yield chunk(piece)
             elif part.key == "raw":
-                yield _copy(part.value)
+                yield plain_copy(part.value)
             else:
-                yield chunk(**{part.key: _copy(part.value)})
+                yield chunk(**{part.key: plain_copy(part.value)})
 
     def json_body(self) -> dict[str, Any]:
         """The ``Question`` the chunks add up to: the whole answer and every source sent."""
         body: dict[str, Any] = {
             "question": self.question or "",
             "answer": joined(self.steps, "answer"),
-            "sources": [_copy(x) for s in self.steps if s.key == "sources" for x in s.value],
+            "sources": [plain_copy(x) for s in self.steps if s.key == "sources" for x in s.value],
         }
         if any(s.key == "subqueries" for s in self.steps):
-            body["subqueries"] = [_copy(x) for s in self.steps if s.key == "subqueries" for x in s.value]
+            body["subqueries"] = [plain_copy(x) for s in self.steps if s.key == "subqueries" for x in s.value]
         references = [s.value for s in self.steps if s.key == "references"]
         if references:
             merged: dict[str, Any] = {}
             for value in references:
                 for name, items in value.items():
-                    merged.setdefault(name, []).extend(_copy(items))
+                    merged.setdefault(name, []).extend(plain_copy(items))
             body["references"] = merged
         return body
 

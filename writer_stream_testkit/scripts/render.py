@@ -1,4 +1,31 @@
-"""Frames and faults to a plan: the fixed order in which faults compose."""
+"""Frames and faults to a plan: the fixed order in which faults compose.
+
+Several faults on one script compose in a fixed order, whatever order they
+were given in, so the result never depends on how a test lists them (``STAGES`` below):
+
+0. **replace**: ``http_error`` and ``connection_refused`` are the whole response;
+   the first given wins and the stream's other faults do not apply.
+1. **content**: which blocks are sent. Anchored insertions go after the
+   script's ``k``-th chunk (``after_chunks=k`` counts only the script's own
+   ``data:`` chunks, never inserted blocks, and ``0`` means before the first);
+   at one anchor the order is keep-alive comment, malformed chunks, then the
+   error event. An error event ends the stream: every later block, ``[DONE]``
+   included, is dropped. Then ``missing_done`` drops ``[DONE]`` and
+   ``data_after_done`` appends its blocks at the very end, in the order given.
+2. **line ends**: ``crlf`` (or ``split_mid_crlf``) turns every line end into CRLF.
+3. **splits**: the bytes stay the same, only write boundaries move. With no
+   split each SSE block is one write; with splits the boundaries are the union
+   of every split's boundaries (``sizes`` cycle through the list).
+4. **timing**: a stall is a pause at its anchor; ``delay(each=s)`` pauses
+   before every write; ``delay(first_byte=s)`` delays the status line.
+5. **disconnect**: the earliest disconnect cuts the body there (after the
+   anchor's insertions and pauses, or half-way into the next block with
+   ``mid_chunk=True``) and nothing after it is sent.
+
+A stall or disconnect anchored after an error event has no effect: the stream
+has already ended. For ``stream: false`` requests only the replacing faults
+and ``delay`` apply; the others describe SSE and are ignored.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from ..wire.sse import DONE_DATA
 from . import plan as _plan
 from .faults import (
+    AnchoredFault,
     ConnectionRefused,
     CrlfLineEnds,
     DataAfterDone,
@@ -22,16 +50,36 @@ from .faults import (
     MissingDone,
     Split,
     Stall,
-    _Anchored,
-    _fail,
+    fault_error,
 )
-from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, ResponsePlan, Step, Write
+from .plan import JSON_HEADERS, SSE_HEADERS, LazySteps, Pause, PlanStep, ResponsePlan, Write
 
 FRAME_CACHE_BYTES = 512 * 1024
 """The most encoded bytes of one script's stream kept for reuse (:class:`EncodedFrames`)."""
 
 _BLOCK_OVERHEAD = 128
 """About what a kept block costs beside its bytes (its ``Block`` and ``Write``), counted in the bound."""
+
+
+# --- The order -------------------------------------------------------------------------------------
+
+STAGES: tuple[tuple[str, tuple[type[Fault], ...]], ...] = (
+    ("replace", (HttpError, ConnectionRefused)),
+    ("content", (KeepAlive, MalformedChunk, ErrorEvent, MissingDone, DataAfterDone)),
+    ("line ends", (CrlfLineEnds,)),
+    ("splits", (Split,)),
+    ("timing", (Delay, Stall)),
+    ("disconnect", (Disconnect,)),
+)
+"""The stages faults compose in (the module docstring says what each does), beside the code that walks them."""
+
+
+def stage_of(fault: Fault) -> int:
+    """The index of ``fault``'s stage in ``STAGES``."""
+    for index, (_, kinds) in enumerate(STAGES):
+        if isinstance(fault, kinds):
+            return index
+    raise TypeError(f"{type(fault).__name__} has no stage in scripts.render.STAGES; add it to the table.")
 
 
 # --- The engine ------------------------------------------------------------------------------------
@@ -58,7 +106,7 @@ def json_plan(body: bytes, faults: Sequence[Fault]) -> ResponsePlan:
     head_delay = _head_delay(faults)
     if plan is None:
         each = _each_delay(faults)
-        steps: tuple[Step, ...] = ((Pause(each),) if each else ()) + (Write(body),)
+        steps: tuple[PlanStep, ...] = ((Pause(each),) if each else ()) + (Write(body),)
         return ResponsePlan(status=200, headers=JSON_HEADERS, steps=steps, head_delay=head_delay)
     return _with_head_delay(plan, head_delay)
 
@@ -183,7 +231,7 @@ class EncodedFrames:
         if faults or blocks is None:
             return apply_faults(self.source(swap), faults)
         if swap:
-            steps: Sequence[Step] = tuple(Write(_swapped(b.wire, swap)) for b in blocks)
+            steps: Sequence[PlanStep] = tuple(Write(_swapped(b.wire, swap)) for b in blocks)
         else:
             if self._writes is None:
                 self._writes = tuple(Write(b.wire) for b in blocks)
@@ -211,10 +259,10 @@ def apply_faults(
     replacement = _replacement(faults)
     if replacement is not None:
         return _with_head_delay(replacement, _head_delay(faults))
-    ordered = sorted(faults, key=lambda f: f.order)  # stable: same-kind faults keep their order
+    ordered = sorted(faults, key=stage_of)  # stable: same-kind faults keep their order
     # The shape of the body, from the kinds alone (no JSON), and only when a fault is
     # anchored: how many chunks, and which block each named anchor falls before.
-    named = {f.after_chunks for f in ordered if isinstance(f, _Anchored)}
+    named = {f.after_chunks for f in ordered if isinstance(f, AnchoredFault)}
     chunk_count = block_count = 0
     anchors: dict[int, int] = {}
     if named:
@@ -226,8 +274,8 @@ def apply_faults(
             elif item in named:
                 anchors[item] = block_count
     for fault in ordered:
-        if isinstance(fault, _Anchored) and fault.after_chunks > chunk_count:
-            raise _fail(
+        if isinstance(fault, AnchoredFault) and fault.after_chunks > chunk_count:
+            raise fault_error(
                 fault.name,
                 f"got after_chunks={fault.after_chunks} but the script sends only {chunk_count} chunk"
                 f"{'' if chunk_count == 1 else 's'}",
@@ -239,7 +287,7 @@ def apply_faults(
         newline = "\r\n"
     splits = [f for f in ordered if isinstance(f, Split)]
     if any(split.mid_utf8 for split in splits) and not _has_multibyte(source, ordered, newline):
-        raise _fail(
+        raise fault_error(
             "split_mid_utf8",
             "found no multi-byte UTF-8 character in the stream",
             "add non-ASCII text to the script, e.g. .content('h\u00e9llo \u2603').",
@@ -254,7 +302,7 @@ def apply_faults(
         if isinstance(fault, Disconnect) and fault.after_chunks in anchors:
             block = anchors[fault.after_chunks]
             if fault.mid_chunk and block >= block_count:
-                raise _fail(
+                raise fault_error(
                     "disconnect",
                     f"with mid_chunk=True and after_chunks={fault.after_chunks} found no block "
                     "after that point to cut into",
@@ -312,10 +360,10 @@ class _Body:
         self._cut = cut
         self._each = each
 
-    def steps(self) -> Iterator[Step]:
+    def steps(self) -> Iterator[PlanStep]:
         return self._blocks() if not self._splits else self._split()
 
-    def _blocks(self) -> Iterator[Step]:
+    def _blocks(self) -> Iterator[PlanStep]:
         """No split: each block is one write (the common case, so it takes the short way)."""
         newline, stalls, each, cut = self._newline, self._stalls, self._each, self._cut
         last = b""  # the block before this one, sent once the next is known not to be cut off
@@ -360,7 +408,7 @@ class _Body:
         elif last:
             yield from (Pause(s) for s in stalls.get(index, ()))
 
-    def _split(self) -> Iterator[Step]:
+    def _split(self) -> Iterator[PlanStep]:
         """With splits: writes end at the splits' boundaries and the stalls, across blocks."""
         sizes = [split.sizes for split in self._splits if split.sizes]
         size_at = [0] * len(sizes)  # the next boundary of each sizes split
@@ -374,7 +422,7 @@ class _Body:
         start = pos = 0
         previous_cr = False
 
-        def write(stop: int) -> Iterator[Step]:
+        def write(stop: int) -> Iterator[PlanStep]:
             # The write of bytes start..stop, after the pauses due before it.
             yield from (Pause(s) for s in pauses.get(start, ()))
             if self._each:

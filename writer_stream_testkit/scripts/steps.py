@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeAlias
@@ -80,21 +79,17 @@ class RawStep(_Step):
     """A chunk dict sent as compact JSON, or a string sent verbatim as the data field."""
 
 
-Step: TypeAlias = (
+ChatStep: TypeAlias = (
     ContentStep | RefusalStep | ToolCallStep | LogprobsStep | DataStep | UsageStep | FinishStep | RawStep
 )
 
-_DATA_FIELDS = ("graph_data", "llm_data", "translation_data")
+DATA_FIELDS = ("graph_data", "llm_data", "translation_data")
 
 
-def _step_choice(step: Step) -> int | None:
+def step_choice(step: ChatStep) -> int | None:
     return None if isinstance(step, (UsageStep, RawStep)) else step.choice
 
 
-def _default_call_id(choice: int, index: int) -> str:
+def default_call_id(choice: int, index: int) -> str:
     digest = hashlib.sha256(f"writer-stream-testkit:{choice}:{index}".encode()).hexdigest()[:24]
     return f"call_{digest}"
-
-
-def _copy(value: Any) -> Any:
-    return copy.deepcopy(list(value) if isinstance(value, tuple) else value)

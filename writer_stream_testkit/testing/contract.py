@@ -21,7 +21,8 @@ import pydantic
 import pydantic_core
 
 from ..errors import StreamContractError
-from .transcript import _MISSING, _fmt, _get, _list, _plain, render_event
+from ._fields import MISSING, as_list, format_value, get_field, plain_value
+from .transcript import render_event
 
 RULES: Mapping[str, str] = MappingProxyType(
     {
@@ -86,7 +87,7 @@ _DONE_PART = {
 }
 _TOOL_DELTA = "tool_calls.function.arguments.delta"
 _TOOL_DONE = "tool_calls.function.arguments.done"
-_EVENT_TYPES = frozenset({"chunk", _TOOL_DELTA, _TOOL_DONE, *_DELTA_PART, *_DONE_PART})
+EVENT_TYPES = frozenset({"chunk", _TOOL_DELTA, _TOOL_DONE, *_DELTA_PART, *_DONE_PART})
 _GROUP_PARTS = ("content", "refusal", "logprobs.content", "logprobs.refusal")
 
 # A slot is one event a chunk is expected to cause: (is_done, part, tool index or None).
@@ -153,17 +154,19 @@ class _Checker:
 
     def run(self) -> None:
         for index, event in enumerate(self.events):
-            kind = _get(event, "type")
-            if kind is _MISSING:
+            kind = get_field(event, "type")
+            if kind is MISSING:
                 self.fail(
                     "event.type",
                     index,
                     f"Event {index} is a {type(event).__name__} with no `type`, not a stream event; pass the "
                     "events that iterating client.chat.stream(...) yielded.",
                 )
-            if kind not in _EVENT_TYPES:
+            if kind not in EVENT_TYPES:
                 self.fail(
-                    "event.type", index, f"Event {index} has type {_fmt(kind)}, which the helper never emits."
+                    "event.type",
+                    index,
+                    f"Event {index} has type {format_value(kind)}, which the helper never emits.",
                 )
             if kind == "chunk":
                 self.close_segment(index)
@@ -178,14 +181,14 @@ class _Checker:
         self.close_segment(len(self.events))
 
     def open_segment(self, index: int, event: object) -> None:
-        chunk = _get(event, "chunk")
+        chunk = get_field(event, "chunk")
         if self.first_chunk is None:
             self.first_chunk = chunk
         self.last_chunk = chunk
         entries: list[tuple[int, object]] = []
         remaining: list[list[_Slot]] = []
-        for choice in _list(_get(chunk, "choices")):
-            choice_index = _get(choice, "index")
+        for choice in as_list(get_field(chunk, "choices")):
+            choice_index = get_field(choice, "index")
             if not isinstance(choice_index, int):
                 self.fail(
                     "chunk.choice-index",
@@ -208,30 +211,34 @@ class _Checker:
 
     def expected_slots(self, state: _Choice, choice: object) -> list[_Slot]:
         """Accumulate one choice of a chunk as the SDK does and list the events it causes."""
-        delta = _get(choice, "delta")
-        content, refusal = _get(delta, "content"), _get(delta, "refusal")
-        tool_calls = _list(_get(delta, "tool_calls"))
-        logprobs = _get(choice, "logprobs")
+        delta = get_field(choice, "delta")
+        content, refusal = get_field(delta, "content"), get_field(delta, "refusal")
+        tool_calls = as_list(get_field(delta, "tool_calls"))
+        logprobs = get_field(choice, "logprobs")
         if isinstance(content, str):
             state.acc_content = (state.acc_content or "") + content
         if isinstance(refusal, str):
             state.acc_refusal = (state.acc_refusal or "") + refusal
         lp_new: dict[str, list[object]] = {}
-        if logprobs is not None and logprobs is not _MISSING:
+        if logprobs is not None and logprobs is not MISSING:
             for part in ("content", "refusal"):
-                tokens = _get(logprobs, part)
-                lp_new[part] = _list(tokens)
+                tokens = get_field(logprobs, part)
+                lp_new[part] = as_list(tokens)
                 if state.acc_logprobs is None:
                     continue
                 if lp_new[part]:
                     state.acc_logprobs[part] = [*(state.acc_logprobs[part] or []), *lp_new[part]]
             if state.acc_logprobs is None:
                 state.acc_logprobs = {
-                    part: (_list(_get(logprobs, part)) if isinstance(_get(logprobs, part), list) else None)
+                    part: (
+                        as_list(get_field(logprobs, part))
+                        if isinstance(get_field(logprobs, part), list)
+                        else None
+                    )
                     for part in ("content", "refusal")
                 }
-        finish = _get(choice, "finish_reason")
-        if finish and finish is not _MISSING:
+        finish = get_field(choice, "finish_reason")
+        if finish and finish is not MISSING:
             state.finish_reason = finish
 
         slots: list[_Slot] = []
@@ -240,7 +247,7 @@ class _Checker:
         if isinstance(refusal, str):
             slots.append((False, "refusal", None))
         for call in tool_calls:
-            tool_index = _get(call, "index")
+            tool_index = get_field(call, "index")
             slots.append((False, "tool", tool_index if isinstance(tool_index, int) else None))
         for part in ("content", "refusal"):
             acc = state.acc_logprobs[part] if state.acc_logprobs is not None else None
@@ -273,7 +280,7 @@ class _Checker:
             if state.current_tool is not None:
                 close_tool(state.current_tool)
         for call in tool_calls:
-            tool_index = _get(call, "index")
+            tool_index = get_field(call, "index")
             if state.current_tool != tool_index:
                 close_group()
                 if state.current_tool is not None:
@@ -344,14 +351,14 @@ class _Checker:
 
     def next_chunk(self, index: int) -> int:
         for later in range(index + 1, len(self.events)):
-            if _get(self.events[later], "type") == "chunk":
+            if get_field(self.events[later], "type") == "chunk":
                 return later
         return len(self.events)
 
     # --- deltas -----------------------------------------------------------------------------------
 
     def on_delta(self, index: int, event: object, kind: str) -> None:
-        tool_index = _get(event, "index") if kind == _TOOL_DELTA else None
+        tool_index = get_field(event, "index") if kind == _TOOL_DELTA else None
         part = "tool" if kind == _TOOL_DELTA else _DELTA_PART[kind]
         slot: _Slot = (False, part, tool_index if isinstance(tool_index, int) else None)
         found = self.attribute(index, slot)
@@ -378,36 +385,38 @@ class _Checker:
         if part.startswith("logprobs."):
             self.on_logprobs_delta(index, event, state, choice_index, choice, part)
             return
-        delta, snapshot = _get(event, "delta"), _get(event, "snapshot")
+        delta, snapshot = get_field(event, "delta"), get_field(event, "snapshot")
         previous = state.joined.get(part, "")
         if not isinstance(delta, str) or snapshot != previous + delta:
             self.fail(
                 "delta.snapshot",
                 index,
-                f"The snapshot {_fmt(snapshot)} should be the previous snapshot {_fmt(previous)} plus the "
-                f"delta {_fmt(delta)}.",
+                f"The snapshot {format_value(snapshot)} should be the previous snapshot {format_value(previous)} plus the "
+                f"delta {format_value(delta)}.",
             )
         state.joined[part] = previous + delta
         if part == "content":
-            self.check_partial(index, "parsed", _get(event, "parsed"), snapshot)
-        carried = _get(_get(choice, "delta"), part)
+            self.check_partial(index, "parsed", get_field(event, "parsed"), snapshot)
+        carried = get_field(get_field(choice, "delta"), part)
         if delta != carried:
             self.fail(
                 "chunk.cause",
                 index,
-                f"The delta {_fmt(delta)} differs from the {part} {_fmt(carried)} that the chunk at event "
+                f"The delta {format_value(delta)} differs from the {part} {format_value(carried)} that the chunk at event "
                 f"{segment.index} carries for choice {choice_index}.",
             )
 
     def on_tool_delta(
         self, index: int, event: object, state: _Choice, choice_index: int, choice: object
     ) -> None:
-        tool_index = _get(event, "index")
+        tool_index = get_field(event, "index")
         assert isinstance(tool_index, int)
         call = next(
-            c for c in _list(_get(_get(choice, "delta"), "tool_calls")) if _get(c, "index") == tool_index
+            c
+            for c in as_list(get_field(get_field(choice, "delta"), "tool_calls"))
+            if get_field(c, "index") == tool_index
         )
-        function = _get(call, "function")
+        function = get_field(call, "function")
         tool = state.tools.get(tool_index)
         if tool is None:
             if tool_index != len(state.tools):
@@ -417,7 +426,7 @@ class _Checker:
                     f"Choice {choice_index} starts tool call {tool_index}, but the next new index must be "
                     f"{len(state.tools)}.",
                 )
-            tool = state.tools[tool_index] = _Tool(name=_get(function, "name"), id=_get(call, "id"))
+            tool = state.tools[tool_index] = _Tool(name=get_field(function, "name"), id=get_field(call, "id"))
         if tool.done is not None:
             self.fail(
                 "delta.after-done",
@@ -425,29 +434,29 @@ class _Checker:
                 f"Event {index} is a delta for tool call {tool_index} of choice {choice_index}, "
                 "which already had its arguments.done.",
             )
-        if _get(event, "name") != tool.name:
+        if get_field(event, "name") != tool.name:
             self.fail(
                 "tool.name",
                 index,
-                f"The name {_fmt(_get(event, 'name'))} differs from {_fmt(tool.name)}, the name tool call "
+                f"The name {format_value(get_field(event, 'name'))} differs from {format_value(tool.name)}, the name tool call "
                 f"{tool_index} started with.",
             )
-        delta, arguments = _get(event, "arguments_delta"), _get(event, "arguments")
+        delta, arguments = get_field(event, "arguments_delta"), get_field(event, "arguments")
         if not isinstance(delta, str) or arguments != tool.joined + delta:
             self.fail(
                 "delta.snapshot",
                 index,
-                f"The arguments {_fmt(arguments)} should be the previous arguments {_fmt(tool.joined)} plus "
-                f"the delta {_fmt(delta)}.",
+                f"The arguments {format_value(arguments)} should be the previous arguments {format_value(tool.joined)} plus "
+                f"the delta {format_value(delta)}.",
             )
         tool.joined = arguments
-        self.check_partial(index, "parsed_arguments", _get(event, "parsed_arguments"), arguments)
-        carried = _get(function, "arguments")
+        self.check_partial(index, "parsed_arguments", get_field(event, "parsed_arguments"), arguments)
+        carried = get_field(function, "arguments")
         if delta != (carried if isinstance(carried, str) else ""):
             self.fail(
                 "chunk.cause",
                 index,
-                f"The arguments_delta {_fmt(delta)} differs from the arguments {_fmt(carried)} that the chunk at event "
+                f"The arguments_delta {format_value(delta)} differs from the arguments {format_value(carried)} that the chunk at event "
                 f"{self.segment.index if self.segment else '?'} carries for tool call {tool_index}.",
             )
 
@@ -455,8 +464,8 @@ class _Checker:
         self, index: int, event: object, state: _Choice, choice_index: int, choice: object, part: str
     ) -> None:
         field = part.split(".")[1]
-        tokens = _tokens(_get(event, field))
-        snapshot = _tokens(_get(event, "snapshot"))
+        tokens = _tokens(get_field(event, field))
+        snapshot = _tokens(get_field(event, "snapshot"))
         previous = state.tokens.get(part, [])
         if snapshot != previous + tokens:
             self.fail(
@@ -466,7 +475,7 @@ class _Checker:
                 f"plus this delta's {len(tokens)}.",
             )
         state.tokens[part] = snapshot
-        carried = _plain(_list(_get(_get(choice, "logprobs"), field)))
+        carried = plain_value(as_list(get_field(get_field(choice, "logprobs"), field)))
         if tokens != carried:
             self.fail(
                 "chunk.cause",
@@ -476,24 +485,24 @@ class _Checker:
             )
 
     def check_partial(self, index: int, field: str, parsed: object, snapshot: str) -> None:
-        if parsed is None or parsed is _MISSING or not isinstance(parsed, (dict, list, str, int, float)):
+        if parsed is None or parsed is MISSING or not isinstance(parsed, (dict, list, str, int, float)):
             return
         try:
             expected = pydantic_core.from_json(snapshot, allow_partial=True)
         except ValueError:
-            expected = _MISSING
+            expected = MISSING
         if parsed != expected:
             self.fail(
                 "delta.parsed",
                 index,
-                f"{field} is {_fmt(parsed)}, but the partial JSON parse of {_fmt(snapshot)} is {_fmt(expected)}.",
+                f"{field} is {format_value(parsed)}, but the partial JSON parse of {format_value(snapshot)} is {format_value(expected)}.",
             )
 
     # --- done events ------------------------------------------------------------------------------
 
     def on_done(self, index: int, event: object, kind: str) -> None:
         if kind == _TOOL_DONE:
-            tool_index = _get(event, "index")
+            tool_index = get_field(event, "index")
             slot: _Slot = (True, "tool", tool_index if isinstance(tool_index, int) else None)
         else:
             slot = (True, _DONE_PART[kind], None)
@@ -508,7 +517,7 @@ class _Checker:
         part = slot[1]
         state.done[part] = event
         if part.startswith("logprobs."):
-            tokens = _plain(_list(_get(event, part.split(".")[1])))
+            tokens = plain_value(as_list(get_field(event, part.split(".")[1])))
             joined = state.tokens.get(part, [])
             if tokens != joined:
                 self.fail(
@@ -518,45 +527,45 @@ class _Checker:
                     f"carried {len(joined)}.",
                 )
             return
-        value = _get(event, part)
+        value = get_field(event, part)
         joined_text = state.joined.get(part, "")
         if value != joined_text:
             self.fail(
                 "done.joined",
                 index,
-                f"{kind} has {part} {_fmt(value)}, but the {part}.delta events of choice {choice_index} "
-                f"join to {_fmt(joined_text)}.",
+                f"{kind} has {part} {format_value(value)}, but the {part}.delta events of choice {choice_index} "
+                f"join to {format_value(joined_text)}.",
             )
         if part == "content":
-            self.check_parsed(index, "parsed", _get(event, "parsed"), joined_text)
+            self.check_parsed(index, "parsed", get_field(event, "parsed"), joined_text)
 
     def on_tool_done(self, index: int, event: object, state: _Choice, choice_index: int) -> None:
-        tool_index = _get(event, "index")
+        tool_index = get_field(event, "index")
         assert isinstance(tool_index, int)
         tool = state.tools[tool_index]
         tool.done = event
-        if _get(event, "name") != tool.name:
+        if get_field(event, "name") != tool.name:
             self.fail(
                 "tool.name",
                 index,
-                f"The name {_fmt(_get(event, 'name'))} differs from {_fmt(tool.name)}, the name tool call "
+                f"The name {format_value(get_field(event, 'name'))} differs from {format_value(tool.name)}, the name tool call "
                 f"{tool_index} started with.",
             )
-        if _get(event, "arguments") != tool.joined:
+        if get_field(event, "arguments") != tool.joined:
             self.fail(
                 "done.joined",
                 index,
-                f"arguments.done has arguments {_fmt(_get(event, 'arguments'))}, but the deltas of tool call "
-                f"{tool_index} join to {_fmt(tool.joined)}.",
+                f"arguments.done has arguments {format_value(get_field(event, 'arguments'))}, but the deltas of tool call "
+                f"{tool_index} join to {format_value(tool.joined)}.",
             )
-        if _get(event, "tool_call_snapshot_id") != tool.id:
+        if get_field(event, "tool_call_snapshot_id") != tool.id:
             self.fail(
                 "tool.id",
                 index,
-                f"tool_call_snapshot_id is {_fmt(_get(event, 'tool_call_snapshot_id'))}, but the chunk "
-                f"that started tool call {tool_index} gave it the id {_fmt(tool.id)}.",
+                f"tool_call_snapshot_id is {format_value(get_field(event, 'tool_call_snapshot_id'))}, but the chunk "
+                f"that started tool call {tool_index} gave it the id {format_value(tool.id)}.",
             )
-        self.check_parsed(index, "parsed_arguments", _get(event, "parsed_arguments"), tool.joined)
+        self.check_parsed(index, "parsed_arguments", get_field(event, "parsed_arguments"), tool.joined)
 
     def fail_unexpected_done(self, index: int, slot: _Slot) -> NoReturn:
         segment = self.segment
@@ -598,34 +607,36 @@ class _Checker:
         self.fail("done.trigger", index, f"Event {index} ({name}) fires too early: {why}.")
 
     def check_parsed(self, index: int, field: str, parsed: object, text: str) -> None:
-        if parsed is None or parsed is _MISSING:
+        if parsed is None or parsed is MISSING:
             return
         if not _parses_to(parsed, text):
             self.fail(
-                "done.parsed", index, f"{field} is {_fmt(parsed)}, which is not what {_fmt(text)} parses to."
+                "done.parsed",
+                index,
+                f"{field} is {format_value(parsed)}, which is not what {format_value(text)} parses to.",
             )
 
     # --- the final completion ---------------------------------------------------------------------
 
     def check_final(self, completion: object) -> None:
         for field in ("id", "model"):
-            streamed = _get(self.first_chunk, field)
-            if streamed is not _MISSING and _get(completion, field) != streamed:
+            streamed = get_field(self.first_chunk, field)
+            if streamed is not MISSING and get_field(completion, field) != streamed:
                 self.fail(
                     "final.meta",
                     None,
-                    f"The final completion's {field} is {_fmt(_get(completion, field))}, but the chunks "
-                    f"carry {_fmt(streamed)}.",
+                    f"The final completion's {field} is {format_value(get_field(completion, field))}, but the chunks "
+                    f"carry {format_value(streamed)}.",
                 )
-        last_usage = _plain(_get(self.last_chunk, "usage"))
-        if last_usage is not _MISSING and _plain(_get(completion, "usage")) != last_usage:
+        last_usage = plain_value(get_field(self.last_chunk, "usage"))
+        if last_usage is not MISSING and plain_value(get_field(completion, "usage")) != last_usage:
             self.fail(
                 "final.meta",
                 None,
                 "The final completion's usage differs from the last chunk's usage "
-                f"({_fmt(_get(completion, 'usage'))} vs {_fmt(_get(self.last_chunk, 'usage'))}).",
+                f"({format_value(get_field(completion, 'usage'))} vs {format_value(get_field(self.last_chunk, 'usage'))}).",
             )
-        choices = _list(_get(completion, "choices"))
+        choices = as_list(get_field(completion, "choices"))
         if len(choices) != len(self.choices):
             self.fail(
                 "final.choices",
@@ -634,48 +645,48 @@ class _Checker:
             )
         for position, choice in enumerate(choices):
             state = self.choices[position]
-            if _get(choice, "index") != position:
+            if get_field(choice, "index") != position:
                 self.fail(
                     "final.choices",
                     None,
-                    f"Final choice {position} has index {_fmt(_get(choice, 'index'))}.",
+                    f"Final choice {position} has index {format_value(get_field(choice, 'index'))}.",
                 )
-            if _get(choice, "finish_reason") != state.finish_reason:
+            if get_field(choice, "finish_reason") != state.finish_reason:
                 self.fail(
                     "final.choices",
                     None,
-                    f"Final choice {position} has finish_reason {_fmt(_get(choice, 'finish_reason'))}, but the "
-                    f"chunks streamed {_fmt(state.finish_reason)}.",
+                    f"Final choice {position} has finish_reason {format_value(get_field(choice, 'finish_reason'))}, but the "
+                    f"chunks streamed {format_value(state.finish_reason)}.",
                 )
-            self.check_final_message(position, state, _get(choice, "message"))
-            self.check_final_logprobs(position, state, _get(choice, "logprobs"))
+            self.check_final_message(position, state, get_field(choice, "message"))
+            self.check_final_logprobs(position, state, get_field(choice, "logprobs"))
 
     def check_final_message(self, position: int, state: _Choice, message: object) -> None:
         for part in ("content", "refusal"):
-            value = _get(message, part)
+            value = get_field(message, part)
             streamed = state.joined.get(part)
             if streamed is None and value is not None and value != "":
                 self.fail(
                     "final.content",
                     None,
-                    f"Final choice {position} has {part} {_fmt(value)}, but no {part}.delta streamed it.",
+                    f"Final choice {position} has {part} {format_value(value)}, but no {part}.delta streamed it.",
                 )
             if streamed is not None and value != streamed:
                 self.fail(
                     "final.content",
                     None,
-                    f"Final choice {position} has {part} {_fmt(value)}, but the events streamed {_fmt(streamed)}.",
+                    f"Final choice {position} has {part} {format_value(value)}, but the events streamed {format_value(streamed)}.",
                 )
         done = state.done.get("content")
-        done_parsed = _get(done, "parsed")
-        if done_parsed not in (None, _MISSING) and _get(message, "parsed") != done_parsed:
+        done_parsed = get_field(done, "parsed")
+        if done_parsed not in (None, MISSING) and get_field(message, "parsed") != done_parsed:
             self.fail(
                 "final.content",
                 None,
-                f"Final choice {position} has parsed {_fmt(_get(message, 'parsed'))}, but content.done had "
-                f"{_fmt(done_parsed)}.",
+                f"Final choice {position} has parsed {format_value(get_field(message, 'parsed'))}, but content.done had "
+                f"{format_value(done_parsed)}.",
             )
-        calls = _list(_get(message, "tool_calls"))
+        calls = as_list(get_field(message, "tool_calls"))
         if len(calls) != len(state.tools):
             self.fail(
                 "final.tool-calls",
@@ -684,23 +695,23 @@ class _Checker:
             )
         for tool_index, call in enumerate(calls):
             tool = state.tools[tool_index]
-            function = _get(call, "function")
-            actual = (_get(call, "id"), _get(function, "name"), _get(function, "arguments"))
+            function = get_field(call, "function")
+            actual = (get_field(call, "id"), get_field(function, "name"), get_field(function, "arguments"))
             if actual != (tool.id, tool.name, tool.joined):
                 self.fail(
                     "final.tool-calls",
                     None,
-                    f"Final tool call {tool_index} of choice {position} is (id, name, arguments) = {_fmt(actual)}, "
-                    f"but the events streamed {_fmt((tool.id, tool.name, tool.joined))}.",
+                    f"Final tool call {tool_index} of choice {position} is (id, name, arguments) = {format_value(actual)}, "
+                    f"but the events streamed {format_value((tool.id, tool.name, tool.joined))}.",
                 )
-            done_parsed = _get(tool.done, "parsed_arguments")
-            final_parsed = _get(function, "parsed_arguments")
-            if tool.done is not None and final_parsed is not _MISSING and final_parsed != done_parsed:
+            done_parsed = get_field(tool.done, "parsed_arguments")
+            final_parsed = get_field(function, "parsed_arguments")
+            if tool.done is not None and final_parsed is not MISSING and final_parsed != done_parsed:
                 self.fail(
                     "final.tool-calls",
                     None,
-                    f"Final tool call {tool_index} of choice {position} has parsed_arguments {_fmt(final_parsed)}, "
-                    f"but its arguments.done had {_fmt(done_parsed)}.",
+                    f"Final tool call {tool_index} of choice {position} has parsed_arguments {format_value(final_parsed)}, "
+                    f"but its arguments.done had {format_value(done_parsed)}.",
                 )
 
     def check_final_logprobs(self, position: int, state: _Choice, logprobs: object) -> None:
@@ -709,8 +720,8 @@ class _Checker:
             if done is None:
                 continue
             field = part.split(".")[1]
-            expected = _plain(_list(_get(done, field)))
-            actual = _plain(_list(_get(logprobs, field)))
+            expected = plain_value(as_list(get_field(done, field)))
+            actual = plain_value(as_list(get_field(logprobs, field)))
             if actual != expected:
                 self.fail(
                     "final.logprobs",
@@ -730,25 +741,25 @@ def split_streams(events: Iterable[object]) -> list[list[object]]:
     """
     streams: list[list[object]] = []
     current: list[object] = []
-    stream_id: object = _MISSING
+    stream_id: object = MISSING
     open_choices: set[object] = set()
     finished: set[object] = set()
     for event in events:
-        if _get(event, "type") == "chunk":
-            chunk = _get(event, "chunk")
-            chunk_id = _get(chunk, "id")
-            choices = _list(_get(chunk, "choices"))
-            new_id = chunk_id not in (_MISSING, None) and stream_id not in (_MISSING, None, chunk_id)
+        if get_field(event, "type") == "chunk":
+            chunk = get_field(event, "chunk")
+            chunk_id = get_field(chunk, "id")
+            choices = as_list(get_field(chunk, "choices"))
+            new_id = chunk_id not in (MISSING, None) and stream_id not in (MISSING, None, chunk_id)
             all_done = bool(finished) and open_choices <= finished
             if current and (new_id or (choices and all_done)):
                 streams.append(current)
                 current, open_choices, finished = [], set(), set()
-            if chunk_id not in (_MISSING, None):
+            if chunk_id not in (MISSING, None):
                 stream_id = chunk_id
             for choice in choices:
-                index = _get(choice, "index")
+                index = get_field(choice, "index")
                 open_choices.add(index)
-                if _get(choice, "finish_reason") not in (_MISSING, None):
+                if get_field(choice, "finish_reason") not in (MISSING, None):
                     finished.add(index)
         current.append(event)
     if current:
@@ -817,20 +828,20 @@ def _assert_each_stream(events: list[object], final_completions: object | None, 
 
 
 def _slot_of(event: object) -> _Slot | None:
-    kind = _get(event, "type")
+    kind = get_field(event, "type")
     if kind in _DELTA_PART:
         return (False, _DELTA_PART[str(kind)], None)
     if kind in _DONE_PART:
         return (True, _DONE_PART[str(kind)], None)
     if kind in (_TOOL_DELTA, _TOOL_DONE):
-        tool_index = _get(event, "index")
+        tool_index = get_field(event, "index")
         return (kind == _TOOL_DONE, "tool", tool_index if isinstance(tool_index, int) else None)
     return None
 
 
 def _tokens(value: object) -> list[object]:
     """Logprob tokens as plain dicts, so tokens from either implementation compare by value."""
-    return [_plain(token) for token in _list(value)]
+    return [plain_value(token) for token in as_list(value)]
 
 
 def _count(value: object) -> int:
@@ -851,7 +862,9 @@ def _parses_to(parsed: object, text: str) -> bool:
 
 def _message(events: Sequence[object], rule: str, index: int | None, detail: str) -> str:
     where = (
-        "in the final completion" if index is None else f"at event {index} ({_get(events[index], 'type')})"
+        "in the final completion"
+        if index is None
+        else f"at event {index} ({get_field(events[index], 'type')})"
     )
     lines = [f"The event sequence breaks stream rule {rule} {where}: {RULES[rule]}", detail]
     if index is not None:

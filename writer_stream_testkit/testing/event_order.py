@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ..errors import StreamContractError
-from .contract import _EVENT_TYPES
-from .transcript import _get
+from ._fields import get_field
+from .contract import EVENT_TYPES
 
 # --- assert_event_order ---------------------------------------------------------------------------
 
@@ -100,8 +100,8 @@ class _PatternParser:
             raise ValueError(
                 f"The event-order pattern {self.text!r} has {token or 'its end'!r} where an event type belongs."
             )
-        if token not in _EVENT_TYPES:
-            known = ", ".join(sorted(_EVENT_TYPES))
+        if token not in EVENT_TYPES:
+            known = ", ".join(sorted(EVENT_TYPES))
             raise ValueError(
                 f"The event-order pattern names {token!r}, which is not an event type; known types: {known}."
             )
@@ -213,7 +213,7 @@ def assert_event_order(
             "matching; pass skip_chunks=False to match them."
         )
     typed = [
-        (index, event if isinstance(event, str) else str(_get(event, "type")))
+        (index, event if isinstance(event, str) else str(get_field(event, "type")))
         for index, event in enumerate(events)
     ]
     kept = [(index, name) for index, name in typed if not (skip_chunks and name == "chunk")]

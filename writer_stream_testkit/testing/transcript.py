@@ -12,13 +12,10 @@ single-quoted with newlines and non-ASCII escaped, and no object ids appear.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-import pydantic
-
 from ..wire.stream_kinds import ChunkView, summarise
+from ._fields import MISSING, as_list, flat_fields, format_value, get_field, length_text, plain_value
 
 __all__ = [
     "render_chunk_transcript",
@@ -30,14 +27,13 @@ __all__ = [
 
 _TYPE_WIDTH = 22
 _SEP = "  "
-_MISSING = object()
 
 _Renderer = Callable[[object], list[str]]
 
 
 def render_event(event: object) -> str:
     """One line for one event: its type, padded, then its key fields."""
-    kind = _get(event, "type")
+    kind = get_field(event, "type")
     type_name = kind if isinstance(kind, str) else "?"
     render = _RENDERERS.get(type_name, _render_other)
     fields = render(event)
@@ -62,7 +58,7 @@ def render_chunk_view(view: ChunkView) -> str:
     application's stage), and kept when it is all the chunk says (the empty
     first chunk of a completions stream).
     """
-    fields = [f"text={_fmt(view.text)}"] if view.text or not view.fields else []
+    fields = [f"text={format_value(view.text)}"] if view.text or not view.fields else []
     fields.extend(_chunk_field(name, value) for name, value in view.fields)
     return f"{view.kind:<{_TYPE_WIDTH}} {_SEP.join(fields)}"
 
@@ -72,7 +68,7 @@ def render_stream_summary(views: Sequence[ChunkView]) -> list[str]:
     summary = summarise(views)
     if summary is None:
         return []
-    lines = [f"final {summary.kind}:", f"  text={_fmt(summary.text)}"]
+    lines = [f"final {summary.kind}:", f"  text={format_value(summary.text)}"]
     lines.extend(f"  {_chunk_field(name, value)}" for name, value in summary.fields)
     return lines
 
@@ -88,12 +84,12 @@ def render_chunk_transcript(views: Sequence[ChunkView]) -> str:
 def _chunk_field(name: str, value: object) -> str:
     """``name=value``; an application's stages as ``stage 'id': 'content' sources=[...]``, in reading order."""
     if name != "stages":
-        return f"{name}={_fmt(value)}"
+        return f"{name}={format_value(value)}"
     parts = []
-    for stage in _list(value):
-        part = f"stage {_fmt(_get(stage, 'id'))}: {_fmt(_get(stage, 'content'))}"
-        sources = _get(stage, "sources")
-        parts.append(part + (f" sources={_fmt(sources)}" if sources not in (None, _MISSING) else ""))
+    for stage in as_list(value):
+        part = f"stage {format_value(get_field(stage, 'id'))}: {format_value(get_field(stage, 'content'))}"
+        sources = get_field(stage, "sources")
+        parts.append(part + (f" sources={format_value(sources)}" if sources not in (None, MISSING) else ""))
     return _SEP.join(parts)
 
 
@@ -101,62 +97,72 @@ def _chunk_field(name: str, value: object) -> str:
 
 
 def _render_chunk(event: object) -> list[str]:
-    chunk = _get(event, "chunk")
-    choices = _list(_get(chunk, "choices"))
-    fields = [f"choices={_fmt([_get(choice, 'index') for choice in choices])}"]
-    finish = {_get(c, "index"): _get(c, "finish_reason") for c in choices if _get(c, "finish_reason")}
+    chunk = get_field(event, "chunk")
+    choices = as_list(get_field(chunk, "choices"))
+    fields = [f"choices={format_value([get_field(choice, 'index') for choice in choices])}"]
+    finish = {
+        get_field(c, "index"): get_field(c, "finish_reason") for c in choices if get_field(c, "finish_reason")
+    }
     if finish:
-        fields.append(f"finish_reason={_fmt(finish)}")
-    usage = _get(chunk, "usage")
+        fields.append(f"finish_reason={format_value(finish)}")
+    usage = get_field(chunk, "usage")
     if usage is not None:
-        fields.append(f"usage=({_flat(usage)})")
+        fields.append(f"usage=({flat_fields(usage)})")
     return fields
 
 
 def _render_content_delta(event: object) -> list[str]:
-    fields = [f"delta={_fmt(_get(event, 'delta'))}", f"snapshot_len={_len(_get(event, 'snapshot'))}"]
-    return _with_optional(fields, "parsed", _get(event, "parsed"))
+    fields = [
+        f"delta={format_value(get_field(event, 'delta'))}",
+        f"snapshot_len={length_text(get_field(event, 'snapshot'))}",
+    ]
+    return _with_optional(fields, "parsed", get_field(event, "parsed"))
 
 
 def _render_content_done(event: object) -> list[str]:
-    return _with_optional([f"content={_fmt(_get(event, 'content'))}"], "parsed", _get(event, "parsed"))
+    return _with_optional(
+        [f"content={format_value(get_field(event, 'content'))}"], "parsed", get_field(event, "parsed")
+    )
 
 
 def _render_refusal_delta(event: object) -> list[str]:
-    return [f"delta={_fmt(_get(event, 'delta'))}", f"snapshot_len={_len(_get(event, 'snapshot'))}"]
+    return [
+        f"delta={format_value(get_field(event, 'delta'))}",
+        f"snapshot_len={length_text(get_field(event, 'snapshot'))}",
+    ]
 
 
 def _render_refusal_done(event: object) -> list[str]:
-    return [f"refusal={_fmt(_get(event, 'refusal'))}"]
+    return [f"refusal={format_value(get_field(event, 'refusal'))}"]
 
 
 def _render_arguments_delta(event: object) -> list[str]:
     fields = [
-        f"index={_fmt(_get(event, 'index'))}",
-        f"name={_fmt(_get(event, 'name'))}",
-        f"delta={_fmt(_get(event, 'arguments_delta'))}",
-        f"arguments_len={_len(_get(event, 'arguments'))}",
+        f"index={format_value(get_field(event, 'index'))}",
+        f"name={format_value(get_field(event, 'name'))}",
+        f"delta={format_value(get_field(event, 'arguments_delta'))}",
+        f"arguments_len={length_text(get_field(event, 'arguments'))}",
     ]
-    return _with_optional(fields, "parsed_arguments", _get(event, "parsed_arguments"))
+    return _with_optional(fields, "parsed_arguments", get_field(event, "parsed_arguments"))
 
 
 def _render_arguments_done(event: object) -> list[str]:
     fields = [
-        f"index={_fmt(_get(event, 'index'))}",
-        f"name={_fmt(_get(event, 'name'))}",
-        f"id={_fmt(_get(event, 'tool_call_snapshot_id'))}",
-        f"arguments={_fmt(_get(event, 'arguments'))}",
+        f"index={format_value(get_field(event, 'index'))}",
+        f"name={format_value(get_field(event, 'name'))}",
+        f"id={format_value(get_field(event, 'tool_call_snapshot_id'))}",
+        f"arguments={format_value(get_field(event, 'arguments'))}",
     ]
-    return _with_optional(fields, "parsed_arguments", _get(event, "parsed_arguments"))
+    return _with_optional(fields, "parsed_arguments", get_field(event, "parsed_arguments"))
 
 
 def _logprobs_delta(field: str) -> _Renderer:
     def render(event: object) -> list[str]:
-        tokens = _list(_get(event, field))
+        tokens = as_list(get_field(event, field))
         return [
-            f"tokens={_fmt([_get(t, 'token') for t in tokens])}",
-            f"logprobs={_fmt([_get(t, 'logprob') for t in tokens])}",
-            f"snapshot_len={_len(_get(event, 'snapshot'))}",
+            f"tokens={format_value([get_field(t, 'token') for t in tokens])}",
+            f"logprobs={format_value([get_field(t, 'logprob') for t in tokens])}",
+            f"snapshot_len={length_text(get_field(event, 'snapshot'))}",
         ]
 
     return render
@@ -164,21 +170,21 @@ def _logprobs_delta(field: str) -> _Renderer:
 
 def _logprobs_done(field: str) -> _Renderer:
     def render(event: object) -> list[str]:
-        return [f"tokens={_fmt([_get(t, 'token') for t in _list(_get(event, field))])}"]
+        return [f"tokens={format_value([get_field(t, 'token') for t in as_list(get_field(event, field))])}"]
 
     return render
 
 
 def _render_other(event: object) -> list[str]:
-    plain = _plain(event)
+    plain = plain_value(event)
     if not isinstance(plain, Mapping):
-        return [f"value={_fmt(plain)}"]
-    return [f"{key}={_fmt(value)}" for key, value in sorted(plain.items()) if key != "type"]
+        return [f"value={format_value(plain)}"]
+    return [f"{key}={format_value(value)}" for key, value in sorted(plain.items()) if key != "type"]
 
 
 def _with_optional(fields: list[str], name: str, value: object) -> list[str]:
-    if value is not None and value is not _MISSING:
-        fields.append(f"{name}={_fmt(value)}")
+    if value is not None and value is not MISSING:
+        fields.append(f"{name}={format_value(value)}")
     return fields
 
 
@@ -201,136 +207,38 @@ _RENDERERS: dict[str, _Renderer] = {
 
 
 def _render_completion(completion: object) -> list[str]:
-    lines = [f"  id={_fmt(_get(completion, 'id'))}{_SEP}model={_fmt(_get(completion, 'model'))}"]
-    for choice in _list(_get(completion, "choices")):
+    lines = [
+        f"  id={format_value(get_field(completion, 'id'))}{_SEP}model={format_value(get_field(completion, 'model'))}"
+    ]
+    for choice in as_list(get_field(completion, "choices")):
         lines.append(
-            f"  choice {_fmt(_get(choice, 'index'))}{_SEP}finish_reason={_fmt(_get(choice, 'finish_reason'))}"
+            f"  choice {format_value(get_field(choice, 'index'))}{_SEP}finish_reason={format_value(get_field(choice, 'finish_reason'))}"
         )
-        message = _get(choice, "message")
-        lines.append(f"    content={_fmt(_get(message, 'content'))}")
-        lines.append(f"    refusal={_fmt(_get(message, 'refusal'))}")
-        parsed = _get(message, "parsed")
-        if parsed is not None and parsed is not _MISSING:
-            lines.append(f"    parsed={_fmt(parsed)}")
-        for position, tool_call in enumerate(_list(_get(message, "tool_calls"))):
-            function = _get(tool_call, "function")
+        message = get_field(choice, "message")
+        lines.append(f"    content={format_value(get_field(message, 'content'))}")
+        lines.append(f"    refusal={format_value(get_field(message, 'refusal'))}")
+        parsed = get_field(message, "parsed")
+        if parsed is not None and parsed is not MISSING:
+            lines.append(f"    parsed={format_value(parsed)}")
+        for position, tool_call in enumerate(as_list(get_field(message, "tool_calls"))):
+            function = get_field(tool_call, "function")
             fields = [
                 f"    tool_call {position}",
-                f"id={_fmt(_get(tool_call, 'id'))}",
-                f"name={_fmt(_get(function, 'name'))}",
-                f"arguments={_fmt(_get(function, 'arguments'))}",
+                f"id={format_value(get_field(tool_call, 'id'))}",
+                f"name={format_value(get_field(function, 'name'))}",
+                f"arguments={format_value(get_field(function, 'arguments'))}",
             ]
             lines.append(
-                _SEP.join(_with_optional(fields, "parsed_arguments", _get(function, "parsed_arguments")))
+                _SEP.join(_with_optional(fields, "parsed_arguments", get_field(function, "parsed_arguments")))
             )
-        logprobs = _get(choice, "logprobs")
+        logprobs = get_field(choice, "logprobs")
         for part in ("content", "refusal"):
-            tokens = _get(logprobs, part)
-            if tokens is not None and tokens is not _MISSING:
-                lines.append(f"    logprobs.{part} tokens={_fmt([_get(t, 'token') for t in _list(tokens)])}")
-    usage = _get(completion, "usage")
-    if usage is not None and usage is not _MISSING:
-        lines.append(f"  usage {_flat(usage)}")
+            tokens = get_field(logprobs, part)
+            if tokens is not None and tokens is not MISSING:
+                lines.append(
+                    f"    logprobs.{part} tokens={format_value([get_field(t, 'token') for t in as_list(tokens)])}"
+                )
+    usage = get_field(completion, "usage")
+    if usage is not None and usage is not MISSING:
+        lines.append(f"  usage {flat_fields(usage)}")
     return lines
-
-
-# --- values ---------------------------------------------------------------------------------------
-
-
-def _get(obj: object, name: str) -> object:
-    """An attribute or mapping key, or ``_MISSING``; models and dicts read alike."""
-    if obj is None or obj is _MISSING:
-        return _MISSING
-    if isinstance(obj, Mapping):
-        return obj.get(name, _MISSING)
-    return getattr(obj, name, _MISSING)
-
-
-def _list(value: object) -> list[object]:
-    """A sequence field as a list; absent or ``None`` reads as empty."""
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return list(value)
-    return []
-
-
-def _len(value: object) -> str:
-    return str(len(value)) if isinstance(value, (str, list, tuple)) else _fmt(value)
-
-
-def _plain(value: object) -> object:
-    """Models and dataclasses as plain dicts and lists, for comparing values across implementations."""
-    if isinstance(value, pydantic.BaseModel):
-        return {key: _plain(item) for key, item in value.model_dump(mode="python").items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _flat(value: object) -> str:
-    """A nested model or dict as sorted ``a.b=1`` pairs, leaving out ``None`` fields."""
-    pairs: list[tuple[str, object]] = []
-
-    def walk(prefix: str, item: object) -> None:
-        if isinstance(item, Mapping):
-            for key, sub in item.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
-        elif item is not None:
-            pairs.append((prefix, item))
-
-    walk("", _plain(value))
-    return " ".join(f"{key}={_fmt(item)}" for key, item in sorted(pairs, key=lambda pair: pair[0]))
-
-
-def _fmt(value: object) -> str:
-    """A compact, deterministic, single-line rendering of a field value."""
-    if value is _MISSING:
-        return "<missing>"
-    if value is None or isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, Mapping):
-        items = sorted(value.items(), key=lambda item: str(item[0]))
-        return "{" + ", ".join(f"{_fmt(key)}: {_fmt(item)}" for key, item in items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_fmt(item) for item in value) + "]"
-    if isinstance(value, pydantic.BaseModel):
-        names = [*type(value).model_fields, *(value.model_extra or {})]
-        return _call(type(value).__name__, [(name, getattr(value, name, None)) for name in names])
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = [(field.name, getattr(value, field.name)) for field in dataclasses.fields(value)]
-        return _call(type(value).__name__, fields)
-    return f"<{type(value).__name__}>"
-
-
-def _call(name: str, fields: list[tuple[str, object]]) -> str:
-    return f"{name}(" + ", ".join(f"{key}={_fmt(item)}" for key, item in fields) + ")"
-
-
-_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _quote(text: str) -> str:
-    """Single-quoted and ASCII-only, so every value stays on one line whatever it holds."""
-    out = []
-    for char in text:
-        code = ord(char)
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif 0x20 <= code < 0x7F:
-            out.append(char)
-        elif code <= 0xFF:
-            out.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return "'" + "".join(out) + "'"
