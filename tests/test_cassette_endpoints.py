@@ -1,6 +1,6 @@
 """Cassettes beyond chat: any method and path records, replays in-process and over a socket, and reads well.
 
-The stand-in API (tests/standin.py) is stdlib ``http.server``, not the kit, so a
+The stand-in API (tests/support/standin.py) is stdlib ``http.server``, not the kit, so a
 recording made through it shows what the kit does with bytes it did not write.
 """
 
