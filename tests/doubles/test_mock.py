@@ -564,7 +564,7 @@ def test_a_fault_reply_reaches_the_client_as_the_sdk_error() -> None:
 
 def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
     # examples/ is documentation, so the suite runs it: a broken example is a failing test.
-    example = Path(__file__).parent.parent / "examples" / "test_common_uses.py"
+    example = Path(__file__).parents[2] / "examples" / "test_common_uses.py"
     pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=9)
