@@ -24,7 +24,7 @@ from writer_stream_testkit.cassettes.model import (
 )
 from writer_stream_testkit.errors import CassetteError, CassetteFormatError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def content(*labels: str) -> CassetteContent:
@@ -72,7 +72,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
         f"""
         import os, time
         from writer_stream_testkit.cassettes import files as cassette
-        from tests.test_cassette_io import content
+        from tests.cassettes.test_files import content
 
         def stuck_replace(src, dst):
             open({str(ready)!r}, "w").close()
@@ -268,7 +268,7 @@ def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) ->
         f"""
         import os, time
         from writer_stream_testkit.cassettes import files as cassette
-        from tests.test_cassette_io import content
+        from tests.cassettes.test_files import content
 
         def stuck_replace(src, dst):
             open({str(ready)!r}, "w").close()

@@ -47,7 +47,7 @@ from writer_stream_testkit.errors import (
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.wire.sse import ServerSentEvent, SSEDecoder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-audit-0000-1111"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 ELSEWHERE = "https://elsewhere.example.test"
@@ -423,7 +423,7 @@ SECOND_USER = textwrap.dedent(
     """
     import os, sys, tempfile
     from writer_stream_testkit.cassettes.files import update_cassette
-    from tests.test_cassette_audit import one_interaction
+    from tests.cassettes.test_cassette_audit import one_interaction
 
     tempfile.tempdir = sys.argv[1]
     os.setgid(65534)
