@@ -17,8 +17,8 @@ import pytest
 import writerai
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from siblings import load_test_file
 from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
-from test_cli import Background
 from writerai._models import construct_type  # what writerai.Stream turns each chunk into
 
 from writer_stream_testkit.cassettes.cassette import Cassette
@@ -38,6 +38,8 @@ from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.testing.snapshot import to_transcript
 from writer_stream_testkit.wire.stream_kinds import view_chunk
+
+Background = load_test_file("test_cli.py").Background
 
 WAIT = 20.0
 QUESTION = "What is the generic name for the drug Bavencio?"
