@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +87,6 @@ class Background:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate(timeout=WAIT)
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as server:
-        yield server
 
 
 def wait_for(condition: Any, what: str) -> None:

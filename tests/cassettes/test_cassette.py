@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chunks import compact_text_chunk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,17 +41,6 @@ from writer_stream_testkit.wire.call import Call
 URL = "https://api.writer.com/v1/chat"
 
 
-def chunk(text: str) -> str:
-    return json.dumps(
-        {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": {"content": text}}],
-        },
-        separators=(",", ":"),
-    )
-
-
 def call(body: dict[str, Any] | None = None, *, url: str = URL, method: str = "POST") -> Call:
     body = (
         {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hi"}], "stream": True}
@@ -73,7 +63,7 @@ def request(body: dict[str, Any] | None = None, *, url: str = URL) -> RecordedRe
 
 
 def sse_interaction(*texts: str, body: dict[str, Any] | None = None) -> Interaction:
-    reads = [(f"data: {chunk(t)}\n\n".encode(), 0.01 * (i + 1)) for i, t in enumerate(texts)]
+    reads = [(f"data: {compact_text_chunk(t)}\n\n".encode(), 0.01 * (i + 1)) for i, t in enumerate(texts)]
     reads.append((b"data: [DONE]\n\n", 0.01 * (len(texts) + 1)))
     response = RecordedResponse(
         status=200, headers=(("content-type", "text/event-stream"),), t=0.005, events=frame_stream(reads)
@@ -172,7 +162,7 @@ def test_written_cassette_is_readable_one_line_per_event() -> None:
     text = dump_cassette(content)
     assert text.startswith("# writer-stream-testkit cassette")
     assert "version: 1\n" in text
-    assert f"    - {{t: 0.01, data: '{chunk('Hello')}'}}\n" in text
+    assert f"    - {{t: 0.01, data: '{compact_text_chunk('Hello')}'}}\n" in text
     assert "    - {t: 0.03, data: '[DONE]'}\n" in text
     assert roundtrip(content) == content
 
@@ -272,7 +262,10 @@ def test_fast_replay_has_one_write_per_read_and_no_waits() -> None:
     plan = render_plan(sse_interaction("a", "b").response)
     assert plan.head_delay == 0
     assert [type(s) for s in plan.steps] == [Write, Write, Write]
-    assert plan.body() == f"data: {chunk('a')}\n\ndata: {chunk('b')}\n\ndata: [DONE]\n\n".encode()
+    assert (
+        plan.body()
+        == f"data: {compact_text_chunk('a')}\n\ndata: {compact_text_chunk('b')}\n\ndata: [DONE]\n\n".encode()
+    )
 
 
 def test_recorded_and_scaled_timing_reproduce_the_gaps() -> None:

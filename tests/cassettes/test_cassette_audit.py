@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import writerai
+from chunks import compact_text_chunk
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,17 +55,6 @@ ELSEWHERE = "https://elsewhere.example.test"
 URL = "https://api.writer.com/v1/chat"
 
 
-def chunk(text: str) -> str:
-    return json.dumps(
-        {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": {"content": text}}],
-        },
-        separators=(",", ":"),
-    )
-
-
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX users, modes and symlinks")
 
 
@@ -73,7 +63,7 @@ def one_interaction(url: str = "https://api.writer.com/v1/chat") -> CassetteCont
     request = RecordedRequest(
         method="POST", url=url, json={"messages": MESSAGES, "model": "palmyra-x5", "stream": True}
     )
-    reads = [(f"data: {chunk('Hello')}\n\n".encode(), 0.01), (b"data: [DONE]\n\n", 0.02)]
+    reads = [(f"data: {compact_text_chunk('Hello')}\n\n".encode(), 0.01), (b"data: [DONE]\n\n", 0.02)]
     response = RecordedResponse(
         status=200, headers=(("content-type", "text/event-stream"),), events=frame_stream(reads)
     )
@@ -450,6 +440,7 @@ def test_a_second_user_can_save_after_the_first(tmp_path: Path, monkeypatch: pyt
         second = subprocess.run(
             [sys.executable, "-c", SECOND_USER, str(tmp), str(theirs / "c.yaml")],
             cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "tests" / "support")},  # what this module imports
             capture_output=True,
             timeout=60,
         )
@@ -536,7 +527,7 @@ def _capture(content: str) -> Capture:
         content=body.encode(),
         status=200,
         response_headers=(("content-type", "text/event-stream"),),
-        reads=[(f"data: {chunk(content)}\n\n".encode(), 0.01), (b"data: [DONE]\n\n", 0.02)],
+        reads=[(f"data: {compact_text_chunk(content)}\n\n".encode(), 0.01), (b"data: [DONE]\n\n", 0.02)],
         complete=True,
         done=True,
         responded=True,
