@@ -248,7 +248,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "scripts.run": "scripts/test_chat.py",
     "scripts.steps": "scripts/test_chat.py",
     "testing.event_order": "testing/test_contract.py",
-    "wire.call": "cassettes/test_cassette.py",
     "wire.chunks": "client/test_client.py",
     "wire.construct": "wire/test_types.py",
     "wire.endpoints": "sdk/test_endpoints_doubles.py",

@@ -696,3 +696,22 @@ def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
     assert code == 0
     assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
     assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
+
+
+def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> None:
+    import httpx
+
+    from writer_stream_testkit import CompletionScript
+    from writer_stream_testkit.cli import _Cycle
+
+    scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
+    chat = {"model": "palmyra-x5", "messages": [], "stream": False}
+    answers = []
+    with FakeWriterServer(source=_Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
+        for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
+            body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
+            reply = client.post(path, json=body, timeout=5.0).json()
+            answers.append(
+                reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
+            )
+    assert answers == ["A", "C", "B", "A"]
