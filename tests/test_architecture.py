@@ -218,7 +218,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "cassettes.capture": "cassettes/test_cassette.py",
     "cassettes.dump": "cassettes/test_cassette.py",
     "cassettes.fast_load": "cassettes/test_load.py",
-    "cassettes.framing": "cassettes/test_cassette.py",
     "cassettes.matching": "cassettes/test_cassette.py",
     "cassettes.model": "cassettes/test_cassette.py",
     "cassettes.modes": "cassettes/test_cassette.py",
