@@ -34,7 +34,13 @@ CI = ROOT / ".ci"
 SDK2_TESTS = (
     "tests/sdk",
     "tests/client",
+    # Tests in the kit's own wings that also hold the SDK to its word; move them to tests/sdk
+    # (or split out their SDK-facing half) to leave this list folders only.
+    "tests/doubles/test_guard.py",
+    "tests/doubles/test_mistakes.py",
     "tests/integrations",
+    "tests/resilience/test_inject.py",
+    "tests/resilience/test_chaos.py",
 )
 
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import queue
 import shutil
-import signal
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from cliutil import WAIT, Background, run_cli, run_main
 from proxyutil import clear_proxy_environment, forward_proxy
 
 from writer_stream_testkit.cassettes import proxy as _proxy
@@ -24,7 +19,7 @@ from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.cassettes.modes import save_recorded
 from writer_stream_testkit.cassettes.proxy import RecordingProxy
-from writer_stream_testkit.cli import build_parser, main
+from writer_stream_testkit.cli import build_parser
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.scripts.chat import StreamScript
@@ -35,58 +30,6 @@ from writer_stream_testkit.wire.call import Call
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"
 BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
-WAIT = 20.0
-"""The most any one step here may take before the test fails instead of hanging."""
-
-
-def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "WRITER_API_KEY"}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "writer_stream_testkit.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        env=cli_env(),
-    )
-
-
-class Background:
-    """A long-running subcommand (serve, record): its URL from stdout's first line, stopped by SIGINT."""
-
-    def __init__(self, args: Sequence[str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "writer_stream_testkit.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(),
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        assert self.proc.stdout is not None
-        stdout = self.proc.stdout
-        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
-        try:
-            self.url = lines.get(timeout=WAIT).strip()
-        except queue.Empty:
-            self.proc.kill()
-            raise AssertionError(f"{args[0]} printed no URL within {WAIT} s") from None
-        assert self.url.startswith("http://127.0.0.1:"), self.proc.communicate(timeout=WAIT)
-
-    def stop(self) -> tuple[int, str]:
-        """SIGINT, as Ctrl-C would; returns the exit code and stderr."""
-        self.proc.send_signal(signal.SIGINT)
-        _, err = self.proc.communicate(timeout=WAIT)
-        return self.proc.returncode, err
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate(timeout=WAIT)
 
 
 def wait_for(condition: Any, what: str) -> None:
@@ -111,15 +54,6 @@ def stream_raw(url: str, body: Any = BODY, key: str = KEY) -> tuple[list[bytes],
                 pieces.append(piece)
                 times.append(time.perf_counter() - started)
     return pieces, times, response.status_code
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- help and usage errors ------------------------------------------------------------------------
@@ -665,7 +599,7 @@ def test_record_with_an_unreachable_upstream_reports_it_and_exits_1(tmp_path: Pa
 def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from writer_stream_testkit.cli import _finish
+    from writer_stream_testkit.cli._shared import finish
 
     class Broken:
         def take(self, call: Call) -> ResponsePlan:
@@ -673,7 +607,7 @@ def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
 
     with FakeWriterServer(source=Broken()) as server, httpx.Client(timeout=WAIT) as client:
         assert client.post(server.base_url + "/v1/chat", json=BODY).status_code == 500
-        code = _finish(server, "serve")
+        code = finish(server, "serve")
         server.reset()  # reported: leaving the block has nothing more to verify
     err = capsys.readouterr().err
     assert code == 1
@@ -684,34 +618,16 @@ def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
 def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from writer_stream_testkit.cli import _CassetteDirectory, _finish
+    from writer_stream_testkit.cli._shared import finish
+    from writer_stream_testkit.cli.serve import CassetteDirectory
 
     shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
-    directory = _CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
+    directory = CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
     with FakeWriterServer(source=directory) as server, httpx.Client(timeout=WAIT) as client:
         assert client.post(server.base_url + "/v1/chat", json={"other": 1}).status_code == 500
-        code = _finish(server, "serve")
+        code = finish(server, "serve")
         server.reset()
     err = capsys.readouterr().err
     assert code == 0
     assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
     assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
-
-
-def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> None:
-    import httpx
-
-    from writer_stream_testkit import CompletionScript
-    from writer_stream_testkit.cli import _Cycle
-
-    scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
-    chat = {"model": "palmyra-x5", "messages": [], "stream": False}
-    answers = []
-    with FakeWriterServer(source=_Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
-        for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
-            body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
-            reply = client.post(path, json=body, timeout=5.0).json()
-            answers.append(
-                reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
-            )
-    assert answers == ["A", "C", "B", "A"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from writer_stream_testkit import Call, StreamScript, script_events
+import pytest
+
+from writer_stream_testkit import Call, Fault, StreamScript, script_events
 from writer_stream_testkit.scripts.load import script_from_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +20,37 @@ def test_the_script_yaml_example_in_the_docs_loads_and_round_trips() -> None:
     script = StreamScript.from_yaml(block.group(1))
     assert StreamScript.from_yaml(script.to_yaml()) == script
     assert script_events(script).error is None
+
+
+def test_the_fault_yaml_example_uses_the_constructors_keys() -> None:
+    text = (ROOT / "docs" / "scripts.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if b.startswith("# faults in YAML"))
+    script = StreamScript.from_yaml(block)
+    expected = (
+        Fault.split(one_byte=True),
+        Fault.split_mid_utf8(),
+        Fault.keep_alive(every=1),
+        Fault.delay(first_byte=0.01),
+    )
+    assert script.faults == expected
+    # each comment names the Python call its line stands for
+    lines = [ln for ln in block.splitlines() if ln.startswith("- ") and "#" in ln]
+    for line, fault in zip(lines, expected, strict=True):
+        assert fault == eval(line.split("# ", 1)[1].split(":", 1)[0], {"Fault": Fault})
+    assert StreamScript.from_yaml(script.to_yaml()) == script
+    assert "one_byte: true" in script.to_yaml()
+    assert "split_mid_utf8" in script.to_yaml()
+
+
+def test_the_old_fault_keys_still_read() -> None:
+    old = "steps:\n- content: [a]\nfaults:\n- split: {sizes: [1]}\n- http_error: {status: 500, headers: [[x-a, b]]}\n"
+    assert StreamScript.from_yaml(old).faults == (
+        Fault.split(one_byte=True),
+        Fault.http_error(500, headers={"x-a": "b"}),
+    )
+    assert StreamScript.from_yaml("steps: []\nfaults:\n- split: {mid_crlf: true}\n").faults == (
+        Fault.split_mid_crlf(),
+    )
 
 
 def test_every_kind_of_script_yaml_in_the_docs_loads_and_round_trips() -> None:
@@ -79,3 +112,23 @@ def test_every_default_in_the_limits_table_is_the_value_in_the_code() -> None:
 
 def test_the_readme_links_the_limits() -> None:
     assert "(docs/limits.md)" in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_first_test_passes_as_written(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's path right after the Quick start: install, write the test shown, run pytest, one pass."""
+    text = (ROOT / "README.md").read_text()
+    _, rest = text.split("## Quick start", 1)[1].split("\n## ", 1)
+    assert rest.startswith("From `pip install` to a first passing test"), (
+        "the user's path follows the Quick start"
+    )
+    section = rest.split("\n## ", 1)[0]
+    assert "pip install" in section
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None
+    monkeypatch.delenv("WRITER_API_KEY", raising=False)
+    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    pytester.makepyfile(test_first=block.group(1))
+    pytester.runpytest().assert_outcomes(passed=1)

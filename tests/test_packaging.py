@@ -22,6 +22,15 @@ def test_docs_lists_the_documents(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for name in ("cassettes", "scripts", "deviations", "ARCHITECTURE"):
         assert f"writer-stream-testkit docs {name}" in out
+    assert out.splitlines()[1] == "  writer-stream-testkit docs README", (
+        "the README first: where a user starts"
+    )
+
+
+@pytest.mark.parametrize("name", ["README", "readme", "README.md"])
+def test_docs_prints_the_readme(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    assert main(["docs", name]) == 0
+    assert capsys.readouterr().out == (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_docs_prints_one(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,7 +49,7 @@ def test_an_unknown_document_is_a_usage_error_listing_the_real_ones(
 
 def test_every_pointer_to_a_document_names_one_that_ships() -> None:
     """Messages and files a user sees point at `writer-stream-testkit docs NAME`, and NAME exists."""
-    shipped = {p.stem for p in docs_directory().glob("*.md")}
+    shipped = {p.stem for p in docs_directory().glob("*.md")} | {"README"}
     package = Path(writer_stream_testkit.__file__).parent
     named = set()
     for path in package.rglob("*.py"):
@@ -69,6 +78,7 @@ def test_the_wheel_carries_the_license_and_the_documents(tmp_path: Path) -> None
         license_name = next(n for n in names if n.endswith("/licenses/LICENSE"))
         assert "Apache License" in archive.read(license_name).decode()
         assert "writer_stream_testkit/docs/cassettes.md" in names
+        assert "writer_stream_testkit/docs/README.md" in names
         metadata = archive.read(next(n for n in names if n.endswith("/METADATA"))).decode()
         archive.extractall(tmp_path / "site")
     assert "License-Expression: Apache-2.0" in metadata
@@ -84,3 +94,13 @@ def test_the_wheel_carries_the_license_and_the_documents(tmp_path: Path) -> None
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == (ROOT / "docs" / "cassettes.md").read_text(encoding="utf-8")
+    readme = subprocess.run(
+        [sys.executable, "-m", "writer_stream_testkit.cli", "docs", "README"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert readme.returncode == 0, readme.stderr
+    assert readme.stdout == (ROOT / "README.md").read_text(encoding="utf-8")

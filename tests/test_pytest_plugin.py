@@ -418,7 +418,7 @@ def test_cassette_dir_flag_beats_ini(project: pytest.Pytester) -> None:
     project.runpytest("--writer-cassette-dir=flag").assert_outcomes(passed=1)
 
 
-# --- precedence: marker > command line > ini ---------------------------------------------------------
+# --- precedence: marker > command line > writer_cassette_config > ini ---------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -471,6 +471,85 @@ def test_replay_timing_and_upstream_options(project: pytest.Pytester) -> None:
         "--writer-upstream=http://flag.invalid",
         "--expected=0.5,http://flag.invalid",
     ).assert_outcomes(passed=2)
+
+
+def test_writer_cassette_config_supplies_every_cassettes_defaults_in_its_scope(
+    project: pytest.Pytester,
+) -> None:
+    project.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def writer_cassette_config():
+            return {"meta": {"from": "conftest"}, "allow_playback_repeats": True, "record_mode": "once"}
+        """
+    )
+    write_tests(
+        project,
+        """
+        def test_conftest_defaults(writer_cassette):
+            assert writer_cassette.meta == {"from": "conftest"}
+            assert writer_cassette.allow_playback_repeats is True
+
+        @pytest.mark.writer_cassette(meta={"from": "marker"})
+        def test_marker_overrides(writer_cassette):
+            assert writer_cassette.meta == {"from": "marker"}
+            assert writer_cassette.allow_playback_repeats is True
+
+        def test_the_flag_beats_the_config(writer_cassette, request):
+            # the config's "once" unless the command line says otherwise
+            assert writer_cassette.record_mode == (request.config.getoption("writer_record_mode") or "once")
+
+        def test_the_server_uses_it_too(writer_server):
+            assert writer_server.cassette is None  # no marker: no cassette, whatever the config says
+        """,
+    )
+    project.makepyfile(
+        test_module_level="""
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def writer_cassette_config():
+            return {"meta": {"from": "module"}}
+
+        @pytest.mark.writer_cassette(record_mode="none")
+        def test_module_overrides_conftest(writer_cassette):
+            assert writer_cassette.meta == {"from": "module"}
+            assert writer_cassette.allow_playback_repeats is False
+        """
+    )
+    project.runpytest().assert_outcomes(passed=5)
+    result = project.runpytest("--writer-record-mode=none", "-k", "flag_beats")
+    result.assert_outcomes(passed=1)
+
+
+def test_writer_cassette_config_typos_fail_naming_the_fixture(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def writer_cassette_config():
+            return {"record_mod": "once"}
+        """
+    )
+    write_tests(
+        project,
+        """
+        def test_typo(writer_cassette):
+            pass
+        """,
+    )
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "The writer_cassette_config fixture (for test_app.py::test_typo) passed an option Cassette does not "
+            "take: 'record_mod' (did you mean 'record_mode'?). The keys of its dict go straight to Cassette(...)*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
 
 
 def test_marker_kwargs_go_straight_to_cassette(project: pytest.Pytester) -> None:
@@ -546,7 +625,7 @@ def test_a_misspelt_marker_keyword_fails_once_suggesting_the_option(project: pyt
     out = result.stdout.str()
     valid = (
         "path, record_mode, match_on, ignore_fields, matchers, allow_playback_repeats, redact, "
-        "redact_headers, api_key, timing, upstream, base_url, ignore_hosts, meta, assert_all_played"
+        "redact_headers, api_key, timing, upstream, base_url, ignore_hosts, meta, assert_all_played, history"
     )
     # Once in the error report; the short summary may repeat it (untruncated when CI is set).
     report = out.split("short test summary info")[0]
@@ -596,9 +675,10 @@ def test_unexpected_request_fails_naming_the_request(project: pytest.Pytester) -
         """,
     )
     result = project.runpytest()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1)  # the test's own failure, not "passed" plus a teardown error
     out = result.stdout.str()
-    assert "ERROR at teardown of test_forgot_reply" in out
+    report = out.split("_ test_forgot_reply _")[1]
+    assert report.split("\n", 2)[1].startswith("UnexpectedRequestError: 1 request had no matching reply")
     assert "UnexpectedRequestError" in out
     assert "nobody expects this" in out
     assert "palmyra-x5" in out
@@ -613,13 +693,43 @@ def test_unused_replies_fail_listing_them(project: pytest.Pytester) -> None:
         """,
     )
     result = project.runpytest()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*UnusedRepliesError: 1 queued reply was never requested:*", "*never sent*", "*Make the requests*"]
     )
-    teardown = result.stdout.str().split("ERROR at teardown of test_never_calls")[1]
-    assert teardown.split("\n", 2)[1].startswith("UnusedRepliesError: 1 queued reply was never requested")
-    assert "def writer_mock" not in teardown, "a teardown verdict shows its message, not the fixture's source"
+    report = result.stdout.str().split("_ test_never_calls _")[1]
+    assert report.split("\n", 2)[1].startswith("UnusedRepliesError: 1 queued reply was never requested")
+    assert "def writer_mock" not in report, "the verdict shows its message, not the plugin's source"
+    assert "ERROR at teardown" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_verdict_fails_the_test_it_belongs_to_once(project: pytest.Pytester, workers: list[str]) -> None:
+    write_tests(
+        project,
+        """
+        def test_unused(writer_server):
+            writer_server.reply(StreamScript().content("never sent").finish())
+
+        def test_unused_mock(writer_mock):
+            writer_mock.reply(StreamScript().content("never sent either").finish())
+
+        def test_fine(writer_mock):
+            writer_mock.reply(StreamScript().content("Hi").finish())
+            assert ask(writerai.Writer(), "hi")[1] == "Hi"
+        """,
+    )
+    result = project.runpytest(*workers)
+    result.assert_outcomes(passed=1, failed=2)  # no errors: each verdict is its own test's failure
+    out = result.stdout.str()
+    assert "ERROR" not in out
+    for name in ("test_unused", "test_unused_mock"):
+        report = out.split(f"_ {name} _")[1]
+        lines = [
+            line for line in report.splitlines()[1:] if not line.startswith("[gw")
+        ]  # xdist's worker line
+        assert lines[0].startswith("UnusedRepliesError: 1 queued reply was never requested:")
+    result.stdout.fnmatch_lines(["FAILED test_app.py::test_unused - UnusedRepliesError: 1 queued reply*"])
 
 
 def test_cassette_miss_names_the_file_and_the_option(project: pytest.Pytester) -> None:

@@ -1,4 +1,4 @@
-"""writer-stream-testkit: test the code that streams from the Writer chat API.
+"""writer-stream-testkit: test the code that calls the Writer API (chat, completions, questions, applications, any endpoint), streaming or not.
 
 The public names are listed in ``__all__``; everything else is private.
 """
@@ -25,6 +25,7 @@ from .errors import (
     InternalServerError,
     LengthFinishReasonError,
     MalformedChunkError,
+    NetworkBlockedError,
     NotAnEventStreamError,
     NotFoundError,
     PermissionDeniedError,
@@ -32,6 +33,7 @@ from .errors import (
     RedactionWarning,
     ReplyError,
     ScriptError,
+    SlowRetryWarning,
     StreamContractError,
     StreamErrorEvent,
     TestkitError,
@@ -62,6 +64,7 @@ from .helpers.streaming import (
     ChatCompletionStream,
     ChatCompletionStreamManager,
 )
+from .resilience.chaos import Chaos
 from .scripts.application import ApplicationScript
 from .scripts.chat import StreamScript
 from .scripts.completion import CompletionScript
@@ -95,6 +98,7 @@ __all__ = [
     "CassetteFormatError",
     "CassetteMissError",
     "CassetteRecordError",
+    "Chaos",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatCompletionStream",
@@ -119,6 +123,7 @@ __all__ = [
     "LogprobsRefusalDoneEvent",
     "MalformedChunkError",
     "NotAnEventStreamError",
+    "NetworkBlockedError",
     "NotFoundError",
     "ParsedChatCompletion",
     "PermissionDeniedError",
@@ -130,6 +135,7 @@ __all__ = [
     "ReplyError",
     "SSEDecoder",
     "ScriptError",
+    "SlowRetryWarning",
     "ScriptRun",
     "ServerSentEvent",
     "Stream",

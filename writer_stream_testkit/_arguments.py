@@ -18,7 +18,9 @@ from .helpers.parsing import type_to_response_format_param, validate_input_tools
 
 __all__ = [
     "BODY_ORDER",
+    "PLAIN",
     "REQUIRED",
+    "UNTYPED_KEYS",
     "ChatParams",
     "chat_body",
     "check_chat_call",
@@ -27,6 +29,7 @@ __all__ = [
     "given_tools",
     "parse_arguments",
     "stream_arguments",
+    "without_markers",
 ]
 
 
@@ -128,10 +131,48 @@ BODY_ORDER = (
 """The body keys in the order the SDK writes them, so our request bytes equal its own."""
 
 
+UNTYPED_KEYS = frozenset({"parameters", "json_schema", "value"})
+"""Keys whose values writerai's request types leave free-form (a function tool's JSON-schema
+``parameters``, ``response_format.json_schema``, ``tool_choice.value``): it strips no marker
+inside them, so one there fails to encode, as it does in writerai."""
+
+
+PLAIN = frozenset({str, int, float, bool, type(None)})
+"""Types that are never a marker and hold nothing: the walk below passes them by at once."""
+
+
+def without_markers(value: object) -> object:
+    """``value`` with every mapping entry holding a "leave it out" marker left out, at any depth.
+
+    writerai's request transform does this wherever its TypedDicts reach (a message's
+    ``name``, a tool's ``description``, ``stream_options``' fields), but not inside the
+    free-form values of :data:`UNTYPED_KEYS`, nor to list items. Iterables other than
+    strings, mappings and models (a generator of tools) are read once, into a list.
+    """
+    kind = type(value)
+    if kind in PLAIN:
+        return value
+    if kind is dict or isinstance(value, Mapping):
+        return {
+            key: item if key in UNTYPED_KEYS else without_markers(item)
+            for key, item in cast("Mapping[str, object]", value).items()
+            if type(item) in PLAIN or not is_left_out(item)
+        }
+    if kind is list or kind is tuple:
+        return [without_markers(item) for item in cast("Iterable[object]", value)]
+    if isinstance(value, (bytes, bytearray)) or hasattr(value, "model_dump"):
+        return value
+    if isinstance(value, Iterable):
+        return [without_markers(item) for item in value]
+    return value
+
+
 def chat_body(params: ChatParams, response_format: object, stream: object) -> dict[str, object]:
-    """The JSON body in the SDK's key order, with left-out fields left out."""
+    """The JSON body in the SDK's key order, with left-out fields left out (nested ones too)."""
     given: Mapping[str, object] = {**params, "response_format": response_format, "stream": stream}
-    return {key: given[key] for key in BODY_ORDER if key in given and not is_left_out(given[key])}
+    return {
+        key: without_markers(given[key]) for key in BODY_ORDER if key in given and not is_left_out(given[key])
+    }
 
 
 def given_tools(params: ChatParams) -> list[Mapping[str, Any]]:
@@ -166,15 +207,26 @@ def stream_arguments(
 
 
 def parse_arguments(
-    response_format: type[Any] | Mapping[str, Any], params: ChatParams
-) -> tuple[ChatParams, Mapping[str, Any]]:
+    response_format: object, params: ChatParams
+) -> tuple[ChatParams, Mapping[str, Any] | NotGiven]:
     """``chat.parse``'s request parameters and the body's ``response_format``, as writerai's ``parse``.
 
     The tools must be strict function tools (checked before anything is sent), and the
-    class is sent as its strict JSON schema.
+    class is sent as its strict JSON schema. writerai's ``omit`` / ``NOT_GIVEN`` send no
+    schema (and parse nothing), as there; ``None`` is refused before sending, where
+    writerai fails with a bare ``TypeError`` from ``issubclass``.
     """
     params = params.copy()
     if "tools" in params and not is_left_out(params["tools"]):
         params["tools"] = given_tools(params)
     validate_input_tools(given_tools(params))
-    return params, cast("Mapping[str, Any]", type_to_response_format_param(response_format))
+    if is_left_out(response_format):
+        return params, NOT_GIVEN
+    if response_format is None:
+        raise TypeError(
+            "Unsupported response_format None; pass a pydantic model, a pydantic dataclass or a "
+            "response_format dict."
+        )
+    return params, cast(
+        "Mapping[str, Any]", type_to_response_format_param(cast("type[Any]", response_format))
+    )

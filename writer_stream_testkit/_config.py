@@ -233,7 +233,10 @@ class BaseWriter(Generic[HttpT]):
         changes between attempts, as in the SDK.
         """
         extra_body = params.get("extra_body")
-        content = encode_body({**body, **extra_body} if extra_body else body)
+        fields = {**body, **extra_body} if extra_body else body
+        # As writerai merges extra_body: a top-level marker there leaves that key out (one of the
+        # body's too); one nested deeper is refused by the encoder, as in writerai.
+        content = encode_body({key: value for key, value in fields.items() if not is_left_out(value)})
         extra_headers = params.get("extra_headers") or {}
         merged = {**self._default_headers(), **extra_headers}
         # writerai's `omit` as a header's value removes that header (a default one too).

@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 import anyio
 import httpx
@@ -51,7 +51,7 @@ from ._response import (
 )
 from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
 from ._streams import AsyncStream, Stream
-from .helpers.parsing import parse_chat_completion
+from .helpers.parsing import format_or_none, parse_chat_completion
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 if TYPE_CHECKING:
@@ -349,12 +349,15 @@ def _parse_call(
         params,
         method,
         ("model", "messages", "response_format"),
-        also=() if is_left_out(response_format) else ("response_format",),
+        # Only the kit's own default is "not passed": writerai's markers are given (and left out).
+        also=() if response_format is NOT_GIVEN else ("response_format",),
         refused=("stream_options",),
     )
-    params, body_format = parse_arguments(cast("type[Any]", response_format), params)
+    params, body_format = parse_arguments(response_format, params)
     finish = functools.partial(
-        parse_chat_completion, response_format=response_format, input_tools=given_tools(params)
+        parse_chat_completion,
+        response_format=format_or_none(response_format),
+        input_tools=given_tools(params),
     )
     return _call(
         client,

@@ -36,10 +36,12 @@ The second are the kit's own: mistakes a user fixes in their test subclass
     ├── UnexpectedRequestError (AssertionError) a request arrived with no reply queued
     ├── UnusedRepliesError (AssertionError)  replies were queued but never requested
     ├── ReplyError (AssertionError)          a queued reply failed to answer (a computed reply raised)
-    └── StreamContractError (AssertionError) an event sequence breaks a stream rule
+    ├── StreamContractError (AssertionError) an event sequence breaks a stream rule
+    └── NetworkBlockedError (OSError, AssertionError) a socket to a host --writer-block-network refuses
 
     UserWarning
-    └── RedactionWarning                     a secret a recording cannot scrub (a key too short)
+    ├── RedactionWarning                     a secret a recording cannot scrub (a key too short)
+    └── SlowRetryWarning                     a 429 with no retry wait: the SDK backs off ~1 s per retry
 """
 
 from __future__ import annotations
@@ -69,12 +71,14 @@ __all__ = [
     "LengthFinishReasonError",
     "MalformedChunkError",
     "NotAnEventStreamError",
+    "NetworkBlockedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "RedactionWarning",
     "ReplyError",
     "ScriptError",
+    "SlowRetryWarning",
     "StreamContractError",
     "StreamErrorEvent",
     "TestkitError",
@@ -290,3 +294,19 @@ class StreamContractError(TestkitError, AssertionError):
 
 class RedactionWarning(UserWarning):
     """A recording may keep a secret redaction cannot find: a key shorter than the scrubbed minimum."""
+
+
+class NetworkBlockedError(TestkitError, OSError, AssertionError):
+    """A socket tried to reach a host that ``--writer-block-network`` refuses (any host but this machine).
+
+    An ``OSError`` too, as a refused ``connect`` is, so ``socket.create_connection``
+    closes the socket and clients wrap it as they wrap any failed connection.
+    """
+
+
+class SlowRetryWarning(UserWarning):
+    """A queued 429 gives no retry wait, so ``writerai`` sleeps its own backoff (about 1, 2, 4 ... s) per retry.
+
+    A warning, not an error: the wait may be what the test is about. With
+    ``filterwarnings = error`` expect it with ``pytest.warns(SlowRetryWarning)``.
+    """

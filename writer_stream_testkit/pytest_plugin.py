@@ -7,14 +7,23 @@ harmless: the second registration is skipped. It only wires pytest to
 the library's objects (``WriterMock``, ``FakeWriterServer``, ``Cassette``,
 ``WriterSnapshotExtension``) and keeps no logic of its own.
 
-Settings, strongest first: the marker's keyword arguments (they are
-``Cassette(...)``'s own), then the command line, then the ini file.
+Cassette settings, strongest first: the marker's keyword arguments (they are
+``Cassette(...)``'s own), the command line, the ``writer_cassette_config``
+fixture, then the ini file; ``cassettes/settings.py`` holds that order.
 
-Strictness follows the library: when a test passes, each fixture verifies its
-double at teardown (an unexpected request, an unused reply or a cassette miss
-fails there). When the test itself fails, teardown does not verify, so the
-test's own failure is the one reported; what the double saw is appended to that
-failure as a ``writer-stream-testkit`` section instead.
+Strictness follows the library: when a test's body passes, the doubles it used
+are verified before its result is reported (an unexpected request, an unused
+reply or a cassette miss fails the test itself, with the kit's message first,
+not "passed" plus a teardown error); teardown verifies again for what only
+stopping can find. When the test itself fails, nothing is verified on top, so
+the test's own failure is the one reported; what the double saw is appended to
+that failure as a ``writer-stream-testkit`` section instead.
+
+No real request by accident: while a double runs, a request to the real Writer
+API fails at once (``doubles/guard.py``), and ``writer_server`` points
+``WRITER_BASE_URL`` at its server for the test and its subprocesses.
+``--writer-block-network`` refuses every host but this machine, as
+pytest-recording's ``--block-network`` does.
 
 API key: ``writerai.Writer()`` refuses to start without ``WRITER_API_KEY``.
 When it is unset, ``writer_mock``, ``writer_server`` and a replay-only
@@ -24,7 +33,6 @@ called). A cassette that may record gets no dummy: recording needs the real key.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 import re
@@ -39,10 +47,13 @@ from .cassettes.cassette import Cassette
 from .cassettes.model import RECORD_MODES, Timing
 from .cassettes.modes import check_record_mode, decide
 from .cassettes.proxy import RecordingProxy
+from .cassettes.settings import CassetteSettings
 from .cassettes.timing import parse_timing
+from .doubles.guard import guard
 from .doubles.mock import DEFAULT_BASE_URL, WriterMock
 from .doubles.server import FakeWriterServer
-from .errors import CassetteMissError, ScriptError, TestkitError, UnexpectedRequestError
+from .errors import CassetteMissError, ReplyError, ScriptError, TestkitError, UnexpectedRequestError
+from .resilience import plugin as resilience
 from .testing.snapshot import WriterSnapshotExtension
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
@@ -51,6 +62,7 @@ DUMMY_API_KEY = "writer-stream-testkit-dummy-key"
 """The ``WRITER_API_KEY`` the fixtures set when it is unset and no request can reach the real API."""
 
 _MARKER = "writer_cassette"
+_BLOCK_MARKER = "writer_block_network"
 _SECTION = "writer-stream-testkit"
 
 
@@ -61,6 +73,8 @@ class _Double(Protocol):
 _FAILED = pytest.StashKey[bool]()
 _DOUBLES = pytest.StashKey[list[tuple[str, _Double]]]()
 _HINTS = pytest.StashKey[list[str]]()
+_VERIFIED = pytest.StashKey[bool]()
+_REFUSED_FROM = pytest.StashKey[int]()
 
 _OPTIONS: dict[str, tuple[str, str]] = {
     # ini key: (command-line flag, help)
@@ -98,6 +112,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Extra regular expressions redacted from every cassette the plugin records (one per line).",
         default=[],
     )
+    group.addoption(
+        "--writer-block-network",
+        dest="writer_block_network",
+        action="store_true",
+        default=None,
+        help="Refuse every connection to a host that is not this machine (pytest-recording's --block-network); "
+        "requests the Writer SDK makes fail at once, naming the host. Ini key: writer_block_network.",
+    )
+    parser.addini(
+        "writer_block_network",
+        type="bool",
+        help="Refuse every connection to a host that is not this machine (see --writer-block-network).",
+        default=False,
+    )
+    parser.addini(
+        "writer_allowed_hosts",
+        type="linelist",
+        help="Hosts --writer-block-network still lets through, one per line (loopback is always allowed).",
+        default=[],
+    )
     parser.addini(
         "writer_base_urls",
         type="linelist",
@@ -105,6 +139,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(https://api.writer.com and WRITER_BASE_URL are always answered).",
         default=[],
     )
+    resilience.add_options(parser)
 
 
 # The names this module is registered under: the pytest11 entry point's, and its own when a
@@ -128,10 +163,16 @@ def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    resilience.configure(config)
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(path=None, **options): use a cassette for this test; the path is relative to the "
         "cassette directory, and keyword arguments are Cassette options (record_mode=..., timing=..., ...).",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{_BLOCK_MARKER}(allowed_hosts=()): refuse every host but this machine (and allowed_hosts) in this "
+        "test, as --writer-block-network does for every test.",
     )
     # Bad settings stop the run at once, naming the option, instead of failing every test.
     mode = _setting(config, "writer_record_mode")
@@ -158,6 +199,67 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """Hold ``--writer-block-network`` for the whole test, fixtures included; keep its refusals its own.
+
+    The refusals a test caused are forgotten when it ends, so a test that runs
+    pytest inside itself (pytester) is not failed by its inner tests' refusals.
+    """
+    item.stash[_REFUSED_FROM] = len(guard.refused)
+    config = item.config
+    marker = item.get_closest_marker(_BLOCK_MARKER)
+    allowed = [
+        *config.getini("writer_allowed_hosts"),
+        *(marker.kwargs.get("allowed_hosts", ()) if marker else ()),
+    ]
+    try:
+        if (
+            marker
+            or config.getoption("writer_block_network", default=None)
+            or config.getini("writer_block_network")
+        ):
+            with guard.block(allowed):
+                return (yield)
+        return (yield)
+    finally:
+        guard.forget(since=item.stash[_REFUSED_FROM])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Verify the test's doubles as its body ends, so their verdict fails the test itself.
+
+    Verified at teardown instead, an unused reply would read "1 passed, 1 error".
+    Teardown verifies again (stopping a double may find more), without repeating
+    what was found here.
+    """
+    result = yield
+    refused = guard.refused[item.stash.get(_REFUSED_FROM, 0) :]
+    item.stash[_VERIFIED] = True
+    problems: list[str] = []
+    if refused:
+        listed = "".join(f"\n  - {line}" for line in refused)
+        problems.append(
+            f"{len(refused)} request{'s' if len(refused) != 1 else ''} tried to leave the test and "
+            f"{'were' if len(refused) != 1 else 'was'} refused:{listed}\nPoint the client at a double "
+            "(writer_server.base_url, writer_mock) or record with a cassette; the client's error says which."
+        )
+    first: AssertionError | None = None
+    for name, double in item.stash.get(_DOUBLES, []):
+        try:
+            double.verify()
+        except AssertionError as problem:
+            first = first or problem
+            problems.append(f"{name}: {problem}" if len(item.stash.get(_DOUBLES, [])) > 1 else str(problem))
+    if len(problems) == 1 and first is not None:
+        raise first  # the double's own error, as it raised it
+    if problems:
+        kind = type(first) if first is not None and not refused else UnexpectedRequestError
+        raise kind("\n\n".join(problems))
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Put the kit's own verdict where a reader looks first.
 
@@ -166,26 +268,62 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     and a teardown verdict is its message alone, not the fixture's source.
     """
     report = yield
-    if report.when == "call" and report.failed:
+    if report.when == "call" and report.failed and item.stash.get(_VERIFIED, False) and _is_verdict(call):
+        item.stash[_FAILED] = True
+        assert call.excinfo is not None
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    elif report.when == "call" and report.failed:
         item.stash[_FAILED] = True
         causes = []
         for name, double in item.stash.get(_DOUBLES, []):
             try:
                 double.verify()
-            except (UnexpectedRequestError, CassetteMissError) as problem:
+            except (UnexpectedRequestError, CassetteMissError, ReplyError) as problem:
                 # a request the double could not answer is most likely why the test failed
                 causes.append(f"{_SECTION}: {name} saw: {type(problem).__name__}: {problem}")
             except (AssertionError, RuntimeError) as problem:
                 report.sections.append((f"{_SECTION}: {name} also saw", str(problem)))
+        causes.extend(_flat_question_read_as_data(item, call))
         if causes and report.longrepr is not None:
             report.longrepr = "\n\n".join([*causes, f"The test failed with:\n{report.longrepr}"])
         for hint in item.stash.get(_HINTS, []):
             report.sections.append((f"{_SECTION}: hint", hint))
-    elif report.when == "teardown" and report.failed and call.excinfo is not None:
-        verdict = call.excinfo.value
-        if isinstance(verdict, TestkitError) and isinstance(verdict, AssertionError):
-            report.longrepr = f"{type(verdict).__name__}: {verdict}"
+    elif report.when == "teardown" and report.failed and _is_verdict(call):
+        assert call.excinfo is not None
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
     return report
+
+
+def _flat_question_read_as_data(item: pytest.Item, call: pytest.CallInfo[None]) -> list[str]:
+    """Explain ``chunk.data.answer`` on a Knowledge Graph question chunk, the one mistake no double can see.
+
+    Writer's API (and ``QuestionScript``'s default ``shape="flat"``) sends each chunk as the
+    ``Question`` itself; ``writerai``'s ``QuestionResponseChunk`` declares it wrapped as
+    ``{"data": Question}``, so ``chunk.data`` is ``None`` and ``chunk.data.answer`` raises.
+    """
+    error = call.excinfo.value if call.excinfo is not None else None
+    if not isinstance(error, AttributeError) or "'NoneType' object has no attribute" not in str(error):
+        return []
+    asked = any(
+        getattr(c, "path", "").endswith("/v1/graphs/question")
+        for _, double in item.stash.get(_DOUBLES, [])
+        for c in getattr(double, "calls", [])
+    )
+    if not asked:
+        return []
+    return [
+        f"{_SECTION}: this test asked a Knowledge Graph question and then read an attribute of None "
+        f"({error}). Each streamed question chunk is the Question itself, as Writer's API sends it: read "
+        "chunk.answer (and chunk.sources ...), not chunk.data.answer; writerai's QuestionResponseChunk "
+        "declares a {'data': Question} wrapper the API does not send, so chunk.data is None. To test code "
+        "that reads chunk.data, queue QuestionScript(shape='spec')."
+    ]
+
+
+def _is_verdict(call: pytest.CallInfo[None]) -> bool:
+    """Whether ``call`` failed with the kit's own verdict (shown as its message alone, no traceback)."""
+    verdict = call.excinfo.value if call.excinfo is not None else None
+    return isinstance(verdict, TestkitError) and isinstance(verdict, AssertionError)
 
 
 # --- settings -------------------------------------------------------------------------------------
@@ -233,8 +371,7 @@ def cassette_path_for(item: pytest.Item, cassette_dir: Path | None = None) -> Pa
     return base / test_file.stem / f"{name}.yaml"
 
 
-def _make_cassette(request: pytest.FixtureRequest) -> Cassette:
-    config = request.config
+def _make_cassette(request: pytest.FixtureRequest, config_fixture: Any) -> Cassette:
     node = request.node
     marker = node.get_closest_marker(_MARKER)
     args: tuple[Any, ...] = marker.args if marker else ()
@@ -246,55 +383,47 @@ def _make_cassette(request: pytest.FixtureRequest) -> Cassette:
             pytrace=False,
         )
     explicit = options.pop("path", None) or (args[0] if args else None)
-    _check_marker_options(node, options)
-    cassette_dir = _cassette_dir(config)
+    settings = _settings(request.config, options, config_fixture)
+    problem = settings.check(
+        [name for name in inspect.signature(Cassette).parameters if name != "path"],
+        marker=f"@pytest.mark.{_MARKER} on {node.nodeid}",
+        config=f"The writer_cassette_config fixture (for {node.nodeid})",
+    )
+    if problem is not None:
+        raise pytest.fail.Exception(problem, pytrace=False) from None
+    cassette_dir = _cassette_dir(request.config)
     if explicit is None:
         path = cassette_path_for(node, cassette_dir)
     else:
         given = Path(os.fspath(explicit))
         base = cassette_dir if cassette_dir is not None else Path(str(node.path)).parent / "cassettes"
         path = given if given.is_absolute() else base / given
-    # The marker's keywords beat the command line, which beats the ini file (both read by _setting).
-    for option, ini in (("record_mode", "writer_record_mode"), ("upstream", "writer_upstream")):
-        value = _setting(config, ini)
-        if value is not None:
-            options.setdefault(option, value)
-    timing = _setting(config, "writer_replay_timing")
-    if timing is not None:
-        options.setdefault("timing", _parse_timing(timing))
-    patterns = list(config.getini("writer_redact_patterns"))
-    if patterns:
-        options["redact"] = [*patterns, *options.get("redact", ())]
-    problem: str | None = None
     try:
-        return Cassette(path, **options)
-    except TypeError as error:
-        problem = (
-            f"@pytest.mark.{_MARKER} on {node.nodeid} passed an option Cassette does not take ({error}). "
-            "The marker's keyword arguments go straight to Cassette(...); see its signature."
-        )
-    except ValueError as error:
+        return Cassette(path, **settings.options())
+    except (TypeError, ValueError) as error:
         problem = f"The cassette for {node.nodeid} is misconfigured: {error}"
     raise pytest.fail.Exception(problem, pytrace=False) from None
 
 
-def _check_marker_options(node: pytest.Item, options: dict[str, Any]) -> None:
-    """Fail once, naming the test, for a marker keyword ``Cassette`` does not take (a typo, usually)."""
-    valid = [name for name in inspect.signature(Cassette).parameters if name != "path"]
-    unknown = [name for name in options if name not in valid]
-    if not unknown:
-        return
-    parts = []
-    for name in unknown:
-        close = difflib.get_close_matches(name, valid, n=1)
-        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    noun = "an option" if len(unknown) == 1 else "options"
-    raise pytest.fail.Exception(
-        f"@pytest.mark.{_MARKER} on {node.nodeid} passed {noun} Cassette does not take: {', '.join(parts)}. "
-        f"The marker's keyword arguments go straight to Cassette(...), which takes path, {', '.join(valid)}; "
-        "fix the spelling or remove the keyword.",
-        pytrace=False,
-    ) from None
+def _settings(config: pytest.Config, marker: dict[str, Any], config_fixture: Any) -> CassetteSettings:
+    """The four layers of a cassette's options, as the command line, marker, fixture and ini file give them."""
+    flags: dict[str, Any] = {}
+    ini: dict[str, Any] = {}
+    for option, key in (("record_mode", "writer_record_mode"), ("upstream", "writer_upstream")):
+        flags[option] = config.getoption(key, default=None)
+        ini[option] = config.getini(key) or None
+    for layer, value in (
+        (flags, config.getoption("writer_replay_timing", default=None)),
+        (ini, config.getini("writer_replay_timing") or None),
+    ):
+        layer["timing"] = None if value is None else _parse_timing(str(value))
+    return CassetteSettings(
+        flags=flags,
+        marker=marker,
+        config=config_fixture,
+        ini=ini,
+        extra_redact=tuple(config.getini("writer_redact_patterns")),
+    )
 
 
 def _watch(request: pytest.FixtureRequest, name: str, double: _Double) -> None:
@@ -333,6 +462,17 @@ def _api_key_for(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 # --- fixtures -------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def writer_cassette_config() -> dict[str, Any]:
+    """The default options of every cassette in its scope, as ``Cassette`` keyword arguments (none here).
+
+    Override it in a conftest.py or a test module, as pytest-recording's
+    ``vcr_config``: ``return {"match_on": ["method", "path", "body"], "redact": [...]}``.
+    The marker's keyword arguments and the command line beat it; it beats the ini file.
+    """
+    return {}
+
+
 @pytest.fixture
 def writer_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[WriterMock]:
     """An in-process Writer API double; unexpected requests and unused replies fail the test.
@@ -352,7 +492,7 @@ def writer_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def writer_server(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, writer_cassette_config: Any
 ) -> Iterator[FakeWriterServer]:
     """A real HTTP server on 127.0.0.1 speaking the Writer API; give clients its ``base_url``.
 
@@ -364,7 +504,8 @@ def writer_server(
     saved after each response and at teardown. A replay-only cassette is served
     as it is.
     """
-    cassette = _make_cassette(request) if request.node.get_closest_marker(_MARKER) else None
+    marked = request.node.get_closest_marker(_MARKER)
+    cassette = _make_cassette(request, writer_cassette_config) if marked else None
     proxy: RecordingProxy | None = None
     if cassette is None:
         _dummy_api_key(monkeypatch)
@@ -379,7 +520,10 @@ def writer_server(
         server.cassette = cassette
     else:
         server = FakeWriterServer(cassette=cassette)
+    server.chaos = resilience.marker_chaos(request.node)
     server.start()
+    # writerai.Writer() with no base_url, here or in a subprocess, reaches the server, not the real API
+    monkeypatch.setenv("WRITER_BASE_URL", server.base_url)
     _watch(request, "writer_server", server)
     try:
         yield server
@@ -391,9 +535,11 @@ def writer_server(
 
 
 @pytest.fixture
-def writer_cassette(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cassette]:
+def writer_cassette(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, writer_cassette_config: Any
+) -> Iterator[Cassette]:
     """The test's cassette, active in-process: Writer requests replay from it or are recorded into it."""
-    cassette = _make_cassette(request)
+    cassette = _make_cassette(request, writer_cassette_config)
     _api_key_for(request, monkeypatch, cassette)
     cassette.start()
     _watch(request, "writer_cassette", cassette)

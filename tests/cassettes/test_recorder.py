@@ -23,7 +23,7 @@ from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.client import AsyncWriter, Writer
 from writer_stream_testkit.doubles.server import FakeWriterServer
-from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
+from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError, SlowRetryWarning
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import Disconnect, Pause, Write
@@ -259,7 +259,8 @@ def test_non_streaming_and_error_bodies_are_recorded_as_body(
 ) -> None:
     path = tmp_path / "c.yaml"
     server.reply(StreamScript().content("whole").finish())
-    server.reply(Fault.http_error(429))
+    with pytest.warns(SlowRetryWarning):  # no retry wait; max_retries=0 below makes it moot
+        server.reply(Fault.http_error(429))
     with Cassette(path, record_mode="once", upstream=server.base_url):
         client = writerai.Writer(api_key=KEY, max_retries=0)
         done = client.chat.chat(model="palmyra-x5", messages=MESSAGES)  # type: ignore[arg-type]

@@ -193,6 +193,19 @@ FIELDS = [
 
 
 def test_writerais_markers_are_recognised_without_importing_writerai() -> None:
+    import subprocess
+    import sys
+
+    # The kit must not need writerai: using its client and helpers imports none of it.
+    probe = (
+        "import sys\n"
+        "from writer_stream_testkit import client, _sentinels\n"
+        "from writer_stream_testkit.helpers import streaming, accumulate\n"
+        "client.Writer(api_key='k', base_url='http://127.0.0.1:9').chat.stream(model='m', messages=[])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'writerai'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "[]"), done.stderr
     assert all(is_left_out(getattr(writerai, name)) for name in MARKERS)
     assert is_left_out(NOT_GIVEN)
     assert not any(is_left_out(value) for value in (None, False, 0, "", [], {}))
@@ -243,6 +256,52 @@ def test_chat_stream_takes_writerais_markers_for_tools_and_every_option(marker: 
     assert seen["ours-async"].headers() == seen["sdk-async"].headers()
     assert {s.result for s in seen.values()} == {('{"city": "Oslo", "degrees": 4}', None)}
     assert seen["ours"].body == {"messages": MESSAGES, "model": "palmyra-x5", "stream": True}
+
+
+NESTED = {
+    "message-field": lambda m: {"messages": [{"role": "user", "content": "Hi", "name": m}]},
+    "tool-call-list": lambda m: {"messages": [{"role": "assistant", "content": "Hi", "tool_calls": m}]},
+    "tool-description": lambda m: {
+        "tools": [{"type": "function", "function": {"name": "f", "description": m, "parameters": {}}}]
+    },
+    "stream-options": lambda m: {"stream_options": {"include_usage": m}},
+}
+
+
+@pytest.mark.parametrize("where", NESTED)
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_inside_a_typed_field_leaves_that_key_out_as_writerai_does(
+    marker: str, where: str
+) -> None:
+    """writerai strips its markers wherever its request types reach, not only at the top level."""
+    call = {"model": "m", "messages": MESSAGES, **NESTED[where](getattr(writerai, marker))}
+    seen = {kind: through(kind, chat_call(**call)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours-async"].requests[0].content == seen["sdk-async"].requests[0].content
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_inside_an_untyped_json_schema_is_refused_before_sending_as_in_writerai(
+    marker: str,
+) -> None:
+    """A function's ``parameters`` is a free JSON schema to writerai: a marker there cannot be sent."""
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": getattr(writerai, marker)}}}
+    seen = {kind: through(kind, chat_call(model="m", messages=MESSAGES, tools=[tool])) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_writerais_marker_at_extra_bodys_top_level_is_left_out_and_refused_below_it(marker: str) -> None:
+    left_out = getattr(writerai, marker)
+    top = {"model": "m", "messages": MESSAGES, "extra_body": {"x": left_out, "y": 1}}
+    seen = {kind: through(kind, chat_call(**top)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours"].body == {"messages": MESSAGES, "model": "m", "y": 1}
+    below = {"model": "m", "messages": MESSAGES, "extra_body": {"x": {"z": left_out}}}
+    seen = {kind: through(kind, chat_call(**below)) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
 
 
 def test_omit_as_a_header_value_removes_that_header_as_in_writerai() -> None:
@@ -366,6 +425,36 @@ def test_chat_parse_sends_the_sdks_request_and_returns_a_parsed_chat_completion(
     assert seen["ours"].result.to_dict() == seen["sdk"].result.to_dict()
 
 
+@pytest.mark.parametrize("marker", MARKERS)
+def test_chat_parse_takes_writerais_marker_as_response_format_and_parses_nothing(marker: str) -> None:
+    """writerai's parse reads its marker as "no schema": nothing sent, a ParsedChatCompletion[NoneType]."""
+    call = {"model": "m", "messages": MESSAGES, "response_format": getattr(writerai, marker)}
+    seen = {kind: through(kind, lambda client: client.chat.parse(**call)) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert seen["ours"].requests[0].content == seen["sdk"].requests[0].content
+    assert seen["ours-async"].requests[0].content == seen["sdk-async"].requests[0].content
+    assert "response_format" not in seen["ours"].body
+    for kind in KINDS:
+        result = seen[kind].result
+        assert type(result).__name__ == "ParsedChatCompletion[NoneType]", kind
+        assert result.choices[0].message.parsed is None, kind
+
+
+def test_chat_parse_refuses_a_none_response_format_before_sending_as_writerai_does() -> None:
+    """A test must not pass where the app crashes: writerai raises TypeError for None and sends nothing."""
+    call = {"model": "m", "messages": MESSAGES, "response_format": None}
+    seen = {kind: through(kind, lambda client: client.chat.parse(**call)) for kind in KINDS}
+    assert all(isinstance(s.error, TypeError) and s.requests == [] for s in seen.values()), seen
+    assert (
+        str(seen["ours"].error)
+        == str(seen["ours-async"].error)
+        == (
+            "Unsupported response_format None; pass a pydantic model, a pydantic dataclass or a "
+            "response_format dict."
+        )
+    )
+
+
 def test_chat_parse_refuses_tools_it_cannot_parse_before_sending() -> None:
     loose = {"type": "function", "function": {"name": "lookup", "parameters": {}}}
     call = {"model": "m", "messages": MESSAGES, "response_format": Weather, "tools": [loose]}
@@ -483,14 +572,23 @@ def test_with_streaming_response_leaves_the_body_unread_until_read_as_writerai(s
 
 def test_with_streaming_response_parses_a_completion_on_demand() -> None:
     def act(client: Any) -> Any:
-        with client.chat.with_streaming_response.chat(model="m", messages=MESSAGES) as response:
-            return response.parse().choices[0].message.content, response.headers[
-                "x-ratelimit-remaining-requests"
-            ]
+        manager = client.chat.with_streaming_response.chat(model="m", messages=MESSAGES)
+        if hasattr(manager, "__enter__"):
+            with manager as response:
+                return response.parse().choices[0].message.content, response.headers[
+                    "x-ratelimit-remaining-requests"
+                ]
 
-    assert (
-        through("ours", act).result == through("sdk", act).result == ('{"city": "Oslo", "degrees": 4}', "41")
-    )
+        async def read() -> Any:
+            async with manager as response:
+                parsed = await response.parse()
+                return parsed.choices[0].message.content, response.headers["x-ratelimit-remaining-requests"]
+
+        return read()
+
+    seen = {kind: through(kind, act) for kind in KINDS}
+    assert {kind: s.error for kind, s in seen.items()} == dict.fromkeys(KINDS)
+    assert {s.result for s in seen.values()} == {('{"city": "Oslo", "degrees": 4}', "41")}
 
 
 @pytest.mark.parametrize("kind", ["ours", "ours-async"])

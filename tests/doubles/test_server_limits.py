@@ -190,7 +190,7 @@ def test_serve_keeps_a_bounded_history_and_limits_bodies(
     script = tmp_path / "s.yaml"
     script.write_text(StreamScript().content("hi").to_yaml(), encoding="utf-8")
     built: list[FakeWriterServer] = []
-    monkeypatch.setattr(cli, "_run_until_stopped", lambda server, *_: built.append(server) or 0)
+    monkeypatch.setattr(cli.serve, "run_until_stopped", lambda server, *_: built.append(server) or 0)
     assert cli.main(["serve", "--port", "0", "--script", str(script)]) == 0
     assert (
         cli.main(["serve", "--port", "0", "--script", str(script), "--history", "7", "--max-body-size", "9"])

@@ -90,7 +90,7 @@ def test_node_gets_the_completion_for_stream_false(node_sdk: Path) -> None:
 @pytest.mark.parametrize(
     ("fault", "name", "status"),
     [
-        (Fault.http_error(429, message="Slow down."), "RateLimitError", 429),
+        (Fault.http_error(429, message="Slow down.", retry_after_ms=1), "RateLimitError", 429),
         (Fault.connection_refused(), "APIConnectionError", None),
     ],
     ids=["http_error", "connection_refused"],
@@ -111,3 +111,47 @@ def test_node_sees_a_disconnect_as_an_error_not_a_short_answer(node_sdk: Path) -
         result = run_node(node_sdk, server.base_url, "helper")
     assert "error" in result, f"the SDK finished a cut stream without an error: {result}"
     assert result["error"]["status"] is None
+
+
+def test_node_queues_a_script_and_a_fault_through_serve_s_control_api_and_reads_the_verdict(
+    node_sdk: Path,
+) -> None:
+    from cliutil import Background
+
+    served = Background(["serve", "--port", "0"])
+    try:
+        done = subprocess.run(
+            ["node", str(SCRIPT_JS.parent / "control.mjs"), str(node_sdk), served.url],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            check=False,
+        )
+    finally:
+        code, err = served.stop()
+        served.kill()
+    assert done.returncode == 0, f"node exited with {done.returncode}:\n{done.stderr}"
+    result = json.loads(done.stdout)
+    assert [q["status"] for q in result["queued"]] == [201, 201]
+    assert result["queued"][1]["body"] == {
+        "queued": "http_error(status=429, message='Slow down.')",
+        "times": 1,
+        "pending": 2,
+    }
+    assert result["content"] == "Hello from Node"
+    assert result["fault"] == {"name": "RateLimitError", "status": 429}
+    journal = result["journal"]["body"]
+    assert journal["received"] == 2
+    assert [(c["method"], c["path"], c["json"]["model"], c["answered"]) for c in journal["calls"]] == [
+        ("POST", "/v1/chat", "palmyra-x5", True),
+        ("POST", "/v1/chat", "palmyra-x4", True),
+    ]
+    assert ["authorization", "Bearer test-key"] in journal["calls"][0]["headers"]
+    assert result["clean"] == {"status": 200, "body": {"ok": True, "error": None, "message": ""}}
+    assert result["dirty"]["status"] == 409
+    assert result["dirty"]["body"]["error"] == "UnexpectedRequestError"
+    assert "GET /v1/models" in result["dirty"]["body"]["message"]
+    assert result["reset"] == {"status": 200, "body": {"reset": True}}
+    assert result["after"]["status"] == 200
+    assert code == 0, err

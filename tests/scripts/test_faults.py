@@ -458,7 +458,10 @@ def test_every_fault_round_trips_through_its_yaml_item(fault: Fault) -> None:
 def test_fault_yaml_errors_name_the_place_and_the_fix() -> None:
     with pytest.raises(ScriptError, match=r"^f\.yaml, fault 1: unknown fault 'explode'; use one of"):
         fault_from_yaml("explode", "f.yaml, fault 1")
-    with pytest.raises(ScriptError, match="has no field seconds; its fields are after_chunks, mid_chunk"):
+    with pytest.raises(
+        ScriptError,
+        match=r"has no key seconds; it takes the keys Fault.disconnect\(\) takes: after_chunks, mid_chunk",
+    ):
         fault_from_yaml({"disconnect": {"after_chunks": 1, "seconds": 2}}, "here")
     with pytest.raises(ScriptError, match="missing a field"):
         fault_from_yaml({"disconnect": None}, "here")

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 import writerai
+from cliutil import Background
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from siblings import load_test_file
 from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
 from writerai._models import construct_type  # what writerai.Stream turns each chunk into
 
@@ -38,8 +38,6 @@ from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, CassetteRecordError
 from writer_stream_testkit.testing.snapshot import to_transcript
 from writer_stream_testkit.wire.stream_kinds import view_chunk
-
-Background = load_test_file("test_cli.py").Background
 
 WAIT = 20.0
 QUESTION = "What is the generic name for the drug Bavencio?"
@@ -478,10 +476,17 @@ def test_verify_compares_completion_question_and_application_shapes_not_their_te
 
 
 def test_serve_script_names_a_request_no_script_answers() -> None:
-    from writer_stream_testkit.cli import _Cycle
+    from writer_stream_testkit.cli.serve import Cycle
+    from writer_stream_testkit.errors import UnexpectedRequestError
     from writer_stream_testkit.scripts.chat import StreamScript
 
-    with FakeWriterServer(source=_Cycle([StreamScript().content("Hi").finish()])) as server:
+    with (
+        pytest.raises(
+            UnexpectedRequestError,
+            match=r"  - GET /v1/models \(no body\): 500, no script: the scripts given serve POST /v1/chat\.",
+        ),
+        FakeWriterServer(source=Cycle([StreamScript().content("Hi").finish()])) as server,
+    ):
         response = httpx.get(server.base_url + "/v1/models", timeout=WAIT)
     assert response.status_code == 500
     assert "No script answers GET /v1/models" in response.text
@@ -512,7 +517,7 @@ def test_in_pytest_a_forgotten_base_url_fails_the_recording_test_at_teardown(
         """
     )
     result = pytester.runpytest_inprocess("-p", "no:xdist")
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [f"*was asked to record (record_mode='once'), but 1 request went to {standin.url}, a loopback host*"]
     )

@@ -182,7 +182,11 @@ def test_json_and_httpx_replies_answer_their_path_and_method() -> None:
     ("item", "kwargs", "message"),
     [
         ({"models": []}, {}, r"a dict or list names no endpoint\. Pass path="),
-        ({"data": []}, {"path": "/v1/files"}, "serves that path with GET and POST. Pass method="),
+        (
+            {"data": []},
+            {"path": "/v1/files"},
+            r"serves that path with GET \(client.files.list\) and POST \(client.files.upload\). Pass method= too, such as method=.POST.",
+        ),
         ({}, {"path": "/v1/unknown"}, "has no such path that the kit knows"),
         ({}, {"path": "v1/models"}, "starting with '/'"),
         ({}, {"path": "/v1/files?limit=2", "method": "GET"}, "without a query string"),
@@ -232,8 +236,18 @@ def test_a_failing_computed_reply_answers_a_500_at_once_and_fails_verify() -> No
         client.chat.chat(model="m", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     mock.stop()
     assert len(mock.calls) == 1, "the SDK is told not to retry"
-    with pytest.raises(ReplyError, match=r"(?s)failed to answer.*Traceback.*KeyError: 'prompt'"):
+    with pytest.raises(ReplyError) as verdict:
         mock.verify()
+    # the error first, then only the user's own frames: not 40 lines of the kit's internals
+    lines = str(verdict.value).splitlines()
+    assert lines[1].startswith("  - computed reply ")
+    assert lines[1].endswith(
+        "broken() answering POST /v1/chat (model='m', stream=True, 1 message, "
+        "last user: 'Say hello'): KeyError: 'prompt'"
+    )
+    assert lines[2] == "  raised at (most recent call last):"
+    assert "in broken" in str(verdict.value)
+    assert "writer_stream_testkit/" not in str(verdict.value)
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json as _json
 import os
 import re
 import threading
 import warnings
 import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,13 +19,12 @@ from typing import Any
 import httpx
 
 from ..doubles.base import verify_at_exit
-from ..doubles.execute import aarrival, arrival, arun_head, build_response, run_head
+from ..doubles.faulting import active as active_fault
+from ..doubles.flow import Flow, Need
 from ..doubles.hosts import (
     BaseURLs,
     DoubleRouter,
     IgnoredHosts,
-    aanswer_from_routes,
-    answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
@@ -68,6 +69,10 @@ class Cassette:
     have recorded it. ``ignore_hosts=`` names hosts (``"127.0.0.1:8000"``) that
     are not the Writer API: their requests always pass through, unrecorded and
     unremarked.
+
+    ``history=N`` keeps only the last ``N`` requests in ``calls`` and the last
+    ``N`` misses (``verify()`` still counts them all), so a server that replays
+    for days (``serve --cassettes``) does not grow; the default keeps everything.
     """
 
     def __init__(
@@ -88,6 +93,7 @@ class Cassette:
         ignore_hosts: Sequence[str] = (),
         meta: Mapping[str, Any] | None = None,
         assert_all_played: bool = False,
+        history: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.record_mode: RecordMode = check_record_mode(record_mode)
@@ -112,14 +118,21 @@ class Cassette:
         self._play_counts: list[int] = []
         self._captures: list[_recorder.Capture] = []
         self._saved: tuple[Interaction, ...] = ()
-        self._misses: list[str] = []
+        if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
+            raise ValueError(
+                f"Cannot keep a history of {history!r} requests: pass a whole number of at least 1, "
+                "or None to keep every request."
+            )
+        self._misses: deque[str] = deque(maxlen=history)
+        self._missed = 0
+        """Misses in all, including any ``history`` let go of."""
         self._record_failures: list[str] = []
         self._unrecorded: dict[str, list[str]] = {}
         """Requests that passed by unrecorded while recording, by the base URL they went to."""
         self._noted: weakref.WeakSet[object] = weakref.WeakSet()
         """Bodies of the requests in ``_unrecorded``: respx offers a passed-through request twice
         (connection pool, then connection), both times with the same body stream."""
-        self._calls: list[Call] = []
+        self._calls: deque[Call] = deque(maxlen=history)
         self._router: _Router | None = None
         self._shadowed = ""  # what the last router said about doubles started inside this cassette
 
@@ -176,6 +189,11 @@ class Cassette:
         return self._rules.matches(self._scrub_call(call), recorded)
 
     def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self.peek(call))
+            if faulted is not None:
+                return "replay", faulted
         interactions = self.load()
         scrubbed = self._scrub_call(call)
         with self._lock:
@@ -212,8 +230,41 @@ class Cassette:
             file_exists=self._file_existed,
         )
         with self._lock:
-            self._misses.append(message)
+            self._note_miss(message)
         return action, error_plan(500, message)
+
+    def peek(self, call: Call) -> ResponsePlan | None:
+        """The recorded answer replay would give ``call``, counting and recording nothing (``None``: no match).
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still replays the recording itself.
+        """
+        interactions = self.load()
+        scrubbed = self._scrub_call(call)
+        with self._lock:
+            counts = list(self._play_counts)
+        found = next(
+            (
+                i
+                for i, x in enumerate(interactions)
+                if counts[i] == 0 and self._rules.matches(scrubbed, x.request)
+            ),
+            None,
+        )
+        if found is None and self.allow_playback_repeats:
+            found = next(
+                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
+            )
+        if found is None:
+            return None
+        return render_plan(
+            interactions[found].response, timing=self.timing, reason=f"{self.path} interactions[{found}]"
+        )
+
+    def _note_miss(self, message: str) -> None:
+        """Keep a miss for :meth:`verify` (the lock held), counting those ``history`` lets go of."""
+        self._misses.append(message)
+        self._missed += 1
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
@@ -228,7 +279,7 @@ class Cassette:
             "in-process, wrap the code in `with Cassette(...):`."
         )
         with self._lock:
-            self._misses.append(message)
+            self._note_miss(message)
         return error_plan(500, message)
 
     def plan(self, call: Call) -> ResponsePlan:
@@ -331,6 +382,7 @@ class Cassette:
         """
         with self._lock:
             misses = list(self._misses)
+            missed = self._missed
             failures = [*self._record_failures, *map(self._unrecorded_message, self._unrecorded.items())]
             counts = list(self._play_counts)
         problems: list[str] = []
@@ -340,9 +392,10 @@ class Cassette:
                 (f"Recording failed for {count} requests:\n\n" if count > 1 else "") + "\n\n".join(failures)
             )
         if misses:
-            count = len(misses)
+            shown = "" if missed == len(misses) else f" (the last {len(misses)} are shown)"
             problems.append(
-                (f"{count} requests found no recording:\n\n" if count > 1 else "") + "\n\n".join(misses)
+                (f"{missed} requests found no recording{shown}:\n\n" if missed > 1 else "")
+                + "\n\n".join(misses)
             )
         if problems:
             raise (CassetteRecordError if failures else CassetteMissError)("\n\n".join(problems))
@@ -363,6 +416,7 @@ class Cassette:
             self._play_counts = [0] * len(self._loaded or ())
             self._calls.clear()
             self._misses.clear()
+            self._missed = 0
             self._record_failures.clear()
             self._unrecorded.clear()
 
@@ -399,7 +453,7 @@ class Cassette:
         )
         with self._lock:
             self._calls.append(call)
-            self._misses.append(message)
+            self._note_miss(message)
         return error_plan(500, message)
 
     def _note_unrecorded(self, request: httpx.Request) -> None:
@@ -492,50 +546,31 @@ class _Router(DoubleRouter):
         # The recorder's own upstream request is not this cassette's: an outer double may serve it.
         return not request.extensions.get(_recorder.UPSTREAM_MARK) and self._cassette._owns(request.url)
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        arrived = arrival()
+    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
         if request.extensions.get(_recorder.UPSTREAM_MARK):
             raise pass_through(
                 request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
             )
         cassette = self._cassette
-        if cassette._owns(request.url):
-            request.read()
-            _, plan = cassette._choose(Call.from_httpx(request))
-            if plan is None:
-                try:
-                    return _recorder.record(request, upstream=cassette.upstream, on_start=cassette._started)
-                except httpx.TransportError as error:
-                    plan = cassette._upstream_failed(request, error)
-        else:
-            answer = answer_from_routes(self, request)
+        if not cassette._owns(request.url):
+            answer = yield self.ask_routes(request)
             if answer is not None:
-                return answer
-            request.read()
-            plan = cassette._unowned(request)
-        return build_response(plan, request, run_head(plan, request, arrived))
-
-    async def aanswer(self, request: httpx.Request) -> httpx.Response:
-        arrived = aarrival()
-        if request.extensions.get(_recorder.UPSTREAM_MARK):
-            raise pass_through(
-                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
+                return answer  # type: ignore[no-any-return]
+            yield Need(request.read, request.aread)
+            return cassette._unowned(request)
+        yield Need(request.read, request.aread)
+        _, plan = cassette._choose(Call.from_httpx(request))
+        if plan is not None:
+            return plan
+        try:
+            recorded: httpx.Response = yield Need(
+                functools.partial(
+                    _recorder.record, request, upstream=cassette.upstream, on_start=cassette._started
+                ),
+                functools.partial(
+                    _recorder.arecord, request, upstream=cassette.upstream, on_start=cassette._started
+                ),
             )
-        cassette = self._cassette
-        if cassette._owns(request.url):
-            await request.aread()
-            _, plan = cassette._choose(Call.from_httpx(request))
-            if plan is None:
-                try:
-                    return await _recorder.arecord(
-                        request, upstream=cassette.upstream, on_start=cassette._started
-                    )
-                except httpx.TransportError as error:
-                    plan = cassette._upstream_failed(request, error)
-        else:
-            answer = await aanswer_from_routes(self, request)
-            if answer is not None:
-                return answer
-            await request.aread()
-            plan = cassette._unowned(request)
-        return build_response(plan, request, await arun_head(plan, request, arrived))
+        except httpx.TransportError as error:
+            return cassette._upstream_failed(request, error)
+        return recorded

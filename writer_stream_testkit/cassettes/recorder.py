@@ -23,6 +23,7 @@ import httpcore
 import httpx
 
 from ..doubles.execute import GeneratorStream
+from ..doubles.guard import exempt
 
 __all__ = ["UPSTREAM_MARK", "Capture", "arecord", "describe_error", "record", "upstream_request"]
 
@@ -262,7 +263,8 @@ def record(
             assert transport is not None
             response = transport.handle_request(outgoing)
         else:
-            response = client.send(outgoing, stream=True, auth=_AS_SENT)
+            with exempt():  # recording is meant to reach the API, double or not
+                response = client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
         if client is not None:
             client.close()
@@ -295,7 +297,8 @@ async def arecord(
             assert transport is not None
             response = await transport.handle_async_request(outgoing)
         else:
-            response = await client.send(outgoing, stream=True, auth=_AS_SENT)
+            with exempt():
+                response = await client.send(outgoing, stream=True, auth=_AS_SENT)
     except BaseException:
         if client is not None:
             await client.aclose()

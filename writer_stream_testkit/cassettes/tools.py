@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import yaml
 
+from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import CassetteFormatError
 from ..helpers.accumulate import ChatCompletionStreamState
 from ..testing.transcript import render_chunk_view, render_event, render_stream_summary, render_transcript
@@ -31,13 +32,13 @@ from .capture import interaction_from_capture as _interaction_from_capture
 from .matching import bounded_diff, closest
 from .model import CassetteContent, Interaction, RecordedEvent, RecordedRequest, RecordedResponse
 from .redact import Redaction
-from .yaml_read import ALIAS_EXPANSION_LIMIT, alias_expansion
 
 __all__ = [
     "Drift",
     "compare_responses",
     "convert_vcr",
     "directory_miss_message",
+    "how_to_rerecord",
     "render_cassette_text",
     "render_verify_report",
 ]
@@ -578,8 +579,34 @@ def compare_responses(recorded: RecordedResponse, live: RecordedResponse, *, con
     )
 
 
-def render_verify_report(source: str, upstream: str, results: Sequence[tuple[Interaction, Drift]]) -> str:
-    """The ``verify`` report: a line per interaction, the diff under each drifted one, a summary."""
+def how_to_rerecord(source: str, meta: Mapping[str, Any]) -> str:
+    """How to record ``source`` again, the way it was made: the record proxy, vcrpy, or (the usual) pytest."""
+    made_with = str(meta.get("recorded_with", ""))
+    if made_with.endswith(" record"):
+        return (
+            f"writer-stream-testkit record --upstream URL --cassette {source} --record-mode all, "
+            "with the client that made it"
+        )
+    if "converted_from" in meta:
+        return (
+            "record it again with vcrpy and `writer-stream-testkit convert --force`, or from the test that "
+            "uses it with `pytest --writer-record-mode=all`"
+        )
+    return f"run the tests that use {source} with `pytest --writer-record-mode=all` and a real WRITER_API_KEY"
+
+
+def render_verify_report(
+    source: str,
+    upstream: str,
+    results: Sequence[tuple[Interaction, Drift]],
+    *,
+    meta: Mapping[str, Any] = {},
+) -> str:
+    """The ``verify`` report: a line per interaction, the diff under each drifted one, a summary.
+
+    ``meta`` is the cassette's own: it says how the cassette was made, so the
+    report suggests re-recording it the same way.
+    """
     lines = [f"Verifying {source} against {upstream}:"]
     for index, (interaction, drift) in enumerate(results):
         request = interaction.request
@@ -596,7 +623,7 @@ def render_verify_report(source: str, upstream: str, results: Sequence[tuple[Int
         lines.append(
             f"{len(drifted)} of {len(results)} interactions drifted "
             f"({', '.join(f'[{i}]' for i in drifted)}). Re-record the cassette to accept the new behaviour "
-            f"(writer-stream-testkit record --record-mode all ...), or fix the code the recording describes."
+            f"({how_to_rerecord(source, meta)}), or fix the code the recording describes."
         )
     else:
         lines.append(f"No drift: all {len(results)} interactions stream the same shape as recorded.")

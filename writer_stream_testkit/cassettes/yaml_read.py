@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, expanded_size
 from ..errors import CassetteFormatError
 
 _FAST_MARK = "__writer_stream_testkit_fast_events_"
 """The key under which the fast path parks event lists it has already read (see ``fast_load``)."""
 
 # --- limits ---------------------------------------------------------------------------------------
-
-ALIAS_EXPANSION_LIMIT: Final = 1_000_000
-"""How much YAML aliases may add to a file: each use of ``*name`` counts the size of what it
-stands for (characters of text, plus one per list item, mapping entry and value). A few
-repeated values pass; an alias bomb (a 700-byte file standing for gigabytes) is refused."""
 
 LONGEST_TIME: Final = 86_400.0
 """The largest time offset (seconds since the request) a cassette may hold: one day. A larger
@@ -66,51 +61,6 @@ def _where(node: Node) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
-def _expanded_size(node: Node, memo: dict[int, float], active: set[int]) -> float:
-    """The size ``node`` stands for with every alias in it expanded: characters of text plus one
-    per item, entry and value (memoised by node, so linear); infinite for a node that contains itself."""
-    key = id(node)
-    size = memo.get(key)
-    if size is not None:
-        return size
-    if node.__class__ is ScalarNode:
-        size = len(node.value) + 1
-    else:
-        if key in active:
-            return math.inf
-        active.add(key)
-        if node.__class__ is MappingNode:
-            size = 1 + sum(
-                _expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value
-            )
-        else:
-            size = 1 + sum(_expanded_size(item, memo, active) for item in node.value)
-        active.discard(key)
-    memo[key] = size
-    return size
-
-
-def alias_expansion(node: Node) -> float:
-    """How much the aliases in a composed YAML document add to it (``inf`` when one contains itself)."""
-    seen: set[int] = set()
-    own = 0
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        if item.__class__ is ScalarNode:
-            own += len(item.value) + 1
-        else:
-            own += 1
-            if item.__class__ is MappingNode:
-                stack.extend(part for pair in item.value for part in pair)
-            else:
-                stack.extend(item.value)
-    return _expanded_size(node, {}, set()) - own
-
-
 class _Builder:
     """Nodes to Python values, refusing any tag but plain YAML data.
 
@@ -143,7 +93,7 @@ class _Builder:
 
     def _aliased(self, node: Node) -> None:
         """Count one more use of ``node`` (an alias to it) against the expansion budget."""
-        self.expansion += _expanded_size(node, self._sizes, set())
+        self.expansion += expanded_size(node, self._sizes, set())
         if self.expansion > ALIAS_EXPANSION_LIMIT:
             raise CassetteFormatError(
                 f"Cassette {self._source} uses YAML aliases that stand for more than "

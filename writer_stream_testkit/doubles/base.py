@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from ..wire.call import Call
-from .replies import MessagesMatcher, ReplyQueue
+from .replies import MessagesMatcher, ReplyQueue, warn_if_slow_retry
 
 # --- the face both doubles show -------------------------------------------------------------------
 
@@ -33,6 +33,7 @@ class WriterDouble(Protocol):
         tools: Sequence[Mapping[str, Any]] | None = None,
         match: Callable[[Call], bool] | None = None,
         times: int = 1,
+        last_user: str | None = None,
     ) -> object: ...
 
     def verify(self) -> None: ...
@@ -94,6 +95,7 @@ class QueuedDouble(abc.ABC):
         tools: Sequence[Mapping[str, Any]] | None = None,
         match: Callable[[Call], bool] | None = None,
         times: int = 1,
+        last_user: str | None = None,
     ) -> _D:
         """Queue ``item`` for the next ``times`` requests to its endpoint that fit every matcher;
         returns the double, so replies chain.
@@ -103,6 +105,14 @@ class QueuedDouble(abc.ABC):
         ``ResponsePlan``, or a callable that computes one of these from the ``Call``.
         Items that name no endpoint answer ``POST /v1/chat`` unless ``path=`` (and
         ``method=``, inferred when the Writer API has one for the path) say otherwise.
+        ``messages=`` compares the request's whole ``messages`` list (or calls a
+        predicate with it); ``last_user=`` compares only the text of its last user
+        message, which is what most tests mean.
+        Paths are matched percent-decoded, by both doubles alike (``path="/v1/files/my file"``
+        answers ``/v1/files/my%20file``). Predicates (``match=``, a callable ``messages=``) may
+        read ``calls``; one that raises answers a non-retryable 500 and fails ``verify()``.
+        On ``FakeWriterServer`` a computed reply runs on a thread of its own, so it may block
+        or call the server without holding up other requests.
         """
         self._queue.reply(
             item,
@@ -113,7 +123,9 @@ class QueuedDouble(abc.ABC):
             tools=tools,
             match=match,
             times=times,
+            last_user=last_user,
         )
+        warn_if_slow_retry(item, stacklevel=3)  # at the test's .reply(...) line
         return self
 
     @property

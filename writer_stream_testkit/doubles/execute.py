@@ -9,7 +9,7 @@ everything and sleep nowhere, so the sync and async faces (``time.sleep`` vs
 The exceptions (class, message, and the httpcore error they are chained from)
 are those httpx 0.28 / httpcore 1.0 / h11 raise when a real loopback socket is
 cut, stalled or refused; they differ between the sync and async network
-backends, and so do ours. ``tests/test_fault_fidelity.py`` compares the two
+backends, and so do ours. ``tests/sdk/test_fault_fidelity.py`` compares the two
 against a real socket, so a change in httpx shows up as a failing test.
 """
 
@@ -27,6 +27,7 @@ import httpcore
 import httpx
 
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Write, header_bytes
+from .framing import frame
 
 __all__ = [
     "GeneratorStream",
@@ -89,16 +90,6 @@ def _connect_error(request: httpx.Request, *, is_async: bool) -> httpx.ConnectEr
     return _as_httpx(httpx.ConnectError, httpcore.ConnectError, low, request)
 
 
-def _declared_length(plan: ResponsePlan) -> int | None:
-    for name, value in plan.headers:
-        if name.lower() == "content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
 def _cut_error(request: httpx.Request, received: int, expected: int | None) -> httpx.RemoteProtocolError:
     # h11's wording: a chunked body cut anywhere, or a Content-Length body cut short.
     detail = (
@@ -147,10 +138,11 @@ def body_steps(plan: ResponsePlan, request: httpx.Request, *, is_async: bool) ->
     A body declared with ``Content-Length`` is cut to that length, and ends in an
     error if it falls short, as h11 reports it.
     """
-    if request.method == "HEAD":
-        return  # a response to HEAD has no body in HTTP, as FakeWriterServer sends it
+    framing = frame(plan.status, plan.headers, method=request.method)
+    if not framing.has_body:
+        return  # HEAD, 1xx, 204, 304: no body in HTTP (framing.py), as FakeWriterServer sends it
     limit = read_timeout(request)
-    expected = _declared_length(plan)
+    expected = framing.length
     received = 0
     idle = 0.0
     for step in plan.steps:
@@ -282,17 +274,15 @@ def build_response(
 ) -> httpx.Response:
     """The response a real server would send for ``plan``, carrying ``request``.
 
-    Without a ``Content-Length`` the body is framed as chunked, as a streaming
-    server (uvicorn included) sends it, and the header says so. ``schedule`` (from
+    The framing headers are :func:`.framing.frame`'s, as ``FakeWriterServer`` sends
+    them: without a ``Content-Length`` the body is chunked, as a streaming server
+    (uvicorn included) sends it; a 204 or 304 has no body at all. ``schedule`` (from
     :func:`run_head`) times the body's waits from the same start as the head's.
     """
-    headers = list(plan.headers)
-    names = {name.lower() for name, _ in headers}
-    if "content-length" not in names and "transfer-encoding" not in names and plan.status not in (204, 304):
-        headers.append(("transfer-encoding", "chunked"))  # a 204 or 304 has no body to frame (RFC 9112)
+    framing = frame(plan.status, plan.headers, method=request.method)
     return httpx.Response(
         plan.status,
-        headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
+        headers=[(header_bytes(name), header_bytes(value)) for name, value in framing.headers],
         stream=PlanStream(plan, request, schedule),
         request=request,
     )

@@ -15,6 +15,7 @@ minutes.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import threading
@@ -27,6 +28,9 @@ import respx
 from respx.models import AllMockedAssertionError, PassThrough, Route
 
 from ..errors import ScriptError
+from ..scripts.plan import ResponsePlan
+from .execute import aarrival, arrival, arun_head, build_response, run_head
+from .flow import Flow, Need, adrive, drive
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -115,15 +119,15 @@ class BaseURLs:
     def now(self) -> list[Base]:
         """The given base URLs, then ``WRITER_BASE_URL`` as it was at the start and as it is now, then the default."""
         bases = list(self._given)
-        if self._env_at_start is not None and self._env_at_start not in bases:
-            bases.append(self._env_at_start)
         env = os.environ.get("WRITER_BASE_URL")
-        for url in [*([env] if env else []), DEFAULT_BASE_URL]:
+        urls = [*([self._env_at_start.url] if self._env_at_start else []), *([env] if env else [])]
+        for url in [*urls, DEFAULT_BASE_URL]:
             try:
                 base = Base.parse(url)
             except ScriptError:  # set to nonsense mid-test: the client cannot use it either
                 continue
-            if base not in bases:
+            # the writer_server fixture points WRITER_BASE_URL at its server: that server answers it
+            if base not in bases and (url == DEFAULT_BASE_URL or not running_doubles.serves(httpx.URL(url))):
                 bases.append(base)
         return bases
 
@@ -240,7 +244,8 @@ class DoubleRouter(respx.MockRouter):
     respx asks hands the request to the innermost started double that serves its
     host (:meth:`claims`), else to the innermost double of all, which refuses it
     or lets it through; the outer doubles take over again as the inner ones stop.
-    Subclasses answer in :meth:`answer` and :meth:`aanswer`.
+    Subclasses write :meth:`flow`, once; :meth:`answer` and :meth:`aanswer` drive it
+    for sync and async clients and play the plan it returns.
     """
 
     def __init__(self, kind: str, name: str | None = None) -> None:
@@ -255,13 +260,37 @@ class DoubleRouter(respx.MockRouter):
         """Whether this double serves ``request`` (its host is the Writer API as the double knows it)."""
         raise NotImplementedError
 
+    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
+        """How this double answers ``request``, written once for both client kinds (see :mod:`.flow`).
+
+        It returns the plan to play, or a response to hand back as it is (a user's
+        respx route answered, or the recorder's tee); raising ``PassThrough`` lets the
+        request through to the network.
+        """
+        raise NotImplementedError
+
+    def ask_routes(self, request: httpx.Request) -> Need:
+        """The need to offer ``request`` to the user's respx routes: their answer, or ``None``."""
+        return Need(
+            functools.partial(answer_from_routes, self, request),
+            functools.partial(aanswer_from_routes, self, request),
+        )
+
     def answer(self, request: httpx.Request) -> httpx.Response:
         """This double's answer to a request from a sync client."""
-        raise NotImplementedError
+        arrived = arrival()
+        outcome = drive(self.flow(request))
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        return build_response(outcome, request, run_head(outcome, request, arrived))
 
     async def aanswer(self, request: httpx.Request) -> httpx.Response:
         """This double's answer to a request from an async client."""
-        raise NotImplementedError
+        arrived = aarrival()
+        outcome = await adrive(self.flow(request))
+        if isinstance(outcome, httpx.Response):
+            return outcome
+        return build_response(outcome, request, await arun_head(outcome, request, arrived))
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         return self._answerer(request).answer(request)

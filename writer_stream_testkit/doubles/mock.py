@@ -30,14 +30,13 @@ import httpx
 from ..scripts.plan import ResponsePlan
 from ..wire.call import Call
 from .base import QueuedDouble
-from .execute import aarrival, arrival, arun_head, build_response, run_head
+from .flow import Flow
+from .guard import guard
 from .hosts import (
     DEFAULT_BASE_URL,
     Base,
     BaseURLs,
     DoubleRouter,
-    aanswer_from_routes,
-    answer_from_routes,
     guess_base,
     is_loopback,
     pass_through,
@@ -53,10 +52,9 @@ class _Router(DoubleRouter):
     """The respx router that hands every request it answers to its ``WriterMock``.
 
     respx calls ``handler`` from sync clients and ``async_handler`` from async
-    ones (``answer`` and ``aanswer`` here), which is exactly the split the plan
-    executor needs to know how to wait. A queued reply that fits the request
-    comes first; otherwise the user's respx routes get it, and the mock answers
-    only if none does.
+    ones; both drive the one :meth:`flow` (see :mod:`.flow`). A queued reply that
+    fits the request comes first; otherwise the user's respx routes get it, and
+    the mock answers only if none does.
     """
 
     def __init__(self, mock: WriterMock) -> None:
@@ -66,27 +64,19 @@ class _Router(DoubleRouter):
     def claims(self, request: httpx.Request) -> bool:
         return self._mock._owner(request) is not None
 
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        arrived = arrival()
-        base = self._mock._owner(request)
-        plan = self._mock._queued(request, base)
-        if plan is None:
-            answer = answer_from_routes(self, request)
-            if answer is not None:
-                return answer
-            plan = self._mock._unanswered(request, base)
-        return build_response(plan, request, run_head(plan, request, arrived))
-
-    async def aanswer(self, request: httpx.Request) -> httpx.Response:
-        arrived = aarrival()
-        base = self._mock._owner(request)
-        plan = self._mock._queued(request, base)
-        if plan is None:
-            answer = await aanswer_from_routes(self, request)
-            if answer is not None:
-                return answer
-            plan = self._mock._unanswered(request, base)
-        return build_response(plan, request, await arun_head(plan, request, arrived))
+    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
+        mock = self._mock
+        base = mock._owner(request)
+        if base is not None:
+            # The percent-decoded path below the base URL, as the server routes it too.
+            path = request.url.path[len(base.prefix) :]
+            plan = yield from mock._queue.answering(Call.from_httpx(request), path=path)
+            if plan is not None:
+                return plan
+        answer = yield self.ask_routes(request)
+        if answer is not None:
+            return answer  # type: ignore[no-any-return]
+        return mock._unanswered(request, base)
 
 
 class WriterMock(QueuedDouble):
@@ -135,6 +125,7 @@ class WriterMock(QueuedDouble):
         self._assert_all_called = assert_all_called
         self._assert_all_mocked = assert_all_mocked
         self._router = _Router(self)
+        self._holding = 0  # guard holds taken by start() and not yet given back by stop()
 
     # --- the WriterDouble face (reply, calls, reset and the with block come from QueuedDouble) ----
 
@@ -182,11 +173,16 @@ class WriterMock(QueuedDouble):
     def start(self) -> WriterMock:
         """Start intercepting; prefer ``with WriterMock() as mock:``, which also verifies."""
         self._router.start()
+        guard.hold()
+        self._holding += 1
         return self
 
     def stop(self) -> None:
         """Stop intercepting, without verifying."""
         self._router.stop(quiet=True)
+        if self._holding:
+            self._holding -= 1
+            guard.release()
 
     def __call__(self, func: _F) -> _F:
         """Decorate a sync or async function to run inside this mock, verifying after it.
@@ -234,12 +230,6 @@ class WriterMock(QueuedDouble):
     def _owner(self, request: httpx.Request) -> Base | None:
         """The base URL ``request`` falls under, or ``None`` when this mock does not serve its host."""
         return self._hosts.owner(request.url)
-
-    def _queued(self, request: httpx.Request, base: Base | None) -> ResponsePlan | None:
-        """The plan of the queued reply that fits ``request``, if it is to a served base URL and one does."""
-        if base is None:
-            return None
-        return self._queue.answer(Call.from_httpx(request), path=request.url.path[len(base.prefix) :])
 
     def _unanswered(self, request: httpx.Request, base: Base | None) -> ResponsePlan:
         """The answer to a request neither the queue nor a later respx router answered."""

@@ -9,21 +9,36 @@ lives here, behind a lock, with no I/O.
 
 from __future__ import annotations
 
+import functools
 import json as _json
 import threading
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from ..errors import ReplyError, ScriptError, UnexpectedRequestError, UnusedRepliesError
+from ..errors import (
+    ReplyError,
+    ScriptError,
+    SlowRetryWarning,
+    TestkitError,
+    UnexpectedRequestError,
+    UnusedRepliesError,
+)
+from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, _body_problem, _short
 from ..wire.endpoints import CHAT, COMPLETIONS, JSON_BODY_ENDPOINTS, QUESTION, Endpoint, application
+from .faulting import active as active_fault
+from .flow import Flow, Need, drive
+from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
 
-__all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply"]
+__all__ = ["MessagesMatcher", "Reply", "ReplyQueue", "describe_reply", "last_user_text", "warn_if_slow_retry"]
 
 
 MessagesMatcher = Sequence[Mapping[str, Any]] | Callable[[Any], bool]
@@ -39,6 +54,7 @@ class _Entry:
     match: Callable[[Call], bool] | None
     times: int
     used: int = 0
+    last_user: str | None = None
 
     @property
     def left(self) -> int:
@@ -61,6 +77,8 @@ class _Entry:
                 return False
         if self.tools is not None and (body is None or body.get("tools") != self.tools):
             return False
+        if self.last_user is not None and (body is None or last_user_text(body) != self.last_user):
+            return False
         return self.match is None or bool(self.match(call))
 
     def describe(self) -> str:
@@ -75,10 +93,47 @@ class _Entry:
             )
         if self.tools is not None:
             conditions.append(f"tools == {_short.repr(self.tools)}")
+        if self.last_user is not None:
+            conditions.append(f"the last user message == {_short.repr(self.last_user)}")
         if self.match is not None:
             conditions.append(f"match={getattr(self.match, '__name__', 'predicate')}")
         when = " when " + " and ".join(conditions) if conditions else ""
         return f"{describe_reply(self.item)} for {self.endpoint}{when} ({self.left} of {self.times} left)"
+
+
+def warn_if_slow_retry(reply: object, *, stacklevel: int) -> None:
+    """Warn, at the user's ``reply(...)`` line, about a 429 that will make the SDK back off for seconds.
+
+    Called by the Python face of the doubles only: a reply queued through the control
+    API or a script file has no Python line to warn at.
+    """
+    faults = [reply] if isinstance(reply, HttpError) else list(getattr(reply, "faults", ()))
+    for fault in faults:
+        if isinstance(fault, HttpError) and fault.status == 429 and not fault.gives_a_wait():
+            warnings.warn(
+                SlowRetryWarning(
+                    f"{fault.describe()} gives no retry wait, so writerai sleeps its own backoff (about 1, 2, "
+                    "4 ... s) before each of its retries. For a fast test pass retry_after_ms=1 (or a small "
+                    "retry_after=), or give the client max_retries=0; if the wait is the point, expect this "
+                    "warning with pytest.warns(SlowRetryWarning)."
+                ),
+                stacklevel=stacklevel,
+            )
+            return
+
+
+def last_user_text(body: Mapping[str, Any]) -> str | None:
+    """The text of the last ``role: user`` message (its text parts joined), or ``None`` when there is none."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+            return content if isinstance(content, str) else None
+    return None
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -130,6 +185,7 @@ class ReplyQueue:
         tools: Sequence[Mapping[str, Any]] | None = None,
         match: Callable[[Call], bool] | None = None,
         times: int = 1,
+        last_user: str | None = None,
     ) -> None:
         """Queue ``item`` to answer the next ``times`` requests to its endpoint that fit every matcher.
 
@@ -148,6 +204,11 @@ class ReplyQueue:
                 f"Cannot match on tools={_short.repr(tools)}: pass the list of tool "
                 "definitions exactly as the request sends them."
             )
+        if last_user is not None and not isinstance(last_user, str):
+            raise ScriptError(
+                f"Cannot match on last_user={_short.repr(last_user)}: pass the text of the last user "
+                "message as a string, or match the whole list with messages=."
+            )
         entry = _Entry(
             item=reply,
             endpoint=endpoint,
@@ -156,6 +217,7 @@ class ReplyQueue:
             tools=None if tools is None else _plain(tools, "tools"),
             match=match,
             times=times,
+            last_user=last_user,
         )
         with self._lock:
             self._entries.append(entry)
@@ -167,7 +229,11 @@ class ReplyQueue:
         No match gives a 500 with ``x-should-retry: false`` (so the SDK does not retry)
         whose Writer-shaped body names the request; ``verify()`` then fails the test.
         """
-        plan = self.answer(call, path=path)
+        return drive(self.taking(call, path=path))
+
+    def taking(self, call: Call, *, path: str | None = None) -> Flow[ResponsePlan]:
+        """:meth:`take` as a flow (see :mod:`.flow`), for a face that runs computed replies its own way."""
+        plan = yield from self.answering(call, path=path)
         return self.miss(call) if plan is None else plan
 
     def answer(self, call: Call, *, path: str | None = None) -> ResponsePlan | None:
@@ -177,32 +243,92 @@ class ReplyQueue:
         A streaming endpoint's request whose body is not a JSON object gets the 400 the
         real API gives it, without using up a reply, and fails ``verify()`` too.
         """
-        path = call.path if path is None else path
+        return drive(self.answering(call, path=path))
+
+    def answering(self, call: Call, *, path: str | None = None) -> Flow[ResponsePlan | None]:
+        """:meth:`answer` as a flow: a computed reply is a :class:`~.flow.Need` its face runs.
+
+        Routing uses the percent-decoded path (``/v1/files/my%20file`` is
+        ``/v1/files/my file``), in both doubles. The user's predicates (``match=``,
+        ``messages=``) run outside the queue's lock, so one may read ``calls``; one that
+        raises answers a 500 the client does not retry, and fails ``verify()``.
+        """
+        path = unquote(call.path) if path is None else path
         if any(e.matches(call.method, path) for e in JSON_BODY_ENDPOINTS):
             problem = _body_problem(call)
             if problem is not None:
                 return self.reject(call, 400, problem)
-        with self._lock:
-            for entry in self._entries:
-                if entry.left > 0 and entry.matches(call, path):
-                    entry.used += 1
-                    item = entry.item
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self.peek(call, path))
+            if faulted is not None:
+                return faulted
+        while True:
+            with self._lock:
+                candidates = [e for e in self._entries if e.left > 0]
+            chosen: _Entry | None = None
+            for entry in candidates:
+                try:
+                    fits = entry.matches(call, path)
+                except Exception as exc:
+                    with self._lock:
+                        self._add(call)
+                    return self.fail(call, entry.describe(), exc)
+                if fits:
+                    chosen = entry
+                    break
+            if chosen is None:
+                return None
+            with self._lock:
+                if chosen.left > 0:  # another request may have used it up while the predicates ran
+                    chosen.used += 1
                     self._add(call)
                     break
-            else:
-                return None
+        item = chosen.item
         try:
             if isinstance(item, ComputedReply):
-                item = item.resolve(call, path)
-            return item.plan(call)
+                item = yield Need(
+                    functools.partial(item.resolve, call, path), user_code=True, what=describe_reply(item)
+                )
+            plan = item.plan(call)
+            problem = informational_problem(plan.status)
+            if problem is not None:
+                raise ScriptError(problem)
+            return plan
         except Exception as exc:
-            with self._lock:
-                self._failed.append((call, describe_reply(item), traceback.format_exc()))
-            return error_plan(
-                500,
-                f"The reply {describe_reply(item)} failed to answer {call.describe()}: "
-                f"{type(exc).__name__}: {exc} See verify() for the traceback.",
-            )
+            return self.fail(call, describe_reply(item), exc)
+
+    def fail(self, call: Call, reply: str, exc: BaseException) -> ResponsePlan:
+        """Record that ``reply`` raised ``exc`` for ``call`` (``verify()`` shows it); return the 500.
+
+        Called with the exception being handled, or one that never was raised
+        (a computed reply still running when the server stopped).
+        """
+        with self._lock:
+            self._failed.append((call, reply, _failure_text(exc)))
+        return error_plan(
+            500,
+            f"The reply {reply} failed to answer {call.describe()}: {type(exc).__name__}: {exc} "
+            "See verify() for the traceback.",
+        )
+
+    def peek(self, call: Call, path: str | None = None) -> ResponsePlan | None:
+        """The plan the next matching reply would give ``call``, using up and recording nothing.
+
+        A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
+        retry still gets the reply itself. ``None`` when no reply fits, or when finding or
+        computing it raises (the request is then answered as usual, which reports that).
+        """
+        path = unquote(call.path) if path is None else path
+        with self._lock:
+            candidates = [e for e in self._entries if e.left > 0]
+        try:
+            item = next((e.item for e in candidates if e.matches(call, path)), None)
+            if isinstance(item, ComputedReply):
+                item = item.resolve(call, path)
+            return None if item is None else item.plan(call)
+        except Exception:
+            return None
 
     def miss(self, call: Call) -> ResponsePlan:
         """Record ``call`` as unexpected (no reply matched it) and return the strict 500 naming it."""
@@ -339,8 +465,14 @@ class ReplyQueue:
                 "(base_url='https://api.writer.com', or the double's base_url as it is)."
             )
         hints = sorted({_hint(c) for c in calls})
+        elsewhere = _elsewhere(calls, entries)
+        if any(e.left > 0 and isinstance(e.messages, list) for e in entries):
+            elsewhere += (
+                "messages= compares the whole messages list, every message in order (system prompt and "
+                "history included); to match on the last user message alone, pass last_user='...' instead.\n"
+            )
         return (
-            f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
+            f"{elsewhere}{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
             f"Queue a reply for it: {'; '.join(hints)}. If you did, check the endpoint and the "
             "model=, messages=, tools= and match= conditions of the replies you queued."
         )
@@ -374,6 +506,34 @@ _HINTS = (
 )
 
 
+def _elsewhere(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
+    """A sentence for each unused reply that waits at another endpoint than an unmatched request's.
+
+    The usual cause: a ``Fault`` (or a response, or a callable) answers ``POST /v1/chat``
+    unless ``path=`` says otherwise, so a fault meant for another endpoint waits at the chat.
+    """
+    lines = []
+    for entry in entries:
+        if entry.left <= 0 or entry.endpoint.path == "*":
+            continue
+        for call in calls:
+            tail = call.path[call.path.find("/v1/") :] if "/v1/" in call.path else call.path
+            if entry.endpoint.matches(call.method, tail):
+                continue
+            own = getattr(entry.item, "endpoint", None)
+            fix = (
+                f"queue a {type(entry.item).__name__} for that endpoint instead"
+                if isinstance(own, Endpoint)
+                else f"route it with reply(..., path={tail!r}, method={call.method!r}), or put a fault on that "
+                "endpoint's script (such as CompletionScript().with_fault(Fault.http_error(500)))"
+            )
+            lines.append(
+                f"The queued {describe_reply(entry.item)} waits for {entry.endpoint}, not {call.method} {tail}: {fix}."
+            )
+            break
+    return "".join(f"{line}\n" for line in lines[:3])
+
+
 def _hint(call: Call) -> str:
     """How to queue a reply for ``call``: the script for a streaming endpoint, else a routed JSON body."""
     cut = call.path.find("/v1/")
@@ -384,13 +544,30 @@ def _hint(call: Call) -> str:
     return f".reply({{...}}, path={tail!r}, method={call.method!r})"
 
 
+_KIT = str(Path(__file__).resolve().parent.parent)
+
+
+def _failure_text(exc: BaseException) -> str:
+    """Why a reply failed, the exception first: a kit error is its message alone, and any other
+    error is followed by the frames of the user's own code only (the kit's would bury it)."""
+    headline = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, TestkitError):
+        return headline
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_KIT)]
+    if not frames:
+        return headline
+    where = "".join(traceback.format_list(frames)).rstrip()
+    return f"{headline}\n  raised at (most recent call last):\n{where}"
+
+
 def _failed_message(failed: Sequence[tuple[Call, str, str]]) -> str:
-    parts = [f"  - {reply} answering {call.describe()}:\n{text.rstrip()}" for call, reply, text in failed]
+    parts = [f"  - {reply} answering {call.describe()}: {text.rstrip()}" for call, reply, text in failed]
     noun = "reply" if len(failed) == 1 else "replies"
     return (
         f"{len(failed)} queued {noun} failed to answer, so the client got a 500 instead:\n"
         + "\n".join(parts)
-        + "\nFix the computed reply (or the script) so it returns a reply for the request."
+        + "\nFix the computed reply, the script or the match=/messages= predicate, so it returns a reply "
+        "for the request."
     )
 
 

@@ -30,6 +30,7 @@ from ..scripts.json_reply import JsonReply
 from ..scripts.plan import ResponsePlan, Write
 from ..wire.call import Call, _short
 from ..wire.endpoints import ANY, CHAT, Endpoint, endpoint_for
+from .framing import informational_problem
 
 __all__ = ["ComputedReply", "Reply", "as_reply", "describe_reply"]
 
@@ -91,8 +92,12 @@ class _HttpxResponse:
                     "Cannot queue an httpx.Response whose body is an async stream: the double reads it "
                     "when it is queued. Build it with content=b'...' or a sync iterator of bytes."
                 ) from None
+        # The Latin-1 text of the bytes given: header_bytes() sends the same bytes back, where
+        # httpx's decoded text (UTF-8 when it can) would be re-encoded as Latin-1.
         headers = tuple(
-            (k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROPPED_HEADERS
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in response.headers.raw
+            if k.decode("latin-1").lower() not in _DROPPED_HEADERS
         )
         return cls(response.status_code, headers, tuple(p for p in pieces if p))
 
@@ -187,6 +192,11 @@ def as_reply(item: object, *, path: str | None, method: str | None) -> tuple[Rep
         raise ScriptError(
             f"Cannot queue the class {item.__name__} as a reply; queue an instance, such as {item.__name__}()."
         )
+    status = item.status if isinstance(item, ResponsePlan) else None
+    status = item.status_code if isinstance(item, httpx.Response) else status
+    problem = None if status is None else informational_problem(status)
+    if problem is not None:
+        raise ScriptError(f"Cannot queue {_short.repr(item)} as a reply: {problem}")
     if isinstance(item, ResponsePlan):
         return _FixedPlan(item), _route(path, method, "the ResponsePlan")
     if isinstance(item, (dict, list)):

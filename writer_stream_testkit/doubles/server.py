@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import struct
 import threading
@@ -31,12 +32,18 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Seque
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import ClassVar, Final, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import h11
 
 from ..scripts.plan import Disconnect, Pause, ResponsePlan, Schedule, Step, Write, error_plan, header_bytes
 from ..wire.call import Call
 from .base import QueuedDouble, WriterDouble
+from .control import control_plan, is_control
+from .faulting import FaultHook
+from .flow import Need, UserCodeCrashed, adrive, fulfil
+from .framing import frame, informational_problem
+from .guard import guard
 from .hosts import running_doubles
 from .replies import ReplyQueue
 
@@ -59,7 +66,8 @@ _BATCH_BYTES: Final = 16384
 """Writes with nothing between them leave together, up to about this many bytes per send."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
-_HOP_BY_HOP: Final = frozenset({"connection", "keep-alive", "content-length", "transfer-encoding"})
+_CONNECTION: Final = frozenset({"connection", "keep-alive"})
+"""The connection's own headers: h11 manages them, never a plan."""
 
 
 @runtime_checkable
@@ -127,6 +135,7 @@ class FakeWriterServer(QueuedDouble):
         source: PlanSource | LiveSource | None = None,
         max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
         history: int | None = None,
+        chaos: FaultHook | None = None,
     ) -> None:
         if max_body_size is not None and (
             isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0
@@ -142,6 +151,8 @@ class FakeWriterServer(QueuedDouble):
             )
         super().__init__()
         self._queue = ReplyQueue(history=history)
+        self.chaos = chaos
+        """Faults at random (``resilience.chaos.Chaos``), asked before the reply source; ``None``: none."""
         self.host = host
         self.port = port
         self.max_body_size = max_body_size
@@ -154,6 +165,7 @@ class FakeWriterServer(QueuedDouble):
         self._lock = threading.Lock()
         self._failures: list[str] = []
         self._thread: threading.Thread | None = None
+        self._released = False  # whether stop() gave back what start() took (port, guard)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -225,6 +237,7 @@ class FakeWriterServer(QueuedDouble):
         sock = socket.create_server((self.host, self.port), family=family, backlog=1024)
         self.port = sock.getsockname()[1]
         running_doubles.add(self.port)
+        guard.hold()
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name=f"FakeWriterServer-{self.port}", daemon=True
         )
@@ -238,8 +251,10 @@ class FakeWriterServer(QueuedDouble):
 
     def stop(self) -> None:
         """Stop accepting, cancel running streams, close every socket and join the thread."""
-        if self._thread is not None:
+        if self._thread is not None and not self._released:
             running_doubles.discard(self.port)
+            guard.release()
+            self._released = True
         thread, loop, stopping = self._thread, self._loop, self._stopping
         if thread is None or not thread.is_alive():
             return
@@ -320,14 +335,15 @@ class FakeWriterServer(QueuedDouble):
                 if received is None:
                     return
                 arrived = asyncio.get_running_loop().time()  # the plan's waits count from here
+                if received.method == "CONNECT":
+                    await self._refuse_tunnel(conn, writer, received)
+                    return
                 plan = await self._plan_for(received)
                 if isinstance(plan, LiveResponse):
-                    if not await self._relay(conn, writer, plan):
+                    if not await self._relay(conn, writer, plan, method=received.method):
                         graceful = False
                         return
-                elif not await self._respond(
-                    conn, writer, plan, head=received.method == "HEAD", arrived=arrived
-                ):
+                elif not await self._respond(conn, writer, plan, method=received.method, arrived=arrived):
                     graceful = not plan.refuse
                     return
                 if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
@@ -338,7 +354,7 @@ class FakeWriterServer(QueuedDouble):
         except asyncio.CancelledError:
             graceful = False
             raise
-        except Exception:
+        except BaseException:  # any at all: a task's exception nobody retrieves is only logged
             graceful = False
             self._record_failure(f"While serving a connection:\n{traceback.format_exc()}")
         finally:
@@ -388,10 +404,28 @@ class FakeWriterServer(QueuedDouble):
     def _call(self, request: h11.Request, content: bytes) -> Call:
         return Call.create(
             method=request.method.decode("ascii"),
-            url=self.base_url + request.target.decode("ascii", "replace"),
+            url=self._url(request),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw_items()],
             content=content,
         )
+
+    def _url(self, request: h11.Request) -> str:
+        """The request's URL on this server, whatever form its request line took (RFC 9112 section 3.2).
+
+        An absolute-form target (``POST http://host/v1/chat``, as a client sends through
+        a proxy) is routed by its path and query, as the origin form is; a CONNECT's
+        authority form (``host:443``) keeps the authority as its path, to be named
+        when it is refused.
+        """
+        target = request.target.decode("ascii", "replace")
+        if target.startswith("/"):
+            return self.base_url + target
+        if request.method == b"CONNECT":
+            return f"{self.base_url}/{target}"
+        parts = urlsplit(target)
+        if parts.scheme.lower() in ("http", "https") and parts.netloc:
+            return self.base_url + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return f"{self.base_url}/{target}"  # "*" (OPTIONS *), or anything h11 let through
 
     async def _refuse_large_body(
         self,
@@ -440,20 +474,96 @@ class FakeWriterServer(QueuedDouble):
         """Ask the reply source for the plan, whatever the method and path.
 
         The queue, a cassette, a directory of them or the record proxy: each
-        gets every request and decides what answers it.
+        gets every request and decides what answers it. The queue answers by the
+        one flow both doubles share (:meth:`ReplyQueue.taking`), with computed
+        replies run off the event loop (:meth:`_meet`).
         """
+        if is_control(call):  # the control API (doubles/control.py): never a call, never a reply
+            return control_plan(self, call, queue_answers=self._source is self._queue)
+        if self.chaos is not None and not isinstance(self._source, LiveSource):
+            source = self._source
+            peek = getattr(source, "peek", None)
+
+            def original() -> ResponsePlan | None:
+                # a source that can peek keeps the faulted reply for the retry; others give one up
+                plan: ResponsePlan | None = peek(call) if peek is not None else source.take(call)
+                return plan
+
+            faulted = self.chaos.answer(call, original)
+            if faulted is not None:
+                return faulted
         if self._source is not self._queue:
             self._queue.record(call)
         try:
+            if self._source is self._queue:
+                # A predicate's BaseException (pytest.fail) lands below; a computed reply's is caught on its thread.
+                return await adrive(self._queue.taking(call), functools.partial(self._meet, call))
             if isinstance(self._source, LiveSource):
-                return await self._source.respond(call)
-            return self._source.take(call)
-        except Exception:
+                answer = await self._source.respond(call)
+            else:
+                answer = self._source.take(call)
+            problem = informational_problem(answer.status)
+            if problem is not None:
+                raise ValueError(problem)
+            return answer
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
             self._record_failure(f"While choosing the reply to {call.describe()}:\n{traceback.format_exc()}")
             return error_plan(
                 500,
                 f"FakeWriterServer failed to build the reply to {call.describe()}; see verify().",
             )
+
+    async def _meet(self, call: Call, need: Need) -> object:
+        """Do one need of the answering flow; user code (a computed reply) runs on a thread of its own.
+
+        A computed reply may block, or call this very server; on the event loop it would
+        stall every connection (and deadlock on itself). Its thread is a daemon: one
+        still running when the server stops is left behind, and ``verify()`` names it.
+        A ``BaseException`` it raises (``pytest.fail()``) comes back as
+        :class:`UserCodeCrashed`, so the client gets a 500 and ``verify()`` the error.
+        """
+        if not need.user_code:
+            return await fulfil(need)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[object] = loop.create_future()
+
+        def settle(ok: bool, value: object) -> None:
+            if future.done():  # cancelled: the server stopped
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                assert isinstance(value, BaseException)
+                future.set_exception(value)
+
+        def run() -> None:
+            try:
+                outcome: tuple[bool, object] = (True, need.run())
+            except Exception as exc:
+                outcome = (False, exc)
+            except BaseException as exc:  # no test on this thread for it to reach
+                crashed = UserCodeCrashed(f"{type(exc).__name__}: {exc}")
+                crashed.__cause__ = exc
+                outcome = (False, crashed)
+            with contextlib.suppress(RuntimeError):  # the loop closed while the reply ran
+                loop.call_soon_threadsafe(settle, *outcome)
+
+        threading.Thread(target=run, name=f"writer-computed-reply-{self.port}", daemon=True).start()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self._queue.fail(
+                call,
+                need.what,
+                TimeoutError(
+                    f"{need.what} was still running when the server stopped; the client's "
+                    "connection was closed without a response. Make the computed reply return "
+                    "(it runs on its own thread, and nothing can stop it from outside)."
+                ),
+            )
+            raise
 
     def _record_failure(self, text: str) -> None:
         with self._lock:
@@ -465,17 +575,19 @@ class FakeWriterServer(QueuedDouble):
         writer: asyncio.StreamWriter,
         plan: ResponsePlan,
         *,
-        head: bool = False,
+        method: str = "GET",
         arrived: float | None = None,
         close: bool = False,
     ) -> bool:
         """Execute ``plan``; return whether the response ended normally (keep-alive is possible).
 
-        A response to ``HEAD`` has no body in HTTP, so its writes are skipped.
-        ``close`` tells the client this connection ends after the response. The plan's
-        waits are deadlines from ``arrived`` (the loop time the request was read; now if
-        not given), not sleeps between writes, so a late wake-up, a slow write or the time
-        spent choosing the reply is made up by the next wait and the stream keeps its pace.
+        How the body is framed (none for ``HEAD``, 1xx, 204 and 304; ``Content-Length``;
+        chunked; close-delimited for an HTTP/1.0 client) is :func:`.framing.frame`'s
+        decision, the same the in-process executor takes. ``close`` tells the client
+        this connection ends after the response. The plan's waits are deadlines from
+        ``arrived`` (the loop time the request was read; now if not given), not sleeps
+        between writes, so a late wake-up, a slow write or the time spent choosing the
+        reply is made up by the next wait and the stream keeps its pace.
         """
         loop = asyncio.get_running_loop()
         schedule = Schedule(loop.time() if arrived is None else arrived)
@@ -484,7 +596,8 @@ class FakeWriterServer(QueuedDouble):
         if plan.refuse:
             _reset(writer)
             return False
-        headers, length = _framed_headers(plan)
+        framing = frame(plan.status, plan.headers, method=method, http10=conn.their_http_version == b"1.0")
+        headers = [(name, value) for name, value in framing.headers if name.lower() not in _CONNECTION]
         if close:
             headers.append(("connection", "close"))
         response = h11.Response(
@@ -492,8 +605,8 @@ class FakeWriterServer(QueuedDouble):
             headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
             reason=_reason(plan.status),
         )
-        if length is None and not head:
-            # Chunked: the head goes through h11, the body is framed here (see _write_chunked).
+        if framing.kind == "chunked":
+            # The head goes through h11, the body is framed here (see _write_chunked).
             return await _write_chunked(
                 writer,
                 conn.send(response) or b"",
@@ -502,10 +615,16 @@ class FakeWriterServer(QueuedDouble):
                 schedule,
             )
         await self._send(writer, conn.send(response))
+        if not framing.has_body:
+            await self._send(writer, conn.send(h11.EndOfMessage()))
+            return plan.completes  # a plan that cuts its (unsent) body still closes the connection
+        length = framing.length  # None: close-delimited, h11 writes the data as it is
         sent = 0
-        for step in () if head else plan.steps:
+        for step in plan.steps:
             if isinstance(step, Write):
                 data = step.data[: max(length - sent, 0)] if length is not None else step.data
+                if not data:
+                    continue
                 sent += len(data)
                 await self._send(writer, conn.send(h11.Data(data=data)))
                 # drain() returns at once while the kernel takes every byte, so yield here or
@@ -515,24 +634,55 @@ class FakeWriterServer(QueuedDouble):
                 await _until(schedule, step.seconds, loop)
             elif isinstance(step, Disconnect):
                 return False
-        if length is not None and sent < length and not head:
+        if length is not None and sent < length:
             return False  # a body shorter than its Content-Length can only end by closing
         await self._send(writer, conn.send(h11.EndOfMessage()))
         return True
 
-    async def _relay(self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse) -> bool:
-        """Send a live response, each piece flushed as it arrives; return whether it ended normally."""
+    async def _refuse_tunnel(self, conn: h11.Connection, writer: asyncio.StreamWriter, call: Call) -> None:
+        """Answer ``CONNECT`` with a 405 and close: the server is the Writer API, not a proxy.
+
+        A 2xx would turn the connection into a tunnel the server cannot serve; the
+        request counts as refused in ``verify()``.
+        """
+        target = call.path.lstrip("/")
+        plan = self._queue.reject(
+            call,
+            405,
+            f"FakeWriterServer got CONNECT {target}, but it does not tunnel: it is the Writer API itself, "
+            "not a proxy. Point the client's base_url at the server's base_url (plain http) instead of "
+            "using the server as an HTTPS proxy.",
+        )
+        await self._respond(conn, writer, plan, close=True)
+
+    async def _relay(
+        self, conn: h11.Connection, writer: asyncio.StreamWriter, live: LiveResponse, *, method: str = "GET"
+    ) -> bool:
+        """Send a live response, each piece flushed as it arrives; return whether it ended normally.
+
+        Its length is not known ahead, so the upstream's ``Content-Length`` goes and
+        :func:`.framing.frame` frames the rest (chunked, close-delimited for HTTP/1.0,
+        or no body at all for ``HEAD``, 204 and 304).
+        """
         try:
+            framing = frame(
+                live.status,
+                [(k, v) for k, v in live.headers if k.lower() != "content-length"],
+                method=method,
+                http10=conn.their_http_version == b"1.0",
+            )
             headers = [
-                (k.encode("ascii"), header_bytes(v)) for k, v in live.headers if k.lower() not in _HOP_BY_HOP
+                (k.encode("ascii"), header_bytes(v))
+                for k, v in framing.headers
+                if k.lower() not in _CONNECTION
             ]
-            headers.append((b"transfer-encoding", b"chunked"))
             response = h11.Response(status_code=live.status, headers=headers, reason=_reason(live.status))
             await self._send(writer, conn.send(response))
-            async for data in live.body:
-                if data:
-                    await self._send(writer, conn.send(h11.Data(data=data)))
-                    await asyncio.sleep(0)
+            if framing.has_body:
+                async for data in live.body:
+                    if data:
+                        await self._send(writer, conn.send(h11.Data(data=data)))
+                        await asyncio.sleep(0)
             await self._send(writer, conn.send(h11.EndOfMessage()))
             return True
         finally:
@@ -617,26 +767,6 @@ def _cassette_source(cassette: object) -> PlanSource:
         f"FakeWriterServer cannot replay {type(cassette).__name__} objects yet: a cassette "
         "must provide take(call) -> ResponsePlan. Queue replies with .reply(...) instead."
     )
-
-
-def _framed_headers(plan: ResponsePlan) -> tuple[list[tuple[str, str]], int | None]:
-    """The headers to send and the declared body length, if the plan declares one.
-
-    A plan without ``Content-Length`` is sent chunked, one chunk per write, as
-    ``WriterMock`` frames it too; connection-level headers are h11's to manage.
-    """
-    headers: list[tuple[str, str]] = []
-    length: int | None = None
-    for name, value in plan.headers:
-        key = name.lower()
-        if key == "content-length" and value.strip().isdigit() and length is None:
-            length = int(value)
-            headers.append((name, value.strip()))
-        elif key not in _HOP_BY_HOP:
-            headers.append((name, value))
-    if length is None and plan.status not in (204, 304):  # a recorded 204/304 replays with no framing at all
-        headers.append(("transfer-encoding", "chunked"))
-    return headers, length
 
 
 def _declared_length(request: h11.Request) -> int | None:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 import yaml
 from typing_extensions import Self
 
+from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import ScriptError
 from .chat_yaml import _Dumper
-from .faults import DataAfterDone, Fault, Frame, MissingDone, check_faults, fault_from_yaml
+from .faults import DataAfterDone, Delay, Fault, Frame, MissingDone, check_faults, fault_from_yaml
 from .logprobs import _json_value
 from .plan import ResponsePlan
 from .render import FrameSource, apply_faults, done_frame, json_plan
@@ -44,11 +45,14 @@ def compact_json(value: Any) -> str:
     return _COMPACT_JSON.encode(value)
 
 
-def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
+def read_yaml(source: str | os.PathLike[str], *, where: str | None = None) -> tuple[Any, str]:
     """YAML text or a file (a path, or a one-line string ending in .yaml/.yml), safely loaded.
 
-    Returns the document and where it came from, for error messages. Only plain
-    data is accepted: ``yaml.safe_load`` refuses tags such as ``!!python/object``.
+    Returns the document and where it came from, for error messages (``where``
+    names text from elsewhere, such as a control request's body). Only plain
+    data is accepted: ``yaml.safe_load`` refuses tags such as ``!!python/object``;
+    aliases are bounded as a cassette's are (``ALIAS_EXPANSION_LIMIT``), so a
+    few hundred bytes cannot stand for gigabytes.
     """
     if isinstance(source, os.PathLike) or ("\n" not in source and source.strip().endswith((".yaml", ".yml"))):
         path = Path(source)
@@ -57,10 +61,24 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScriptError(f"Cannot read the script file {where}: {exc.strerror or exc}.") from None
+        except UnicodeDecodeError as exc:
+            raise ScriptError(
+                f"Cannot read the script file {where}: it is not UTF-8 text ({exc}); save it as UTF-8."
+            ) from None
     else:
-        text, where = source, "<script YAML>"
+        text, where = source, where or "<script YAML>"
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text), where
+        node = loader.get_single_node()
+        if node is None:
+            return None, where
+        if alias_expansion(node) > ALIAS_EXPANSION_LIMIT:
+            raise ScriptError(
+                f"{where} uses YAML aliases that stand for more than {ALIAS_EXPANSION_LIMIT:,} characters "
+                "of data; files whose aliases expand that far are refused, since reading them would take "
+                "unbounded memory. Write the values out instead of using aliases."
+            )
+        return loader.construct_document(node), where
     except yaml.constructor.ConstructorError as exc:
         raise ScriptError(
             f"{where}: {exc.problem} {exc.problem_mark or ''}. Script files are plain data and are "
@@ -68,6 +86,13 @@ def read_yaml(source: str | os.PathLike[str]) -> tuple[Any, str]:
         ) from None
     except yaml.YAMLError as exc:
         raise ScriptError(f"{where}: not valid YAML ({exc}).") from None
+    except RecursionError:  # PyYAML composes and constructs recursively
+        raise ScriptError(
+            f"{where} nests lists or mappings too deeply to read (more than Python's recursion allows); "
+            "no script needs that many levels, so write it flatter."
+        ) from None
+    finally:
+        loader.dispose()
 
 
 class ScriptBase:
@@ -191,7 +216,18 @@ class ScriptBase:
     def plan(self, call: Call) -> ResponsePlan:
         """The response to ``call``: SSE if it asked for ``stream: true``, JSON otherwise."""
         script = self._for_call(call)
-        return script.stream_plan() if call.stream else script.json_plan()
+        if call.stream:
+            return script.stream_plan()
+        stream_only = [f for f in script.faults if not f.replaces and not isinstance(f, Delay)]
+        if stream_only and not any(f.replaces for f in script.faults):
+            listed = ", ".join(f.describe() for f in stream_only)
+            raise ScriptError(
+                f"This {type(script).__name__} carries {listed}, which only a streaming response can show, but "
+                f"{call.describe()} did not ask for a stream, so it would get the whole answer unbroken. "
+                "Make the request with stream=True (or the SDK's .stream(...) helper), or give this "
+                "request a fault that replaces the response (Fault.http_error, Fault.connection_refused)."
+            )
+        return script.json_plan()
 
     def _describe_faults(self) -> list[str]:
         return ["faults: " + ", ".join(f.describe() for f in self.faults)] if self.faults else []

@@ -33,6 +33,8 @@ and ``delay`` apply; the others describe SSE and are ignored.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import math
 import re
@@ -263,6 +265,20 @@ class HttpError(Fault):
             _check_count(self.retry_after_ms, "http_error", "retry_after_ms")
         object.__setattr__(self, "headers", tuple((str(k), str(v)) for k, v in self.headers))
 
+    def gives_a_wait(self) -> bool:
+        """Whether a client is told how long to wait (a positive ``Retry-After``) or not to retry at all.
+
+        ``writerai`` honours a wait only above 0 (and up to 60 s); otherwise it sleeps its own
+        backoff, about 1, 2, 4 ... s, before each retry.
+        """
+        if self.retry_after_ms is not None and self.retry_after_ms > 0:
+            return True
+        if isinstance(self.retry_after, str):
+            return self.retry_after.strip() not in ("", "0")
+        if self.retry_after is not None and self.retry_after > 0:
+            return True
+        return any(k.lower() in ("retry-after", "retry-after-ms", "x-should-retry") for k, _ in self.headers)
+
     def response(self) -> ResponsePlan:
         """The complete error response."""
         body = (
@@ -396,6 +412,25 @@ class Split(Fault):
                 "pass sizes=[...] or one_byte=True, or use Fault.split_mid_utf8() / Fault.split_mid_crlf().",
             )
 
+    def describe(self) -> str:
+        """As the constructor is called: ``split(one_byte=True)``, ``split_mid_utf8()``."""
+        item = self.to_yaml_item()
+        if isinstance(item, str):
+            return f"{item}()"
+        ((name, params),) = item.items()
+        return f"{name}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+    def to_yaml_item(self) -> str | dict[str, Any]:
+        """The constructor's form: ``split_mid_utf8``, ``split_mid_crlf``, ``split: {one_byte: true}``."""
+        params = self.yaml_params()
+        if params == {"mid_utf8": True}:
+            return "split_mid_utf8"
+        if params == {"mid_crlf": True}:
+            return "split_mid_crlf"
+        if params == {"sizes": [1]}:
+            return {"split": {"one_byte": True}}
+        return super().to_yaml_item()
+
     def boundaries(self, body: bytes) -> set[int]:
         """Offsets (0 < offset < len(body)) where a write must end."""
         out: set[int] = set()
@@ -481,8 +516,33 @@ FAULT_TYPES: dict[str, type[Fault]] = {
 }
 
 
+CONSTRUCTOR_FORMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "split_mid_utf8": ("split", {"mid_utf8": True}),
+    "split_mid_crlf": ("split", {"mid_crlf": True}),
+}
+"""YAML names for the ``Fault`` constructors that build a fault under another name."""
+
+
+def _as_fields(cls: type[Fault], params: dict[str, Any]) -> dict[str, Any]:
+    """The constructor's keywords, where they differ from the fields, as the fields: the YAML form
+    takes the keys ``Fault.<name>(...)`` takes (``split: {one_byte: true}``, ``headers: {k: v}``),
+    and the field names it always read."""
+    params = dict(params)
+    if cls is Split and "one_byte" in params:
+        one_byte = params.pop("one_byte")
+        if one_byte and params.get("sizes"):
+            raise _fail("split", "got both sizes= and one_byte=True", "pass one or the other.")
+        if one_byte:
+            params["sizes"] = [1]
+    if cls is HttpError and isinstance(params.get("headers"), dict):
+        params["headers"] = list(params["headers"].items())
+    if cls is HttpError and isinstance(params.get("body"), dict):
+        params["body"] = json.dumps(params["body"])
+    return params
+
+
 def fault_from_yaml(item: object, where: str) -> Fault:
-    """Build a fault from its YAML form: ``name`` or ``{name: {field: value}}``."""
+    """Build a fault from its YAML form: ``name`` or ``{name: {key: value}}``, keys as ``Fault.<name>()`` takes them."""
     params: Any
     if isinstance(item, str):
         name, params = item, {}
@@ -494,18 +554,32 @@ def fault_from_yaml(item: object, where: str) -> Fault:
             f"{where}: a fault is a name or a one-key mapping like {{disconnect: {{after_chunks: 2}}}}, "
             f"not {item!r}."
         )
+    if str(name) in CONSTRUCTOR_FORMS and isinstance(params, dict) and not params:
+        name, params = CONSTRUCTOR_FORMS[str(name)]
     cls = FAULT_TYPES.get(str(name))
     if cls is None:
-        raise ScriptError(f"{where}: unknown fault {name!r}; use one of {', '.join(sorted(FAULT_TYPES))}.")
+        names = sorted([*FAULT_TYPES, *CONSTRUCTOR_FORMS])
+        close = difflib.get_close_matches(str(name), names, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScriptError(f"{where}: unknown fault {name!r}{guess}; use one of {', '.join(names)}.")
     if not isinstance(params, dict):
         raise ScriptError(f"{where}: the fields of fault {name!r} must be a mapping, not {params!r}.")
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    constructor = getattr(Fault, str(name), None)
+    taken = set(inspect.signature(constructor).parameters) if constructor is not None else set()
+    known = {f.name for f in fields(cls)} | taken  # type: ignore[arg-type]
     unknown = sorted(set(map(str, params)) - known)
     if unknown:
+        keys = sorted(taken) if taken else sorted(known)
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
         raise ScriptError(
-            f"{where}: fault {name!r} has no field {', '.join(unknown)}; its fields are "
-            f"{', '.join(sorted(known)) or '(none)'}."
+            f"{where}: fault {name!r} has no key {', '.join(unknown)}{guess}; it takes the keys Fault.{name}() "
+            f"takes: {', '.join(keys) or '(none)'}."
         )
+    try:
+        params = _as_fields(cls, params)
+    except ScriptError as exc:
+        raise ScriptError(f"{where}: {exc}") from None
     if cls is HttpError and "headers" in params:
         params = {**params, "headers": tuple(tuple(pair) for pair in params["headers"] or ())}
     if cls is Split and "sizes" in params:

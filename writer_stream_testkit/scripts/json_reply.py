@@ -42,8 +42,11 @@ class JsonReply:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "body", _json_value(self.body, "JsonReply body"))
-        if isinstance(self.status, bool) or not isinstance(self.status, int) or not 100 <= self.status <= 599:
-            raise ScriptError(f"JsonReply status={self.status!r} must be an HTTP status from 100 to 599.")
+        if isinstance(self.status, bool) or not isinstance(self.status, int) or not 200 <= self.status <= 599:
+            raise ScriptError(
+                f"JsonReply status={self.status!r} must be a final HTTP status from 200 to 599 (a 1xx is "
+                "informational: HTTP never ends a response with one)."
+            )
 
     @classmethod
     def to(cls, path: str, body: Any, *, method: str | None = None, status: int = 200) -> JsonReply:

@@ -119,6 +119,10 @@ class Call:
         """Whether the request asked for a streamed (SSE) response."""
         return isinstance(self.json, dict) and self.json.get("stream") is True
 
+    def body_problem(self) -> str | None:
+        """Why this body cannot be a streaming endpoint's request (the real API answers 400), or ``None``."""
+        return _body_problem(self)
+
     def describe(self) -> str:
         """The request line and a short summary of its body, for error messages."""
         query = urlsplit(self.url).query

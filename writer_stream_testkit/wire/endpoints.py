@@ -10,6 +10,7 @@ the API, whichever SDK the app uses.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -116,6 +117,25 @@ WRITER_ROUTES: tuple[Endpoint, ...] = tuple(
 )
 """Every route ``writerai`` 3.0.0 calls, as (method, path template)."""
 
+SDK_CALLS: dict[tuple[str, str], str] = {
+    ("GET", "/v1/applications/{application_id}"): "client.applications.retrieve",
+    ("POST", "/v1/applications/{application_id}"): "client.applications.generate_content",
+    ("GET", "/v1/applications/{application_id}/graphs"): "client.applications.graphs.list",
+    ("PUT", "/v1/applications/{application_id}/graphs"): "client.applications.graphs.update",
+    ("GET", "/v1/applications/{application_id}/jobs"): "client.applications.jobs.list",
+    ("POST", "/v1/applications/{application_id}/jobs"): "client.applications.jobs.create",
+    ("GET", "/v1/files"): "client.files.list",
+    ("POST", "/v1/files"): "client.files.upload",
+    ("GET", "/v1/files/{file_id}"): "client.files.retrieve",
+    ("DELETE", "/v1/files/{file_id}"): "client.files.delete",
+    ("GET", "/v1/graphs"): "client.graphs.list",
+    ("POST", "/v1/graphs"): "client.graphs.create",
+    ("GET", "/v1/graphs/{graph_id}"): "client.graphs.retrieve",
+    ("PUT", "/v1/graphs/{graph_id}"): "client.graphs.update",
+    ("DELETE", "/v1/graphs/{graph_id}"): "client.graphs.delete",
+}
+"""The ``writerai`` call behind each method of a path the API serves with several, named in messages."""
+
 WRITER_2_ROUTES: tuple[Endpoint, ...] = tuple(
     Endpoint(method, path)
     for method, path in (
@@ -167,11 +187,18 @@ def endpoint_for(path: str, method: str | None = None, *, what: str = "the reply
     if len(methods) == 1:
         return Endpoint(methods[0], path)
     if not methods:
+        close = difflib.get_close_matches(path, sorted({r.path for r in _KNOWN_ROUTES}), n=1, cutoff=0.6)
+        guess = f" Did you mean path={close[0]!r}?" if close else ""
         raise ScriptError(
-            f"Cannot tell which method {what} for path={path!r} answers: the Writer API has no such path "
-            "that the kit knows. Pass method= too, e.g. method='GET', to answer it anyway."
+            f"Cannot route {what} to path={path!r}: the Writer API has no such path that the kit knows.{guess} "
+            "Fix the path, or pass method= too (such as method='POST') to answer it anyway."
         )
+    template = routes[0].path
+    uses = [f"{m} ({SDK_CALLS[(m, template)]})" if (m, template) in SDK_CALLS else m for m in methods]
+    example = "POST" if "POST" in methods else methods[0]
+    call = SDK_CALLS.get((example, template))
     raise ScriptError(
         f"Cannot tell which method {what} for path={path!r} answers: the Writer API serves that path "
-        f"with {' and '.join(methods)}. Pass method= too, e.g. method={methods[0]!r}."
+        f"with {' and '.join(uses)}. Pass method= too, such as method={example!r}"
+        + (f" for {call}." if call else ".")
     )

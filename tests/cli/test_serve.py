@@ -1,0 +1,200 @@
+"""``serve`` on the inputs a user really gives it: documented defaults, odd paths, bad bodies, long runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+from cliutil import WAIT, Background, run_main
+
+from writer_stream_testkit.cli.serve import Cycle, load_directory
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestError
+from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.wire.call import Call
+
+ROOT = Path(__file__).resolve().parents[2]
+BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
+
+
+def stopped(server: Background) -> tuple[int, str]:
+    code, err = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+    server.kill()
+    return code, err
+
+
+def test_an_application_script_without_an_id_is_served_for_any_application(tmp_path: Path) -> None:
+    """The documented default (any application) once crashed the banner: KeyError 'application_id'."""
+    script = tmp_path / "app.yaml"
+    script.write_text("kind: application\nsteps:\n  - content: Hi\n", encoding="utf-8")
+    server = Background(["serve", "--port", "0", "--script", str(script)])
+    try:
+        with httpx.Client(timeout=WAIT) as client:
+            response = client.post(
+                server.url + "/v1/applications/abc-123", json={"inputs": [], "stream": True}
+            )
+    finally:
+        code, err = stopped(server)
+    assert response.status_code == 200, response.text
+    assert '"Hi"' in response.text
+    assert (code, "Traceback" in err) == (0, False), err
+    assert "for POST /v1/applications/{application_id}" in err
+
+
+def test_a_templated_json_path_and_braces_in_a_cassette_directory_start_the_server(tmp_path: Path) -> None:
+    script = tmp_path / "file.yaml"
+    script.write_text(
+        "kind: json\npath: /v1/files/{file_id}\nmethod: GET\nbody: {id: f1}\n", encoding="utf-8"
+    )
+    server = Background(["serve", "--port", "0", "--script", str(script)])
+    try:
+        with httpx.Client(timeout=WAIT) as client:
+            assert client.get(server.url + "/v1/files/f1").json() == {"id": "f1"}
+    finally:
+        code, err = stopped(server)
+    assert code == 0, err
+    directory = tmp_path / "run {1}"
+    directory.mkdir()
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", directory / "hello-stream.yaml")
+    server = Background(["serve", "--port", "0", "--cassettes", str(directory)])
+    code, err = stopped(server)
+    assert code == 0, err
+    assert f"cassette(s) in {directory}" in err
+
+
+def test_serve_answers_a_body_that_is_not_json_with_400_as_both_doubles_do_and_lists_it_at_stop(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "chat.yaml"
+    script.write_text(StreamScript().content("Hi").to_yaml(), encoding="utf-8")
+    server = Background(["serve", "--port", "0", "--script", str(script)])
+    try:
+        with httpx.Client(timeout=WAIT) as client:
+            bad = client.post(server.url + "/v1/chat", content=b"model=palmyra-x5")
+            good = client.post(server.url + "/v1/chat", json=BODY)
+            other = client.post(server.url + "/v1/completions", json={"model": "m", "prompt": "p"})
+    finally:
+        code, err = stopped(server)
+    assert bad.status_code == 400
+    assert "The Writer API answers such a request with 400" in bad.json()["errors"][0]["description"]
+    assert good.status_code == 200  # the refused request used up no turn
+    assert other.status_code == 500
+    assert code == 0
+    assert "2 request(s) got an error instead of a script's reply:" in err
+    assert "  - POST /v1/chat" in err
+    assert ": 400, " in err
+    assert "  - POST /v1/completions" in err
+    assert ": 500, no script: the scripts given serve POST /v1/chat. Pass a script for this endpoint" in err
+
+
+def test_the_cycle_reports_what_it_refused_and_forgets_it_on_reset() -> None:
+    cycle = Cycle([StreamScript().content("Hi")], history=2)
+    cycle.verify()
+    for _ in range(3):
+        plan = cycle.take(Call.create(method="POST", url="http://x/v1/chat", content=b"not json"))
+        assert plan.status == 400
+    with pytest.raises(
+        UnexpectedRequestError, match=r"^3 request\(s\) got an error .* \(the last 2 are shown\)"
+    ):
+        cycle.verify()
+    cycle.reset()
+    cycle.verify()
+
+
+def test_serve_cassettes_keeps_no_more_than_its_history_however_long_it_runs(tmp_path: Path) -> None:
+    """Each cassette's own calls and misses, and the directory's misses, are trimmed to --history."""
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = load_directory(tmp_path, "fast", allow_repeats=True, history=3)
+    (cassette,) = directory.cassettes
+    recorded = cassette.interactions[0].request.json
+    with (
+        FakeWriterServer(source=directory, history=3) as server,
+        httpx.Client(base_url=server.base_url, timeout=WAIT) as client,
+    ):
+        for _ in range(10):
+            assert client.post("/v1/chat", json=recorded).status_code == 200
+        for n in range(10):
+            assert client.post("/v1/chat", json={**BODY, "n": n}).status_code == 500
+        assert len(cassette.calls) == 3
+        assert len(server.calls) == 3
+        with pytest.raises(CassetteMissError) as caught:
+            directory.verify()
+        server.reset()
+    message = str(caught.value)
+    assert message.startswith("10 request(s) found no recording (the last 3 are shown):")
+    assert message.count("No cassette in") == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--port", "99999"],
+            "--port 99999 is not a port; pass a number from 1 to 65535, or 0 for any free one.",
+        ),
+        (["--port", "-1"], "--port -1 is not a port;"),
+        (["--script", "."], "Script file . is a directory, not a file;"),
+    ],
+)
+def test_serve_refuses_a_bad_port_or_a_directory_as_a_script_in_one_line(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_main(capsys, "serve", *args)
+    assert code == 2
+    assert err.startswith("writer-stream-testkit serve: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_serve_refuses_a_directory_named_like_a_cassette_in_cassettes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (tmp_path / "old.yaml").mkdir()
+    code, _, err = run_main(capsys, "serve", "--port", "0", "--cassettes", str(tmp_path))
+    assert code == 2
+    assert err == (
+        f"writer-stream-testkit serve: error: --cassettes {tmp_path} holds old.yaml, which is not a cassette "
+        "file (a directory?); rename it or move it out, since every *.yaml in the directory is served as a "
+        "cassette.\n"
+    )
+
+
+def test_a_cassette_with_a_history_keeps_its_last_calls_and_misses_but_counts_every_miss(
+    tmp_path: Path,
+) -> None:
+    from writer_stream_testkit.cassettes.cassette import Cassette
+
+    with pytest.raises(ValueError, match=r"Cannot keep a history of 0 requests"):
+        Cassette(tmp_path / "c.yaml", history=0)
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "c.yaml")
+    cassette = Cassette(tmp_path / "c.yaml", history=2)
+    for n in range(5):
+        call = Call.create(method="POST", url="https://api.writer.com/v1/chat", content=b'{"n": %d}' % n)
+        assert cassette.take(call).status == 500
+    assert [c.json for c in cassette.calls] == [{"n": 3}, {"n": 4}]
+    with pytest.raises(CassetteMissError, match=r"^5 requests found no recording \(the last 2 are shown\):"):
+        cassette.verify()
+    cassette.reset()
+    cassette.verify()
+
+
+def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> None:
+    import httpx
+
+    from writer_stream_testkit import CompletionScript
+    from writer_stream_testkit.cli.serve import Cycle
+
+    scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
+    chat = {"model": "palmyra-x5", "messages": [], "stream": False}
+    answers = []
+    with FakeWriterServer(source=Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
+        for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
+            body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
+            reply = client.post(path, json=body, timeout=5.0).json()
+            answers.append(
+                reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
+            )
+    assert answers == ["A", "C", "B", "A"]
