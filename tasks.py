@@ -28,21 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 CI = ROOT / ".ci"
 
-# What runs against writer-sdk 2.x: the suites that compare the kit with the SDK, and the
-# integrations that pin 2.x. Everything else does not depend on the SDK's major version.
+# What runs against writer-sdk 2.x, by folder: the suites that compare the kit with the SDK
+# (tests/sdk), the client that mirrors it (tests/client) and the integrations that pin 2.x.
+# Everything else does not depend on the SDK's major version.
 SDK2_TESTS = (
-    "tests/test_differential.py",
-    "tests/test_differential_e2e.py",
-    "tests/test_fault_fidelity.py",
-    "tests/test_fault_fidelity_endpoints.py",
-    "tests/test_tolerance.py",
-    "tests/test_endpoint_scripts.py",
-    "tests/test_endpoints_doubles.py",
-    "tests/test_cassette_endpoints.py",
-    "tests/test_split_streams.py",
-    "tests/test_client.py",
-    "tests/client/test_client_parity.py",
-    "tests/test_retry.py",
+    "tests/sdk",
+    "tests/client",
+    # Tests in the kit's own wings that also hold the SDK to its word; move them to tests/sdk
+    # (or split out their SDK-facing half) to leave this list folders only.
     "tests/doubles/test_guard.py",
     "tests/doubles/test_mistakes.py",
     "tests/integrations",

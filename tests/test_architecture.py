@@ -310,3 +310,175 @@ def test_the_checker_sees_a_private_name_taken(tmp_path: Path) -> None:
             test_no_empty_type_checking_block("testing.fake_for_test")
     finally:
         del MODULES["testing.fake_for_test"]
+
+
+# --- every module has its test module ---------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+
+# The client's private modules (its arguments, attempts, config, responses, streams, retry
+# policy and markers) are tested with it, in tests/client/.
+CLIENT_ROOM = frozenset(
+    {"client", "_arguments", "_attempts", "_config", "_response", "_streams", "_retry", "_sentinels"}
+)
+
+# Modules with no test module of their own, and why none is needed.
+NO_TEST_MODULE: dict[str, str] = {
+    "_version": "one version string, which hatch reads when it builds the wheel",
+    "__init__": "the public surface, pinned name by name in tests/test_public_api.py",
+    "cli.__main__": "one call of cli.main for `python -m`, the way tests/support/cliutil.py runs every command",
+}
+
+# Modules whose tests still live in a file named after another module (the one they were
+# written beside), to be moved into their own test module one by one. The list may only
+# shrink: a module that gains its test module must leave it.
+TESTED_ELSEWHERE: dict[str, str] = {
+    "cassettes._shown": "cassettes/test_tools.py",
+    "cassettes.convert": "cassettes/test_tools.py",
+    "cassettes.delta_redact": "cassettes/test_redact.py",
+    "cassettes.directory": "cli/test_serve.py",
+    "cassettes.show": "cassettes/test_tools.py",
+    "cassettes.verify": "cassettes/test_tools.py",
+    "doubles.respond": "doubles/test_server.py",
+    "doubles.sources": "doubles/test_server.py",
+    "scripts._values": "scripts/test_chat.py",
+    "scripts._yaml_dump": "scripts/test_chat.py",
+    "testing._fields": "testing/test_transcript.py",
+    "_arguments": "client/test_client.py",
+    "_attempts": "client/test_client.py",
+    "_config": "client/test_client.py",
+    "_response": "client/test_client.py",
+    "_sentinels": "client/test_client_parity.py",
+    "_streams": "client/test_client.py",
+    "cassettes.capture": "cassettes/test_cassette.py",
+    "cassettes.dump": "cassettes/test_cassette.py",
+    "cassettes.fast_load": "cassettes/test_load.py",
+    "cassettes.matching": "cassettes/test_cassette.py",
+    "cassettes.model": "cassettes/test_cassette.py",
+    "cassettes.modes": "cassettes/test_cassette.py",
+    "cassettes.proxy": "test_cli.py",
+    "cassettes.timing": "cassettes/test_cassette.py",
+    "cassettes.yaml_read": "cassettes/test_load.py",
+    "demo": "test_docs.py",
+    "doubles.base": "doubles/test_mock.py",
+    "doubles.execute": "doubles/test_mock.py",
+    "doubles.hosts": "sdk/test_cassette_endpoints.py",
+    "doubles.reply_items": "doubles/test_mock.py",
+    "errors": "cassettes/test_cassette.py",
+    "helpers.events": "helpers/test_accumulate.py",
+    "helpers.parsing": "helpers/test_accumulate.py",
+    "helpers.streaming": "sdk/test_differential.py",
+    "scripts.application": "sdk/test_endpoint_scripts.py",
+    "scripts.assemble": "scripts/test_chat.py",
+    "scripts.base": "sdk/test_fault_fidelity_endpoints.py",
+    "scripts.chat_yaml": "scripts/test_chat.py",
+    "scripts.completion": "sdk/test_endpoint_scripts.py",
+    "scripts.json_reply": "sdk/test_endpoint_scripts.py",
+    "scripts.load": "sdk/test_endpoint_scripts.py",
+    "scripts.logprobs": "scripts/test_chat.py",
+    "scripts.plan": "scripts/test_faults.py",
+    "scripts.question": "sdk/test_endpoint_scripts.py",
+    "scripts.run": "scripts/test_chat.py",
+    "scripts.steps": "scripts/test_chat.py",
+    "_yaml_bounds": "scripts/test_chat.py",
+    "cli.convert": "test_cli.py",
+    "cli.docs": "test_cli.py",
+    "cli.record": "test_cli.py",
+    "doubles.faulting": "doubles/test_server.py",
+    "resilience.kinds": "resilience/test_inject.py",
+    "resilience.plugin": "resilience/test_resilience_run.py",
+    "resilience.report": "resilience/test_resilience_report.py",
+    "testing.event_order": "testing/test_contract.py",
+    "wire.chunks": "client/test_client.py",
+    "wire.construct": "wire/test_types.py",
+    "wire.endpoints": "sdk/test_endpoints_doubles.py",
+    "wire.stream_kinds": "sdk/test_cassette_endpoints.py",
+}
+
+
+def _is_wing_init(module: str) -> bool:
+    return MODULES[module].name == "__init__.py" and module != "__init__"
+
+
+def where_tested(module: str) -> Path:
+    """Where ``module``'s tests live: tests/<wing>/test_<module>.py, the client's room in tests/client/."""
+    parts = module.split(".")
+    if len(parts) == 1 and module in CLIENT_ROOM:
+        return TESTS / "client" / f"test_{module.lstrip('_')}.py"
+    return TESTS.joinpath(*parts[:-1], f"test_{parts[-1].lstrip('_')}.py")
+
+
+def test_every_module_has_its_test_module() -> None:
+    missing = sorted(
+        f"{module} -> {where_tested(module).relative_to(TESTS.parent)}"
+        for module in MODULES
+        if not _is_wing_init(module)
+        and module not in NO_TEST_MODULE
+        and module not in TESTED_ELSEWHERE
+        and not where_tested(module).is_file()
+    )
+    assert missing == [], (
+        f"These modules have no test module: {missing}. Put each module's tests in the file named "
+        "after it (tests/<wing>/test_<module>.py), so a reader finds them beside the code's wing."
+    )
+
+
+def test_the_list_of_modules_tested_elsewhere_only_shrinks() -> None:
+    stale = sorted(m for m in TESTED_ELSEWHERE if m not in MODULES or where_tested(m).is_file())
+    assert stale == [], f"Remove {stale} from TESTED_ELSEWHERE: each is gone or now has its own test module."
+    lost = sorted(
+        f"{m}: tests/{path}" for m, path in TESTED_ELSEWHERE.items() if not (TESTS / path).is_file()
+    )
+    assert lost == [], (
+        f"TESTED_ELSEWHERE names test files that do not exist: {lost}; point each at its tests."
+    )
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _is_wing_init(m)))
+def test_a_wing_init_only_gathers_its_wings_names(module: str) -> None:
+    """A wing's __init__ holds no code (a docstring, imports, __all__), or has tests/test_<wing>.py."""
+    if where_tested(module).is_file():
+        return
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    code = [
+        f"line {node.lineno}"
+        for node in tree.body
+        if not isinstance(node, ast.Import | ast.ImportFrom)
+        and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))
+        and not (isinstance(node, ast.If) and _is_type_checking(node))
+        and not (
+            isinstance(node, ast.Assign | ast.AnnAssign)
+            and any(
+                isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+        )
+    ]
+    assert code == [], (
+        f"writer_stream_testkit/{module.replace('.', '/')}/__init__.py holds code ({code}); move it into a "
+        "module of the wing with its own test module, or test it in tests/test_<wing>.py."
+    )
+
+
+def test_the_checker_sees_a_module_without_tests(tmp_path: Path) -> None:
+    """The rule can fail: a new module with no test module is named, with where its tests go."""
+    MODULES["wire.fake_untested"] = tmp_path / "fake_untested.py"
+    try:
+        with pytest.raises(AssertionError, match=r"wire\.fake_untested -> tests/wire/test_fake_untested\.py"):
+            test_every_module_has_its_test_module()
+    finally:
+        del MODULES["wire.fake_untested"]
+    assert where_tested("_config") == TESTS / "client" / "test_config.py"
+    assert where_tested("cli") == TESTS / "test_cli.py"
+
+
+def test_test_helpers_live_in_tests_support() -> None:
+    """Outside tests/support/ (on pytest's pythonpath) a helper module is not importable by the tests."""
+    stray = sorted(
+        str(path.relative_to(TESTS.parent))
+        for path in TESTS.rglob("*.py")
+        if path.parent.name not in {"support", "data"}
+        and path.name != "conftest.py"
+        and not path.name.startswith("test_")
+    )
+    assert stray == [], f"Move these helper modules into tests/support/ with git mv: {stray}"

@@ -6,7 +6,6 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,6 @@ from writer_stream_testkit.wire.call import Call
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"
 BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as server:
-        yield server
 
 
 def wait_for(condition: Any, what: str) -> None:

@@ -7,8 +7,6 @@ subprocess client and a ``FakeWriterServer`` standing in for the real API.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from writer_stream_testkit.cassettes.load import load_cassette
@@ -64,13 +62,6 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
         monkeypatch.delenv(name, raising=False)
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
     return pytester
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    """A stand-in for the real API, for the run that records."""
-    with FakeWriterServer() as server:
-        yield server
 
 
 def write(pytester: pytest.Pytester, upstream_url: str) -> None:

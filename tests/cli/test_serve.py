@@ -300,3 +300,22 @@ def test_serve_cassettes_asks_each_cassette_for_an_unplayed_recording_before_a_r
         ("a.yaml", False),
         ("b.yaml", False),
     ]
+
+
+def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> None:
+    import httpx
+
+    from writer_stream_testkit import CompletionScript
+    from writer_stream_testkit.cli.serve import Cycle
+
+    scripts = [StreamScript().content("A"), StreamScript().content("B"), CompletionScript().text("C")]
+    chat = {"model": "palmyra-x5", "messages": [], "stream": False}
+    answers = []
+    with FakeWriterServer(source=Cycle(scripts)) as server, httpx.Client(base_url=server.base_url) as client:
+        for path in ("/v1/chat", "/v1/completions", "/v1/chat", "/v1/chat"):
+            body = chat if path == "/v1/chat" else {"model": "palmyra-x5", "prompt": "p", "stream": False}
+            reply = client.post(path, json=body, timeout=5.0).json()
+            answers.append(
+                reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
+            )
+    assert answers == ["A", "C", "B", "A"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,12 +14,6 @@ from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.scripts.chat import StreamScript
 
 BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as server:
-        yield server
 
 
 def drifted(path: Path, upstream: FakeWriterServer, meta: dict[str, str] | None = None) -> None:

@@ -20,6 +20,7 @@ import httpx
 import pydantic
 import pytest
 import writerai
+from chunks import text_chunk
 from diffutil import plain
 from writerai._types import NotGiven as SdkNotGiven
 from writerai._types import Omit as SdkOmit
@@ -42,16 +43,6 @@ CLIENTS: dict[str, Any] = {
 }
 KINDS = list(CLIENTS)
 VERSION_HEADERS = {"user-agent", "x-stainless-package-version"}
-
-
-def chunk(content: str, finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "palmyra-x5",
-        "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": finish}],
-    }
 
 
 def completion(content: str) -> dict[str, Any]:
@@ -83,7 +74,7 @@ def answer(request: httpx.Request, content: str = '{"city": "Oslo", "degrees": 4
     """A stream for ``stream: true``, else one completion; both carry a rate-limit header."""
     headers = {"x-ratelimit-remaining-requests": "41"}
     if json.loads(request.content).get("stream"):
-        sse = f"data: {json.dumps(chunk(content, 'stop'))}\n\ndata: [DONE]\n\n".encode()
+        sse = f"data: {json.dumps(text_chunk(content, 'stop'))}\n\ndata: [DONE]\n\n".encode()
         return httpx.Response(200, headers={**headers, "content-type": "text/event-stream"}, stream=Body(sse))
     return httpx.Response(
         200,
@@ -334,7 +325,7 @@ def test_a_client_timeout_given_as_writerais_marker_is_the_default() -> None:
 @pytest.mark.parametrize("marker", MARKERS)
 def test_the_stream_state_takes_writerais_markers_as_its_defaults(marker: str) -> None:
     left_out = getattr(writerai, marker)
-    chunks = [chunk("Hel"), chunk("lo", "stop")]
+    chunks = [text_chunk("Hel"), text_chunk("lo", "stop")]
     ours = ChatCompletionStreamState(input_tools=left_out, response_format=left_out)  # type: ignore[arg-type]
     sdk = SdkState(input_tools=left_out, response_format=left_out)
     ours_events = [e for c in chunks for e in ours.handle_chunk(c)]

@@ -9,7 +9,7 @@ everything and sleep nowhere, so the sync and async faces (``time.sleep`` vs
 The exceptions (class, message, and the httpcore error they are chained from)
 are those httpx 0.28 / httpcore 1.0 / h11 raise when a real loopback socket is
 cut, stalled or refused; they differ between the sync and async network
-backends, and so do ours. ``tests/test_fault_fidelity.py`` compares the two
+backends, and so do ours. ``tests/sdk/test_fault_fidelity.py`` compares the two
 against a real socket, so a change in httpx shows up as a failing test.
 """
 

@@ -3,7 +3,7 @@
 The SDK reads these three streams with the same ``Stream``/``AsyncStream`` code
 as chat (``writerai/_streaming.py``) and sends them through the same retrying
 ``request()``, so each fault must surface exactly as it does on a chat stream
-(``tests/test_fault_fidelity.py`` pins those against a real socket): a cut
+(``tests/sdk/test_fault_fidelity.py`` pins those against a real socket): a cut
 stream is a raw ``httpx.RemoteProtocolError``, a malformed chunk a raw
 ``json.JSONDecodeError``, an error event a plain ``APIStatusError`` with status
 200, and errors before the stream are retried to the SDK's budget. The SDK's

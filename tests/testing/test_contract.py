@@ -28,7 +28,7 @@ from writer_stream_testkit.errors import StreamContractError
 from writer_stream_testkit.testing.contract import RULES, assert_stream_contract
 from writer_stream_testkit.testing.event_order import assert_event_order
 
-RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
+RECORDINGS = Path(__file__).parents[1] / "data" / "recorded-sse"
 MANIFEST: dict[str, Any] = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())["fixtures"]
 NAMES = sorted(MANIFEST)
 

@@ -21,6 +21,7 @@ import pydantic
 import pydantic_core
 import pytest
 import writerai
+from chunks import choice, chunk
 from diffutil import Run, drive, first_difference, mock_transport, plain
 from writerai._models import construct_type
 from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState
@@ -29,16 +30,6 @@ from writerai.types import ChatCompletionChunk as SdkChunk
 import writer_stream_testkit as kit
 from writer_stream_testkit import errors
 from writer_stream_testkit.helpers.events import ChatCompletionStreamEvent
-
-BASE = {"id": "chatcmpl-t", "object": "chat.completion.chunk", "created": 1, "model": "palmyra-x5"}
-
-
-def chunk(*choices: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {**BASE, "choices": list(choices), **fields}
-
-
-def choice(delta: dict[str, Any], finish: str | None = None, **fields: Any) -> dict[str, Any]:
-    return {"index": 0, "delta": delta, "finish_reason": finish, **fields}
 
 
 def first(**delta: Any) -> dict[str, Any]:
@@ -554,7 +545,7 @@ def test_writerais_chunk_objects_feed_the_engine() -> None:
 
 def test_every_test_docs_deviations_names_exists() -> None:
     """Each row of docs/deviations.md names the test that pins it; a renamed test must not orphan it."""
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]
     named = set(re.findall(r"`(test_\w+)", (root / "docs" / "deviations.md").read_text()))
     defined = set(
         re.findall(

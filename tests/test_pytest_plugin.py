@@ -7,7 +7,6 @@ import importlib.metadata
 import shutil
 import textwrap
 import time
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -63,13 +62,6 @@ def record(path: Path, *prompts_and_scripts: tuple[str, StreamScript]) -> None:
                     model="palmyra-x5", messages=[{"role": "user", "content": prompt}]
                 ) as stream:
                     list(stream)
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    """A stand-in for the real API that recording runs send requests to (``--writer-upstream``)."""
-    with FakeWriterServer() as server:
-        yield server
 
 
 def tree(root: Path) -> dict[str, tuple[str, int]]:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from recorded import one_interaction, save_recorded_file
 
+from writer_stream_testkit.cassettes import files as files_module
 from writer_stream_testkit.cassettes.files import lock_path, save_cassette, update_cassette
 from writer_stream_testkit.cassettes.framing import frame_stream
 from writer_stream_testkit.cassettes.load import load_cassette
@@ -24,7 +30,9 @@ from writer_stream_testkit.cassettes.model import (
 )
 from writer_stream_testkit.errors import CassetteError, CassetteFormatError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+# A child process importing this module needs what it imports from tests/support/.
+SUPPORT_ON_PATH = {**os.environ, "PYTHONPATH": str(ROOT / "tests" / "support")}
 
 
 def content(*labels: str) -> CassetteContent:
@@ -72,7 +80,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
         f"""
         import os, time
         from writer_stream_testkit.cassettes import files as cassette
-        from tests.test_cassette_io import content
+        from tests.cassettes.test_files import content
 
         def stuck_replace(src, dst):
             open({str(ready)!r}, "w").close()
@@ -82,7 +90,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
         cassette.save_cassette({str(path)!r}, content("new", "newer"))
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=SUPPORT_ON_PATH)
     try:
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -268,7 +276,7 @@ def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) ->
         f"""
         import os, time
         from writer_stream_testkit.cassettes import files as cassette
-        from tests.test_cassette_io import content
+        from tests.cassettes.test_files import content
 
         def stuck_replace(src, dst):
             open({str(ready)!r}, "w").close()
@@ -278,7 +286,7 @@ def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) ->
         cassette.save_cassette({str(path)!r}, content("big"))
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT)
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=SUPPORT_ON_PATH)
     try:
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -302,3 +310,145 @@ def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) ->
     lookalike.write_bytes(b"someone else's")
     save_cassette(path, content("new"))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lookalike.name, alive.name, "c.yaml"])
+
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX users, modes and symlinks")
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp directory of the test's own, standing in for the shared /tmp."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    tmp.chmod(0o1777)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp
+
+
+def _lock_directory_name() -> str:
+    return f"writer-stream-testkit-locks-{os.getuid()}"
+
+
+@posix_only
+def test_lock_directory_is_per_user(tmp_path: Path, private_tmp: Path) -> None:
+    sidecar = lock_path(tmp_path / "c.yaml")
+    assert sidecar.parent == private_tmp / _lock_directory_name()
+    assert stat.S_IMODE(sidecar.parent.stat().st_mode) & 0o077 == 0
+
+
+@posix_only
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_a_lock_directory_that_is_not_ours_is_refused_by_name(
+    tmp_path: Path, private_tmp: Path, planted: str
+) -> None:
+    directory = private_tmp / _lock_directory_name()
+    if planted == "symlink":
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        directory.symlink_to(elsewhere)
+        problem = "a symbolic link, not a directory"
+    else:
+        directory.write_text("")
+        problem = "not a directory"
+    path = tmp_path / "c.yaml"
+    with pytest.raises(CassetteError) as failed:
+        save_recorded_file(path)
+    assert str(failed.value) == (
+        f"Cassette {path} cannot be locked for saving: its lock directory {directory} is {problem}. The temp "
+        "directory is shared, so the lock directory must be a real directory owned by this user. Remove that "
+        "path (it is recreated as needed) or set TMPDIR to a directory you own, and run again."
+    )
+    assert not path.exists()
+    if planted == "symlink":
+        assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="chown needs root")
+def test_a_lock_directory_owned_by_another_user_is_refused(tmp_path: Path, private_tmp: Path) -> None:
+    directory = private_tmp / _lock_directory_name()
+    directory.mkdir(mode=0o700)
+    os.chown(directory, 65534, 65534)
+    with pytest.raises(CassetteError, match=r"is owned by user id 65534, not by this user \(user id 0\)\."):
+        save_recorded_file(tmp_path / "c.yaml")
+
+
+@posix_only
+def test_a_symlink_planted_as_the_lock_file_is_not_followed(tmp_path: Path, private_tmp: Path) -> None:
+    path = tmp_path / "c.yaml"
+    sidecar = lock_path(path)
+    victim = tmp_path / "victim"
+    sidecar.symlink_to(victim)
+    with pytest.raises(CassetteError) as failed:
+        save_recorded_file(path)
+    message = str(failed.value)
+    assert message.startswith(
+        f"Cassette {path} cannot be locked for saving: opening or locking its lock file {sidecar} failed (OSError: "
+    )
+    assert message.endswith(
+        "Check that this user can create and write that file (it must not be a symbolic link), or set TMPDIR "
+        "to a directory you own, and run again."
+    )
+    assert not victim.exists()
+
+
+def test_an_os_error_while_locking_names_the_cassette_and_the_lock_file(
+    tmp_path: Path, private_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_locks(handle: object) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(files_module, "_lock_file", no_locks)
+    path = tmp_path / "c.yaml"
+    with pytest.raises(CassetteError) as failed:
+        save_recorded_file(path)
+    assert str(failed.value).startswith(
+        f"Cassette {path} cannot be locked for saving: opening or locking its lock file {lock_path(path)} "
+        "failed (OSError: [Errno 37] No locks available). "
+    )
+    assert isinstance(failed.value.__cause__, OSError)
+
+
+SECOND_USER = textwrap.dedent(
+    """
+    import os, sys, tempfile
+    from writer_stream_testkit.cassettes.files import update_cassette
+    from recorded import one_interaction
+
+    tempfile.tempdir = sys.argv[1]
+    os.setgid(65534)
+    os.setuid(65534)  # imports done as root; from here on, the second user
+    update_cassette(sys.argv[2], lambda current: one_interaction())
+    """
+)
+
+
+@posix_only
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="becoming a second user needs root")
+def test_a_second_user_can_save_after_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="wst-audit-", dir="/tmp"))  # traversable by the second user
+    try:
+        shared.chmod(0o1777)
+        tmp = shared / "tmp"
+        tmp.mkdir()
+        tmp.chmod(0o1777)
+        theirs = shared / "theirs"
+        theirs.mkdir()
+        os.chown(theirs, 65534, 65534)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+        save_recorded_file(tmp_path / "mine.yaml")  # this user's lock directory now exists, mode 0700
+        second = subprocess.run(
+            [sys.executable, "-c", SECOND_USER, str(tmp), str(theirs / "c.yaml")],
+            cwd=ROOT,
+            env=SUPPORT_ON_PATH,
+            capture_output=True,
+            timeout=60,
+        )
+        assert second.returncode == 0, second.stderr.decode()
+        assert load_cassette(theirs / "c.yaml") == one_interaction()
+        assert sorted(p.name for p in tmp.iterdir()) == [
+            "writer-stream-testkit-locks-0",
+            "writer-stream-testkit-locks-65534",
+        ]
+    finally:
+        shutil.rmtree(shared)

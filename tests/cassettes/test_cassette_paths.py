@@ -8,7 +8,7 @@ four in-process and to a raw httpx client over a socket, with the same events.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,6 @@ CLIENTS: dict[str, Callable[[], str]] = {
     "kit-sync": _sync(kit.Writer),
     "kit-async": _async(kit.AsyncWriter),
 }
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

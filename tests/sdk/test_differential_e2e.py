@@ -137,7 +137,15 @@ def test_sync_and_async_clients_agree_with_each_other() -> None:
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_differential import TOOL_SETS, _comparable, streams, without_null_types  # noqa: E402
+from siblings import load_test_file  # noqa: E402
+
+_differential = load_test_file("sdk/test_differential.py")
+TOOL_SETS, _comparable, streams, without_null_types = (
+    _differential.TOOL_SETS,
+    _differential._comparable,
+    _differential.streams,
+    _differential.without_null_types,
+)
 
 
 def _encode(chunks: list[dict[str, Any]], names: list[str]) -> bytes:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import respx
 import writerai
+from chunks import text_chunk
 
 from writer_stream_testkit import client as ours
 from writer_stream_testkit.doubles.execute import body_steps, build_response, head_steps
@@ -29,19 +30,9 @@ MESSAGES = [{"role": "user", "content": "Say hello"}]
 SSE = (("content-type", "text/event-stream"),)
 
 
-def chunk(text: str, *, finish: str | None = None) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": MODEL,
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}],
-    }
-
-
 def stream_plan(*texts: str, extra: tuple[Write | Pause | Disconnect, ...] = ()) -> ResponsePlan:
     """A streamed reply with one chunk per text, then [DONE]."""
-    writes = tuple(Write(encode_chunk(chunk(t))) for t in texts)
+    writes = tuple(Write(encode_chunk(text_chunk(t))) for t in texts)
     return ResponsePlan(status=200, headers=SSE, steps=(*writes, *extra, Write(b"data: [DONE]\n\n")))
 
 
@@ -564,7 +555,7 @@ def test_a_fault_reply_reaches_the_client_as_the_sdk_error() -> None:
 
 def test_the_common_uses_example_passes(pytester: pytest.Pytester) -> None:
     # examples/ is documentation, so the suite runs it: a broken example is a failing test.
-    example = Path(__file__).parent.parent / "examples" / "test_common_uses.py"
+    example = Path(__file__).parents[2] / "examples" / "test_common_uses.py"
     pytester.makepyfile(test_common_uses_copy=example.read_text(encoding="utf-8"))
     result = pytester.runpytest("-W", "error", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=9)

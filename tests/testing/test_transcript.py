@@ -8,9 +8,12 @@ from typing import Any
 
 import pydantic
 import pytest
-from test_contract import NAMES, RUNNERS, sdk
+from siblings import load_test_file
 
 from writer_stream_testkit.testing.transcript import render_event, render_transcript
+
+_contract = load_test_file("testing/test_contract.py")
+NAMES, RUNNERS, sdk = _contract.NAMES, _contract.RUNNERS, _contract.sdk
 
 LOGPROBS_CONTENT_TRANSCRIPT = """\
 events (11):

@@ -21,6 +21,7 @@ import httpx
 import pydantic
 import pytest
 import writerai
+from chunks import text_chunk
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,17 +32,6 @@ from writer_stream_testkit.wire.types import ChatCompletion, ChatCompletionChunk
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 URL = "https://api.writer.com/v1/chat"
-
-
-def chunk(content: str, index: int = 0, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "palmyra-x5",
-        "choices": [{"index": index, "delta": {"content": content}, "finish_reason": None}],
-        **extra,
-    }
 
 
 def data(payload: object) -> bytes:
@@ -233,7 +223,13 @@ Each = Callable[..., dict[str, Outcome]]
 
 
 def test_stream_stops_at_done_and_ignores_what_follows(each: Each) -> None:
-    body = data(chunk("a")) + data(chunk("b")) + DONE + data(chunk("after")) + b"data: {broken\n\n"
+    body = (
+        data(text_chunk("a"))
+        + data(text_chunk("b"))
+        + DONE
+        + data(text_chunk("after"))
+        + b"data: {broken\n\n"
+    )
     for kind, seen in each([sse(body[:7], body[7:50], body[50:])]).items():
         assert seen.error is None, kind
         assert seen.contents == ["a", "b"], kind
@@ -242,12 +238,14 @@ def test_stream_stops_at_done_and_ignores_what_follows(each: Each) -> None:
 
 
 def test_done_is_any_data_starting_with_the_sentinel(each: Each) -> None:
-    for kind, seen in each([sse(data(chunk("a")) + b"data: [DONE] thanks\n\n" + data(chunk("b")))]).items():
+    for kind, seen in each(
+        [sse(data(text_chunk("a")) + b"data: [DONE] thanks\n\n" + data(text_chunk("b")))]
+    ).items():
         assert seen.contents == ["a"], kind
 
 
 def test_stream_ends_at_eof_without_done_and_drops_an_unterminated_event(each: Each) -> None:
-    body = data(chunk("a")) + data(chunk("b")) + data(chunk("cut"))[:-2]
+    body = data(text_chunk("a")) + data(text_chunk("b")) + data(text_chunk("cut"))[:-2]
     for kind, seen in each([sse(body)]).items():
         assert seen.error is None, kind
         assert seen.contents == ["a", "b"], kind
@@ -256,7 +254,7 @@ def test_stream_ends_at_eof_without_done_and_drops_an_unterminated_event(each: E
 def test_named_events_other_than_error_are_skipped(each: Each) -> None:
     body = (
         b"event: ping\ndata: {}\n\n"
-        + data(chunk("a"))
+        + data(text_chunk("a"))
         + b": keep-alive\n\n"
         + b"event: usage\ndata: 1\n\n"
         + DONE
@@ -268,14 +266,20 @@ def test_named_events_other_than_error_are_skipped(each: Each) -> None:
 
 def test_chunks_are_validated_models_that_keep_unknown_fields() -> None:
     decoder = ChunkDecoder(httpx.Response(200, request=httpx.Request("POST", URL)), ChatCompletionChunk)
-    [got] = decoder.feed(data(chunk("a", usage=None, novel={"x": 1})))
+    [got] = decoder.feed(data(text_chunk("a", usage=None, novel={"x": 1})))
     assert isinstance(got, ChatCompletionChunk)
     assert got.model_extra == {"novel": {"x": 1}}
 
 
 @given(cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12))
 def test_chunks_do_not_depend_on_how_the_body_is_split(cuts: list[int]) -> None:
-    body = data(chunk("é☃")) + b"event: ping\r\ndata: x\r\n\r\n" + data(chunk("b")) + data(chunk("c")) + DONE
+    body = (
+        data(text_chunk("é☃"))
+        + b"event: ping\r\ndata: x\r\n\r\n"
+        + data(text_chunk("b"))
+        + data(text_chunk("c"))
+        + DONE
+    )
     decoder = ChunkDecoder(httpx.Response(200, request=httpx.Request("POST", URL)), ChatCompletionChunk)
     got = []
     edges = [0, *sorted(c % (len(body) + 1) for c in cuts), len(body)]
@@ -289,7 +293,7 @@ def test_chunks_do_not_depend_on_how_the_body_is_split(cuts: list[int]) -> None:
 
 # --- a 200 that never sends an event --------------------------------------------------------------
 
-CHUNK_LINE = b"data: " + json.dumps(chunk("a")).encode()
+CHUNK_LINE = b"data: " + json.dumps(text_chunk("a")).encode()
 NO_EVENT_BODIES = {
     "a JSON body": (json.dumps(COMPLETION).encode(), "application/json", "it is not an event stream"),
     "an HTML page": (b"<html>\n<body>\n\n<h1>Bad gateway</h1>\n</body>\n</html>\n", "text/html", "it is not"),
@@ -326,8 +330,8 @@ def test_a_200_without_a_single_complete_event_is_an_error(each: Each, name: str
 @pytest.mark.parametrize(
     "body",
     [
-        data(chunk("a")),  # a complete chunk, then EOF without [DONE]
-        data(chunk("a")) + data(chunk("cut"))[:-2],  # then a cut event
+        data(text_chunk("a")),  # a complete chunk, then EOF without [DONE]
+        data(text_chunk("a")) + data(text_chunk("cut"))[:-2],  # then a cut event
         b"event: ping\ndata: {}\n\n",  # a complete event the SDK skips
         DONE,  # no chunk at all, but a proper end
     ],
@@ -353,7 +357,11 @@ def test_the_error_quotes_the_start_of_a_body_that_is_not_an_event_stream(each: 
 def test_error_event_raises_stream_error_event_with_the_servers_message(each: Each) -> None:
     payload = {"error": {"message": "Model overloaded", "type": "server_error"}}
     body = (
-        data(chunk("a")) + b"event: error\ndata: " + json.dumps(payload).encode() + b"\n\n" + data(chunk("b"))
+        data(text_chunk("a"))
+        + b"event: error\ndata: "
+        + json.dumps(payload).encode()
+        + b"\n\n"
+        + data(text_chunk("b"))
     )
     seen = each([sse(body)])
     for kind in OURS:
@@ -391,7 +399,7 @@ def test_error_event_message_is_found_wherever_the_server_put_it(
 
 def test_error_payload_in_data_raises_where_the_sdk_yields_a_broken_chunk(each: Each) -> None:
     payload = {"error": {"message": "Context length exceeded", "code": 400}}
-    seen = each([sse(data(chunk("a")) + data(payload) + DONE)])
+    seen = each([sse(data(text_chunk("a")) + data(payload) + DONE)])
     for kind in OURS:
         error = seen[kind].error
         assert seen[kind].contents == ["a"], kind
@@ -407,7 +415,7 @@ def test_error_payload_in_data_raises_where_the_sdk_yields_a_broken_chunk(each: 
 
 
 def test_invalid_json_raises_malformed_chunk_error_quoting_the_line(each: Each) -> None:
-    seen = each([sse(data(chunk("a")) + b"data: {not json\n\n" + DONE)])
+    seen = each([sse(data(text_chunk("a")) + b"data: {not json\n\n" + DONE)])
     for kind in OURS:
         error = seen[kind].error
         assert seen[kind].contents == ["a"], kind
@@ -488,7 +496,7 @@ def test_a_long_malformed_line_is_quoted_cut_to_a_readable_length(monkeypatch: p
 )
 def test_transport_errors_mid_stream_escape_raw_and_are_not_retried(each: Each, failure: Exception) -> None:
     """Exactly the SDK's behaviour: httpx's own exception, after the chunks that arrived."""
-    for kind, seen in each([sse(data(chunk("a")), data(chunk("b"))[:10], fail=failure)]).items():
+    for kind, seen in each([sse(data(text_chunk("a")), data(text_chunk("b"))[:10], fail=failure)]).items():
         assert seen.error is failure, kind
         assert seen.contents == ["a"], kind
         assert len(seen.requests) == 1, kind
@@ -567,7 +575,7 @@ def test_status_error_with_a_text_body_uses_the_text(each: Each, text: str, mess
 @pytest.mark.parametrize("code", [408, 409, 429, 500, 502, 503])
 def test_retryable_statuses_are_retried_until_success(each: Each, code: int) -> None:
     seen = each(
-        [status(code, {"error": "busy"}), status(code, {"error": "busy"}), sse(data(chunk("ok")) + DONE)]
+        [status(code, {"error": "busy"}), status(code, {"error": "busy"}), sse(data(text_chunk("ok")) + DONE)]
     )
     for kind, outcome in seen.items():
         assert outcome.error is None, kind
@@ -628,7 +636,7 @@ def test_x_should_retry_false_stops_a_retryable_status(each: Each) -> None:
 
 
 def test_x_should_retry_true_retries_a_client_error(each: Each) -> None:
-    seen = each([status(400, None, {"x-should-retry": "true"}), sse(data(chunk("ok")) + DONE)])
+    seen = each([status(400, None, {"x-should-retry": "true"}), sse(data(text_chunk("ok")) + DONE)])
     for kind, outcome in seen.items():
         assert outcome.contents == ["ok"], kind
         assert len(outcome.requests) == 2, kind
@@ -664,7 +672,7 @@ def test_connection_failures_are_retried_then_wrapped(
 
 
 def test_a_connection_failure_then_success_recovers(each: Each) -> None:
-    seen = each([raising(httpx.ConnectError("refused")), sse(data(chunk("ok")) + DONE)])
+    seen = each([raising(httpx.ConnectError("refused")), sse(data(text_chunk("ok")) + DONE)])
     for kind, outcome in seen.items():
         assert outcome.contents == ["ok"], kind
         [wait] = outcome.sleeps
@@ -915,7 +923,7 @@ def test_http_client_of_the_wrong_kind_is_refused() -> None:
 
 
 def test_closing_a_stream_early_closes_the_response(monkeypatch: pytest.MonkeyPatch) -> None:
-    body = Body([data(chunk("a")), data(chunk("b")), DONE])
+    body = Body([data(text_chunk("a")), data(text_chunk("b")), DONE])
     http = httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=body)))
     client = Writer(api_key="k", http_client=http)
     with client.chat.chat(model="m", messages=MESSAGES, stream=True) as stream:
@@ -926,7 +934,7 @@ def test_closing_a_stream_early_closes_the_response(monkeypatch: pytest.MonkeyPa
 
 
 def test_async_stream_is_an_async_iterator_and_context_manager() -> None:
-    body = Body([data(chunk("a")), data(chunk("b")), DONE])
+    body = Body([data(text_chunk("a")), data(text_chunk("b")), DONE])
 
     async def main() -> list[str | None]:
         http = httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, stream=body)))
@@ -955,7 +963,7 @@ STRICT_TOOL = {
     "type": "function",
     "function": {"name": "lookup", "parameters": {"type": "object"}, "strict": True},
 }
-ONE_CHUNK = sse(data(chunk("x")) + DONE)
+ONE_CHUNK = sse(data(text_chunk("x")) + DONE)
 LOOSE_TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
 
 
@@ -989,7 +997,7 @@ def _stream_through(cls: Any, reply: Reply, **call: Any) -> tuple[httpx.Request,
 
 @pytest.mark.parametrize(("ours", "sdk"), [(Writer, writerai.Writer), (AsyncWriter, writerai.AsyncWriter)])
 def test_chat_stream_sends_the_sdks_helper_header_and_forces_streaming(ours: Any, sdk: Any) -> None:
-    reply = sse(data(chunk("Hel")) + data(chunk("lo")) + DONE)
+    reply = sse(data(text_chunk("Hel")) + data(text_chunk("lo")) + DONE)
     (a, final), (b, sdk_final) = _stream_through(ours, reply), _stream_through(sdk, reply)
     assert a.headers["x-stainless-helper-method"] == b.headers["x-stainless-helper-method"] == "chat.stream"
     assert a.content == b.content
@@ -1004,7 +1012,7 @@ def test_chat_stream_lets_the_caller_override_the_helper_header() -> None:
 
 @pytest.mark.parametrize("cls", [Writer, AsyncWriter])
 def test_chat_stream_sends_a_model_as_strict_json_schema_and_parses_into_it(cls: Any) -> None:
-    reply = sse(data(chunk('{"city": "Oslo", ')) + data(chunk('"degrees": 4}')) + DONE)
+    reply = sse(data(text_chunk('{"city": "Oslo", ')) + data(text_chunk('"degrees": 4}')) + DONE)
     request, final = _stream_through(cls, reply, response_format=Weather, tools=[STRICT_TOOL])
     sent_format = json.loads(request.content)["response_format"]
     assert sent_format["type"] == "json_schema"
@@ -1017,7 +1025,9 @@ def test_chat_stream_sends_a_model_as_strict_json_schema_and_parses_into_it(cls:
 
 def test_chat_stream_passes_a_response_format_dict_through() -> None:
     response_format = {"type": "json_object"}
-    request, final = _stream_through(Writer, sse(data(chunk("{}")) + DONE), response_format=response_format)
+    request, final = _stream_through(
+        Writer, sse(data(text_chunk("{}")) + DONE), response_format=response_format
+    )
     assert json.loads(request.content)["response_format"] == response_format
     assert final.choices[0].message.parsed is None
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pydantic
 
-RECORDINGS = Path(__file__).parent / "data" / "recorded-sse"
+RECORDINGS = Path(__file__).parents[1] / "data" / "recorded-sse"
 
 # Our class names that differ from the SDK's only because Python cannot hold two
 # classes of one name in one module (the SDK has two classes called `Function`).

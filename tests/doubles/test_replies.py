@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import writerai
 
-from writer_stream_testkit.doubles.replies import Reply, ReplyQueue
+from writer_stream_testkit import FakeWriterServer, StreamScript, WriterMock
+from writer_stream_testkit.doubles.replies import Reply, ReplyQueue, one_paragraph
 from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call, Headers
@@ -360,3 +365,69 @@ def test_refused_requests_come_before_unused_replies_and_obey_the_unexpected_fla
     queue.reset()
     assert queue.rejected == []
     queue.verify()
+
+
+ADVICE = (
+    "The path /v1/v1/chat repeats /v1: the client's base_url ends in /v1, and the Writer SDK adds /v1 itself."
+)
+
+
+def _mock() -> tuple[AbstractContextManager[Any], Callable[[Any], str]]:
+    return WriterMock(), lambda double: "https://api.writer.com"
+
+
+def _server() -> tuple[AbstractContextManager[Any], Callable[[Any], str]]:
+    return FakeWriterServer(), lambda double: double.base_url
+
+
+@pytest.mark.parametrize("make", [_mock, _server], ids=["mock", "server"])
+def test_a_base_url_ending_in_v1_gets_the_advice_to_drop_it(make: Callable[[], Any]) -> None:
+    double, base = make()
+    with double as d:
+        client = writerai.Writer(api_key="test-key", base_url=base(d) + "/v1", max_retries=0)
+        with pytest.raises(writerai.InternalServerError) as failed:
+            list(client.chat.chat(model="palmyra-x5", messages=[], stream=True))
+        with pytest.raises(UnexpectedRequestError) as verdict:
+            d.verify()
+        d.reset()
+    assert ADVICE in str(verdict.value)
+    assert "Queue a reply" not in str(verdict.value), "no reply can fix a doubled /v1"
+    # the client's own message carries the same advice, on one line
+    assert ADVICE in failed.value.message
+    assert "\\n" not in failed.value.message
+
+
+def test_the_async_client_gets_the_same_advice() -> None:
+    async def main() -> str:
+        async with WriterMock() as mock:
+            client = writerai.AsyncWriter(
+                api_key="test-key", base_url="https://api.writer.com/v1", max_retries=0
+            )
+            with pytest.raises(writerai.InternalServerError) as failed:
+                await client.chat.chat(model="palmyra-x5", messages=[], stream=True)
+            mock.reset()
+        return failed.value.message
+
+    assert ADVICE in asyncio.run(main())
+
+
+def test_the_strict_answer_reads_as_one_paragraph_in_the_clients_message() -> None:
+    with WriterMock() as mock:
+        mock.reply(StreamScript().content("hi"), model="palmyra-x4")
+        client = writerai.Writer(api_key="test-key", max_retries=0)
+        with pytest.raises(writerai.InternalServerError) as failed:
+            list(client.chat.chat(model="palmyra-x5", messages=[], stream=True))
+        mock.reset()
+    message = failed.value.message
+    assert (
+        "writer-stream-testkit: 1 request had no matching reply: POST /v1/chat (model='palmyra-x5'" in message
+    )
+    assert "Queued replies: StreamScript(" in message
+    assert "\\n" not in message
+
+
+def test_one_paragraph_joins_bullets_and_keeps_sentences() -> None:
+    text = "2 requests had no matching reply:\n  - POST /a\n  - GET /b\nNo replies were queued.\nFix it"
+    assert one_paragraph(text) == (
+        "2 requests had no matching reply: POST /a; GET /b. No replies were queued. Fix it."
+    )

@@ -19,7 +19,7 @@ from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.run import script_events
 from writer_stream_testkit.wire.call import Call
 
-RECORDED = Path(__file__).parent / "data" / "recorded-sse"
+RECORDED = Path(__file__).parents[1] / "data" / "recorded-sse"
 HEAD = {
     "id": DEFAULT_ID,
     "object": "chat.completion.chunk",

@@ -15,7 +15,7 @@ import pytest
 
 from writer_stream_testkit.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WAIT = 20.0
 """The most any one step may take before the test fails instead of hanging."""
 

@@ -1,6 +1,6 @@
 """Cassettes beyond chat: any method and path records, replays in-process and over a socket, and reads well.
 
-The stand-in API (tests/standin.py) is stdlib ``http.server``, not the kit, so a
+The stand-in API (tests/support/standin.py) is stdlib ``http.server``, not the kit, so a
 recording made through it shows what the kit does with bytes it did not write.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 import writerai
+from cliutil import Background
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from standin import APPLICATION_ID, GRAPH_ID, KEY, StandIn, stand_in
-from test_cli import Background
 from writerai._models import construct_type  # what writerai.Stream turns each chunk into
 
 from writer_stream_testkit.cassettes.cassette import Cassette

@@ -852,3 +852,36 @@ def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str, tmp
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_an_empty_204_or_304_is_framed_alike_by_both_doubles(status: int) -> None:
+    import httpx
+
+    from writer_stream_testkit.scripts.plan import ResponsePlan
+
+    plan = ResponsePlan(status=status, headers=(), steps=())
+    seen = []
+    with WriterMock() as mock:
+        mock.reply(plan, path="/v1/files/x", method="DELETE")
+        seen.append(httpx.delete("https://api.writer.com/v1/files/x"))
+    with FakeWriterServer() as server:
+        server.reply(plan, path="/v1/files/x", method="DELETE")
+        seen.append(httpx.delete(server.base_url + "/v1/files/x", timeout=5.0))
+    for response in seen:
+        assert response.status_code == status
+        assert "transfer-encoding" not in response.headers
+        assert response.content == b""
+
+
+def test_a_head_request_gets_no_body_from_either_double() -> None:
+    import httpx
+
+    seen = []
+    with WriterMock() as mock:
+        mock.reply({"ok": 1}, path="*")
+        seen.append(httpx.head("https://api.writer.com/v1/models"))
+    with FakeWriterServer() as server:
+        server.reply({"ok": 1}, path="*")
+        seen.append(httpx.head(server.base_url + "/v1/models", timeout=5.0))
+    assert [(r.status_code, r.content) for r in seen] == [(200, b""), (200, b"")]

@@ -19,7 +19,7 @@ from writer_stream_testkit.wire.sse import (
     encode_event,
 )
 
-RECORDINGS = sorted((Path(__file__).parent / "data" / "recorded-sse").glob("*.sse"))
+RECORDINGS = sorted((Path(__file__).parents[1] / "data" / "recorded-sse").glob("*.sse"))
 NEWLINES = ("\n", "\r", "\r\n")
 
 

@@ -558,3 +558,41 @@ def test_times_at_the_limit_and_long_times_load_like_the_full_loader() -> None:
     text = dump_cassette(long_stream())
     for time_text in ("86400", "86400.0", "86399.9999", "1.0e-05", "0.5e-3", "007.5", "86400.00001"):
         both_agree(text.replace("{t: 0.0,", f"{{t: {time_text},", 1))
+
+
+_FLOW_HEAD = "version: 1\ninteractions:\n- request: {method: POST, url: u}\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(".inf", "inf"), (".Inf", "inf"), (".nan", "nan"), (".NaN", "nan")]
+)
+@pytest.mark.parametrize(
+    ("response", "where"),
+    [
+        ("{status: 200, t: VALUE, events: []}", "interactions[0].response.t"),
+        ("{status: 200, events: [{t: VALUE, data: x}]}", "interactions[0].response.events[0].t"),
+        ("{status: 200, events: [{t: VALUE, data: x, event: e}]}", "interactions[0].response.events[0].t"),
+        ("{status: 200, body: abc, body_t: VALUE}", "interactions[0].response.body_t"),
+        ("{status: 200, body: abc, body_cuts: [[1, VALUE]]}", "interactions[0].response.body_cuts[0][1]"),
+    ],
+)
+def test_non_finite_times_are_refused_naming_the_file_and_the_place(
+    value: str, shown: str, response: str, where: str
+) -> None:
+    text = _FLOW_HEAD + "  response: " + response.replace("VALUE", value) + "\n"
+    with pytest.raises(CassetteFormatError) as failed:
+        parse_cassette(text, source="tests/cassettes/x.yaml")
+    assert str(failed.value) == (
+        f"Cassette tests/cassettes/x.yaml: {where} must be a finite number of seconds, not {shown}. "
+        "Write the time as a plain number like 0.25."
+    )
+
+
+def test_an_integer_too_long_to_read_is_refused_at_its_place() -> None:
+    text = _FLOW_HEAD + "  response: {status: 200, events: [{t: 1, data: x, retry: " + "9" * 5000 + "}]}\n"
+    with pytest.raises(CassetteFormatError) as failed:
+        parse_cassette(text, source="tests/cassettes/x.yaml")
+    assert str(failed.value) == (
+        "Cassette tests/cassettes/x.yaml has the number 99999999999999999999... at line 4, column 59, which "
+        "is too long to read; write a shorter number there, or record the cassette again."
+    )

@@ -11,6 +11,7 @@ import pydantic
 import pydantic_core
 import pytest
 import writerai
+from chunks import chunk
 from hypothesis import given
 from hypothesis import strategies as st
 from jiter import from_json as jiter_from_json
@@ -31,17 +32,6 @@ from writer_stream_testkit.helpers.parsing import (
     type_to_response_format_param,
     validate_input_tools,
 )
-
-
-def chunk(choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "c",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "m",
-        "choices": choices,
-        **extra,
-    }
 
 
 def choice(
@@ -71,7 +61,7 @@ class Location(pydantic.BaseModel):
 
 def test_content_delta_snapshot_reads_as_at_its_event_even_when_read_late() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    events = feed(state, [chunk([choice(0, {"content": piece})]) for piece in ["a", "b", "c"]])
+    events = feed(state, [chunk(*[choice(0, {"content": piece})]) for piece in ["a", "b", "c"]])
     deltas = [e for e in events if isinstance(e, ContentDeltaEvent)]
     assert [e.snapshot for e in reversed(deltas)] == ["abc", "ab", "a"]
     assert deltas[1].model_dump()["snapshot"] == "ab"
@@ -79,7 +69,7 @@ def test_content_delta_snapshot_reads_as_at_its_event_even_when_read_late() -> N
 
 def test_content_alias_reads_delta_and_is_not_serialised() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    (event,) = [e for e in feed(state, [chunk([choice(0, {"content": "hi"})])]) if e.type == "content.delta"]
+    (event,) = [e for e in feed(state, [chunk(*[choice(0, {"content": "hi"})])]) if e.type == "content.delta"]
     assert event.content == "hi"
     assert "content" not in event.model_dump()
     assert json.loads(event.to_json()) == {
@@ -92,7 +82,7 @@ def test_content_alias_reads_delta_and_is_not_serialised() -> None:
 
 def test_logprobs_delta_snapshot_is_a_prefix_copy() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    chunks = [chunk([choice(0, {"content": t}, logprobs={"content": [token(t)]})]) for t in "xyz"]
+    chunks = [chunk(*[choice(0, {"content": t}, logprobs={"content": [token(t)]})]) for t in "xyz"]
     events = [e for e in feed(state, chunks) if isinstance(e, LogprobsContentDeltaEvent)]
     assert [[t.token for t in e.snapshot] for e in events] == [["x"], ["x", "y"], ["x", "y", "z"]]
     events[0].snapshot.append(events[2].content[0])
@@ -101,8 +91,8 @@ def test_logprobs_delta_snapshot_is_a_prefix_copy() -> None:
 
 def test_lazy_events_survive_copy_pickle_and_equality() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    event = next(e for e in feed(state, [chunk([choice(0, {"content": "a"})])]) if e.type == "content.delta")
-    other = ChatCompletionStreamState().handle_chunk(chunk([choice(0, {"content": "a"})]))[1]
+    event = next(e for e in feed(state, [chunk(*[choice(0, {"content": "a"})])]) if e.type == "content.delta")
+    other = ChatCompletionStreamState().handle_chunk(chunk(*[choice(0, {"content": "a"})]))[1]
     assert event == other
     assert copy.deepcopy(event).snapshot == "a"
     assert pickle.loads(pickle.dumps(event)).snapshot == "a"
@@ -111,18 +101,18 @@ def test_lazy_events_survive_copy_pickle_and_equality() -> None:
 
 def test_chunk_event_snapshot_is_the_live_snapshot() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    first = state.handle_chunk(chunk([choice(0, {"content": "a"})]))[0]
+    first = state.handle_chunk(chunk(*[choice(0, {"content": "a"})]))[0]
     held = first.snapshot
     assert held.choices[0].message.content == "a"
-    state.handle_chunk(chunk([choice(0, {"content": "b"})]))
+    state.handle_chunk(chunk(*[choice(0, {"content": "b"})]))
     assert held.choices[0].message.content == "ab"
     assert held is state.current_completion_snapshot
 
 
 def test_unread_chunk_snapshot_shows_the_final_state_after_the_stream() -> None:
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    first = state.handle_chunk(chunk([choice(0, {"content": "a"})]))[0]
-    state.handle_chunk(chunk([choice(0, {"content": "b"}, "stop")]))
+    first = state.handle_chunk(chunk(*[choice(0, {"content": "a"})]))[0]
+    state.handle_chunk(chunk(*[choice(0, {"content": "b"}, "stop")]))
     assert first.snapshot.choices[0].message.content == "ab"
     assert first.snapshot.choices[0].finish_reason == "stop"
 
@@ -133,7 +123,7 @@ def test_snapshot_before_any_chunk_is_a_clear_error() -> None:
 
 
 def test_length_stop_raises_mid_stream_only_with_parseable_input() -> None:
-    chunks = [chunk([choice(0, {"content": '{"ci'})]), chunk([choice(0, {}, "length")])]
+    chunks = [chunk(*[choice(0, {"content": '{"ci'})]), chunk(*[choice(0, {}, "length")])]
     plain_state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     feed(plain_state, chunks)
     with pytest.raises(LengthFinishReasonError):
@@ -230,9 +220,9 @@ def test_validate_input_tools_refuses_non_strict_tools() -> None:
 
 def test_deviation_choices_out_of_order_are_filed_by_index() -> None:
     chunks = [
-        chunk([choice(1, {"content": "b"})]),
-        chunk([choice(0, {"content": "a"})]),
-        chunk([choice(0, {}, "stop"), choice(1, {}, "stop")]),
+        chunk(*[choice(1, {"content": "b"})]),
+        chunk(*[choice(0, {"content": "a"})]),
+        chunk(*[choice(0, {}, "stop"), choice(1, {}, "stop")]),
     ]
     with pytest.raises(IndexError):
         feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), chunks, sdk=True)
@@ -244,9 +234,9 @@ def test_deviation_choices_out_of_order_are_filed_by_index() -> None:
 
 def test_deviation_choice_index_gap_does_not_misfile() -> None:
     chunks = [
-        chunk([choice(0, {"content": "a"})]),
-        chunk([choice(2, {"content": "c"})]),
-        chunk([choice(1, {"content": "b"})]),
+        chunk(*[choice(0, {"content": "a"})]),
+        chunk(*[choice(2, {"content": "c"})]),
+        chunk(*[choice(1, {"content": "b"})]),
     ]
     with pytest.raises(IndexError):
         feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), chunks, sdk=True)
@@ -261,8 +251,8 @@ def test_deviation_choice_index_gap_does_not_misfile() -> None:
 
 def test_deviation_late_choice_logprobs_are_not_duplicated() -> None:
     chunks = [
-        chunk([choice(0, {"content": "a"}, logprobs={"content": [token("a")]})]),
-        chunk([choice(1, {"content": "b"}, logprobs={"content": [token("b")]})]),
+        chunk(*[choice(0, {"content": "a"}, logprobs={"content": [token("a")]})]),
+        chunk(*[choice(1, {"content": "b"}, logprobs={"content": [token("b")]})]),
     ]
     sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
     feed(sdk, chunks, sdk=True)
@@ -309,9 +299,9 @@ def test_deviation_writer_objects_merge_field_by_field_latest_wins(
 ) -> None:
     expected = second if expected is None else expected
     chunks = [
-        chunk([choice(0, {"content": "a", field: first})]),
-        chunk([choice(0, {field: second})]),
-        chunk([choice(0, {field: None}, "stop")]),
+        chunk(*[choice(0, {"content": "a", field: first})]),
+        chunk(*[choice(0, {field: second})]),
+        chunk(*[choice(0, {field: None}, "stop")]),
     ]
     state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
     feed(state, chunks)
@@ -331,8 +321,8 @@ def test_deviation_writer_objects_merge_field_by_field_latest_wins(
 def test_deviation_graph_data_file_ids_survive_later_chunks() -> None:
     files = [{"fileId": "file-1", "score": 0.5, "text": "t"}]
     chunks = [
-        chunk([choice(0, {"content": "a", "graph_data": {"references": {"files": files}}})]),
-        chunk([choice(0, {}, "stop")]),
+        chunk(*[choice(0, {"content": "a", "graph_data": {"references": {"files": files}}})]),
+        chunk(*[choice(0, {}, "stop")]),
     ]
     sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
     feed(sdk, chunks, sdk=True)
@@ -347,7 +337,7 @@ def test_deviation_graph_data_file_ids_survive_later_chunks() -> None:
 
 @pytest.mark.parametrize("position", [0, 1])
 def test_deviation_error_payload_is_named_not_a_type_error(position: int) -> None:
-    chunks = [*[chunk([choice(0, {"content": "a"})])][:position], {"error": {"message": "boom"}}]
+    chunks = [*[chunk(*[choice(0, {"content": "a"})])][:position], {"error": {"message": "boom"}}]
     with pytest.raises((TypeError, KeyError)):
         feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), chunks, sdk=True)
     with pytest.raises(ValueError, match=rf"Chunk {position} is an error payload.*boom.*StreamErrorEvent"):
@@ -359,7 +349,7 @@ def test_deviation_tool_calls_out_of_order_in_one_delta_keep_their_names() -> No
         {"index": 1, "id": "b", "type": "function", "function": {"name": "second", "arguments": "{}"}},
         {"index": 0, "id": "a", "type": "function", "function": {"name": "first", "arguments": "{}"}},
     ]
-    chunks = [chunk([choice(0, {"tool_calls": calls})]), chunk([choice(0, {}, "tool_calls")])]
+    chunks = [chunk(*[choice(0, {"tool_calls": calls})]), chunk(*[choice(0, {}, "tool_calls")])]
     sdk_events = feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), chunks, sdk=True)
     sdk_deltas = [(e.index, e.name) for e in sdk_events if e.type == "tool_calls.function.arguments.delta"]
     assert sdk_deltas == [(1, "first"), (0, "second")]  # the SDK's misfiling
@@ -372,7 +362,7 @@ def test_deviation_tool_calls_out_of_order_in_one_delta_keep_their_names() -> No
 
 def test_deviation_tool_call_index_gap_is_a_clear_error() -> None:
     call = {"index": 2, "id": "c", "type": "function", "function": {"name": "f", "arguments": ""}}
-    chunks = [chunk([choice(0, {"content": "a"})]), chunk([choice(0, {"tool_calls": [call]})])]
+    chunks = [chunk(*[choice(0, {"content": "a"})]), chunk(*[choice(0, {"tool_calls": [call]})])]
     with pytest.raises(IndexError):
         feed(SdkState(input_tools=writerai.omit, response_format=writerai.omit), chunks, sdk=True)
     with pytest.raises(ValueError, match="Chunk 1 sends tool call index 2 for choice 0"):

@@ -20,10 +20,10 @@ from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SDK_DIR = ROOT / ".cache" / "node-writer-sdk"
 SDK_ENTRY = SDK_DIR / "node_modules" / "writer-sdk" / "index.mjs"
-SCRIPT_JS = Path(__file__).resolve().parent / "node" / "stream.mjs"
+SCRIPT_JS = Path(__file__).resolve().parent / "stream.mjs"
 MODEL = "palmyra-x5"
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 SCRIPT = StreamScript().content("Héllo").content(" wörld").content(" ☃").finish("stop")
