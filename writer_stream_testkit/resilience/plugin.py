@@ -208,8 +208,10 @@ class ResiliencePlugin:
 
     # --- collection: one more item per (test, fault) -----------------------------------------------
 
-    @pytest.hookimpl(trylast=True)
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # first, so every other plugin sees the fault items as collected (syrupy checks under xdist
+        # that each item run was collected) and -k / -m deselect them with their test
         extra: list[pytest.Item] = []
         for item in items:
             # plain test functions only: a unittest case or another plugin's item is not copied here
