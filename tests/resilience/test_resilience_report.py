@@ -91,6 +91,19 @@ def test_the_terminal_grid_marks_each_cell_and_lists_each_failing_verdict_with_i
     assert "no failing verdict" in terminal_lines(expected)[-1]
 
 
+def test_the_all_good_line_is_said_only_when_every_fault_was_met() -> None:
+    """A gave-up warning or a failing verdict a marker expects is no "met every fault correctly"."""
+    clean = terminal_lines(build_report([row("t.py::a", "rate-limit", "ok")], faults=("rate-limit",)))
+    assert clean[-1] == "no failing verdict: every test's app met every injected fault correctly"
+    for rows in (
+        [row("t.py::a", "rate-limit", "ok"), row("t.py::b", "rate-limit", "gave-up")],
+        [row("t.py::a", "truncate", "truncated-accepted", expected=True)],
+    ):
+        lines = terminal_lines(build_report(rows, faults=("rate-limit", "truncate")))
+        assert not any("met every injected fault correctly" in line for line in lines), lines
+        assert any(line.startswith("no failing verdict (") for line in lines), lines
+
+
 PROJECT = """
 import writerai
 from writer_stream_testkit import StreamScript
