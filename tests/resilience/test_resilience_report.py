@@ -220,3 +220,34 @@ def test_the_header_says_how_many_fault_items_were_added(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         ["writer-resilience: 4 fault items added to 2 tests (keep-alive, crlf; timeout 10 s)"]
     )
+
+
+def test_a_failing_verdict_does_not_show_the_kits_own_check_as_how_the_test_ended(
+    pytester: pytest.Pytester,
+) -> None:
+    """The faulted attempt uses up no reply, so a double's own strictness may fire; it is not the app's doing."""
+    pytester.makepyfile(
+        test_own="""
+        import writerai
+        from writer_stream_testkit import FakeWriterServer, StreamScript
+
+        def test_joins():
+            with FakeWriterServer() as server:
+                server.reply(StreamScript().content("a", "b", "c", "d").finish("stop"))
+                client = writerai.Writer(api_key="k", base_url=server.base_url)
+                stream = client.chat.chat(model="m", messages=[], stream=True)
+                "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "--writer-resilience",
+        "--writer-resilience-faults=truncate",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["writer-resilience: truncated-accepted under the truncate fault: *"])
+    result.stdout.no_fnmatch_line("*def verify(*")
+    result.stdout.no_fnmatch_line("The test ended with:")

@@ -362,7 +362,13 @@ class ResiliencePlugin:
                 f"  {a['at']:8.3f} s  {a['method']} {a['path']}  {a['status'] or '-'}  {a['note']}"
                 for a in attempt_log
             )
-            ended = f"\n\nThe test ended with:\n{report.longrepr}" if report.longrepr is not None else ""
+            # a fault may leave a reply unused: the kit's strictness then fires, not the app's doing
+            if origin == "kit-check":
+                ended = f"\n\n(The kit's own check also fired, ignored in a fault run: {error}.)"
+            elif report.longrepr is not None:
+                ended = f"\n\nThe test ended with:\n{report.longrepr}"
+            else:
+                ended = ""
             report.outcome = "failed"
             report.longrepr = (
                 f"writer-resilience: {verdict.name} under the {kind} fault: {verdict.reason}.\n"
