@@ -704,6 +704,26 @@ def test_unused_replies_fail_listing_them(project: pytest.Pytester) -> None:
     assert "ERROR at teardown" not in result.stdout.str()
 
 
+def test_an_xfail_test_is_one_xfail_not_one_more_at_teardown(project: pytest.Pytester) -> None:
+    """A verdict (or an assertion) in an xfail test makes it xfail; teardown does not verify again on top."""
+    write_tests(
+        project,
+        """
+        @pytest.mark.xfail(reason="known bug")
+        def test_unused_under_xfail(writer_mock):
+            writer_mock.reply(StreamScript().content("never sent").finish())
+
+        @pytest.mark.xfail(reason="known bug")
+        def test_fails_under_xfail(writer_mock):
+            writer_mock.reply(StreamScript().content("never sent").finish())
+            assert False, "the known bug"
+        """,
+    )
+    result = project.runpytest("-rxX")
+    result.assert_outcomes(xfailed=2)
+    result.stdout.no_fnmatch_line("*at teardown*")
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_a_verdict_fails_the_test_it_belongs_to_once(project: pytest.Pytester, workers: list[str]) -> None:
     write_tests(

@@ -288,6 +288,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = "\n\n".join([*causes, f"The test failed with:\n{report.longrepr}"])
         for hint in item.stash.get(_HINTS, []):
             report.sections.append((f"{_SECTION}: hint", hint))
+    elif report.when == "call" and call.excinfo is not None:
+        item.stash[_FAILED] = True  # raised but reported otherwise (xfail): teardown does not verify on top
     elif report.when == "teardown" and report.failed and _is_verdict(call):
         assert call.excinfo is not None
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"

@@ -50,6 +50,9 @@ CASES = [
     (facts("disconnect", outcome="failed", origin="sdk"), "ok"),
     (facts("disconnect", attempts=2, retry_gap=0.0), "ok"),
     (facts("malformed", attempts=2, retry_gap=0.0), "ok"),  # a successful retry after a malformed chunk
+    # retried, then failed on the test's own assertion: the retry went wrong (parts of the cut attempt
+    # kept), not "not retried", which truncated-accepted says
+    (facts("disconnect", attempts=2, retry_gap=0.0, outcome="failed", origin="assertion"), "corrupted"),
     (facts("server-error", attempts=2, retry_gap=0.02), "ok"),
     (facts("disconnect", origin="kit-check", outcome="error"), "truncated-accepted"),
     (facts("malformed", outcome="failed", origin="app-crash", error="JSONDecodeError"), "crashed"),

@@ -91,6 +91,19 @@ def test_the_terminal_grid_marks_each_cell_and_lists_each_failing_verdict_with_i
     assert "no failing verdict" in terminal_lines(expected)[-1]
 
 
+def test_the_all_good_line_is_said_only_when_every_fault_was_met() -> None:
+    """A gave-up warning or a failing verdict a marker expects is no "met every fault correctly"."""
+    clean = terminal_lines(build_report([row("t.py::a", "rate-limit", "ok")], faults=("rate-limit",)))
+    assert clean[-1] == "no failing verdict: every test's app met every injected fault correctly"
+    for rows in (
+        [row("t.py::a", "rate-limit", "ok"), row("t.py::b", "rate-limit", "gave-up")],
+        [row("t.py::a", "truncate", "truncated-accepted", expected=True)],
+    ):
+        lines = terminal_lines(build_report(rows, faults=("rate-limit", "truncate")))
+        assert not any("met every injected fault correctly" in line for line in lines), lines
+        assert any(line.startswith("no failing verdict (") for line in lines), lines
+
+
 PROJECT = """
 import writerai
 from writer_stream_testkit import StreamScript
@@ -207,3 +220,34 @@ def test_the_header_says_how_many_fault_items_were_added(pytester: pytest.Pytest
     result.stdout.fnmatch_lines(
         ["writer-resilience: 4 fault items added to 2 tests (keep-alive, crlf; timeout 10 s)"]
     )
+
+
+def test_a_failing_verdict_does_not_show_the_kits_own_check_as_how_the_test_ended(
+    pytester: pytest.Pytester,
+) -> None:
+    """The faulted attempt uses up no reply, so a double's own strictness may fire; it is not the app's doing."""
+    pytester.makepyfile(
+        test_own="""
+        import writerai
+        from writer_stream_testkit import FakeWriterServer, StreamScript
+
+        def test_joins():
+            with FakeWriterServer() as server:
+                server.reply(StreamScript().content("a", "b", "c", "d").finish("stop"))
+                client = writerai.Writer(api_key="k", base_url=server.base_url)
+                stream = client.chat.chat(model="m", messages=[], stream=True)
+                "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        """
+    )
+    result = pytester.runpytest(
+        "-p",
+        "no:xdist",
+        "-p",
+        "no:cacheprovider",
+        "--writer-resilience",
+        "--writer-resilience-faults=truncate",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["writer-resilience: truncated-accepted under the truncate fault: *"])
+    result.stdout.no_fnmatch_line("*def verify(*")
+    result.stdout.no_fnmatch_line("The test ended with:")

@@ -271,6 +271,12 @@ RULES: tuple[Rule, ...] = (
         "Nothing to fix.",
     ),
     Rule(
+        "corrupted",
+        lambda f: f.retried,
+        lambda f: f"the app retried the cut stream, but the test then ended {f.outcome}{_with_error(f)}",
+        "Make sure nothing from the failed attempt is kept when the request is retried.",
+    ),
+    Rule(
         "truncated-accepted",
         lambda f: True,
         lambda f: (

@@ -135,9 +135,16 @@ def terminal_lines(report: Mapping[str, Any], *, width: int = 100) -> list[str]:
         for r in failing:
             lines.append(f"  {r['test']} under {r['fault']}: {r['verdict']}: {r['reason']}.")
             lines.append(f"    fix: {r['fix']}")
-    else:
-        lines.append("no failing verdict: every test's app met every injected fault correctly")
     warned = [r for r in report["results"] if r["verdict"] == "gave-up"]
+    if not failing:
+        expected = sum(1 for r in report["results"] if VERDICTS[r["verdict"]].failing)
+        caveats = [f"{expected} expected by the tests' markers"] if expected else []
+        caveats += [f"{plural(len(warned), 'warning')} below"] if warned else []
+        lines.append(
+            f"no failing verdict ({', '.join(caveats)})"
+            if caveats
+            else "no failing verdict: every test's app met every injected fault correctly"
+        )
     for r in warned:
         lines.append(f"  warning: {r['test']} under {r['fault']}: gave-up: {r['reason']}.")
     return lines
