@@ -31,6 +31,7 @@ RANKS: dict[str, int] = {
     "client": 5,
     "doubles": 4,
     "cassettes": 5,
+    "resilience": 6,
     "pytest_plugin": 9,
     "cli": 9,
     "demo": 10,

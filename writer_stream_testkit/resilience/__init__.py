@@ -1,0 +1,1 @@
+"""The resilience run: every test's own streams under every fault, judged, and its reports."""
