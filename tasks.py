@@ -15,6 +15,7 @@ clone needs no other set-up step:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -53,6 +54,8 @@ class Env:
 
     path: Path
     requirements: Path
+    includes: tuple[Path, ...] = ()
+    """Requirements files that ``requirements`` reads with ``-r``: a change to them reinstalls too."""
 
     @property
     def python(self) -> Path:
@@ -65,7 +68,7 @@ class Env:
     def ensure(self) -> None:
         """Create the environment and install its requirements, once per version of them."""
         digest = hashlib.sha256()
-        for source in (ROOT / "pyproject.toml", self.requirements):
+        for source in (ROOT / "pyproject.toml", self.requirements, *self.includes):
             digest.update(source.read_bytes())
         wanted = digest.hexdigest()
         stamp = self.path / ".installed"
@@ -88,6 +91,7 @@ class Env:
 
 MAIN = Env(ROOT / ".venv", CI / "sdk3.txt")
 SDK2 = Env(ROOT / ".venv-sdk2", CI / "sdk2.txt")
+MUTATE = Env(ROOT / ".venv-mutate", CI / "mutate.txt", (CI / "sdk3.txt",))
 PY = MAIN.python
 
 
@@ -179,6 +183,89 @@ def test() -> None:
         raise subprocess.CalledProcessError(code, sdk2_cmd)
 
 
+# The tests that exercise each module, for `tasks.py mutate MODULE` (for any other module, name
+# the test files after it). The differential tests count: they are how the helpers are checked.
+MUTATION_TESTS: dict[str, tuple[str, ...]] = {
+    "wire/sse.py": ("tests/test_sse.py", "tests/wire/test_sse_mutants.py"),
+    "cassettes/redact.py": ("tests/test_redact.py", "tests/cassettes/test_redact_mutants.py"),
+    "scripts/render.py": (
+        "tests/test_faults.py",
+        "tests/test_split_streams.py",
+        "tests/scripts/test_render_mutants.py",
+    ),
+    "helpers/accumulate.py": (
+        "tests/test_accumulate.py",
+        "tests/test_differential.py",
+        "tests/helpers/test_accumulate_mutants.py",
+    ),
+}
+MUTANTS = ROOT / ".mutants"
+PACKAGE = "writer_stream_testkit"
+
+
+def mutate(module: str, *tests: str) -> None:
+    """Mutation-test one module of the package with the tests that cover it (mutmut, in .venv-mutate).
+
+    mutmut works in a scratch copy under ``.mutants/`` (the work tree is never touched);
+    the run prints killed and survived counts, then each surviving mutant's diff: a
+    behaviour no test pins down. ``WRITER_TESTKIT_MUTATE_CHILDREN`` sets how many mutants
+    run at once (default 1: the machine is shared).
+    """
+    relative = module.replace("\\", "/").removeprefix(f"{PACKAGE}/")
+    if not relative.endswith(".py"):
+        relative = relative.replace(".", "/") + ".py"
+    if not (ROOT / PACKAGE / relative).is_file():
+        sys.exit(f"There is no module {PACKAGE}/{relative}; name one like wire/sse.py or wire.sse.")
+    selected = tests or MUTATION_TESTS.get(relative, ())
+    if not selected:
+        sys.exit(
+            f"No tests are listed for {relative} in MUTATION_TESTS; name the test files that cover it: "
+            f"python3 tasks.py mutate {relative} tests/test_x.py ..."
+        )
+    missing = [t for t in selected if not (ROOT / t).exists()]
+    if missing:
+        sys.exit(f"These test files do not exist: {', '.join(missing)}.")
+    MUTATE.ensure()
+    scratch = MUTANTS / relative.removesuffix(".py").replace("/", ".")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in (PACKAGE, "tests", "docs"):
+        shutil.copytree(ROOT / name, scratch / name, ignore=skip)
+    settings = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if "\n[tool.mutmut]\n" not in settings:
+        sys.exit("pyproject.toml has no [tool.mutmut] table; mutate reads its settings from there.")
+    chosen = (
+        f'only_mutate = ["{PACKAGE}/{relative}"]\n'
+        f"pytest_add_cli_args_test_selection = [{', '.join(repr(t) for t in selected)}]\n"
+    )
+    (scratch / "pyproject.toml").write_text(
+        settings.replace("\n[tool.mutmut]\n", f"\n[tool.mutmut]\n{chosen}")
+    )
+    mutmut = MUTATE.python.parent / "mutmut"
+    children = os.environ.get("WRITER_TESTKIT_MUTATE_CHILDREN", "1")
+    started = time.monotonic()
+    print(f"+ (in {scratch}) mutmut run --max-children {children}", flush=True)
+    subprocess.run([str(mutmut), "run", "--max-children", children], cwd=scratch, check=True)
+    listed = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=scratch, check=True, capture_output=True, text=True
+    ).stdout
+    by_status: dict[str, list[str]] = {}
+    for line in listed.splitlines():
+        name, colon, status = line.strip().rpartition(": ")
+        if colon and name:
+            by_status.setdefault(status, []).append(name)
+    total = sum(len(names) for names in by_status.values())
+    killed = len(by_status.get("killed", ()))
+    survivors = by_status.get("survived", [])
+    for name in survivors:
+        print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
+    counts = ", ".join(f"{len(names)} {status}" for status, names in sorted(by_status.items()))
+    score = f"{100 * killed / total:.1f}%" if total else "n/a"
+    print(f"\n{PACKAGE}/{relative}: {total} mutants: {counts}; killed {killed}/{total} = {score}", flush=True)
+    print(f"(tests: {' '.join(selected)}; {time.monotonic() - started:.0f} s)", flush=True)
+
+
 def bench() -> None:
     ensure_venv()
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
@@ -188,9 +275,15 @@ def bench() -> None:
 TASKS = {"demo": demo, "test": test, "bench": bench}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in TASKS:
-        sys.exit(f"usage: python3 tasks.py {{{'|'.join(TASKS)}}}")
+    if len(sys.argv) >= 3 and sys.argv[1] == "mutate":
+        run = functools.partial(mutate, *sys.argv[2:])
+    elif len(sys.argv) == 2 and sys.argv[1] in TASKS:
+        run = TASKS[sys.argv[1]]
+    else:
+        sys.exit(
+            f"usage: python3 tasks.py {{{'|'.join(TASKS)}}}, or python3 tasks.py mutate MODULE [TEST_FILE ...]"
+        )
     try:
-        TASKS[sys.argv[1]]()
+        run()
     except subprocess.CalledProcessError as exc:
         sys.exit(exc.returncode)
