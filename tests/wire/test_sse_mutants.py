@@ -172,3 +172,38 @@ def test_an_unserialisable_chunk_keeps_its_error_type_and_message() -> None:
         ".model_dump(mode='json')."
     )
     assert isinstance(raised.value.__cause__, TypeError)
+
+
+# --- the decoder's state before anything is dispatched ---------------------------------------------
+
+
+def test_a_fresh_decoder_reports_nothing_yet() -> None:
+    decoder = SSEDecoder()
+    assert (decoder.last_event_id, decoder.retry, decoder.incomplete) == (None, None, False)
+    assert decoder.incomplete is False
+    assert decoder.feed(b"data: a") == []  # no block has ended
+    assert (decoder.last_event_id, decoder.retry) == (None, None)
+
+
+def test_a_later_data_line_split_across_feeds_joins_its_block() -> None:
+    decoder = SSEDecoder()
+    assert feed_all(decoder, [b"data: a\ndata: bb", b"b\ndata: c", b"c\n\n"]) == [
+        ServerSentEvent(data="a\nbbb\ncc")
+    ]
+
+
+def test_feeding_after_flush_or_feeding_text_says_what_to_do() -> None:
+    closed = SSEDecoder()
+    closed.flush()
+    with pytest.raises(RuntimeError) as after_flush:
+        closed.feed(b"data: a\n\n")
+    assert str(after_flush.value) == (
+        "SSEDecoder.feed() was called after flush(); a decoder reads one stream, "
+        "so create a new SSEDecoder for the next one."
+    )
+    with pytest.raises(TypeError) as text:
+        SSEDecoder().feed("data: a\n\n")  # type: ignore[arg-type]
+    assert str(text.value) == (
+        "SSEDecoder.feed() takes bytes, not str; pass the raw response bytes "
+        "or encode the text first with text.encode('utf-8')."
+    )
