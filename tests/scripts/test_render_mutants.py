@@ -17,6 +17,7 @@ from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import Disconnect as Cut
 from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Step, Write
+from writer_stream_testkit.scripts.render import apply_faults
 
 BASE = StreamScript().content("A", "B")  # three chunks (A with its role, B, the finish), then [DONE]
 B0, B1, B2, DONE = (frame.encode("\n") for frame in BASE.frames())
@@ -305,3 +306,26 @@ def test_a_stream_plan_names_its_faults_in_order() -> None:
     assert plan.reason == "crlf(), delay(first_byte=1), disconnect(after_chunks=2)"
     assert plan.headers == (("content-type", "text/event-stream"),)
     assert plan.status == 200
+
+
+def test_a_stall_before_the_last_block_and_a_cut_after_it() -> None:
+    assert steps(Fault.stall(after_chunks=3, seconds=2)) == (
+        Write(B0),
+        Write(B1),
+        Write(B2),
+        Pause(2),
+        Write(DONE),
+    )
+    assert steps(Fault.missing_done(), Fault.disconnect(after_chunks=3)) == (
+        Write(B0),
+        Write(B1),
+        Write(B2),
+        Cut(),
+    )
+
+
+def test_frames_given_as_a_list_render_as_the_scripts_own_plan() -> None:
+    faults = [Fault.stall(after_chunks=1, seconds=1), Fault.disconnect(after_chunks=2, mid_chunk=True)]
+    from_list = apply_faults(list(BASE.frames()), faults)
+    assert tuple(from_list.steps) == steps(*faults)
+    assert from_list.reason == stream(*faults).reason
