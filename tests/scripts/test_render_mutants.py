@@ -329,3 +329,18 @@ def test_frames_given_as_a_list_render_as_the_scripts_own_plan() -> None:
     from_list = apply_faults(list(BASE.frames()), faults)
     assert tuple(from_list.steps) == steps(*faults)
     assert from_list.reason == stream(*faults).reason
+
+
+def test_a_split_never_sends_an_empty_write() -> None:
+    stalled = steps(Fault.split(sizes=[100]), Fault.stall(after_chunks=0, seconds=1))
+    assert stalled[:2] == (Pause(1), Write(BODY[:100]))
+    cut_at = len(B0) + len(B1) + len(B2) // 2
+    on_the_cut = steps(Fault.split(sizes=[cut_at]), Fault.disconnect(after_chunks=2, mid_chunk=True))
+    assert on_the_cut == (Write(BODY[:cut_at]), Cut())  # a size boundary exactly at the cut
+    for plan in (stalled, on_the_cut):
+        assert Write(b"") not in plan
+
+
+def test_a_split_stream_cut_after_its_last_block_without_a_stall() -> None:
+    plan = steps(Fault.split(sizes=[64]), Fault.missing_done(), Fault.disconnect(after_chunks=3))
+    assert joined(plan) == (Write(B0 + B1 + B2), Cut())
