@@ -207,3 +207,10 @@ def test_feeding_after_flush_or_feeding_text_says_what_to_do() -> None:
         "SSEDecoder.feed() takes bytes, not str; pass the raw response bytes "
         "or encode the text first with text.encode('utf-8')."
     )
+
+
+def test_a_line_whose_later_piece_looks_like_data_is_not_a_data_line() -> None:
+    decoder = SSEDecoder()
+    # "x" + "data: y" is one line, "xdata: y": an unknown field, so nothing is dispatched.
+    assert feed_all(decoder, [b"x", b"data: y\n\n"]) == []
+    assert feed_all(decoder, [b"da", b"ta: z\n\n"]) == [ServerSentEvent(data="z")]
