@@ -259,3 +259,18 @@ def test_a_pattern_that_matches_nothing_changes_nothing(pattern: str) -> None:
     redaction = Redaction.build(patterns=[pattern])
     assert redaction.bytes_keeping_offsets(b"plain text", [3, 10]) == (b"plain text", [3, 10])
     assert redaction.may_change(b"plain text")  # patterns: it cannot tell, so it must look
+
+
+def test_a_replacement_that_copies_bytes_which_are_not_utf8_keeps_them() -> None:
+    redaction = Redaction.build(patterns=[(r"tok=(\S+)", r"tok=<\1>")])
+    data = b"a tok=\xffab end"
+    assert redaction.bytes_keeping_offsets(data, [len(data)]) == (b"a tok=<\xffab> end", [len(data) + 2])
+
+
+def test_an_invalid_pattern_is_named_with_the_fix() -> None:
+    with pytest.raises(ValueError) as raised:
+        Redaction.build(patterns=["acct-(\\d+"])
+    assert str(raised.value).startswith(
+        "The redaction pattern 'acct-(\\\\d+' is not a valid regular expression ("
+    )
+    assert str(raised.value).endswith("); pass a valid re pattern string or a compiled re.Pattern.")
