@@ -261,12 +261,14 @@ def mutate(module: str, *tests: str) -> None:
     total = sum(len(names) for names in by_status.values())
     killed = len(by_status.get("killed", ()))
     survivors = by_status.get("survived", [])
-    for name in survivors:
-        print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
     counts = ", ".join(f"{len(names)} {status}" for status, names in sorted(by_status.items()))
     score = f"{100 * killed / total:.1f}%" if total else "n/a"
-    print(f"\n{PACKAGE}/{relative}: {total} mutants: {counts}; killed {killed}/{total} = {score}", flush=True)
-    print(f"(tests: {' '.join(selected)}; {time.monotonic() - started:.0f} s)", flush=True)
+    summary = f"{PACKAGE}/{relative}: {total} mutants: {counts}; killed {killed}/{total} = {score}"
+    print(f"\n{summary}\n(tests: {' '.join(selected)}; {time.monotonic() - started:.0f} s)", flush=True)
+    for name in survivors:  # what no test pins down; some may be equivalent (no behaviour changes)
+        print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
+    if survivors:
+        print(f"{summary}\n(each surviving mutant above: mutmut show NAME, run in {scratch})", flush=True)
 
 
 def _sample() -> list[str]:
