@@ -344,3 +344,28 @@ def test_a_split_never_sends_an_empty_write() -> None:
 def test_a_split_stream_cut_after_its_last_block_without_a_stall() -> None:
     plan = steps(Fault.split(sizes=[64]), Fault.missing_done(), Fault.disconnect(after_chunks=3))
     assert joined(plan) == (Write(B0 + B1 + B2), Cut())
+
+
+@pytest.mark.parametrize(
+    ("script", "fault", "message"),
+    [
+        (
+            BASE,
+            Fault.stall(after_chunks=9),
+            "Fault.stall() got after_chunks=9 but the script sends only 3 chunks; use an after_chunks from 0 to 3, "
+            "or add chunks to the script.",
+        ),
+        (
+            StreamScript().content("A"),
+            Fault.split_mid_utf8(),
+            "Fault.split_mid_utf8() found no multi-byte UTF-8 character in the stream; add non-ASCII text to the "
+            "script, e.g. .content('h\u00e9llo \u2603').",
+        ),
+    ],
+)
+def test_a_fault_that_cannot_apply_says_why_and_how_to_fix_it(
+    script: StreamScript, fault: Fault, message: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        script.with_fault(fault).stream_plan()
+    assert str(raised.value) == message
