@@ -274,3 +274,10 @@ def test_an_invalid_pattern_is_named_with_the_fix() -> None:
         "The redaction pattern 'acct-(\\\\d+' is not a valid regular expression ("
     )
     assert str(raised.value).endswith("); pass a valid re pattern string or a compiled re.Pattern.")
+
+
+def test_a_secret_holding_a_lone_surrogate_is_still_scrubbed_from_text() -> None:
+    secret = "sk-live-\ud800-0123"  # no bytes decode to it, but text may still carry it
+    redaction = Redaction.build(secrets=[secret])
+    assert redaction.text(f"x {secret} y") == f"x {REDACTED} y"
+    assert redaction.may_change(b"anything")  # it cannot search bytes for it, so it must look
