@@ -115,10 +115,18 @@ def test_scalars_merge_by_kind_and_index_type_role_are_replaced() -> None:
 @pytest.mark.parametrize(
     ("delta", "error", "message"),
     [
-        ({"tool_calls": ["x"]}, TypeError, "the delta entry 'x' is not an object"),
-        ({"tool_calls": [{"id": "b"}]}, RuntimeError, "the delta entry {'id': 'b'} has no 'index' key"),
-        ({"tool_calls": [{"index": "0"}]}, TypeError, "the entry index '0' is not an integer"),
-        ({"tool_calls": [{"index": 1}]}, TypeError, "the accumulated entry 'y' is not an object"),
+        (
+            {"tool_calls": ["x"]},
+            TypeError,
+            "the delta entry 'x' is not an object, and lists of objects are merged by their 'index'.",
+        ),
+        (
+            {"tool_calls": [{"id": "b"}]},
+            RuntimeError,
+            "the delta entry {'id': 'b'} has no 'index' key, which lists of objects need to be merged.",
+        ),
+        ({"tool_calls": [{"index": "0"}]}, TypeError, "the entry index '0' is not an integer."),
+        ({"tool_calls": [{"index": 1}]}, TypeError, "the accumulated entry 'y' is not an object."),
     ],
 )
 def test_a_list_that_cannot_be_merged_is_named_in_the_error(
@@ -127,7 +135,7 @@ def test_a_list_that_cannot_be_merged_is_named_in_the_error(
     acc: dict[str, Any] = {"tool_calls": [{"index": 0}, "y"]}
     with pytest.raises(error) as raised:
         accumulate_delta(acc, delta)
-    assert str(raised.value).startswith(f"Cannot merge the list field 'tool_calls': {message}")
+    assert str(raised.value) == f"Cannot merge the list field 'tool_calls': {message}"
 
 
 def test_an_index_before_the_start_is_inserted_at_the_front_as_the_sdk_does() -> None:
