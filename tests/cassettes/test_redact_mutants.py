@@ -281,3 +281,14 @@ def test_a_secret_holding_a_lone_surrogate_is_still_scrubbed_from_text() -> None
     redaction = Redaction.build(secrets=[secret])
     assert redaction.text(f"x {secret} y") == f"x {REDACTED} y"
     assert redaction.may_change(b"anything")  # it cannot search bytes for it, so it must look
+
+
+def test_a_secret_with_a_space_is_found_in_its_plus_form_in_a_body_without_escapes() -> None:
+    secret = "sk live 0123456"
+    redaction = Redaction.build(secrets=[secret])
+    body = b"q=sk+live+0123456&x=1"  # quote_plus wrote the spaces as '+': no '%' anywhere
+    assert redaction.may_change(body)
+    assert redaction.bytes_keeping_offsets(body, [len(body)]) == (
+        f"q={REDACTED}&x=1".encode(),
+        [len(body) + len(REDACTED) - len(secret)],
+    )
