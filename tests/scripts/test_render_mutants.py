@@ -369,3 +369,32 @@ def test_a_fault_that_cannot_apply_says_why_and_how_to_fix_it(
     with pytest.raises(ValueError) as raised:
         script.with_fault(fault).stream_plan()
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("script", "fault", "message"),
+    [
+        (
+            StreamScript(),
+            Fault.disconnect(after_chunks=2),
+            "Fault.disconnect() got after_chunks=2 but the script sends only 1 chunk; use an after_chunks from 0 "
+            "to 1, or add chunks to the script.",
+        ),
+        (
+            BASE,
+            Fault.disconnect(after_chunks=3, mid_chunk=True),
+            "Fault.disconnect() with mid_chunk=True and after_chunks=3 found no block after that point to cut "
+            "into; use a smaller after_chunks, or mid_chunk=False.",
+        ),
+    ],
+)
+def test_a_disconnect_that_cannot_apply_says_why(script: StreamScript, fault: Fault, message: str) -> None:
+    with pytest.raises(ValueError) as raised:
+        script.with_fault(fault, Fault.missing_done()).stream_plan()
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("first", [1, 2])
+def test_the_earliest_of_two_disconnects_wins_whichever_comes_first(first: int) -> None:
+    faults = [Fault.disconnect(after_chunks=first), Fault.disconnect(after_chunks=3 - first)]
+    assert steps(*faults) == (Write(B0), Cut())
