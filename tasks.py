@@ -15,8 +15,10 @@ clone needs no other set-up step:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,6 +52,8 @@ class Env:
 
     path: Path
     requirements: Path
+    includes: tuple[Path, ...] = ()
+    """Requirements files that ``requirements`` reads with ``-r``: a change to them reinstalls too."""
 
     @property
     def python(self) -> Path:
@@ -62,7 +66,7 @@ class Env:
     def ensure(self) -> None:
         """Create the environment and install its requirements, once per version of them."""
         digest = hashlib.sha256()
-        for source in (ROOT / "pyproject.toml", self.requirements):
+        for source in (ROOT / "pyproject.toml", self.requirements, *self.includes):
             digest.update(source.read_bytes())
         wanted = digest.hexdigest()
         stamp = self.path / ".installed"
@@ -85,12 +89,38 @@ class Env:
 
 MAIN = Env(ROOT / ".venv", CI / "sdk3.txt")
 SDK2 = Env(ROOT / ".venv-sdk2", CI / "sdk2.txt")
+MUTATE = Env(ROOT / ".venv-mutate", CI / "mutate.txt", (CI / "sdk3.txt",))
 PY = MAIN.python
 
 
 def _run(*cmd: str | os.PathLike[str]) -> None:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_browser() -> str | None:
+    """Debian's Chromium for the HTML report's browser test; why there is none, or ``None``.
+
+    Installed with apt-get only when it is missing and we are root; this never fails the
+    run: with no browser, the test skips and says the reason returned here.
+    """
+    if CHROMIUM.exists():
+        return None
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return "tasks.py installs it only when it runs as root"
+    if shutil.which("apt-get") is None:
+        return "there is no apt-get here to install it with"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+            print("+", " ".join(cmd), flush=True)
+            subprocess.run(cmd, check=True, env=env, timeout=900, stdout=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"apt-get could not install chromium ({exc})"
+    return None if CHROMIUM.exists() else f"apt-get installed chromium, but not at {CHROMIUM}"
 
 
 def ensure_venv() -> None:
@@ -107,6 +137,13 @@ def test() -> None:
     started = time.monotonic()
     MAIN.ensure()
     SDK2.ensure()
+    # The HTML report's browser test must run where a browser could be installed, and skip
+    # saying why where it could not.
+    no_browser = ensure_browser()
+    if no_browser is None:
+        os.environ["WRITER_TESTKIT_REQUIRE_BROWSER"] = "1"
+    else:
+        os.environ["WRITER_TESTKIT_NO_BROWSER"] = no_browser
     sdk2_cmd = [
         str(SDK2.python),
         "-m",
@@ -144,6 +181,100 @@ def test() -> None:
         raise subprocess.CalledProcessError(code, sdk2_cmd)
 
 
+# The tests that exercise each module, for `tasks.py mutate MODULE` (for any other module, name
+# the test files after it). The differential tests count: they are how the helpers are checked.
+MUTATION_TESTS: dict[str, tuple[str, ...]] = {
+    "wire/sse.py": ("tests/wire/test_sse.py", "tests/wire/test_sse_mutants.py"),
+    "cassettes/redact.py": ("tests/cassettes/test_redact.py", "tests/cassettes/test_redact_mutants.py"),
+    "scripts/render.py": (
+        "tests/scripts/test_faults.py",
+        "tests/sdk/test_split_streams.py",
+        "tests/scripts/test_render.py",
+        "tests/scripts/test_render_mutants.py",
+    ),
+    "helpers/accumulate.py": (
+        "tests/helpers/test_accumulate.py",
+        "tests/sdk/test_differential.py",
+        "tests/helpers/test_accumulate_mutants.py",
+    ),
+}
+MUTANTS = ROOT / ".mutants"
+PACKAGE = "writer_stream_testkit"
+
+
+def mutate(module: str, *tests: str) -> None:
+    """Mutation-test one module of the package with the tests that cover it (mutmut, in .venv-mutate).
+
+    mutmut works in a scratch copy under ``.mutants/`` (the work tree is never touched);
+    the run prints killed and survived counts, then each surviving mutant's diff: a
+    behaviour no test pins down. ``WRITER_TESTKIT_MUTATE_CHILDREN`` sets how many mutants
+    run at once (default 1: the machine is shared); ``WRITER_TESTKIT_MUTANTS`` (a mutmut name
+    pattern, e.g. ``*accumulate_delta*``) runs only a sample, scored on the mutants it checked.
+    """
+    relative = module.replace("\\", "/").removeprefix(f"{PACKAGE}/")
+    if not relative.endswith(".py"):
+        relative = relative.replace(".", "/") + ".py"
+    if not (ROOT / PACKAGE / relative).is_file():
+        sys.exit(f"There is no module {PACKAGE}/{relative}; name one like wire/sse.py or wire.sse.")
+    selected = tests or MUTATION_TESTS.get(relative, ())
+    if not selected:
+        sys.exit(
+            f"No tests are listed for {relative} in MUTATION_TESTS; name the test files that cover it: "
+            f"python3 tasks.py mutate {relative} tests/test_x.py ..."
+        )
+    missing = [t for t in selected if not (ROOT / t).exists()]
+    if missing:
+        sys.exit(f"These test files do not exist: {', '.join(missing)}.")
+    MUTATE.ensure()
+    scratch = MUTANTS / relative.removesuffix(".py").replace("/", ".")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in (PACKAGE, "tests", "docs"):
+        shutil.copytree(ROOT / name, scratch / name, ignore=skip)
+    settings = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    if "\n[tool.mutmut]\n" not in settings:
+        sys.exit("pyproject.toml has no [tool.mutmut] table; mutate reads its settings from there.")
+    chosen = (
+        f'only_mutate = ["{PACKAGE}/{relative}"]\n'
+        f"pytest_add_cli_args_test_selection = [{', '.join(repr(t) for t in selected)}]\n"
+    )
+    (scratch / "pyproject.toml").write_text(
+        settings.replace("\n[tool.mutmut]\n", f"\n[tool.mutmut]\n{chosen}")
+    )
+    mutmut = MUTATE.python.parent / "mutmut"
+    children = os.environ.get("WRITER_TESTKIT_MUTATE_CHILDREN", "1")
+    started = time.monotonic()
+    sample = [f"{PACKAGE}.{relative.removesuffix('.py').replace('/', '.')}.{p}" for p in _sample()]
+    print(f"+ (in {scratch}) mutmut run --max-children {children} {' '.join(sample)}", flush=True)
+    subprocess.run([str(mutmut), "run", "--max-children", children, *sample], cwd=scratch, check=True)
+    listed = subprocess.run(
+        [str(mutmut), "results", "--all", "true"], cwd=scratch, check=True, capture_output=True, text=True
+    ).stdout
+    by_status: dict[str, list[str]] = {}
+    for line in listed.splitlines():
+        name, colon, status = line.strip().rpartition(": ")
+        if colon and name:
+            by_status.setdefault(status, []).append(name)
+    by_status.pop("not checked", None)  # outside the sample
+    total = sum(len(names) for names in by_status.values())
+    killed = len(by_status.get("killed", ()))
+    survivors = by_status.get("survived", [])
+    counts = ", ".join(f"{len(names)} {status}" for status, names in sorted(by_status.items()))
+    score = f"{100 * killed / total:.1f}%" if total else "n/a"
+    summary = f"{PACKAGE}/{relative}: {total} mutants: {counts}; killed {killed}/{total} = {score}"
+    print(f"\n{summary}\n(tests: {' '.join(selected)}; {time.monotonic() - started:.0f} s)", flush=True)
+    for name in survivors:  # what no test pins down; some may be equivalent (no behaviour changes)
+        print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
+    if survivors:
+        print(f"{summary}\n(each surviving mutant above: mutmut show NAME, run in {scratch})", flush=True)
+
+
+def _sample() -> list[str]:
+    pattern = os.environ.get("WRITER_TESTKIT_MUTANTS", "").strip()
+    return [pattern] if pattern else []
+
+
 def bench() -> None:
     """Run every ``benchmarks/bench_*.py``; exit 1 at the end if any of them missed a target.
 
@@ -169,9 +300,15 @@ def bench() -> None:
 TASKS = {"demo": demo, "test": test, "bench": bench}
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in TASKS:
-        sys.exit(f"usage: python3 tasks.py {{{'|'.join(TASKS)}}}")
+    if len(sys.argv) >= 3 and sys.argv[1] == "mutate":
+        run = functools.partial(mutate, *sys.argv[2:])
+    elif len(sys.argv) == 2 and sys.argv[1] in TASKS:
+        run = TASKS[sys.argv[1]]
+    else:
+        sys.exit(
+            f"usage: python3 tasks.py {{{'|'.join(TASKS)}}}, or python3 tasks.py mutate MODULE [TEST_FILE ...]"
+        )
     try:
-        TASKS[sys.argv[1]]()
+        run()
     except subprocess.CalledProcessError as exc:
         sys.exit(exc.returncode)

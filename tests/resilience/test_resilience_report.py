@@ -168,7 +168,6 @@ def test_tests_that_never_streamed_are_remembered_and_not_repeated(pytester: pyt
 
 
 def test_the_html_report_is_written_by_the_renderer(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("writer_stream_testkit.resilience.html")
     pytester.makepyfile(test_page=PROJECT.replace("    assert faulting.active() is None\n", ""))
     out = pytester.path / "r.html"
     result = pytester.runpytest(

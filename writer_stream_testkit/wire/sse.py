@@ -329,8 +329,9 @@ def _check_newline(newline: str, caller: str) -> None:
 
 def _check_one_line(value: str, what: str, caller: str) -> None:
     if "\n" in value or "\r" in value:
+        article = "an" if what[0] in "aeiou" else "a"
         raise ValueError(
-            f"{caller}() got a {what} containing a line break ({value!r}); an SSE field "
+            f"{caller}() got {article} {what} containing a line break ({value!r}); an SSE field "
             f"is one line, so remove the CR/LF from the {what}."
         )
 
