@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
@@ -18,7 +15,7 @@ from writer_stream_testkit.doubles.mock import DEFAULT_BASE_URL, WriterMock
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import UnexpectedRequestError
 from writer_stream_testkit.scripts.chat import StreamScript
-from writer_stream_testkit.wire.call import MAX_JSON_DEPTH, Call, decode_body, deeper_than
+from writer_stream_testkit.wire.call import MAX_JSON_DEPTH, Call
 
 DEEP = 100_000
 SCRIPT = StreamScript().content("kept")
@@ -145,22 +142,3 @@ def test_a_body_at_the_depth_limit_records_and_replays(
         assert post().content == SCRIPT.sse()
     assert replay.play_counts == [1]
     server.reset()
-
-
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}a"\\'),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet="[]{}k"), inner, max_size=3),
-    max_leaves=400,
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(value=_json_values, wrap=st.integers(min_value=0, max_value=MAX_JSON_DEPTH + 2))
-def test_the_depth_check_agrees_with_walking_the_body(value: object, wrap: int) -> None:
-    """The byte count that spares the walk never lets a too-deep body through (brackets in strings included)."""
-    content = json.dumps(value).encode()
-    content = b"[" * wrap + content + b"]" * wrap
-    parsed, problem = decode_body(content)
-    too_deep = deeper_than(json.loads(content), MAX_JSON_DEPTH)
-    assert (problem is not None) == too_deep
-    assert parsed == (None if too_deep else json.loads(content))
