@@ -12,6 +12,7 @@ import pytest
 from cliutil import WAIT, Background, run_main
 
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cli import serve as serve_module
 from writer_stream_testkit.cli.serve import CassetteDirectory, Cycle, load_directory
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestError
@@ -105,6 +106,19 @@ def test_the_cycle_reports_what_it_refused_and_forgets_it_on_reset() -> None:
         cycle.verify()
     cycle.reset()
     cycle.verify()
+
+
+def test_the_cycle_answers_the_same_past_its_kept_routes_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routes are matched once and kept up to a bound; stray paths past it are still matched, each time."""
+    monkeypatch.setattr(serve_module, "_ROUTES", 2)
+    cycle = Cycle([StreamScript().content("Hi")], history=10)
+    for _ in range(2):
+        for path in ("/v1/nowhere", "/v1/elsewhere", "/v1/chat", "/v1/completions"):
+            plan = cycle.take(Call.create(method="POST", url=f"http://x{path}", content=b'{"stream": true}'))
+            assert plan.status == (200 if path == "/v1/chat" else 500), path
+        assert cycle.take(Call.create(method="POST", url="http://x/v1/chat", content=b"[]")).status == 400
+        assert cycle.take(Call.create(method="GET", url="http://x/v1/chat")).status == 500
+    assert len(cycle._routes) == 2
 
 
 def test_serve_cassettes_keeps_no_more_than_its_history_however_long_it_runs(tmp_path: Path) -> None:

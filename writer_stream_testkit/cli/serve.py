@@ -122,6 +122,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(handler=run)
 
 
+_ROUTES = 1024
+"""How many (method, path) pairs ``Cycle`` keeps the matching scripts of."""
+
+
 class Cycle:
     """A reply source that answers every request, handing out the scripts for its endpoint in turn forever.
 
@@ -136,6 +140,7 @@ class Cycle:
         self._lock = threading.Lock()
         self._scripts = list(scripts)
         self._turns: dict[tuple[int, ...], int] = {}
+        self._routes: dict[tuple[str, str], tuple[int, ...]] = {}
         self._unanswered: deque[tuple[str, int, str]] = deque(maxlen=history)
         """(the request described, the status it got, why): the description only, not the body."""
         self._count = 0
@@ -144,8 +149,9 @@ class Cycle:
         problem = call.body_problem()
         if problem is not None:
             return self._refuse(call, 400, problem)
-        path = unquote(call.path)  # routed as both doubles route: /v1/%63hat is /v1/chat
-        fitting = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(call.method, path))
+        fitting = self._route(
+            call.method, unquote(call.path)
+        )  # as both doubles route: /v1/%63hat is /v1/chat
         if not fitting:
             served = ", ".join(dict.fromkeys(str(s.endpoint) for s in self._scripts))
             advice = (
@@ -159,6 +165,20 @@ class Cycle:
             turn = self._turns.get(fitting, 0)
             self._turns[fitting] = turn + 1
         return self._scripts[fitting[turn % len(fitting)]].plan(call)
+
+    def _route(self, method: str, path: str) -> tuple[int, ...]:
+        """Which scripts answer ``method`` ``path`` (asked once per route).
+
+        Matching every endpoint's pattern on every request cost more than choosing the
+        reply; a client's stray paths fill at most ``_ROUTES`` entries, then are matched each time.
+        """
+        key = (method, path)
+        route = self._routes.get(key)
+        if route is None:
+            route = tuple(i for i, s in enumerate(self._scripts) if s.endpoint.matches(method, path))
+            if len(self._routes) < _ROUTES:
+                self._routes[key] = route
+        return route
 
     def _refuse(self, call: Call, status: int, problem: str, listed: str | None = None) -> ResponsePlan:
         """Answer ``status`` saying ``problem``, and keep the request for :meth:`verify` (as ``listed``)."""
