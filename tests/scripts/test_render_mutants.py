@@ -16,7 +16,7 @@ import pytest
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
 from writer_stream_testkit.scripts.plan import Disconnect as Cut
-from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Step, Write
+from writer_stream_testkit.scripts.plan import Pause, PlanStep, ResponsePlan, Write
 from writer_stream_testkit.scripts.render import apply_faults
 
 BASE = StreamScript().content("A", "B")  # three chunks (A with its role, B, the finish), then [DONE]
@@ -28,13 +28,13 @@ def stream(*faults: Fault, script: StreamScript = BASE) -> ResponsePlan:
     return script.with_fault(*faults).stream_plan()
 
 
-def steps(*faults: Fault, script: StreamScript = BASE) -> tuple[Step, ...]:
+def steps(*faults: Fault, script: StreamScript = BASE) -> tuple[PlanStep, ...]:
     return tuple(stream(*faults, script=script).steps)
 
 
-def joined(plan_steps: tuple[Step, ...]) -> tuple[Step, ...]:
+def joined(plan_steps: tuple[PlanStep, ...]) -> tuple[PlanStep, ...]:
     """The steps with each run of writes joined into one: where the pauses and the cut fall, in bytes."""
-    out: list[Step] = []
+    out: list[PlanStep] = []
     for step in plan_steps:
         if isinstance(step, Write) and out and isinstance(out[-1], Write):
             out[-1] = Write(out[-1].data + step.data)
@@ -43,7 +43,7 @@ def joined(plan_steps: tuple[Step, ...]) -> tuple[Step, ...]:
     return tuple(out)
 
 
-def write_sizes(plan_steps: tuple[Step, ...]) -> list[int]:
+def write_sizes(plan_steps: tuple[PlanStep, ...]) -> list[int]:
     return [len(s.data) for s in plan_steps if isinstance(s, Write)]
 
 
