@@ -30,6 +30,7 @@ import httpx
 import pytest
 import writerai
 import writerai._base_client
+from wirefaults import HARMLESS_WIRE_FAULTS
 
 from writer_stream_testkit import _retry, errors
 from writer_stream_testkit import client as ours
@@ -292,16 +293,7 @@ def test_error_event_delivers_the_chunks_before_it_then_raises_a_status_error(ki
 
 @pytest.mark.parametrize(
     "fault",
-    [
-        Fault.split(one_byte=True),
-        Fault.split(sizes=[3, 7, 1]),
-        Fault.split_mid_utf8(),
-        Fault.split_mid_crlf(),
-        Fault.crlf(),
-        Fault.keep_alive(every=1, comment="ping"),
-        Fault.missing_done(),
-        Fault.data_after_done(),
-    ],
+    HARMLESS_WIRE_FAULTS,
     ids=lambda f: f.describe(),
 )
 def test_harmless_wire_variations_deliver_the_same_chunks(kind: str, fault: Fault) -> None:

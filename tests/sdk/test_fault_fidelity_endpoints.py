@@ -23,6 +23,7 @@ import httpx
 import pytest
 import writerai
 import writerai._base_client
+from wirefaults import HARMLESS_WIRE_FAULTS
 
 from writer_stream_testkit import ApplicationScript, CompletionScript, Fault, QuestionScript, WriterMock
 from writer_stream_testkit.scripts.base import ScriptBase
@@ -182,14 +183,7 @@ def test_no_first_byte_in_time_is_a_timeout_error_after_every_retry(
 @pytest.mark.parametrize(
     "fault",
     [
-        Fault.split(one_byte=True),
-        Fault.split(sizes=[3, 7, 1]),
-        Fault.split_mid_utf8(),
-        Fault.split_mid_crlf(),
-        Fault.crlf(),
-        Fault.keep_alive(every=1, comment="ping"),
-        Fault.missing_done(),
-        Fault.data_after_done(),
+        *HARMLESS_WIRE_FAULTS,
         Fault.delay(each=0.001, first_byte=0.001),
         Fault.stall(after_chunks=1, seconds=0.01),
     ],
