@@ -372,7 +372,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "scripts.completion": "sdk/test_endpoint_scripts.py",
     "scripts.json_reply": "sdk/test_endpoint_scripts.py",
     "scripts.load": "sdk/test_endpoint_scripts.py",
-    "scripts.plan": "scripts/test_faults.py",
     "scripts.question": "sdk/test_endpoint_scripts.py",
     "scripts.steps": "scripts/test_chat.py",
     "_yaml_bounds": "scripts/test_chat.py",
