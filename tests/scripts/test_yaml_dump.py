@@ -52,7 +52,7 @@ JSON = st.recursive(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(JSON)
 def test_every_json_value_reads_back_as_it_was(value: Any) -> None:
     assert yaml.safe_load(dump({"body": value})) == {"body": value}
