@@ -369,7 +369,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "cli.docs": "test_cli.py",
     "cli.record": "test_cli.py",
     "doubles.faulting": "doubles/test_server.py",
-    "testing.event_order": "testing/test_contract.py",
     "wire.chunks": "client/test_client.py",
     "wire.construct": "wire/test_types.py",
     "wire.endpoints": "sdk/test_endpoints_doubles.py",

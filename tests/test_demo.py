@@ -32,4 +32,3 @@ def test_the_demo_runs_every_section_and_each_says_it_worked(capsys: pytest.Capt
     assert "".join(chunks).count("data: ") == 7  # five content chunks, the finish chunk and [DONE]
     assert re.search(r"recorded weather\.yaml: \d+ lines, API key on disk: False", out)
     assert re.search(r"replayed \d+ events offline; identical to the recording: True", out)
-

@@ -1,4 +1,5 @@
-"""The fault kinds of a resilience run: each one's family, where it lands and the fault it stands for, and the --writer-resilience-faults list read into names."""
+"""The fault kinds of a resilience run: each one's family, where it lands and the fault it stands for,
+and the --writer-resilience-faults list read into names."""
 
 from __future__ import annotations
 

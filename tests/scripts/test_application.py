@@ -1,4 +1,5 @@
-"""The application script: its endpoint for one application or any, the JSON answer, its summary and YAML form."""
+"""The application script: its endpoint for one application or any, the JSON answer, its summary and
+YAML form."""
 
 from __future__ import annotations
 

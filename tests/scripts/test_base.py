@@ -1,4 +1,5 @@
-"""Reading a script file (scripts/base.py read_yaml): aliases bounded as a cassette's are, and files too deep or not UTF-8 named in a ScriptError."""
+"""Reading a script file (scripts/base.py read_yaml): aliases bounded as a cassette's are, and files
+too deep or not UTF-8 named in a ScriptError."""
 
 from __future__ import annotations
 

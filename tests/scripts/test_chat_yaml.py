@@ -1,4 +1,5 @@
-"""A chat script's YAML form: small and readable when written, short forms and clear errors when read, and a round trip."""
+"""A chat script's YAML form: small and readable when written, short forms and clear errors when read,
+and a round trip."""
 
 from __future__ import annotations
 

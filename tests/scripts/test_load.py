@@ -1,4 +1,5 @@
-"""Reading any reply file: the kind: key picks the class, and a wrong or missing kind is named with the fix."""
+"""Reading any reply file: the kind: key picks the class, and a wrong or missing kind is named with the
+fix."""
 
 from __future__ import annotations
 

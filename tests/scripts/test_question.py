@@ -1,4 +1,5 @@
-"""The Knowledge Graph question script: the question echoed from the request, references on the wire, the answer the chunks add up to, its summary."""
+"""The Knowledge Graph question script: the question echoed from the request, references on the wire,
+the answer the chunks add up to, its summary."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""script_events: a chat script run through the stream helper, its events, completion or error, without HTTP."""
+"""script_events: a chat script run through the stream helper, its events, completion or error, without
+HTTP."""
 
 from __future__ import annotations
 

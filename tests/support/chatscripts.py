@@ -1,4 +1,5 @@
-"""A hypothesis strategy for random chat scripts: every builder step and a few faults, for round trips and decoding checks."""
+"""A hypothesis strategy for random chat scripts: every builder step and a few faults, for round trips
+and decoding checks."""
 
 from __future__ import annotations
 

@@ -8,12 +8,9 @@ from typing import Any
 
 import pydantic
 import pytest
-from siblings import load_test_file
+from recordings import NAMES, RUNNERS, sdk
 
 from writer_stream_testkit.testing.transcript import render_event, render_transcript
-
-_contract = load_test_file("testing/test_contract.py")
-NAMES, RUNNERS, sdk = _contract.NAMES, _contract.RUNNERS, _contract.sdk
 
 LOGPROBS_CONTENT_TRANSCRIPT = """\
 events (11):
