@@ -341,7 +341,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "cassettes.verify": "cassettes/test_tools.py",
     "doubles.respond": "doubles/test_server.py",
     "doubles.sources": "doubles/test_server.py",
-    "testing._fields": "testing/test_transcript.py",
     "_arguments": "client/test_client.py",
     "_attempts": "client/test_client.py",
     "_config": "client/test_client.py",
