@@ -369,8 +369,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "cli.record": "test_cli.py",
     "doubles.faulting": "doubles/test_server.py",
     "wire.chunks": "client/test_client.py",
-    "wire.endpoints": "sdk/test_endpoints_doubles.py",
-    "wire.stream_kinds": "sdk/test_cassette_endpoints.py",
 }
 
 
