@@ -361,7 +361,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "doubles.hosts": "sdk/test_cassette_endpoints.py",
     "doubles.reply_items": "doubles/test_mock.py",
     "errors": "cassettes/test_cassette.py",
-    "helpers.streaming": "sdk/test_differential.py",
     "cli.convert": "test_cli.py",
     "cli.docs": "test_cli.py",
     "cli.record": "test_cli.py",
