@@ -211,6 +211,7 @@ MUTATION_TESTS: dict[str, tuple[str, ...]] = {
     ),
     "helpers/accumulate.py": (
         "tests/helpers/test_accumulate.py",
+        "tests/helpers/test_events.py",
         "tests/sdk/test_differential.py",
         "tests/helpers/test_accumulate_mutants.py",
     ),

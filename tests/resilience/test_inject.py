@@ -11,7 +11,7 @@ import writerai
 from writer_stream_testkit import Cassette, FakeWriterServer, QuestionScript, StreamScript, WriterMock
 from writer_stream_testkit.doubles import faulting
 from writer_stream_testkit.resilience.inject import Injector, Observer, fault_stream, is_streaming
-from writer_stream_testkit.resilience.kinds import DEFAULT_KINDS, KINDS, parse_kinds
+from writer_stream_testkit.resilience.kinds import KINDS
 from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
@@ -177,15 +177,6 @@ def test_no_hook_no_change(installed: object) -> None:
             writerai.Writer(api_key="k").chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True)
         )  # type: ignore[arg-type]
     assert observer.streamed
-
-
-def test_kinds_parse_with_a_message_naming_the_choices() -> None:
-    assert parse_kinds(None) == DEFAULT_KINDS
-    assert "crlf" not in DEFAULT_KINDS
-    assert parse_kinds("all") == tuple(KINDS)
-    assert parse_kinds("stall, rate-limit,stall") == ("stall", "rate-limit")
-    with pytest.raises(ValueError, match="'nope', which is not a fault kind; use some of rate-limit"):
-        parse_kinds("nope")
 
 
 @pytest.mark.parametrize(("read", "hung"), [(None, True), (0.05, False)])
