@@ -196,12 +196,22 @@ class Replay:
         return decide(self.record_mode, file_existed=self._file_existed, matched=matched) == "record"
 
     def peek(self, call: Call) -> ResponsePlan | None:
-        """The recorded answer replay would give ``call``, counting nothing (``None``: no match)."""
+        """The recorded answer replay would give ``call``, counting nothing.
+
+        ``None`` when no recording would answer it now, as :meth:`can_play` says: in
+        ``all`` a matching recording is not replayed but recorded over, so a fault hook
+        has nothing to fault.
+        """
         self.load()
         scrubbed = self.scrub(call)
         with self._lock:
             found = self._playable(scrubbed)
-        return None if found is None else self._plan(found)
+        if (
+            found is None
+            or decide(self.record_mode, file_existed=self._file_existed, matched=True) != "replay"
+        ):
+            return None
+        return self._plan(found)
 
     def decide(self, call: Call) -> Decision:
         """What ``call`` gets, a replay counted as played (vcrpy's ``play_response``).
