@@ -58,6 +58,7 @@ EDGES = frozenset(
         "doubles.respond",
         "doubles.guard",
         "cassettes.cassette",
+        "cassettes.intercept",
         "cassettes.proxy",
         "cassettes.recorder",
         "cassettes.convert",
