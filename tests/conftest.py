@@ -6,14 +6,24 @@ benchmarks, never by timing a test. The number of examples is unchanged.
 """
 
 import gc
+import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from writer_stream_testkit.doubles.server import FakeWriterServer
+
+# Every server this suite talks to is a loopback one over plain HTTP, so no test needs the
+# CA bundle that httpx loads for each client it makes (certifi's, about 25 ms of CPU per
+# `writerai.Writer()` or `httpx.Client()`: the SDK, server and client tests took twice the CPU). This file holds one
+# self-signed certificate, trusted by nothing: a TLS connection attempted by mistake fails to
+# verify instead of reaching a real host. Set here, it reaches pytester and CLI subprocesses too.
+os.environ["SSL_CERT_FILE"] = str(Path(__file__).parent / "data" / "loopback-only-ca.pem")
+os.environ.pop("SSL_CERT_DIR", None)
 
 settings.register_profile(
     "writer-stream-testkit",
