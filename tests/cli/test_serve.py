@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from cliutil import WAIT, Background, run_main
+from cliutil import BODY, ROOT, WAIT, Background, run_main, stream_raw
 
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.cli import serve as serve_module
 from writer_stream_testkit.cli.serve import CassetteDirectory, Cycle, load_directory
 from writer_stream_testkit.doubles.server import FakeWriterServer
@@ -19,9 +20,6 @@ from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestErr
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.plan import ResponsePlan
 from writer_stream_testkit.wire.call import Call
-
-ROOT = Path(__file__).resolve().parents[2]
-BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
 
 
 def stopped(server: Background) -> tuple[int, str]:
@@ -333,3 +331,94 @@ def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> No
                 reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
             )
     assert answers == ["A", "C", "B", "A"]
+
+
+def test_serve_replays_every_cassette_in_a_directory_and_explains_a_miss(tmp_path: Path) -> None:
+    for name in ("hello-stream.yaml", "tool-call.yaml"):
+        shutil.copy(ROOT / "cassettes" / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a cassette")
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        for name in ("tool-call.yaml", "hello-stream.yaml"):
+            (recorded,) = load_cassette(tmp_path / name).interactions
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == recorded.response.status
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, status = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert status == 500
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=json.loads(json.dumps(BODY)))
+        description = again.json()["errors"][0]["description"]
+        assert (
+            f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in description
+        )
+        assert f"The closest recording is {tmp_path / 'hello-stream.yaml'} interactions[0]" in description
+    finally:
+        code, err = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
+    assert f"with 2 recording(s) from 2 cassette(s) in {tmp_path}" in err
+
+
+def test_serve_plays_each_recording_once_and_says_how_to_allow_repeats(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        assert stream_raw(server.url, recorded.request.json)[2] == 200
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=recorded.request.json)
+    finally:
+        server.kill()
+    assert again.status_code == 500
+    description = again.json()["errors"][0]["description"]
+    assert "which was already replayed (each recording replays once)." in description
+    assert (
+        "It is the same request, played before. To replay recordings as often as they are asked for, "
+        f"restart the server with `writer-stream-testkit serve --cassettes {tmp_path} --allow-repeats`."
+    ) in description
+
+
+def test_serve_allow_repeats_replays_a_recording_every_time_it_is_asked_for(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0", "--allow-repeats"])
+    try:
+        for _ in range(3):
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == 200
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, other = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert other == 500  # repeats replay what matches; anything else is still a miss
+    finally:
+        code, _ = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
+
+
+def test_serve_refuses_a_broken_cassette_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 1\ninteractions: !!python/object:os.system {}\n")
+    code, _, err = run_main(capsys, "serve", "--cassettes", str(tmp_path), "--port", "0")
+    assert code == 2
+    assert f"Cassette {tmp_path / 'bad.yaml'} uses the YAML tag" in err
+    assert f"(It is one of the cassettes in --cassettes {tmp_path}.)" in err
+
+
+def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from writer_stream_testkit.cli._shared import finish
+    from writer_stream_testkit.cli.serve import CassetteDirectory
+
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
+    with FakeWriterServer(source=directory) as server, httpx.Client(timeout=WAIT) as client:
+        assert client.post(server.base_url + "/v1/chat", json={"other": 1}).status_code == 500
+        code = finish(server, "serve")
+        server.reset()
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
+    assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
