@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import writerai
 from chunks import compact_text_chunk
@@ -15,8 +16,10 @@ from writer_stream_testkit.cassettes.model import (
     RecordedRequest,
     RecordedResponse,
 )
+from writer_stream_testkit.scripts.chat import StreamScript
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
+SSE = (("content-type", "text/event-stream"),)
 
 
 def one_interaction(url: str = "https://api.writer.com/v1/chat") -> CassetteContent:
@@ -49,3 +52,23 @@ def stream_text(client: writerai.Writer) -> str:
 async def astream_text(client: writerai.AsyncWriter) -> str:
     stream = await client.chat.chat(model="palmyra-x5", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+
+def chat_request(content: str = "Say hello", **extra: Any) -> RecordedRequest:
+    """A streamed chat request asking ``content``, as a cassette records it."""
+    body = {
+        "model": "palmyra-x5",
+        "stream": True,
+        "messages": [{"role": "user", "content": content}],
+        **extra,
+    }
+    return RecordedRequest(
+        "POST", "https://api.writer.com/v1/chat", (("content-type", "application/json"),), body
+    )
+
+
+def streamed(script: StreamScript, *, complete: bool = True, step: float = 0.01) -> RecordedResponse:
+    """The script's body as recorded with one read per event, ``step`` seconds apart."""
+    blocks = [b + b"\n\n" for b in script.sse().split(b"\n\n") if b]
+    reads = [(block, round(0.1 + i * step, 4)) for i, block in enumerate(blocks)]
+    return RecordedResponse(200, SSE, t=0.1, events=frame_stream(reads), complete=complete)
