@@ -19,6 +19,9 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recorded import (
+    URL,
+)
 
 from writer_stream_testkit.cassettes import tools
 from writer_stream_testkit.cassettes.cassette import Cassette
@@ -47,7 +50,6 @@ from writer_stream_testkit.errors import CassetteFormatError
 from writer_stream_testkit.wire.call import MAX_JSON_DEPTH
 
 SOURCE = "tests/cassettes/x.yaml"
-URL = "https://api.writer.com/v1/chat"
 SSE = (("content-type", "text/event-stream"),)
 
 
@@ -596,3 +598,56 @@ def test_an_integer_too_long_to_read_is_refused_at_its_place() -> None:
         "Cassette tests/cassettes/x.yaml has the number 99999999999999999999... at line 4, column 59, which "
         "is too long to read; write a shorter number there, or record the cassette again."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("version: 1\ninteractions: {}\n", "interactions must be a list"),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n",
+            "interactions[0].response is missing",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 0.1, data: 5}]}\n",
+            "interactions[0].response.events[0].data must be a string",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: -1, data: x}]}\n",
+            "interactions[0].response.events[0].t must be a number of seconds",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, dta: x}]}\n",
+            "interactions[0].response.events[0].dta is not a field",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 99, body: ''}\n",
+            "interactions[0].response.status is 99",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200}\n",
+            "must have exactly one of `events`",
+        ),
+        (
+            "version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, data: x, cuts: [[9, 0.1]]}]}\n",
+            "interactions[0].response.events[0].cuts[0][0] is offset 9",
+        ),
+        (
+            'version: 1\ninteractions:\n- request: {method: POST, url: u}\n  response: {status: 200, events: [{t: 1, data: y, raw: "data: x\\n\\n"}]}\n',
+            "interactions[0].response.events[0].data is 'y' but the event's `raw` bytes carry 'x'",
+        ),
+        ("version: 1\ninteractions: [\n", "is not valid YAML"),
+        ("- just a list\n", "the top level must be a mapping"),
+    ],
+)
+def test_malformed_cassettes_name_the_file_and_the_place(text: str, where: str) -> None:
+    with pytest.raises(CassetteFormatError) as info:
+        parse_cassette(text, source="tests/cassettes/x.yaml")
+    message = str(info.value)
+    assert "tests/cassettes/x.yaml" in message
+    assert where in message
+
+
+def test_unknown_version_says_how_to_fix() -> None:
+    with pytest.raises(CassetteFormatError, match=r"has version: 2.*reads version 1 only.*Upgrade"):
+        parse_cassette("version: 2\ninteractions: []\n", source="new.yaml")

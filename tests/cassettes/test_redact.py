@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import string
 import tempfile
 from collections.abc import Callable
@@ -19,13 +20,21 @@ import yaml
 from costutil import time_growth
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recorded import (
+    URL,
+)
 
 from writer_stream_testkit.cassettes.capture import _redact_reads, interaction_from_capture
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.model import CassetteContent
 from writer_stream_testkit.cassettes.recorder import Capture
-from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
+from writer_stream_testkit.cassettes.redact import (
+    REDACTED,
+    Redaction,
+    is_credential_header,
+    secret_from_headers,
+)
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import RedactionWarning
 from writer_stream_testkit.scripts.chat import StreamScript
@@ -596,3 +605,100 @@ def test_a_non_json_body_recorded_with_a_pattern_replays(tmp_path: Path) -> None
     assert "123456789012345" not in path.read_text()
     with Cassette(path, redact=[ACCOUNT]):  # a miss before: only JSON bodies were scrubbed for matching
         assert httpx.post("https://api.writer.com/v1/files", content=csv).json() == {"id": "file-1"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "proxy-authorization",
+        "api-key",
+        "X-API-Key",
+        "cookie",
+        "Set-Cookie",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-client-secret",
+        "apikey",
+    ],
+)
+def test_credential_headers_are_recognised(name: str) -> None:
+    assert is_credential_header(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "content-type",
+        "keep-alive",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-limit-tokens",
+        "accept",
+        "x-request-id",
+        "idempotency-key",
+    ],
+)
+def test_ordinary_headers_are_kept(name: str) -> None:
+    assert not is_credential_header(name)
+
+
+def test_api_key_is_scrubbed_everywhere_and_patterns_apply() -> None:
+    key = "sk-live-ABCDEFGH12345678"
+    secrets = secret_from_headers([("Authorization", f"Bearer {key}")])
+    assert secrets == (key,)
+    redaction = Redaction.build(
+        secrets=secrets, patterns=[r"user-\d+", (re.compile("secret-[a-z]+"), "<gone>")]
+    )
+    assert redaction.headers([("authorization", "x"), ("x-echo", f"k={key}")]) == (
+        ("authorization", REDACTED),
+        ("x-echo", f"k={REDACTED}"),
+    )
+    assert redaction.json({"a": [f"{key} user-42 secret-abc"]}) == {"a": [f"{REDACTED} {REDACTED} <gone>"]}
+
+
+def test_redaction_moves_read_boundaries_with_the_text() -> None:
+    redaction = Redaction.build(secrets=["SECRETKEY123"])
+    text, offsets = redaction.text_keeping_offsets("ab SECRETKEY123 cd", [1, 6, 15, 18])
+    assert text == f"ab {REDACTED} cd"
+    assert offsets == [1, 3, 3 + len(REDACTED), len(text)]
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=8, max_size=12),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_redaction_byte_check_never_skips_text_it_would_change(text: str, secret: str, plant: bool) -> None:
+    if plant:
+        text = text[: len(text) // 2] + secret + text[len(text) // 2 :]
+    redaction = Redaction.build(secrets=[secret])
+    if redaction.text(text) != text:
+        assert redaction.may_change(text.encode("utf-8", "surrogateescape"))
+    assert Redaction.build(patterns=[r"x"]).may_change(b"")  # a pattern needs the text itself
+    assert not Redaction().may_change(text.encode())
+
+
+def test_key_split_between_reads_of_a_long_stream_is_redacted() -> None:
+    key = "sk-planted-0123456789abcdef"
+    reads = [(f'data: {{"n":{i}}}\n\n'.encode(), 0.001 * i) for i in range(500)]
+    reads[250:251] = [(f'data: {{"echo":"{key[:7]}'.encode(), 0.25), (f'{key[7:]}"}}\n\n'.encode(), 0.2505)]
+    capture = Capture(
+        method="POST",
+        url=URL,
+        headers=(("Authorization", f"Bearer {key}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=reads,
+        complete=True,
+        responded=True,
+    )
+    interaction = interaction_from_capture(capture, Redaction())
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert key not in text
+    assert key[:7] not in text
+    events = interaction.response.events or ()
+    assert events[250].data == f'{{"echo":"{REDACTED}"}}'
+    assert events[250].cuts == ((len('data: {"echo":"'), 0.25),)
+    assert [e.data for e in events[:250]] == [f'{{"n":{i}}}' for i in range(250)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import writerai
 from chunks import compact_text_chunk
 
+from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.files import save_cassette, update_cassette
 from writer_stream_testkit.cassettes.framing import frame_stream
+from writer_stream_testkit.cassettes.load import parse_cassette
 from writer_stream_testkit.cassettes.model import (
     CassetteContent,
     Interaction,
@@ -17,9 +20,11 @@ from writer_stream_testkit.cassettes.model import (
     RecordedResponse,
 )
 from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.wire.call import Call
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 SSE = (("content-type", "text/event-stream"),)
+URL = "https://api.writer.com/v1/chat"
 
 
 def one_interaction(url: str = "https://api.writer.com/v1/chat") -> CassetteContent:
@@ -72,3 +77,41 @@ def streamed(script: StreamScript, *, complete: bool = True, step: float = 0.01)
     blocks = [b + b"\n\n" for b in script.sse().split(b"\n\n") if b]
     reads = [(block, round(0.1 + i * step, 4)) for i, block in enumerate(blocks)]
     return RecordedResponse(200, SSE, t=0.1, events=frame_stream(reads), complete=complete)
+
+
+def chat_call(body: dict[str, Any] | None = None, *, url: str = URL, method: str = "POST") -> Call:
+    """A JSON request as a double sees it; by default a streamed chat saying "hi"."""
+    body = (
+        {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        if body is None
+        else body
+    )
+    return Call.create(
+        method=method,
+        url=url,
+        headers={"content-type": "application/json"},
+        content=json.dumps(body).encode(),
+    )
+
+
+def recorded_request(body: dict[str, Any] | None = None, *, url: str = URL) -> RecordedRequest:
+    """The request ``chat_call`` makes, as a cassette stores it."""
+    c = chat_call(body, url=url)
+    return RecordedRequest(
+        method="POST", url=url, headers=(("content-type", "application/json"),), json=c.json
+    )
+
+
+def sse_interaction(*texts: str, body: dict[str, Any] | None = None) -> Interaction:
+    """A recorded stream of one chunk per text, 10 ms apart, then [DONE]."""
+    reads = [(f"data: {compact_text_chunk(t)}\n\n".encode(), 0.01 * (i + 1)) for i, t in enumerate(texts)]
+    reads.append((b"data: [DONE]\n\n", 0.01 * (len(texts) + 1)))
+    response = RecordedResponse(
+        status=200, headers=(("content-type", "text/event-stream"),), t=0.005, events=frame_stream(reads)
+    )
+    return Interaction(recorded_request(body), response)
+
+
+def roundtrip(content: CassetteContent) -> CassetteContent:
+    """Through the file format and back."""
+    return parse_cassette(dump_cassette(content), source="mem.yaml")
