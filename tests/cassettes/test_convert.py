@@ -5,11 +5,20 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import zlib
 
+import httpx
 import pytest
+from loaders import alias_bomb
+from recorded import URL
 
+from writer_stream_testkit.cassettes import tools
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.load import parse_cassette
+from writer_stream_testkit.cassettes.model import (
+    CassetteContent,
+)
+from writer_stream_testkit.cassettes.timing import render_plan
 from writer_stream_testkit.cassettes.tools import (
     convert_vcr,
 )
@@ -102,3 +111,56 @@ def test_convert_names_the_place_of_a_malformed_entry() -> None:
         CassetteFormatError, match="the top level is not a mapping with an `interactions` list"
     ):
         convert_vcr("just: text\n", source="v.yaml")
+
+
+def vcr_text(body: str, *, encoding: str | None = None, request_json: str = "") -> str:
+    coding = f"      content-encoding:\n      - {encoding}\n" if encoding else ""
+    return (
+        "interactions:\n- request:\n    body: null\n    headers: {}\n    method: POST\n"
+        f"    uri: {URL}\n{request_json}  response:\n    body:\n      string: {body}\n    headers:\n"
+        f"      content-type:\n      - text/event-stream\n{coding}    status:\n      code: 200\n"
+        "      message: OK\nversion: 1\n"
+    )
+
+
+def test_convert_refuses_an_alias_bomb() -> None:
+    bomb = alias_bomb().split("    json:\n", 1)[1].split("  response:", 1)[0]
+    text = vcr_text("''").replace("    body: null\n", "    body: null\n    extra:\n" + bomb)
+    with pytest.raises(CassetteFormatError) as caught:
+        convert_vcr(text, source="bomb.yaml")
+    assert str(caught.value).startswith(
+        "The vcrpy cassette bomb.yaml uses YAML aliases that stand for more than 1,000,000 characters"
+    )
+
+
+def test_convert_refuses_a_gzip_bomb_without_inflating_it() -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    packed = b"".join(packer.compress(block) for _ in range(tools.DECODED_BODY_LIMIT // len(block) + 1))
+    packed += packer.flush()
+    assert len(packed) < tools.DECODED_BODY_LIMIT // 500
+    text = vcr_text(f"!!binary |\n        {base64.b64encode(packed).decode()}", encoding="gzip")
+    with pytest.raises(CassetteFormatError) as caught:
+        convert_vcr(text, source="bomb.yaml")
+    assert str(caught.value) == (
+        "The vcrpy cassette bomb.yaml cannot be converted: interactions[0].response.body is a gzip body "
+        f"that decompresses to more than {tools.DECODED_BODY_LIMIT:,} bytes (a compression bomb, or a body "
+        "too large for a cassette). Remove that interaction, or re-record it with a smaller response."
+    )
+
+
+def test_convert_drops_content_encoding_from_a_body_stored_decoded() -> None:
+    sse = "data: {}\n\ndata: [DONE]\n\n"
+    (interaction,) = convert_vcr(vcr_text(json.dumps(sse), encoding="gzip"), source="v.yaml").interactions
+    response = interaction.response
+    assert "content-encoding" not in dict(response.headers)
+    loaded = parse_cassette(dump_cassette(CassetteContent((interaction,))), source="again")
+    plan = render_plan(loaded.interactions[0].response)
+    replayed = httpx.Response(plan.status, headers=plan.headers, content=plan.body())
+    assert replayed.text == sse  # with content-encoding: gzip kept, httpx raised DecodingError here
+
+
+@pytest.mark.parametrize(("coding", "kept"), [("identity", False), ("br", True)])
+def test_convert_keeps_only_a_coding_the_body_still_has(coding: str, kept: bool) -> None:
+    (interaction,) = convert_vcr(vcr_text("'data: x'", encoding=coding), source="v.yaml").interactions
+    assert ("content-encoding" in dict(interaction.response.headers)) is kept

@@ -9,6 +9,7 @@ from typing import Any
 import writerai
 from chunks import compact_text_chunk
 
+from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.files import save_cassette, update_cassette
 from writer_stream_testkit.cassettes.framing import frame_stream
@@ -19,7 +20,9 @@ from writer_stream_testkit.cassettes.model import (
     RecordedRequest,
     RecordedResponse,
 )
+from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
@@ -115,3 +118,21 @@ def sse_interaction(*texts: str, body: dict[str, Any] | None = None) -> Interact
 def roundtrip(content: CassetteContent) -> CassetteContent:
     """Through the file format and back."""
     return parse_cassette(dump_cassette(content), source="mem.yaml")
+
+
+def record_events(tmp_path: Path, events: list[bytes], **options: Any) -> tuple[str, Any]:
+    """Record ``events`` then [DONE] from a local upstream into a cassette: the file's text and its events."""
+    path = tmp_path / "c.yaml"
+    with FakeWriterServer() as upstream:
+        upstream.reply(
+            ResponsePlan(
+                headers=(("content-type", "text/event-stream"),),
+                steps=tuple(Write(e) for e in [*events, b"data: [DONE]\n\n"]),
+            )
+        )
+        with Cassette(path, record_mode="once", upstream=upstream.base_url, **options):
+            client = writerai.Writer(api_key="sk-test-bearer-0123456789", max_retries=0)
+            list(
+                client.chat.chat(model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "x"}])
+            )
+    return path.read_text(), Cassette(path).interactions[0].response.events
