@@ -23,6 +23,13 @@ settings.load_profile("writer-stream-testkit")
 
 
 @pytest.fixture
+def server() -> Iterator[FakeWriterServer]:
+    """A fake Writer API on a loopback port, for the test to queue replies on and send requests to."""
+    with FakeWriterServer() as fake:
+        yield fake
+
+
+@pytest.fixture
 def upstream() -> Iterator[FakeWriterServer]:
     """A stand-in for the real API that recording runs send requests to (``--writer-upstream``)."""
     with FakeWriterServer() as server:

@@ -333,8 +333,6 @@ NO_TEST_MODULE: dict[str, str] = {
 # written beside), to be moved into their own test module one by one. The list may only
 # shrink: a module that gains its test module must leave it.
 TESTED_ELSEWHERE: dict[str, str] = {
-    "doubles.respond": "doubles/test_server.py",
-    "doubles.sources": "doubles/test_server.py",
     "scripts._values": "scripts/test_chat.py",
     "scripts._yaml_dump": "scripts/test_chat.py",
     "testing._fields": "testing/test_transcript.py",

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cliutil import BODY, ROOT, WAIT, Background, run_main, stream_raw
+from rawhttp import (
+    post_chat,
+)
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.cli import serve as serve_module
 from writer_stream_testkit.cli.serve import CassetteDirectory, Cycle, load_directory
 from writer_stream_testkit.doubles.server import FakeWriterServer
-from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestError
+from writer_stream_testkit.errors import (
+    CassetteMissError,
+    UnexpectedRequestError,
+)
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.plan import ResponsePlan
 from writer_stream_testkit.wire.call import Call
@@ -422,3 +433,107 @@ def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
     assert code == 0
     assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
     assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
+
+
+class Serve:
+    """``writer-stream-testkit serve`` in a subprocess, stopped with SIGTERM (or killed) at the end."""
+
+    def __init__(self, *args: str) -> None:
+        command = [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "writer_stream_testkit.cli",
+            "serve",
+            "--port",
+            "0",
+            *args,
+        ]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+        try:
+            self.base_url = lines.get(timeout=30).strip()
+        except queue.Empty:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError("writer-stream-testkit serve printed no base URL within 30 s") from None
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def script_files(tmp_path: Path) -> tuple[Path, Path]:
+    first = tmp_path / "first.yaml"
+    second = tmp_path / "second.yaml"
+    first.write_text(StreamScript().content("first").to_yaml(), encoding="utf-8")
+    second.write_text(StreamScript().content("second").to_yaml(), encoding="utf-8")
+    return first, second
+
+
+def test_cli_serves_scripts_in_turn_forever(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", *map(str, script_files))
+    try:
+        assert serve.base_url.startswith("http://127.0.0.1:")
+        bodies = [post_chat(serve.base_url).content for _ in range(5)]
+    finally:
+        code, err = serve.stop()
+    first, second = (StreamScript().content(word).sse() for word in ("first", "second"))
+    assert bodies == [first, second, first, second, first]
+    if os.name == "posix":
+        assert code == 0, err
+        assert "Stopped after 5 request(s)." in err
+
+
+def test_cli_times_limits_the_rounds_then_answers_500(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", str(script_files[0]), "--times", "2")
+    try:
+        statuses = [post_chat(serve.base_url).status_code for _ in range(3)]
+    finally:
+        code, err = serve.stop()
+    assert statuses == [200, 200, 500]
+    if os.name == "posix":
+        assert code == 0, err
+
+
+def test_cli_reports_a_busy_port_in_one_sentence(server: FakeWriterServer) -> None:
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", str(server.port)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{server.port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_without_scripts_answers_500_naming_the_request() -> None:
+    serve = Serve()
+    try:
+        response = post_chat(serve.base_url)
+    finally:
+        serve.stop()
+    assert response.status_code == 500
+    assert "had no matching reply" in response.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cassettes", "{empty_dir}"], "holds no *.yaml cassettes"),
+        (["--script", "no-such-file.yaml"], "does not exist"),
+        (["--times", "2"], "--times needs --script"),
+    ],
+)
+def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str, tmp_path: Path) -> None:
+    args = [arg.replace("{empty_dir}", str(tmp_path)) for arg in args]
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", "0", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
