@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import writerai
-from chunks import compact_text_chunk
+from chunks import SSE, compact_text_chunk
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
@@ -26,7 +26,6 @@ from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
 MESSAGES = [{"role": "user", "content": "Say hello"}]
-SSE = (("content-type", "text/event-stream"),)
 URL = "https://api.writer.com/v1/chat"
 
 
