@@ -342,7 +342,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "_response": "client/test_client.py",
     "_sentinels": "client/test_client_parity.py",
     "_streams": "client/test_client.py",
-    "cassettes.model": "cassettes/test_cassette.py",
     "demo": "test_docs.py",
     "errors": "cassettes/test_cassette.py",
     "helpers.events": "helpers/test_accumulate.py",
