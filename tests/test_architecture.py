@@ -343,7 +343,6 @@ TESTED_ELSEWHERE: dict[str, str] = {
     "_sentinels": "client/test_client_parity.py",
     "_streams": "client/test_client.py",
     "demo": "test_docs.py",
-    "errors": "cassettes/test_cassette.py",
     "helpers.events": "helpers/test_accumulate.py",
     "helpers.parsing": "helpers/test_accumulate.py",
     "helpers.streaming": "sdk/test_differential.py",
