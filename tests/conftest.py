@@ -7,7 +7,8 @@ benchmarks, never by timing a test. The number of examples is unchanged.
 
 import gc
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,6 +28,14 @@ def server() -> Iterator[FakeWriterServer]:
     """A fake Writer API on a loopback port, for the test to queue replies on and send requests to."""
     with FakeWriterServer() as fake:
         yield fake
+
+
+@pytest.fixture
+def each(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
+    """Run the same replies through four clients, the kit's and writerai's, sync and async (tests/support/fourclients.py)."""
+    from fourclients import each_client  # imports writerai: only the tests that ask for it pay for that
+
+    return each_client(monkeypatch)
 
 
 @pytest.fixture
