@@ -39,6 +39,17 @@ def each(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester project as a user's: no Writer key or base URL, no xdist worker, warnings as errors."""
+    monkeypatch.delenv("WRITER_API_KEY", raising=False)
+    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    return pytester
+
+
+@pytest.fixture
 def upstream() -> Iterator[FakeWriterServer]:
     """A stand-in for the real API that recording runs send requests to (``--writer-upstream``)."""
     with FakeWriterServer() as server:
