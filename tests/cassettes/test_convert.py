@@ -123,6 +123,9 @@ def vcr_text(body: str, *, encoding: str | None = None, request_json: str = "") 
     )
 
 
+# --- bombs and content codings (issue 15) ---------------------------------------------------------
+
+
 def test_convert_refuses_an_alias_bomb() -> None:
     bomb = alias_bomb().split("    json:\n", 1)[1].split("  response:", 1)[0]
     text = vcr_text("''").replace("    body: null\n", "    body: null\n    extra:\n" + bomb)

@@ -107,6 +107,9 @@ def test_framing_any_sse_stream_keeps_its_bytes_and_the_decoders_events(
     assert _as_decoded(loaded.events or ()) == expected
 
 
+# --- reads to events and back ---------------------------------------------------------------------
+
+
 def test_one_event_per_read_is_stored_as_data_and_time_only() -> None:
     reads = [(b'data: {"a":1}\n\n', 0.1), (b"data: [DONE]\n\n", 0.2)]
     events = frame_stream(reads)

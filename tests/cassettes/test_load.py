@@ -263,6 +263,9 @@ def test_an_integer_too_long_to_read_is_refused_at_its_place() -> None:
     )
 
 
+# --- malformed cassettes and unknown versions -----------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("text", "where"),
     [

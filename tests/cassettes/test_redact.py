@@ -541,6 +541,9 @@ def test_a_non_json_body_recorded_with_a_pattern_replays(tmp_path: Path) -> None
         assert httpx.post("https://api.writer.com/v1/files", content=csv).json() == {"id": "file-1"}
 
 
+# --- credential headers, the API key, read boundaries ---------------------------------------------
+
+
 @pytest.mark.parametrize(
     "name",
     [

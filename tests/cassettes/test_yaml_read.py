@@ -51,6 +51,9 @@ def test_python_tags_are_named_in_the_refusal() -> None:
         parse_cassette("!!python/object/apply:os.system ['echo pwned']\n", source="evil.yaml")
 
 
+# --- aliases that expand past a limit -------------------------------------------------------------
+
+
 def test_an_alias_bomb_in_the_request_body_is_refused_when_loading() -> None:
     text = alias_bomb()
     assert len(text) < 1000  # stands for 10^9 strings: a miss diff of it would never end

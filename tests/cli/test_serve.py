@@ -344,6 +344,9 @@ def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> No
     assert answers == ["A", "C", "B", "A"]
 
 
+# --- serve --cassettes end to end -----------------------------------------------------------------
+
+
 def test_serve_replays_every_cassette_in_a_directory_and_explains_a_miss(tmp_path: Path) -> None:
     for name in ("hello-stream.yaml", "tool-call.yaml"):
         shutil.copy(ROOT / "cassettes" / name, tmp_path / name)
@@ -433,6 +436,9 @@ def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
     assert code == 0
     assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
     assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
+
+
+# --- serve --script in a subprocess ---------------------------------------------------------------
 
 
 class Serve:

@@ -105,6 +105,9 @@ def test_chat_stream_without_a_model_accepts_any_tools_as_the_sdk_does() -> None
     assert request.content == sdk_request.content
 
 
+# --- required arguments and chat.parse, beside writerai -------------------------------------------
+
+
 @pytest.mark.parametrize("left_out", [("model",), ("messages",), ("model", "messages")])
 def test_a_chat_call_without_model_or_messages_raises_writerais_type_error_and_sends_nothing(
     left_out: tuple[str, ...],

@@ -262,6 +262,9 @@ def test_a_stream_false_body_off_the_schema_is_kept_as_given(each: Each) -> None
         assert seen[kind].result.to_dict() == body, kind
 
 
+# --- error bodies nested past the recursion limit -------------------------------------------------
+
+
 @pytest.mark.parametrize("depth", [50, 100_000])
 def test_an_error_body_nested_past_the_recursion_limit_is_the_sdks_status_error(depth: int) -> None:
     text = "[" * depth + "]" * depth

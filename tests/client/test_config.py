@@ -102,6 +102,9 @@ def test_caller_set_retry_count_header_is_kept(monkeypatch: pytest.MonkeyPatch) 
     assert [r.headers["x-stainless-retry-count"] for r in seen.requests] == ["99", "99"]
 
 
+# --- configuration --------------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("cls", [Writer, AsyncWriter, writerai.Writer, writerai.AsyncWriter])
 def test_missing_api_key_is_the_sdks_error(cls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WRITER_API_KEY", raising=False)
@@ -191,6 +194,9 @@ def test_stream_left_out_is_left_out_of_the_body() -> None:
     expected = b'{"messages":[{"role":"user","content":"Hi"}],"model":"m"}'
     assert _sent(Writer, model="m", messages=MESSAGES).content == expected
     assert _sent(writerai.Writer, model="m", messages=MESSAGES).content == expected
+
+
+# --- copy / with_options and an empty WRITER_BASE_URL, beside writerai ----------------------------
 
 
 @pytest.mark.parametrize("cls", [Writer, AsyncWriter, writerai.Writer, writerai.AsyncWriter])
