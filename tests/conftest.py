@@ -63,10 +63,24 @@ def _collect_what_an_inner_run_left(request: pytest.FixtureRequest) -> Iterator[
     The inner test files are a user's code: a ``writerai.Writer`` they build against
     ``writer_server`` and never close keeps a pooled socket. Collected later, inside some
     unrelated test of this suite, its ``ResourceWarning`` became that test's failure under
-    ``filterwarnings = error``. The kit's own code is not exempt anywhere else.
+    ``filterwarnings = error``. The kit's own code is not exempt anywhere else. A full
+    collection costs tens of milliseconds, so only tests that ran pytest in this process
+    (``inline_run``, under every in-process ``runpytest``) pay it.
     """
+    if "pytester" not in request.fixturenames:
+        yield
+        return
+    pytester: pytest.Pytester = request.getfixturevalue("pytester")
+    inline_run = pytester.inline_run
+    ran: list[bool] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        ran.append(True)
+        return inline_run(*args, **kwargs)
+
+    pytester.inline_run = counted  # type: ignore[method-assign]
     yield
-    if "pytester" in request.fixturenames:
+    if ran:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from costutil import time_growth
 
-from writer_stream_testkit.cassettes import cassette as cassette_module
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.files import save_cassette
 from writer_stream_testkit.cassettes.matching import MatchRules, miss_message
@@ -134,26 +133,6 @@ def test_a_long_prompt_miss_still_shows_the_difference() -> None:
     assert "The closest recording is interactions[1]" in message
     assert "CHANGED" in message
     assert len(message) < 5_000  # the 40 KB prompt is clipped around its difference, not printed whole
-
-
-def test_the_miss_message_is_built_outside_the_cassettes_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "c.yaml"
-    save_cassette(path, CassetteContent((_interaction(_body("recorded")),)))
-    cassette = Cassette(path)
-    held: list[bool] = []
-    real = cassette_module.miss_message
-
-    def spy(*args: Any, **kwargs: Any) -> str:
-        held.append(cassette._lock.locked())
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cassette_module, "miss_message", spy)
-    plan = cassette.take(_call(_body("something else")))
-    assert plan.status == 500
-    assert held == [False]  # another request could replay meanwhile
-    assert len(cassette._misses) == 1
 
 
 def test_concurrent_misses_and_replays_all_answer(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from writer_stream_testkit.doubles import execute
-from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Schedule, Write
+from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Write
 
 LATE = 0.001
 GAP = 0.005
@@ -59,16 +59,6 @@ def paced_plan() -> ResponsePlan:
     return ResponsePlan(
         status=200, headers=(("content-type", "text/event-stream"),), steps=tuple(steps), head_delay=0.2
     )
-
-
-def test_a_schedule_counts_from_the_deadline_not_from_the_wake_up() -> None:
-    schedule = Schedule(10.0)
-    assert schedule.wait(0.5, 10.0) == 0.5
-    assert schedule.wait(0.5, 10.7) == pytest.approx(0.3)  # woke 0.2 s late: the next wait is shorter
-    assert schedule.wait(0.1, 11.5) == 0  # past due: no wait at all
-    assert schedule.wait(0.4003, 11.5) == 0  # due in 0.3 ms: written now, not slept for
-    assert schedule.wait(0.001, 11.5) == pytest.approx(0.0013)  # measured from the deadline before
-    assert schedule.due == pytest.approx(11.5013)
 
 
 def test_sync_replay_ends_when_the_recording_did(clock: LateClock) -> None:

@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import copy
-import json
-import pickle
-from typing import Any, Literal
+from typing import Any
 
-import pydantic
 import pydantic_core
 import pytest
 import writerai
-from chunks import chunk
+from chunks import chunk, logprob_token
+from feeding import feed
 from hypothesis import given
 from hypothesis import strategies as st
 from jiter import from_json as jiter_from_json
-from writerai._models import construct_type
-from writerai.lib._parsing._completions import (
-    type_to_response_format_param as sdk_type_to_response_format_param,
-)
-from writerai.lib._tools import pydantic_function_tool as sdk_pydantic_function_tool
+from recordings import Location
 from writerai.lib.streaming._deltas import accumulate_delta as sdk_accumulate_delta
 from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState
-from writerai.types import ChatCompletionChunk as SdkChunk
 
 from writer_stream_testkit.errors import LengthFinishReasonError
 from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState, accumulate_delta
-from writer_stream_testkit.helpers.events import ContentDeltaEvent, LogprobsContentDeltaEvent
-from writer_stream_testkit.helpers.parsing import (
-    pydantic_function_tool,
-    type_to_response_format_param,
-    validate_input_tools,
-)
 
 
 def choice(
@@ -40,63 +27,7 @@ def choice(
     return {"index": index, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
 
 
-def token(text: str) -> dict[str, Any]:
-    return {"token": text, "logprob": -1.0, "top_logprobs": []}
-
-
-def feed(state: Any, chunks: list[dict[str, Any]], *, sdk: bool = False) -> list[Any]:
-    events = []
-    for data in chunks:
-        events.extend(state.handle_chunk(construct_type(type_=SdkChunk, value=data) if sdk else data))
-    return events
-
-
-class Location(pydantic.BaseModel):
-    city: str
-    units: Literal["c", "f"]
-
-
 # --- laziness and the live snapshot ---------------------------------------------------------------
-
-
-def test_content_delta_snapshot_reads_as_at_its_event_even_when_read_late() -> None:
-    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    events = feed(state, [chunk(*[choice(0, {"content": piece})]) for piece in ["a", "b", "c"]])
-    deltas = [e for e in events if isinstance(e, ContentDeltaEvent)]
-    assert [e.snapshot for e in reversed(deltas)] == ["abc", "ab", "a"]
-    assert deltas[1].model_dump()["snapshot"] == "ab"
-
-
-def test_content_alias_reads_delta_and_is_not_serialised() -> None:
-    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    (event,) = [e for e in feed(state, [chunk(*[choice(0, {"content": "hi"})])]) if e.type == "content.delta"]
-    assert event.content == "hi"
-    assert "content" not in event.model_dump()
-    assert json.loads(event.to_json()) == {
-        "type": "content.delta",
-        "delta": "hi",
-        "snapshot": "hi",
-        "parsed": None,
-    }
-
-
-def test_logprobs_delta_snapshot_is_a_prefix_copy() -> None:
-    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    chunks = [chunk(*[choice(0, {"content": t}, logprobs={"content": [token(t)]})]) for t in "xyz"]
-    events = [e for e in feed(state, chunks) if isinstance(e, LogprobsContentDeltaEvent)]
-    assert [[t.token for t in e.snapshot] for e in events] == [["x"], ["x", "y"], ["x", "y", "z"]]
-    events[0].snapshot.append(events[2].content[0])
-    assert [t.token for t in state.current_completion_snapshot.choices[0].logprobs.content] == ["x", "y", "z"]
-
-
-def test_lazy_events_survive_copy_pickle_and_equality() -> None:
-    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
-    event = next(e for e in feed(state, [chunk(*[choice(0, {"content": "a"})])]) if e.type == "content.delta")
-    other = ChatCompletionStreamState().handle_chunk(chunk(*[choice(0, {"content": "a"})]))[1]
-    assert event == other
-    assert copy.deepcopy(event).snapshot == "a"
-    assert pickle.loads(pickle.dumps(event)).snapshot == "a"
-    assert "snapshot='a'" in repr(other)
 
 
 def test_chunk_event_snapshot_is_the_live_snapshot() -> None:
@@ -185,36 +116,6 @@ def test_partial_json_matches_jiter_partial_mode(text: str) -> None:
 # --- parsing helpers against the SDK --------------------------------------------------------------
 
 
-class Nested(pydantic.BaseModel):
-    """Where to look."""
-
-    location: Location
-    note: str | None = None
-    tags: list[Location] = []
-
-
-def test_pydantic_function_tool_matches_the_sdk() -> None:
-    assert pydantic_function_tool(Nested) == sdk_pydantic_function_tool(Nested)
-    assert pydantic_function_tool(Nested, name="look", description="d") == sdk_pydantic_function_tool(
-        Nested, name="look", description="d"
-    )
-
-
-def test_type_to_response_format_param_matches_the_sdk() -> None:
-    assert type_to_response_format_param(Nested) == sdk_type_to_response_format_param(Nested)
-    as_dict = {"type": "json_object"}
-    assert type_to_response_format_param(as_dict) is as_dict
-    assert type_to_response_format_param(None) is None
-
-
-def test_validate_input_tools_refuses_non_strict_tools() -> None:
-    validate_input_tools([{"type": "function", "function": {"name": "f", "strict": True}}])
-    with pytest.raises(ValueError, match="`f` is not strict"):
-        validate_input_tools([{"type": "function", "function": {"name": "f"}}])
-    with pytest.raises(ValueError, match="Received `graph`"):
-        validate_input_tools([{"type": "graph", "function": {}}])
-
-
 # --- deviations from the SDK (docs/deviations.md) -------------------------------------------------
 
 
@@ -251,8 +152,8 @@ def test_deviation_choice_index_gap_does_not_misfile() -> None:
 
 def test_deviation_late_choice_logprobs_are_not_duplicated() -> None:
     chunks = [
-        chunk(*[choice(0, {"content": "a"}, logprobs={"content": [token("a")]})]),
-        chunk(*[choice(1, {"content": "b"}, logprobs={"content": [token("b")]})]),
+        chunk(*[choice(0, {"content": "a"}, logprobs={"content": [logprob_token("a")]})]),
+        chunk(*[choice(1, {"content": "b"}, logprobs={"content": [logprob_token("b")]})]),
     ]
     sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
     feed(sdk, chunks, sdk=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 from faultdata import BODY, SCRIPT
 
 from writer_stream_testkit import QuestionScript
 from writer_stream_testkit.resilience.inject import fault_stream, is_streaming
-from writer_stream_testkit.resilience.kinds import DEFAULT_KINDS, KINDS, parse_kinds
+from writer_stream_testkit.resilience.kinds import KINDS
 from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
@@ -103,12 +102,3 @@ def test_harmless_kinds_keep_the_bytes_that_matter() -> None:
 def test_replacing_kinds_and_a_non_stream_reply_are_left_to_the_injector() -> None:
     error = ResponsePlan(status=400, headers=(("content-type", "application/json"),), steps=(Write(b"{}"),))
     assert fault_stream(KINDS["disconnect"], error, timeout=1).plan is None
-
-
-def test_kinds_parse_with_a_message_naming_the_choices() -> None:
-    assert parse_kinds(None) == DEFAULT_KINDS
-    assert "crlf" not in DEFAULT_KINDS
-    assert parse_kinds("all") == tuple(KINDS)
-    assert parse_kinds("stall, rate-limit,stall") == ("stall", "rate-limit")
-    with pytest.raises(ValueError, match="'nope', which is not a fault kind; use some of rate-limit"):
-        parse_kinds("nope")

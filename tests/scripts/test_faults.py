@@ -29,7 +29,7 @@ from writer_stream_testkit.scripts.faults import (
     fault_from_yaml,
 )
 from writer_stream_testkit.scripts.plan import Disconnect as Cut
-from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Write, writer_error_body
+from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
 
 BASE = StreamScript().content("A", "B")  # three chunks: A (with role), B, finish
@@ -98,11 +98,6 @@ def test_http_error_type_follows_status(status: int, tpe: str) -> None:
     body = json.loads(Fault.http_error(status, message="boom").response().body())
     assert body["tpe"] == tpe
     assert body["errors"][0]["description"] == "boom"
-
-
-def test_http_error_unknown_status_falls_back_by_class() -> None:
-    assert writer_error_body(418)["tpe"] == "BadRequest"
-    assert writer_error_body(599)["tpe"] == "InternalServerError"
 
 
 def test_http_error_body_override_and_http_date() -> None:

@@ -523,12 +523,13 @@ def _comparable(run: Run) -> Run:
     """
 
     def strip(value: Any) -> Any:
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict:
             out = {k: strip(v) for k, v in value.items() if k != "extra:fileId"}
             if out.get("__class__") == "ToolCallStreaming" and out.get("type") is None:
                 out["__set__"] = [name for name in out["__set__"] if name != "type"]
             return out
-        if isinstance(value, list):
+        if kind is list:
             return [strip(v) for v in value]
         return value
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pydantic
 import pytest
+from calls import call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from writerai._streaming import SSEDecoder as SDKDecoder
@@ -22,23 +22,13 @@ from writerai.types import (
 
 from writer_stream_testkit import ApplicationScript, CompletionScript, Fault, QuestionScript, StreamScript
 from writer_stream_testkit.errors import ScriptError
-from writer_stream_testkit.scripts.json_reply import JsonReply
 from writer_stream_testkit.scripts.load import script_from_yaml
-from writer_stream_testkit.wire.call import Call
 
 SOURCE = {"file_id": "1234", "snippet": "Bavencio is the brand name for avelumab."}
 SUBQUERY = {"query": "What is Bavencio?", "answer": "A drug.", "sources": [SOURCE]}
 FILE_REF = {"fileId": "1234", "score": 0.92, "text": "avelumab", "page": 1, "cite": None}
 WEB_REF = {"score": 0.5, "text": "t", "title": "Bavencio", "url": "https://example.com"}
 STAGE_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
-
-
-def call(stream: bool, path: str = "/v1/completions", **body: Any) -> Call:
-    return Call.create(
-        method="POST",
-        url=f"https://api.writer.com{path}",
-        content=json.dumps({**body, "stream": stream}).encode(),
-    )
 
 
 def decoded(script: Any) -> list[str]:
@@ -115,20 +105,6 @@ def test_question_spec_shape_leaves_out_subqueries_and_references_it_does_not_ca
     ]
 
 
-def test_question_without_a_question_repeats_the_requests() -> None:
-    script = QuestionScript().answer("Paris")
-    plan = script.plan(call(True, "/v1/graphs/question", question="Capital of France?", graph_ids=["g"]))
-    assert b'"question":"Capital of France?"' in plan.body()
-    assert script.chunks()[0]["question"] == ""
-    json_plan = script.plan(call(False, "/v1/graphs/question", question="Q?", graph_ids=["g"]))
-    assert json.loads(json_plan.body())["question"] == "Q?"
-
-
-def test_file_references_accept_the_python_name_and_send_the_wire_name() -> None:
-    script = QuestionScript().references(files=[{"file_id": "f", "score": 1, "text": "t"}])
-    assert script.chunks()[0]["references"] == {"files": [{"fileId": "f", "score": 1, "text": "t"}]}
-
-
 def test_application_chunks_are_application_chunks_and_the_json_its_response() -> None:
     script = (
         ApplicationScript()
@@ -201,26 +177,7 @@ def test_faults_render_through_the_shared_engine() -> None:
     assert replaced.plan(call(False, "/v1/graphs/question")).status == 429
 
 
-def test_stream_false_gets_the_json_answer() -> None:
-    plan = ApplicationScript().content("Draft").plan(call(False, "/v1/applications/a"))
-    assert dict(plan.headers)["content-type"] == "application/json"
-    assert json.loads(plan.body()) == {"suggestion": "Draft"}  # no title sent: left out, not null
-    titled = ApplicationScript().title("T").content("Draft").plan(call(False, "/v1/applications/a"))
-    assert json.loads(titled.body()) == {"title": "T", "suggestion": "Draft"}
-
-
 # --- YAML ----------------------------------------------------------------------------------------
-
-
-def test_yaml_forms_name_their_kind_and_read_back_through_the_generic_loader() -> None:
-    script = QuestionScript(question="Q?").answer("a").sources(SOURCE)
-    text = script.to_yaml()
-    assert text.startswith("kind: question\n")
-    assert script_from_yaml(text) == script
-    assert script_from_yaml(StreamScript().content("x").to_yaml()) == StreamScript().content("x")
-    assert JsonReply.from_yaml(JsonReply.to("/v1/models", {"models": []}).to_yaml()) == JsonReply.to(
-        "/v1/models", {"models": []}
-    )
 
 
 @pytest.mark.parametrize(
@@ -239,17 +196,6 @@ def test_yaml_forms_name_their_kind_and_read_back_through_the_generic_loader() -
 def test_yaml_mistakes_name_the_source_and_step(cls: Any, text: str, message: str) -> None:
     with pytest.raises(ScriptError, match=message):
         cls.from_yaml(text)
-
-
-def test_a_script_file_is_read_by_path(tmp_path: Path) -> None:
-    path = tmp_path / "agent.yaml"
-    script = ApplicationScript("app-1").stage("s1", "thinking").content("Draft")
-    path.write_text(script.to_yaml())
-    assert ApplicationScript.from_yaml(path) == script
-    assert script_from_yaml(str(path)) == script
-    path.write_text("kind: poem\n")
-    with pytest.raises(ScriptError, match=rf"^{path}: unknown kind 'poem'"):
-        script_from_yaml(path)
 
 
 TEXT = st.text(st.characters(codec="utf-8"), max_size=8)

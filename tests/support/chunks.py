@@ -22,6 +22,11 @@ def choice(
     return {"index": index, "delta": delta, "finish_reason": finish, **fields}
 
 
+def logprob_token(text: str) -> dict[str, Any]:
+    """One logprobs token for ``text``, with a fixed logprob and no alternatives."""
+    return {"token": text, "logprob": -1.0, "top_logprobs": []}
+
+
 def chunk(*choices: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """A chunk holding ``choices``; ``fields`` replace or add top-level fields (``usage=...``, ``id=...``)."""
     return {

@@ -8,6 +8,7 @@ SSE body into chunk dicts without depending on the kit's own SSE decoder.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -29,20 +30,37 @@ def class_name(obj: object) -> str:
     return CLASS_ALIASES.get(name, name)
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _declared(cls: type[pydantic.BaseModel]) -> tuple[tuple[str, ...], frozenset[str]]:
+    fields = tuple(cls.model_fields)
+    return fields, frozenset(fields)
+
+
 def plain(value: Any, *, with_set: bool = True) -> Any:
-    """``value`` as JSON-like data: models become dicts with ``__class__`` (and ``__set__``)."""
+    """``value`` as JSON-like data: models become dicts with ``__class__`` (and ``__set__``).
+
+    Called for every event of every generated stream (and, looking live, for every
+    snapshot), so leaves and each class's field list are found without a second look.
+    """
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
     if isinstance(value, pydantic.BaseModel):
-        out: dict[str, Any] = {"__class__": class_name(value)}
+        fields, declared = _declared(kind)
+        out: dict[str, Any] = {"__class__": CLASS_ALIASES.get(kind.__name__, kind.__name__)}
         if with_set:
             # Declared fields only: pydantic counts extras as "set" after validation but not
             # after construction, and to_dict() shows extras either way.
-            out["__set__"] = sorted(value.model_fields_set & set(type(value).model_fields))
-        for name in type(value).model_fields:
+            out["__set__"] = sorted(value.model_fields_set & declared)
+        for name in fields:
             out[name] = plain(getattr(value, name), with_set=with_set)
         for name, extra in (value.model_extra or {}).items():
             out["extra:" + name] = plain(extra, with_set=with_set)
         return out
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return [plain(item, with_set=with_set) for item in value]
     if isinstance(value, dict):
         return {key: plain(item, with_set=with_set) for key, item in value.items()}

@@ -1,4 +1,4 @@
-"""The stream contract and the event-order matcher, against the real SDK over real recordings.
+"""The stream contract, against the real SDK over real recordings.
 
 Every recording, run through ``writerai``'s own stream helper (and through this kit's
 ``ChatCompletionStreamState``), must pass the contract; every deliberate corruption of
@@ -7,116 +7,17 @@ those sequences must be caught by the rule it breaks.
 
 from __future__ import annotations
 
-import functools
-import json
-import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Literal
 
-import httpx
-import pydantic
 import pytest
 import writerai
-import yaml
-from writerai.lib.streaming.chat import ChatCompletionStreamManager
+from recordings import MANIFEST, NAMES, RUNNERS, Location, sdk
 
 from writer_stream_testkit.errors import StreamContractError
 from writer_stream_testkit.testing.contract import RULES, assert_stream_contract
-from writer_stream_testkit.testing.event_order import assert_event_order
-
-RECORDINGS = Path(__file__).parents[1] / "data" / "recorded-sse"
-MANIFEST: dict[str, Any] = yaml.safe_load((RECORDINGS / "manifest.yaml").read_text())["fixtures"]
-NAMES = sorted(MANIFEST)
-
-
-class Location(pydantic.BaseModel):
-    """The manifest's ``Location`` JSON schema as the class a caller would pass as response_format."""
-
-    city: str
-    temperature: float
-    units: Literal["c", "f"]
-
-
-@dataclass
-class Run:
-    events: list[Any]
-    completion: Any
-    error: Exception | None
-
-
-def _request(name: str) -> tuple[dict[str, Any], type[Location] | None, list[Any] | None]:
-    request = dict(MANIFEST[name]["request"])
-    response_format = request.pop("response_format", None)
-    tools = request.pop("tools", None)
-    rich = Location if response_format and response_format["type"] == "json_schema" else None
-    return request, rich, tools
-
-
-def run_sdk(name: str) -> Run:
-    """Run writerai's stream helper over a recording, served by an httpx mock transport."""
-    body = (RECORDINGS / name).read_bytes()
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
-    )
-    client = writerai.Writer(
-        api_key="x", base_url="http://test", http_client=httpx.Client(transport=transport)
-    )
-    request, rich, tools = _request(name)
-    tool_kwargs: dict[str, Any] = {"tools": tools} if tools else {}
-    if rich is None:
-        manager = client.chat.stream(**request, **tool_kwargs)
-    else:
-        # writerai 3.0.0's chat.stream() has no response_format parameter (it passes omit), so the
-        # helper is built the way chat.stream builds it, with the class it cannot be given.
-        api_request = functools.partial(client.chat.chat, stream=True, **request, **tool_kwargs)
-        manager = ChatCompletionStreamManager(
-            api_request, response_format=rich, input_tools=tools if tools else writerai.omit
-        )
-    events: list[Any] = []
-    try:
-        with manager as stream:
-            events.extend(stream)
-            return Run(events, stream.get_final_completion(), None)
-    except writerai.LengthFinishReasonError as exc:
-        return Run(events, None, exc)
-
-
-def run_ours(name: str) -> Run:
-    """Run this kit's ChatCompletionStreamState over the same recording's chunks."""
-    try:
-        from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState
-    except ImportError as exc:  # pragma: no cover - only while accumulate.py is being written
-        pytest.xfail(
-            f"writer_stream_testkit.helpers.accumulate is not importable yet ({exc}); only the SDK is checked."
-        )
-    from writer_stream_testkit.errors import LengthFinishReasonError
-
-    _, rich, tools = _request(name)
-    state: Any = ChatCompletionStreamState(input_tools=tools or (), response_format=rich)
-    events: list[Any] = []
-    for line in (RECORDINGS / name).read_text().splitlines():
-        if not line.startswith("data: "):
-            continue
-        if line == "data: [DONE]":
-            break
-        try:
-            events.extend(state.handle_chunk(json.loads(line.removeprefix("data: "))))
-        except LengthFinishReasonError as exc:
-            return Run(events, None, exc)
-    return Run(events, state.get_final_completion(), None)
-
-
-RUNNERS: dict[str, Callable[[str], Run]] = {"sdk": run_sdk, "ours": run_ours}
-
-
-@functools.cache
-def sdk(name: str) -> Run:
-    return run_sdk(name)
-
 
 # --- every recording obeys the contract -----------------------------------------------------------
 
@@ -565,118 +466,6 @@ def test_contract_accepts_duck_typed_events() -> None:
     assert_stream_contract(events)
     with pytest.raises(StreamContractError, match=r"rule done\.missing"):
         assert_stream_contract(events[:2])
-
-
-# --- assert_event_order ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "pattern"),
-    [
-        ("plain-text.sse", ["content.delta+", "content.done"]),
-        ("plain-text.sse", "content.delta* content.done refusal.done?"),
-        (
-            "logprobs-content.sse",
-            "(content.delta logprobs.content.delta)+ content.done logprobs.content.done",
-        ),
-        ("json-schema-refusal.sse", ["(content.delta | refusal.delta)+", "refusal.done"]),
-        (
-            "tools-two-parallel.sse",
-            "tool_calls.function.arguments.delta+ tool_calls.function.arguments.done "
-            "tool_calls.function.arguments.delta+ tool_calls.function.arguments.done",
-        ),
-    ],
-)
-def test_event_order_matches(name: str, pattern: str | list[str]) -> None:
-    assert_event_order(sdk(name).events, pattern)
-
-
-def test_event_order_can_match_chunks_too() -> None:
-    events = sdk("plain-text.sse").events
-    assert_event_order(events, "chunk (chunk content.delta)+ chunk content.done chunk", skip_chunks=False)
-    with pytest.raises(StreamContractError):
-        assert_event_order(events, "(chunk content.delta)+ chunk content.done chunk", skip_chunks=False)
-
-
-def test_event_order_mismatch_shows_pattern_folded_actual_and_first_mismatch() -> None:
-    events = [*sdk("plain-text.sse").events]
-    done = _content_done(events)
-    events = _swap(events, done, done - 2)  # content.done now comes before the last delta
-    with pytest.raises(StreamContractError) as caught:
-        assert_event_order(events, ["content.delta+", "content.done"])
-    assert str(caught.value) == "\n".join(
-        [
-            "The event types do not match the expected order.",
-            f"Event {done} is content.delta, but the pattern expects nothing more there.",
-            "expected: content.delta+ content.done",
-            "actual (chunk events skipped, consecutive repeats folded):",
-            f"        2-{done - 4}  content.delta \u00d729",
-            f"          {done - 2}  content.done",
-            f"  >       {done}  content.delta",
-        ]
-    )
-
-
-def test_event_order_reports_a_sequence_that_ends_early() -> None:
-    with pytest.raises(StreamContractError) as caught:
-        assert_event_order(["chunk", "content.delta", "content.delta"], "content.delta+ content.done")
-    lines = str(caught.value).splitlines()
-    assert (
-        lines[1]
-        == "The events end after event 2, but the pattern expects content.delta or content.done next."
-    )
-    assert lines[-2:] == ["         1-2  content.delta \u00d72", "  >    (end)"]
-
-
-def test_event_order_splits_a_run_at_the_mismatch() -> None:
-    with pytest.raises(StreamContractError) as caught:
-        assert_event_order(["content.delta"] * 4, "content.delta content.delta?")
-    assert str(caught.value).splitlines()[-2:] == [
-        "         0-1  content.delta \u00d72",
-        "  >      2-3  content.delta \u00d72",
-    ]
-
-
-@pytest.mark.parametrize(
-    ("pattern", "types", "matches"),
-    [
-        ("content.delta?", [], True),
-        ("content.delta?", ["content.delta", "content.delta"], False),
-        ("content.delta*", [], True),
-        ("content.delta+", [], False),
-        ("(content.delta refusal.delta)+", ["content.delta", "refusal.delta"] * 3, True),
-        ("(content.delta refusal.delta)+", ["content.delta", "refusal.delta", "content.delta"], False),
-        ("(content.done | refusal.done)*", ["refusal.done", "content.done", "refusal.done"], True),
-        ("((content.delta)*)*", ["content.delta"] * 3, True),
-        ("", [], True),
-        ("content.delta, content.done", ["content.delta", "content.done"], True),
-        ("", ["content.done"], False),
-    ],
-)
-def test_event_order_quantifiers_groups_and_alternation(
-    pattern: str, types: list[str], matches: bool
-) -> None:
-    if matches:
-        assert_event_order(types, pattern)
-    else:
-        with pytest.raises(StreamContractError):
-            assert_event_order(types, pattern)
-
-
-@pytest.mark.parametrize(
-    ("pattern", "message"),
-    [
-        ("content.delt+", "names 'content.delt', which is not an event type"),
-        ("(content.delta", "unclosed '('"),
-        ("content.delta)", "unmatched ')'"),
-        ("+ content.delta", "has '+' where an event type belongs"),
-        ("content.delta{2}", "unexpected character at offset 13"),
-        ("chunk content.delta", "names 'chunk', but skip_chunks=True removes chunk events"),
-    ],
-)
-def test_event_order_refuses_malformed_patterns(pattern: str, message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        assert_event_order([], pattern)
 
 
 # --- both role conventions ------------------------------------------------------------------------

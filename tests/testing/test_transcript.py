@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-from types import SimpleNamespace
 from typing import Any
 
-import pydantic
 import pytest
-from siblings import load_test_file
+from recordings import NAMES, RUNNERS, sdk
 
 from writer_stream_testkit.testing.transcript import render_event, render_transcript
-
-_contract = load_test_file("testing/test_contract.py")
-NAMES, RUNNERS, sdk = _contract.NAMES, _contract.RUNNERS, _contract.sdk
 
 LOGPROBS_CONTENT_TRANSCRIPT = """\
 events (11):
@@ -94,65 +88,6 @@ def test_transcript_is_the_same_for_the_sdk_and_this_kit(name: str) -> None:
     assert render_transcript(ours.events, ours.completion) == render_transcript(
         theirs.events, theirs.completion
     )
-
-
-def test_newlines_quotes_and_non_ascii_are_escaped_onto_one_line() -> None:
-    event = SimpleNamespace(
-        type="content.delta", delta="a\nb\r\t'\\ caf\u00e9 \u2603 \U0001f600 \x00", snapshot="x"
-    )
-    line = render_event(event)
-    assert line == (
-        "content.delta          delta='a\\nb\\r\\t\\'\\\\ caf\\xe9 \\u2603 \\U0001f600 \\x00'  snapshot_len=1"
-    )
-    assert line.isascii()
-    assert "\n" not in line
-
-
-def test_mapping_order_does_not_change_the_rendering() -> None:
-    first = SimpleNamespace(
-        type="content.done", content="{}", parsed={"b": 1, "a": {"y": 2, "x": [1.5, None]}}
-    )
-    second = SimpleNamespace(
-        type="content.done", content="{}", parsed={"a": {"x": [1.5, None], "y": 2}, "b": 1}
-    )
-    assert render_event(first) == render_event(second)
-    assert render_event(first).endswith("parsed={'a': {'x': [1.5, None], 'y': 2}, 'b': 1}")
-
-
-def test_floats_render_in_their_shortest_round_trip_form() -> None:
-    token = {"token": "x", "logprob": 0.1 + 0.2}
-    event = SimpleNamespace(type="logprobs.content.delta", content=[token], snapshot=[token])
-    assert "logprobs=[0.30000000000000004]" in render_event(event)
-    nan = SimpleNamespace(
-        type="logprobs.content.delta", content=[{"token": "x", "logprob": float("nan")}], snapshot=[]
-    )
-    assert "logprobs=[nan]" in render_event(nan)
-
-
-def test_unknown_values_and_events_render_without_object_ids() -> None:
-    class Opaque:
-        pass
-
-    line = render_event(SimpleNamespace(type="content.done", content="c", parsed=Opaque()))
-    assert line.endswith("parsed=<Opaque>")
-    assert "0x" not in line
-
-    class Custom(pydantic.BaseModel):
-        type: str = "custom.event"
-        b: int = 2
-        a: str = "z"
-
-    assert render_event(Custom()) == "custom.event           a='z'  b=2"
-
-
-def test_dataclass_parsed_values_render_with_their_fields() -> None:
-    @dataclasses.dataclass
-    class Point:
-        x: int
-        y: float
-
-    line = render_event(SimpleNamespace(type="content.done", content="{}", parsed=Point(1, 2.5)))
-    assert line.endswith("parsed=Point(x=1, y=2.5)")
 
 
 def test_dict_events_render_like_model_events() -> None:

@@ -1,9 +1,12 @@
-"""``Cassette``: one cassette file in use, replaying and recording through respx."""
+"""``Cassette``: one cassette file in use: its requests and misses, its recordings, saving, ``verify()``.
+
+Which recording answers a request is ``cassette.replay`` (:class:`~.replay.Replay`), asked
+through ``can_play`` / ``play`` / ``may_record``; intercepting httpx is the router in
+:mod:`.intercept`, which the cassette hands plain callables when it starts.
+"""
 
 from __future__ import annotations
 
-import functools
-import json as _json
 import os
 import re
 import threading
@@ -11,7 +14,6 @@ import warnings
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,10 +22,8 @@ import httpx
 
 from ..doubles.base import verify_at_exit
 from ..doubles.faulting import active as active_fault
-from ..doubles.flow import Flow, Need
 from ..doubles.hosts import (
     BaseURLs,
-    DoubleRouter,
     IgnoredHosts,
     guess_base,
     is_loopback,
@@ -33,21 +33,15 @@ from ..doubles.hosts import (
 from ..errors import CassetteError, CassetteMissError, CassetteRecordError, RedactionWarning
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call
-from . import recorder as _recorder
-from .capture import (
-    RecordHooks,
-    RequestHook,
-    ResponseHook,
-    hooked_interaction,
-    interaction_from_capture,
-    request_from_call,
-)
-from .load import load_cassette
-from .matching import Matcher, MatchFunction, MatchRules, miss_message
+from . import recorder
+from .capture import RecordHooks, RequestHook, ResponseHook, hooked_interaction, interaction_from_capture
+from .intercept import CassetteRouter, Intercepted
+from .matching import Matcher, MatchFunction, MatchRules
 from .model import Interaction, RecordedRequest, RecordMode, Timing
-from .modes import Action, check_record_mode, check_upstream, decide, loads_existing, save_recorded
-from .redact import Redaction, secret_from_headers, short_key_message
-from .timing import render_plan, timing_factor
+from .modes import check_record_mode, check_upstream, save_recorded
+from .redact import Redaction, short_key_message
+from .replay import Replay
+from .timing import timing_factor
 
 # --- the cassette in use --------------------------------------------------------------------------
 
@@ -113,13 +107,11 @@ class Cassette:
         before_record_response: ResponseHook | None = None,
     ) -> None:
         self.path = Path(path)
-        self.record_mode: RecordMode = check_record_mode(record_mode)
-        self._rules = MatchRules.build(match_on, ignore_fields, matchers)
-        self.allow_playback_repeats = allow_playback_repeats
+        mode = check_record_mode(record_mode)
+        rules = MatchRules.build(match_on, ignore_fields, matchers)
         secrets = [s for s in (api_key, os.environ.get("WRITER_API_KEY")) if s]
-        self.redaction = Redaction.build(secrets=secrets, patterns=redact, headers=redact_headers)
+        redaction = Redaction.build(secrets=secrets, patterns=redact, headers=redact_headers)
         timing_factor(timing)
-        self.timing: Timing = timing
         self.upstream = (
             None
             if upstream is None
@@ -138,13 +130,19 @@ class Cassette:
                     f"Cassette(..., {name}={hook!r}) must be a function taking the recorded "
                     f"{name.rpartition('_')[2]} and returning it (changed or not), or None to drop it."
                 )
-        self.hooks = RecordHooks(before_record_request, before_record_response)
-        """vcrpy's record hooks, applied before redaction and saving (and to each request before matching)."""
+        self.replay = Replay(
+            self.path,
+            record_mode=mode,
+            rules=rules,
+            allow_playback_repeats=allow_playback_repeats,
+            redaction=redaction,
+            hooks=RecordHooks(before_record_request, before_record_response),
+            timing=timing,
+            on_load=self._merge_meta,
+        )
+        """The replay decision (which recording answers a request, and whether to record it)."""
         self._lock = threading.Lock()
-        self._loaded: tuple[Interaction, ...] | None = None
-        self._file_existed = False
-        self._play_counts: list[int] = []
-        self._captures: list[_recorder.Capture] = []
+        self._captures: list[recorder.Capture] = []
         self._saved: tuple[Interaction, ...] = ()
         if history is not None and (isinstance(history, bool) or not isinstance(history, int) or history < 1):
             raise ValueError(
@@ -161,24 +159,43 @@ class Cassette:
         """Bodies of the requests in ``_unrecorded``: respx offers a passed-through request twice
         (connection pool, then connection), both times with the same body stream."""
         self._calls: deque[Call] = deque(maxlen=history)
-        self._router: _Router | None = None
+        self._router: CassetteRouter | None = None
         self._shadowed = ""  # what the last router said about doubles started inside this cassette
 
-    # --- loading and the replay state -------------------------------------------------------------
+    # --- the settings and the replay state, as the replay decision holds them ---------------------
+
+    @property
+    def record_mode(self) -> RecordMode:
+        """What the cassette may record this run (``none``: replay only)."""
+        return self.replay.record_mode
+
+    @property
+    def allow_playback_repeats(self) -> bool:
+        """Whether a recording may answer more than one request."""
+        return self.replay.allow_playback_repeats
+
+    @property
+    def timing(self) -> Timing:
+        """How replay paces the recorded reads (``fast``, ``recorded``, or a factor)."""
+        return self.replay.timing
+
+    @property
+    def redaction(self) -> Redaction:
+        """The secrets and patterns scrubbed from what is recorded (and from requests before matching)."""
+        return self.replay.redaction
+
+    @property
+    def hooks(self) -> RecordHooks:
+        """vcrpy's record hooks, applied before redaction and saving (and to each request before matching)."""
+        return self.replay.hooks
+
+    def _merge_meta(self, meta: Mapping[str, Any]) -> None:
+        """The file's metadata under the cassette's own ``meta=`` (which wins), once, at load."""
+        self.meta = {**meta, **self.meta}
 
     def load(self) -> tuple[Interaction, ...]:
         """The interactions read from the file (once; ``rewrite`` reads nothing)."""
-        with self._lock:
-            if self._loaded is None:
-                self._file_existed = self.path.exists()
-                if self._file_existed and loads_existing(self.record_mode):
-                    content = load_cassette(self.path)
-                    self._loaded = content.interactions
-                    self.meta = {**content.meta, **self.meta}
-                else:
-                    self._loaded = ()
-                self._play_counts = [0] * len(self._loaded)
-            return self._loaded
+        return self.replay.load()
 
     @property
     def interactions(self) -> tuple[Interaction, ...]:
@@ -194,62 +211,13 @@ class Cassette:
     @property
     def play_counts(self) -> list[int]:
         """How often each loaded interaction has been replayed in this run."""
-        self.load()
-        with self._lock:
-            return list(self._play_counts)
-
-    def _scrub_call(self, call: Call) -> Call | None:
-        """The call as its recording would hold it: same secrets removed, so bodies compare equal.
-
-        The request hook runs first (``None``: it drops the request), then a JSON body
-        is scrubbed value by value and any other body (a CSV upload) as text, as
-        :func:`~.capture.interaction_from_capture` recorded them.
-        """
-        redaction = self.redaction.with_secrets(secret_from_headers(call.headers.raw))
-        if self.hooks.before_record_request is not None:
-            hooked = self.hooks.request(
-                request_from_call(call.method, call.url, call.headers.raw, call.content)
-            )
-            if hooked is None:
-                return None
-            call = hooked.as_call()
-        if call.json is not None:
-            body = redaction.json(call.json)
-            if body == call.json:
-                return call
-            return replace(call, json=body, content=_json.dumps(body).encode())
-        if not call.content:
-            return call
-        text = call.content.decode("utf-8", "replace")
-        scrubbed = redaction.text(text)
-        if scrubbed == text:
-            return call
-        return replace(call, content=scrubbed.encode())
+        return self.replay.play_counts
 
     def matches(self, call: Call, recorded: RecordedRequest) -> bool:
-        """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay.
+        """Whether ``call`` matches ``recorded`` under this cassette's rules, secrets scrubbed as in replay."""
+        return self.replay.matches(call, recorded)
 
-        Public so reply sources outside this class (the CLI's directory server and
-        record proxy) decide "same request" exactly as the cassette does.
-        """
-        scrubbed = self._scrub_call(call)
-        return scrubbed is not None and self._rules.matches(scrubbed, recorded)
-
-    # --- the replay decision, asked for by every reply source -------------------------------------
-
-    def _playable(self, scrubbed: Call | None, *, repeats: bool = True) -> int | None:
-        """The recording ``scrubbed`` would replay (unplayed first, then a repeat if allowed); call under the lock."""
-        if scrubbed is None:
-            return None
-        interactions = self._loaded or ()
-        for index, interaction in enumerate(interactions):
-            if self._play_counts[index] == 0 and self._rules.matches(scrubbed, interaction.request):
-                return index
-        if repeats and self.allow_playback_repeats and self.record_mode not in ("all", "rewrite"):
-            return next(
-                (i for i, x in enumerate(interactions) if self._rules.matches(scrubbed, x.request)), None
-            )
-        return None
+    # --- the replay decision, asked for by every reply source (answered by ``self.replay``) -------
 
     def can_play(self, call: Call, *, unplayed: bool = False) -> bool:
         """Whether a recording would answer ``call`` now (vcrpy's ``can_play_response_for``).
@@ -258,13 +226,7 @@ class Cassette:
         with ``allow_playback_repeats=True``, and never with ``unplayed=True`` (for a
         source over several cassettes that tries every unplayed recording before a repeat).
         """
-        self.load()
-        scrubbed = self._scrub_call(call)
-        with self._lock:
-            found = self._playable(scrubbed, repeats=not unplayed)
-        return (
-            decide(self.record_mode, file_existed=self._file_existed, matched=found is not None) == "replay"
-        )
+        return self.replay.can_play(call, unplayed=unplayed)
 
     def may_record(self, call: Call | None = None) -> bool:
         """Whether this cassette would record ``call`` (with no call: whether it may record at all this run).
@@ -272,14 +234,7 @@ class Cassette:
         Proxies and servers ask this to choose between replaying, recording through
         the upstream and explaining a miss, instead of re-deriving the record mode's rules.
         """
-        self.load()
-        if call is None:
-            matched = False
-        else:
-            scrubbed = self._scrub_call(call)
-            with self._lock:
-                matched = self._playable(scrubbed) is not None
-        return decide(self.record_mode, file_existed=self._file_existed, matched=matched) == "record"
+        return self.replay.may_record(call)
 
     def play(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call``, counted as played (vcrpy's ``play_response``).
@@ -290,68 +245,28 @@ class Cassette:
         """
         return self.take(call)
 
-    def _choose(self, call: Call) -> tuple[Action, ResponsePlan | None]:
-        hook = active_fault()
-        if hook is not None:
-            faulted = hook.answer(call, lambda: self.peek(call))
-            if faulted is not None:
-                return "replay", faulted
-        interactions = self.load()
-        scrubbed = self._scrub_call(call)
-        with self._lock:
-            self._calls.append(call)
-            found = self._playable(scrubbed)
-            action = decide(self.record_mode, file_existed=self._file_existed, matched=found is not None)
-            if action == "replay":
-                assert found is not None
-                self._play_counts[found] += 1
-                return action, render_plan(
-                    interactions[found].response,
-                    timing=self.timing,
-                    reason=f"{self.path} interactions[{found}]",
-                )
-            if action == "record":
-                return action, None
-            played = [i for i, n in enumerate(self._play_counts) if n]
-        if scrubbed is None:
-            message = (
-                f"Cassette {self.path} did not replay {call.describe()}: its before_record_request hook "
-                "returned None for it, so it is never recorded or replayed, and the cassette may not record "
-                f"(record_mode={self.record_mode!r}). Make the hook return the request, or let the test make "
-                "the request somewhere else (a WriterMock reply, say)."
-            )
-            with self._lock:
-                self._misses.append(message)
-            return action, error_plan(500, message)
-        # Built outside the lock, so explaining one miss never holds up another request.
-        message = miss_message(
-            str(self.path),
-            scrubbed,
-            interactions,
-            played,
-            self._rules,
-            self.record_mode,
-            file_exists=self._file_existed,
-        )
-        with self._lock:
-            self._note_miss(message)
-        return action, error_plan(500, message)
-
     def peek(self, call: Call) -> ResponsePlan | None:
         """The recorded answer replay would give ``call``, counting and recording nothing (``None``: no match).
 
         A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
         retry still replays the recording itself.
         """
-        interactions = self.load()
-        scrubbed = self._scrub_call(call)
+        return self.replay.peek(call)
+
+    def _choose(self, call: Call) -> ResponsePlan | None:
+        """The plan for ``call`` (a fault, a replay or a miss, noted), or ``None`` when it is to be recorded."""
+        hook = active_fault()
+        if hook is not None:
+            faulted = hook.answer(call, lambda: self.peek(call))
+            if faulted is not None:
+                return faulted
         with self._lock:
-            found = self._playable(scrubbed)
-        if found is None:
-            return None
-        return render_plan(
-            interactions[found].response, timing=self.timing, reason=f"{self.path} interactions[{found}]"
-        )
+            self._calls.append(call)
+        decision = self.replay.decide(call)
+        if decision.miss is not None:
+            with self._lock:
+                self._note_miss(decision.miss)
+        return decision.plan
 
     def _note_miss(self, message: str) -> None:
         """Keep a miss for :meth:`verify` (the lock held), counting those ``history`` lets go of."""
@@ -360,7 +275,7 @@ class Cassette:
 
     def take(self, call: Call) -> ResponsePlan:
         """The recorded answer to ``call`` (the reply-source hook ``FakeWriterServer`` calls)."""
-        _, plan = self._choose(call)
+        plan = self._choose(call)
         if plan is not None:
             return plan
         message = (
@@ -378,11 +293,11 @@ class Cassette:
         """The ``Reply`` protocol: the same as :meth:`take`."""
         return self.take(call)
 
-    def _started(self, capture: _recorder.Capture) -> None:
+    def _started(self, capture: recorder.Capture) -> None:
         with self._lock:
             self._captures.append(capture)
 
-    def _recording_failed(self, message: str) -> ResponsePlan:
+    def recording_failed(self, message: str) -> ResponsePlan:
         """Note that a request could not be recorded (``verify`` then fails) and answer it with a 502.
 
         The 502 carries ``x-should-retry: false``: a client retrying an upstream
@@ -396,9 +311,9 @@ class Cassette:
         """The in-process recorder's answer when the upstream never started a response."""
         url = request.url
         upstream = self.upstream or f"{url.scheme}://{url.netloc.decode('ascii')}"
-        return self._recording_failed(
+        return self.recording_failed(
             f"Recording into cassette {self.path} failed for {Call.from_httpx(request).describe()}: the "
-            f"upstream {upstream} did not answer ({_recorder.describe_error(error)}), so nothing was recorded for "
+            f"upstream {upstream} did not answer ({recorder.describe_error(error)}), so nothing was recorded for "
             "it. Check the cassette's upstream= (--writer-upstream in pytest) and that the upstream is "
             "up and reachable; the client got a 502 it does not retry."
         )
@@ -423,8 +338,8 @@ class Cassette:
         loaded = self.load()
         with self._lock:
             captures = list(self._captures)
-        finished: list[_recorder.Capture] = []
-        still_open: list[_recorder.Capture] = []
+        finished: list[recorder.Capture] = []
+        still_open: list[recorder.Capture] = []
         for capture in captures:  # `done` read once each, so a capture is either saved whole or reported
             (finished if capture.done or not capture.responded else still_open).append(capture)
         kept = (hooked_interaction(c, self.redaction, self.hooks) for c in finished if c.responded)
@@ -449,7 +364,7 @@ class Cassette:
         if problems:
             raise CassetteRecordError("\n\n".join(problems))
 
-    def _warn_short_keys(self, captures: Sequence[_recorder.Capture]) -> None:
+    def _warn_short_keys(self, captures: Sequence[recorder.Capture]) -> None:
         """Warn (once per save) that a key too short to scrub may be in what was just saved."""
         for capture in captures:
             request = f"{capture.method} {httpx.URL(capture.url).path}"
@@ -458,7 +373,7 @@ class Cassette:
                 warnings.warn(message, RedactionWarning, stacklevel=4)
                 return
 
-    def _open_stream_message(self, capture: _recorder.Capture) -> str:
+    def _open_stream_message(self, capture: recorder.Capture) -> str:
         request = interaction_from_capture(capture, self.redaction).request
         return (
             f"Cassette {self.path} did not save the recording of {request.describe()}: its stream was begun "
@@ -480,7 +395,7 @@ class Cassette:
             misses = list(self._misses)
             missed = self._missed
             failures = [*self._record_failures, *map(self._unrecorded_message, self._unrecorded.items())]
-            counts = list(self._play_counts)
+        counts = self.replay.play_counts
         problems: list[str] = []
         if failures:
             count = len(failures)
@@ -508,8 +423,8 @@ class Cassette:
 
     def reset(self) -> None:
         """Forget plays, calls and misses (the server calls this); the file is untouched."""
+        self.replay.reset()
         with self._lock:
-            self._play_counts = [0] * len(self._loaded or ())
             self._calls.clear()
             self._misses.clear()
             self._missed = 0
@@ -592,7 +507,17 @@ class Cassette:
                 "stop() before starting it again."
             )
         self.load()
-        self._router = _Router(self)
+        self._router = CassetteRouter(
+            Intercepted(
+                name=f"Cassette {self.path}",
+                upstream=self.upstream,
+                owns=self._owns,
+                unowned=self._unowned,
+                choose=self._choose,
+                started=self._started,
+                upstream_failed=self._upstream_failed,
+            )
+        )
         self._router.start()
         return self
 
@@ -624,44 +549,3 @@ class Cassette:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.__exit__(exc_type, exc, tb)
-
-
-class _Router(DoubleRouter):
-    """The respx router behind ``with Cassette(...)``: replay through the plan executor, or tee upstream."""
-
-    def __init__(self, cassette: Cassette) -> None:
-        super().__init__("Cassette", f"Cassette {cassette.path}")
-        self._cassette = cassette
-
-    def claims(self, request: httpx.Request) -> bool:
-        # The recorder's own upstream request is not this cassette's: an outer double may serve it.
-        return not request.extensions.get(_recorder.UPSTREAM_MARK) and self._cassette._owns(request.url)
-
-    def flow(self, request: httpx.Request) -> Flow[ResponsePlan | httpx.Response]:
-        if request.extensions.get(_recorder.UPSTREAM_MARK):
-            raise pass_through(
-                request, f"Cassette {self._cassette.path}", "it is the recorder's own upstream request"
-            )
-        cassette = self._cassette
-        if not cassette._owns(request.url):
-            answer = yield self.ask_routes(request)
-            if answer is not None:
-                return answer  # type: ignore[no-any-return]
-            yield Need(request.read, request.aread)
-            return cassette._unowned(request)
-        yield Need(request.read, request.aread)
-        _, plan = cassette._choose(Call.from_httpx(request))
-        if plan is not None:
-            return plan
-        try:
-            recorded: httpx.Response = yield Need(
-                functools.partial(
-                    _recorder.record, request, upstream=cassette.upstream, on_start=cassette._started
-                ),
-                functools.partial(
-                    _recorder.arecord, request, upstream=cassette.upstream, on_start=cassette._started
-                ),
-            )
-        except httpx.TransportError as error:
-            return cassette._upstream_failed(request, error)
-        return recorded

@@ -106,7 +106,7 @@ def save_recorded(
     mode = cassette.record_mode
 
     def same(a: RecordedRequest, b: RecordedRequest) -> bool:
-        return cassette._rules.matches(b.as_call(), a)
+        return cassette.replay.rules.matches(b.as_call(), a)
 
     def change(current: CassetteContent | None) -> CassetteContent | None:
         merged = merge_for_save(

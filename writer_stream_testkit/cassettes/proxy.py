@@ -99,7 +99,7 @@ class RecordingProxy:
                 "upstream is up. Nothing was recorded."
             )
             self._log(message)
-            return self.cassette._recording_failed(message)
+            return self.cassette.recording_failed(message)
         capture = captures[0]
 
         async def close() -> None:

@@ -284,9 +284,45 @@ class ReplyQueue:
             return self.reject(call, 400, problem)
         hook = active_fault()
         if hook is not None:
-            faulted = hook.answer(call, lambda: self.peek(call, path))
+            # The hook may peek, which runs predicates and computed replies: user code, run where
+            # the face runs it (off the server's event loop), never inline here.
+            faulted: ResponsePlan | None = yield Need(
+                functools.partial(hook.answer, call, functools.partial(self.peek, call, path)),
+                user_code=True,
+                what=f"the fault hook peeking at the reply to {call.describe()}",
+            )
             if faulted is not None:
                 return faulted
+        chosen, failure = yield from self._choosing(call, path, use=True)
+        if failure is not None:
+            assert chosen is not None
+            with self._lock:
+                self._add(call)
+            return self.fail(call, chosen.describe(), failure)
+        if chosen is None:
+            return None
+        item = chosen.item
+        try:
+            if isinstance(item, ComputedReply):
+                item = yield Need(
+                    functools.partial(item.resolve, call, path), user_code=True, what=describe_reply(item)
+                )
+            plan = item.plan(call)
+            problem = informational_problem(plan.status)
+            if problem is not None:
+                raise ScriptError(problem)
+            self.settle(call, plan.status, answered=True)
+            return plan
+        except Exception as exc:
+            return self.fail(call, describe_reply(item), exc)
+
+    def _choosing(self, call: Call, path: str, *, use: bool) -> Flow[tuple[_Entry | None, Exception | None]]:
+        """The one matching loop: the first unused reply whose matchers all fit ``call``.
+
+        With ``use``, the reply is used up and ``call`` recorded (answering); without,
+        nothing changes (peeking). Predicates are needs, run outside the lock by the
+        face. Returns the reply, and the exception its predicate raised, if one did.
+        """
         while True:
             with self._lock:
                 candidates = [e for e in self._entries if e.left > 0]
@@ -302,33 +338,17 @@ class ReplyQueue:
                     else:
                         fits = entry.matches(call, path)
                 except Exception as exc:
-                    with self._lock:
-                        self._add(call)
-                    return self.fail(call, entry.describe(), exc)
+                    return entry, exc
                 if fits:
                     chosen = entry
                     break
-            if chosen is None:
-                return None
+            if chosen is None or not use:
+                return chosen, None
             with self._lock:
                 if chosen.left > 0:  # another request may have used it up while the predicates ran
                     chosen.used += 1
                     self._add(call)
-                    break
-        item = chosen.item
-        try:
-            if isinstance(item, ComputedReply):
-                item = yield Need(
-                    functools.partial(item.resolve, call, path), user_code=True, what=describe_reply(item)
-                )
-            plan = item.plan(call)
-            problem = informational_problem(plan.status)
-            if problem is not None:
-                raise ScriptError(problem)
-            self.settle(call, plan.status, answered=True)
-            return plan
-        except Exception as exc:
-            return self.fail(call, describe_reply(item), exc)
+                    return chosen, None
 
     def fail(self, call: Call, reply: str, exc: BaseException) -> ResponsePlan:
         """Record that ``reply`` raised ``exc`` for ``call`` (``verify()`` shows it); return the 500.
@@ -352,15 +372,23 @@ class ReplyQueue:
         A fault hook (a resilience run, chaos) faults this plan on a first attempt, so the
         retry still gets the reply itself. ``None`` when no reply fits, or when finding or
         computing it raises (the request is then answered as usual, which reports that).
+        It drives :meth:`peeking` inline: the hook that calls it runs where user code runs.
         """
+        return drive(self.peeking(call, path))
+
+    def peeking(self, call: Call, path: str | None = None) -> Flow[ResponsePlan | None]:
+        """:meth:`peek` as a flow: the matching loop :meth:`answering` uses, with nothing used up."""
         path = unquote(call.path) if path is None else path
-        with self._lock:
-            candidates = [e for e in self._entries if e.left > 0]
         try:
-            item = next((e.item for e in candidates if e.matches(call, path)), None)
+            chosen, failure = yield from self._choosing(call, path, use=False)
+            if chosen is None or failure is not None:
+                return None
+            item = chosen.item
             if isinstance(item, ComputedReply):
-                item = item.resolve(call, path)
-            return None if item is None else item.plan(call)
+                item = yield Need(
+                    functools.partial(item.resolve, call, path), user_code=True, what=describe_reply(item)
+                )
+            return item.plan(call)
         except Exception:
             return None
 

@@ -446,9 +446,18 @@ class FakeWriterServer(QueuedDouble):
                 plan: ResponsePlan | None = peek(call) if peek is not None else source.take(call)
                 return plan
 
-            faulted = self.chaos.answer(call, original)
+            # A peek runs the test's predicates and computed replies (a cassette's record hook):
+            # user code, run as the queue's flow runs it, off the event loop.
+            faulted = await self._meet(  # the hook's own answer: a plan or None
+                call,
+                Need(
+                    functools.partial(self.chaos.answer, call, original),
+                    user_code=True,
+                    what=f"the chaos hook peeking at the reply to {call.describe()}",
+                ),
+            )
             if faulted is not None:
-                return faulted
+                return cast(ResponsePlan, faulted)
         if self._source is not self._queue:
             self._queue.record(call)
         try:

@@ -5,8 +5,9 @@
 non-streaming JSON they assemble from them. Everything else lives here once:
 chunks to SSE frames, frames and faults to a :class:`ResponsePlan` (through
 ``render.apply_faults``), ``stream: true`` versus ``stream: false``, reading and
-writing the YAML form with its faults, and the step list the three newer
-scripts keep (``Part``).
+writing the YAML form with its faults, the loop that reads YAML steps through a
+kind's call table (the chat's too), and the step list the three newer scripts
+keep (``Part``).
 """
 
 from __future__ import annotations
@@ -305,7 +306,10 @@ class ScriptBase:
     def _from_parts_doc(
         cls, doc: Mapping[str, Any], where: str, fields: Mapping[str, Any], calls: Mapping[str, YamlCall]
     ) -> Self:
-        """A script of ``Part`` steps from its YAML document: built, its steps replayed, its faults added."""
+        """A script from its YAML document: built, its steps replayed through ``calls``, its faults added.
+
+        Every kind reads its steps here, the chat (``chat_yaml.CHAT_STEPS``) as the rest.
+        """
         try:
             script = cls(**fields)
         except ScriptError as exc:

@@ -30,7 +30,7 @@ from ..wire.endpoints import CHAT, Endpoint
 from ._values import choice_index, json_value, plain_copy, text_pieces
 from .assemble import empty_choice, finish_choice, fold_delta
 from .base import ScriptBase
-from .chat_yaml import step_from_yaml, steps_to_yaml
+from .chat_yaml import CHAT_STEPS, steps_to_yaml
 from .faults import Fault
 from .logprobs import PieceLogprobs, TokenSpec, piece_logprobs, token_list
 from .steps import (
@@ -466,23 +466,16 @@ class StreamScript(ScriptBase):
         cls._check_keys(
             doc, ("model", "id", "created", "n", "system_fingerprint", "auto_finish", "role_on"), where
         )
-        try:
-            script = cls(
-                model=doc.get("model", DEFAULT_MODEL),
-                id=doc.get("id", DEFAULT_ID),
-                created=doc.get("created", DEFAULT_CREATED),
-                n=doc.get("n"),
-                system_fingerprint=doc.get("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
-                auto_finish=doc.get("auto_finish", True),
-                role_on=doc.get("role_on", "every"),
-            )
-        except ScriptError as exc:
-            raise ScriptError(f"{where}: {exc}") from None
-        if not isinstance(script.auto_finish, bool):
-            raise ScriptError(f"{where}: auto_finish must be true or false, not {script.auto_finish!r}.")
-        steps = doc.get("steps") or []
-        if not isinstance(steps, list):
-            raise ScriptError(f"{where}: steps must be a list, not {steps!r}.")
-        for i, item in enumerate(steps, start=1):
-            script = step_from_yaml(script, item, f"{where}, step {i}")
-        return script._with_yaml_faults(doc, where)
+        auto_finish = doc.get("auto_finish", True)
+        if not isinstance(auto_finish, bool):
+            raise ScriptError(f"{where}: auto_finish must be true or false, not {auto_finish!r}.")
+        fields = {
+            "model": doc.get("model", DEFAULT_MODEL),
+            "id": doc.get("id", DEFAULT_ID),
+            "created": doc.get("created", DEFAULT_CREATED),
+            "n": doc.get("n"),
+            "system_fingerprint": doc.get("system_fingerprint", DEFAULT_SYSTEM_FINGERPRINT),
+            "auto_finish": auto_finish,
+            "role_on": doc.get("role_on", "every"),
+        }
+        return cls._from_parts_doc({**doc, "steps": doc.get("steps") or None}, where, fields, CHAT_STEPS)

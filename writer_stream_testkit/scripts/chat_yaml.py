@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ScriptError
 from ._values import plain_copy
+from .base import YamlCall
 from .steps import (
     ChatStep,
     ContentStep,
@@ -114,94 +115,109 @@ def _compact_piece(tokens: tuple[dict[str, Any], ...] | None, piece: str) -> Any
     return [_compact_token(t) for t in tokens]
 
 
-_STEP_KEYS = (
-    "content",
-    "refusal",
-    "tool_call",
-    "logprobs",
-    "graph_data",
-    "llm_data",
-    "translation_data",
-    "usage",
-    "finish",
-    "raw",
-)
+# --- YAML steps in: the chat's call table, read by the loop every script shares ---------------
 
 
-def step_from_yaml(script: StreamScript, item: object, where: str) -> StreamScript:
-    if not isinstance(item, dict) or len(item) != 1:
-        raise ScriptError(
-            f"{where}: a step is a one-key mapping like {{content: [Hi]}} or {{finish: stop}}, not {item!r}."
-        )
-    ((key, value),) = item.items()
-    where = f"{where} ({key})"
-    if key not in _STEP_KEYS:
-        raise ScriptError(f"{where}: unknown step {key!r}; use one of {', '.join(_STEP_KEYS)}.")
-    try:
-        return _build_step(script, str(key), value, where)
-    except ScriptError as exc:
-        message = str(exc)
-        raise ScriptError(message if message.startswith(where) else f"{where}: {message}") from None
-    except TypeError as exc:
-        raise ScriptError(f"{where}: wrong fields for this step ({exc}).") from None
-
-
-def _fields(value: object, allowed: set[str], where: str) -> dict[str, Any]:
+def _fields(value: object, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ScriptError(f"{where}: expected a mapping of {', '.join(sorted(allowed))}, not {value!r}.")
+        raise ScriptError(f"expected a mapping of {', '.join(sorted(allowed))}, not {value!r}.")
     unknown = sorted(set(map(str, value)) - allowed)
     if unknown:
-        raise ScriptError(
-            f"{where}: unknown field {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
-        )
+        raise ScriptError(f"unknown field {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}.")
     return value
 
 
-def _build_step(script: StreamScript, key: str, value: Any, where: str) -> StreamScript:
-    if key in ("content", "refusal"):
-        method = script.content if key == "content" else script.refusal
+def _pieces(name: str) -> YamlCall:
+    """``content`` / ``refusal``: a string, a list of pieces, or a mapping with pieces, choice, logprobs."""
+
+    def call(script: StreamScript, value: Any) -> StreamScript:
+        method = getattr(script, name)
         if isinstance(value, str):
-            return method(value)
+            return method(value)  # type: ignore[no-any-return]
         if isinstance(value, list):
-            return method(*value)
-        body = _fields(value, {"pieces", "choice", "logprobs"}, where)
+            return method(*value)  # type: ignore[no-any-return]
+        body = _fields(value, {"pieces", "choice", "logprobs"})
         pieces = body.get("pieces", [])
         pieces = [pieces] if isinstance(pieces, str) else pieces
         if not isinstance(pieces, list):
-            raise ScriptError(f"{where}: pieces must be a list of strings, not {pieces!r}.")
-        return method(*pieces, choice=body.get("choice", 0), logprobs=body.get("logprobs"))
-    if key == "tool_call":
-        body = _fields(value, {"name", "arguments", "id", "index", "choice"}, where)
-        if "name" not in body:
-            raise ScriptError(f"{where}: a tool_call needs a name.")
-        return script.tool_call(
-            body["name"],
-            body.get("arguments", []),
-            id=body.get("id"),
-            index=body.get("index"),
-            choice=body.get("choice", 0),
-        )
-    if key == "logprobs":
-        body = _fields(value, {"content", "refusal", "choice"}, where)
-        return script.logprobs(
-            content=body.get("content"), refusal=body.get("refusal"), choice=body.get("choice", 0)
-        )
-    if key == "graph_data":
-        body = _fields(value, {"sources", "status", "subqueries", "references", "choice"}, where)
-        return script.graph_data(**body)
-    if key == "llm_data":
-        return script.llm_data(**_fields(value, {"model", "prompt", "choice"}, where))
-    if key == "translation_data":
-        allowed = {"source_language_code", "source_text", "target_language_code", "choice"}
-        return script.translation_data(**_fields(value, allowed, where))
-    if key == "usage":
-        allowed = {"prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"}
-        return script.usage(**_fields(value, allowed, where))
-    if key == "finish":
-        if value is None or isinstance(value, str):  # `- finish:` alone takes the default reason
-            return script.finish(value)
-        body = _fields(value, {"reason", "choice"}, where)
-        return script.finish(body.get("reason"), choice=body.get("choice", 0))
+            raise ScriptError(f"pieces must be a list of strings, not {pieces!r}.")
+        return method(*pieces, choice=body.get("choice", 0), logprobs=body.get("logprobs"))  # type: ignore[no-any-return]
+
+    return call
+
+
+def _keywords(name: str, allowed: set[str]) -> YamlCall:
+    """A step whose mapping is the builder's keyword arguments, unknown ones named."""
+
+    def call(script: StreamScript, value: Any) -> StreamScript:
+        return getattr(script, name)(**_fields(value, allowed))  # type: ignore[no-any-return]
+
+    return call
+
+
+def _tool_call(script: StreamScript, value: Any) -> StreamScript:
+    body = _fields(value, {"name", "arguments", "id", "index", "choice"})
+    if "name" not in body:
+        raise ScriptError("a tool_call needs a name.")
+    return script.tool_call(
+        body["name"],
+        body.get("arguments", []),
+        id=body.get("id"),
+        index=body.get("index"),
+        choice=body.get("choice", 0),
+    )
+
+
+def _finish(script: StreamScript, value: Any) -> StreamScript:
+    if value is None or isinstance(value, str):  # `- finish:` alone takes the default reason
+        return script.finish(value)
+    body = _fields(value, {"reason", "choice"})
+    return script.finish(body.get("reason"), choice=body.get("choice", 0))
+
+
+def _raw(script: StreamScript, value: Any) -> StreamScript:
     if not isinstance(value, (dict, str)):
-        raise ScriptError(f"{where}: raw takes a chunk mapping or a data string, not {value!r}.")
+        raise ScriptError(f"raw takes a chunk mapping or a data string, not {value!r}.")
     return script.raw(value)
+
+
+def _fielded(call: YamlCall) -> YamlCall:
+    """``call``, with wrong keyword arguments read as a problem of the step rather than a ``TypeError``."""
+
+    def checked(script: Any, value: Any) -> Any:
+        try:
+            return call(script, value)
+        except TypeError as exc:
+            raise ScriptError(f"wrong fields for this step ({exc}).") from None
+
+    return checked
+
+
+CHAT_STEPS: dict[str, YamlCall] = {
+    key: _fielded(call)
+    for key, call in (
+        ("content", _pieces("content")),
+        ("refusal", _pieces("refusal")),
+        ("tool_call", _tool_call),
+        ("logprobs", _keywords("logprobs", {"content", "refusal", "choice"})),
+        ("graph_data", _keywords("graph_data", {"sources", "status", "subqueries", "references", "choice"})),
+        ("llm_data", _keywords("llm_data", {"model", "prompt", "choice"})),
+        (
+            "translation_data",
+            _keywords(
+                "translation_data", {"source_language_code", "source_text", "target_language_code", "choice"}
+            ),
+        ),
+        (
+            "usage",
+            _keywords(
+                "usage",
+                {"prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"},
+            ),
+        ),
+        ("finish", _finish),
+        ("raw", _raw),
+    )
+}
+"""How each YAML step calls its builder: the chat's call table, read by ``base.parts_from_yaml``
+as the completion, question and application scripts' tables are."""
