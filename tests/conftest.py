@@ -8,7 +8,7 @@ benchmarks, never by timing a test. The number of examples is unchanged.
 import gc
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,32 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("writer-stream-testkit")
+
+
+@pytest.fixture
+def server() -> Iterator[FakeWriterServer]:
+    """A fake Writer API on a loopback port, for the test to queue replies on and send requests to."""
+    with FakeWriterServer() as fake:
+        yield fake
+
+
+@pytest.fixture
+def each(monkeypatch: pytest.MonkeyPatch) -> Callable[..., dict[str, Any]]:
+    """Run the same replies through four clients, the kit's and writerai's, sync and async (tests/support/fourclients.py)."""
+    from fourclients import each_client  # imports writerai: only the tests that ask for it pay for that
+
+    return each_client(monkeypatch)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A pytester project as a user's: no Writer key or base URL, no xdist worker, warnings as errors."""
+    monkeypatch.delenv("WRITER_API_KEY", raising=False)
+    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
+    return pytester
 
 
 @pytest.fixture

@@ -333,41 +333,7 @@ NO_TEST_MODULE: dict[str, str] = {
 # Modules whose tests still live in a file named after another module (the one they were
 # written beside), to be moved into their own test module one by one. The list may only
 # shrink: a module that gains its test module must leave it.
-TESTED_ELSEWHERE: dict[str, str] = {
-    "cassettes._shown": "cassettes/test_tools.py",
-    "cassettes.convert": "cassettes/test_tools.py",
-    "cassettes.delta_redact": "cassettes/test_redact.py",
-    "cassettes.directory": "cli/test_serve.py",
-    "cassettes.show": "cassettes/test_tools.py",
-    "cassettes.verify": "cassettes/test_tools.py",
-    "doubles.respond": "doubles/test_server.py",
-    "doubles.sources": "doubles/test_server.py",
-    "_arguments": "client/test_client.py",
-    "_attempts": "client/test_client.py",
-    "_config": "client/test_client.py",
-    "_response": "client/test_client.py",
-    "_sentinels": "client/test_client_parity.py",
-    "_streams": "client/test_client.py",
-    "cassettes.capture": "cassettes/test_cassette.py",
-    "cassettes.dump": "cassettes/test_cassette.py",
-    "cassettes.fast_load": "cassettes/test_load.py",
-    "cassettes.matching": "cassettes/test_cassette.py",
-    "cassettes.model": "cassettes/test_cassette.py",
-    "cassettes.modes": "cassettes/test_cassette.py",
-    "cassettes.proxy": "test_cli.py",
-    "cassettes.timing": "cassettes/test_cassette.py",
-    "cassettes.yaml_read": "cassettes/test_load.py",
-    "doubles.base": "doubles/test_mock.py",
-    "doubles.execute": "doubles/test_mock.py",
-    "doubles.hosts": "sdk/test_cassette_endpoints.py",
-    "doubles.reply_items": "doubles/test_mock.py",
-    "errors": "cassettes/test_cassette.py",
-    "cli.convert": "test_cli.py",
-    "cli.docs": "test_cli.py",
-    "cli.record": "test_cli.py",
-    "doubles.faulting": "doubles/test_server.py",
-    "wire.chunks": "client/test_client.py",
-}
+TESTED_ELSEWHERE: dict[str, str] = {}
 
 
 def _is_wing_init(module: str) -> bool:

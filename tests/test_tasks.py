@@ -63,3 +63,13 @@ def test_bench_passes_when_every_benchmark_met_its_targets(
     monkeypatch.setattr(tasks, "ensure_venv", lambda: None)
     tasks.bench()
     assert "OK: all 2 benchmarks met their targets." in capfd.readouterr().out
+
+
+def test_the_2x_run_names_folders_only() -> None:
+    """A new SDK-facing test joins the 2.x run by living in one of its folders, never by a line in a list."""
+    tasks = load_tasks()
+    files = [path for path in tasks.SDK2_TESTS if not (ROOT / path).is_dir()]
+    assert files == [], (
+        f"SDK2_TESTS in tasks.py names {files}, which are not folders; move the tests that must run on "
+        "writer-sdk 2.x into tests/sdk (or another folder in the list) and name the folder."
+    )

@@ -8,7 +8,6 @@ import itertools
 import json
 import re
 import ssl
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,6 @@ from writer_stream_testkit.wire.call import Call
 
 KEY = "sk-planted-KEY-9f8e7d6c5b4a3210"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
-
-
-@pytest.fixture
-def server() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as fake:
-        yield fake
 
 
 def sdk_stream(messages: list[dict[str, Any]] = MESSAGES, **extra: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import re
 import string
 import tempfile
 from collections.abc import Callable
@@ -19,13 +20,22 @@ import yaml
 from costutil import time_growth
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from recorded import (
+    URL,
+    record_events,
+)
 
 from writer_stream_testkit.cassettes.capture import _redact_reads, interaction_from_capture
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.dump import dump_cassette
 from writer_stream_testkit.cassettes.model import CassetteContent
 from writer_stream_testkit.cassettes.recorder import Capture
-from writer_stream_testkit.cassettes.redact import REDACTED, Redaction
+from writer_stream_testkit.cassettes.redact import (
+    REDACTED,
+    Redaction,
+    is_credential_header,
+    secret_from_headers,
+)
 from writer_stream_testkit.doubles.server import FakeWriterServer
 from writer_stream_testkit.errors import RedactionWarning
 from writer_stream_testkit.scripts.chat import StreamScript
@@ -481,73 +491,6 @@ def test_a_number_in_a_recorded_body_is_redacted_on_disk_and_the_request_replays
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "ok"
 
 
-SPLIT_KEY = "sk-split-0123456789abcdef"
-
-
-def _chat_event(text: str) -> bytes:
-    chunk = {"id": "c1", "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
-    return f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n".encode()
-
-
-def _application_event(text: str) -> bytes:
-    return f"data: {json.dumps({'delta': {'content': text, 'stages': []}})}\n\n".encode()
-
-
-def _record_split(tmp_path: Path, events: list[bytes], **options: Any) -> tuple[str, Any]:
-    path = tmp_path / "c.yaml"
-    with FakeWriterServer() as upstream:
-        upstream.reply(
-            ResponsePlan(
-                headers=(("content-type", "text/event-stream"),),
-                steps=tuple(Write(e) for e in [*events, b"data: [DONE]\n\n"]),
-            )
-        )
-        with Cassette(path, record_mode="once", upstream=upstream.base_url, **options):
-            client = writerai.Writer(api_key="sk-test-bearer-0123456789", max_retries=0)
-            list(
-                client.chat.chat(model="palmyra-x5", stream=True, messages=[{"role": "user", "content": "x"}])
-            )
-    return path.read_text(), Cassette(path).interactions[0].response.events
-
-
-@pytest.mark.parametrize("event", [_chat_event, _application_event])
-@pytest.mark.parametrize("cuts", [[3], [1, 9], [5, 6, 7, 20]])
-def test_a_key_streamed_back_across_deltas_is_redacted_in_every_piece(
-    tmp_path: Path, event: Callable[[str], bytes], cuts: list[int]
-) -> None:
-    text = f"Your key is {SPLIT_KEY}, keep it safe."
-    bounds = [0, *(12 + c for c in cuts), len(text)]
-    pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
-    on_disk, events = _record_split(tmp_path, [event(p) for p in pieces], api_key=SPLIT_KEY)
-    for recorded in events:  # no recorded piece keeps 4 characters of the key in a row
-        assert not any(SPLIT_KEY[i : i + 4] in (recorded.data or "") for i in range(len(SPLIT_KEY) - 3))
-    joined = "".join(
-        (json.loads(e.data).get("choices") or [{}])[0].get("delta", {}).get("content")
-        or json.loads(e.data).get("delta", {}).get("content", "")
-        for e in events
-        if e.data and e.data != "[DONE]"
-    )
-    assert joined == text.replace(SPLIT_KEY, REDACTED)
-    assert SPLIT_KEY[3:] not in on_disk.replace("\n", "")
-
-
-def test_a_user_pattern_split_across_chat_deltas_is_redacted(tmp_path: Path) -> None:
-    pieces = ["The account is 1234", "5678", "9012345 ok"]
-    on_disk, events = _record_split(tmp_path, [_chat_event(p) for p in pieces], redact=[ACCOUNT])
-    contents = [json.loads(e.data)["choices"][0]["delta"]["content"] for e in events if e.data != "[DONE]"]
-    assert contents == ["The account is ", "", "<redacted> ok"]  # as a read boundary inside a secret moves
-    assert "5678" not in on_disk
-
-
-def test_events_without_a_split_secret_keep_their_exact_bytes() -> None:
-    from writer_stream_testkit.cassettes.delta_redact import redact_deltas
-    from writer_stream_testkit.cassettes.framing import frame_stream
-
-    raw = [(b'data: {"choices": [{"index": 0, "delta": {"content": "a"}}]}\r\n\r\n', 0.1)]
-    events = frame_stream(raw * 3)
-    assert redact_deltas(events, Redaction.build(patterns=["zzz"], secrets=[SPLIT_KEY])) == events
-
-
 @pytest.mark.parametrize(
     ("pattern", "text", "expected"),
     [
@@ -578,7 +521,7 @@ def test_a_docs_example_name_in_an_escaped_stream_never_reaches_the_file(tmp_pat
     chunk = {"choices": [{"index": 0, "delta": {"content": "Dear José Pérez, see https://docs.internal/a"}}]}
     event = f"data: {json.dumps(chunk)}\n\n".encode()  # ensure_ascii: Jos\u00e9
     assert b"\\u00e9" in event
-    on_disk, _ = _record_split(
+    on_disk, _ = record_events(
         tmp_path, [event.replace(b"/", b"\\/")], redact=["José Pérez", r"https://docs\.internal/\w+"]
     )
     assert "Jos" not in on_disk
@@ -596,3 +539,103 @@ def test_a_non_json_body_recorded_with_a_pattern_replays(tmp_path: Path) -> None
     assert "123456789012345" not in path.read_text()
     with Cassette(path, redact=[ACCOUNT]):  # a miss before: only JSON bodies were scrubbed for matching
         assert httpx.post("https://api.writer.com/v1/files", content=csv).json() == {"id": "file-1"}
+
+
+# --- credential headers, the API key, read boundaries ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Authorization",
+        "proxy-authorization",
+        "api-key",
+        "X-API-Key",
+        "cookie",
+        "Set-Cookie",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-client-secret",
+        "apikey",
+    ],
+)
+def test_credential_headers_are_recognised(name: str) -> None:
+    assert is_credential_header(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "content-type",
+        "keep-alive",
+        "x-ratelimit-remaining-tokens",
+        "x-ratelimit-limit-tokens",
+        "accept",
+        "x-request-id",
+        "idempotency-key",
+    ],
+)
+def test_ordinary_headers_are_kept(name: str) -> None:
+    assert not is_credential_header(name)
+
+
+def test_api_key_is_scrubbed_everywhere_and_patterns_apply() -> None:
+    key = "sk-live-ABCDEFGH12345678"
+    secrets = secret_from_headers([("Authorization", f"Bearer {key}")])
+    assert secrets == (key,)
+    redaction = Redaction.build(
+        secrets=secrets, patterns=[r"user-\d+", (re.compile("secret-[a-z]+"), "<gone>")]
+    )
+    assert redaction.headers([("authorization", "x"), ("x-echo", f"k={key}")]) == (
+        ("authorization", REDACTED),
+        ("x-echo", f"k={REDACTED}"),
+    )
+    assert redaction.json({"a": [f"{key} user-42 secret-abc"]}) == {"a": [f"{REDACTED} {REDACTED} <gone>"]}
+
+
+def test_redaction_moves_read_boundaries_with_the_text() -> None:
+    redaction = Redaction.build(secrets=["SECRETKEY123"])
+    text, offsets = redaction.text_keeping_offsets("ab SECRETKEY123 cd", [1, 6, 15, 18])
+    assert text == f"ab {REDACTED} cd"
+    assert offsets == [1, 3, 3 + len(REDACTED), len(text)]
+
+
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=8, max_size=12),
+    st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_redaction_byte_check_never_skips_text_it_would_change(text: str, secret: str, plant: bool) -> None:
+    if plant:
+        text = text[: len(text) // 2] + secret + text[len(text) // 2 :]
+    redaction = Redaction.build(secrets=[secret])
+    if redaction.text(text) != text:
+        assert redaction.may_change(text.encode("utf-8", "surrogateescape"))
+    assert Redaction.build(patterns=[r"x"]).may_change(b"")  # a pattern needs the text itself
+    assert not Redaction().may_change(text.encode())
+
+
+def test_key_split_between_reads_of_a_long_stream_is_redacted() -> None:
+    key = "sk-planted-0123456789abcdef"
+    reads = [(f'data: {{"n":{i}}}\n\n'.encode(), 0.001 * i) for i in range(500)]
+    reads[250:251] = [(f'data: {{"echo":"{key[:7]}'.encode(), 0.25), (f'{key[7:]}"}}\n\n'.encode(), 0.2505)]
+    capture = Capture(
+        method="POST",
+        url=URL,
+        headers=(("Authorization", f"Bearer {key}"),),
+        content=b"{}",
+        status=200,
+        response_headers=(("Content-Type", "text/event-stream"),),
+        reads=reads,
+        complete=True,
+        responded=True,
+    )
+    interaction = interaction_from_capture(capture, Redaction())
+    text = dump_cassette(CassetteContent((interaction,)))
+    assert key not in text
+    assert key[:7] not in text
+    events = interaction.response.events or ()
+    assert events[250].data == f'{{"echo":"{REDACTED}"}}'
+    assert events[250].cuts == ((len('data: {"echo":"'), 0.25),)
+    assert [e.data for e in events[:250]] == [f'{{"n":{i}}}' for i in range(250)]

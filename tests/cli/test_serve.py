@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import os
+import queue
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cliutil import WAIT, Background, run_main
+from cliutil import BODY, ROOT, WAIT, Background, run_main, stream_raw
+from rawhttp import (
+    post_chat,
+)
 
 from writer_stream_testkit.cassettes.cassette import Cassette
+from writer_stream_testkit.cassettes.load import load_cassette
 from writer_stream_testkit.cli import serve as serve_module
 from writer_stream_testkit.cli.serve import CassetteDirectory, Cycle, load_directory
 from writer_stream_testkit.doubles.server import FakeWriterServer
-from writer_stream_testkit.errors import CassetteMissError, UnexpectedRequestError
+from writer_stream_testkit.errors import (
+    CassetteMissError,
+    UnexpectedRequestError,
+)
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.plan import ResponsePlan
 from writer_stream_testkit.wire.call import Call
-
-ROOT = Path(__file__).resolve().parents[2]
-BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
 
 
 def stopped(server: Background) -> tuple[int, str]:
@@ -333,3 +342,204 @@ def test_serve_script_hands_out_each_endpoints_scripts_in_their_own_turn() -> No
                 reply["choices"][0].get("message", {}).get("content") or reply["choices"][0].get("text")
             )
     assert answers == ["A", "C", "B", "A"]
+
+
+# --- serve --cassettes end to end -----------------------------------------------------------------
+
+
+def test_serve_replays_every_cassette_in_a_directory_and_explains_a_miss(tmp_path: Path) -> None:
+    for name in ("hello-stream.yaml", "tool-call.yaml"):
+        shutil.copy(ROOT / "cassettes" / name, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("not a cassette")
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        for name in ("tool-call.yaml", "hello-stream.yaml"):
+            (recorded,) = load_cassette(tmp_path / name).interactions
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == recorded.response.status
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, status = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert status == 500
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=json.loads(json.dumps(BODY)))
+        description = again.json()["errors"][0]["description"]
+        assert (
+            f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in description
+        )
+        assert f"The closest recording is {tmp_path / 'hello-stream.yaml'} interactions[0]" in description
+    finally:
+        code, err = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
+    assert f"with 2 recording(s) from 2 cassette(s) in {tmp_path}" in err
+
+
+def test_serve_plays_each_recording_once_and_says_how_to_allow_repeats(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0"])
+    try:
+        assert stream_raw(server.url, recorded.request.json)[2] == 200
+        with httpx.Client(timeout=WAIT) as client:
+            again = client.post(server.url + "/v1/chat", json=recorded.request.json)
+    finally:
+        server.kill()
+    assert again.status_code == 500
+    description = again.json()["errors"][0]["description"]
+    assert "which was already replayed (each recording replays once)." in description
+    assert (
+        "It is the same request, played before. To replay recordings as often as they are asked for, "
+        f"restart the server with `writer-stream-testkit serve --cassettes {tmp_path} --allow-repeats`."
+    ) in description
+
+
+def test_serve_allow_repeats_replays_a_recording_every_time_it_is_asked_for(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    (recorded,) = load_cassette(tmp_path / "hello-stream.yaml").interactions
+    server = Background(["serve", "--cassettes", str(tmp_path), "--port", "0", "--allow-repeats"])
+    try:
+        for _ in range(3):
+            pieces, _, status = stream_raw(server.url, recorded.request.json)
+            assert status == 200
+            assert pieces == [data for data, _ in recorded.response.reads()]
+        _, _, other = stream_raw(server.url, {**BODY, "messages": [{"role": "user", "content": "Hi!"}]})
+        assert other == 500  # repeats replay what matches; anything else is still a miss
+    finally:
+        code, _ = server.stop() if server.proc.poll() is None else (server.proc.returncode, "")
+        server.kill()
+    assert code == 0
+
+
+def test_serve_refuses_a_broken_cassette_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 1\ninteractions: !!python/object:os.system {}\n")
+    code, _, err = run_main(capsys, "serve", "--cassettes", str(tmp_path), "--port", "0")
+    assert code == 2
+    assert f"Cassette {tmp_path / 'bad.yaml'} uses the YAML tag" in err
+    assert f"(It is one of the cassettes in --cassettes {tmp_path}.)" in err
+
+
+def test_serve_reports_each_miss_on_stderr_but_a_miss_is_not_a_failed_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from writer_stream_testkit.cli._shared import finish
+    from writer_stream_testkit.cli.serve import CassetteDirectory
+
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    directory = CassetteDirectory(tmp_path, [Cassette(tmp_path / "hello-stream.yaml")])
+    with FakeWriterServer(source=directory) as server, httpx.Client(timeout=WAIT) as client:
+        assert client.post(server.base_url + "/v1/chat", json={"other": 1}).status_code == 500
+        code = finish(server, "serve")
+        server.reset()
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "writer-stream-testkit serve: 1 request(s) found no recording:" in err
+    assert f"No cassette in {tmp_path} has an unplayed recording that matches POST /v1/chat" in err
+
+
+# --- serve --script in a subprocess ---------------------------------------------------------------
+
+
+class Serve:
+    """``writer-stream-testkit serve`` in a subprocess, stopped with SIGTERM (or killed) at the end."""
+
+    def __init__(self, *args: str) -> None:
+        command = [
+            sys.executable,
+            "-W",
+            "error",
+            "-m",
+            "writer_stream_testkit.cli",
+            "serve",
+            "--port",
+            "0",
+            *args,
+        ]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
+        try:
+            self.base_url = lines.get(timeout=30).strip()
+        except queue.Empty:
+            self.proc.kill()
+            self.proc.communicate()
+            raise AssertionError("writer-stream-testkit serve printed no base URL within 30 s") from None
+
+    def stop(self) -> tuple[int, str]:
+        self.proc.terminate()
+        try:
+            _, err = self.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return self.proc.returncode, err
+
+
+@pytest.fixture
+def script_files(tmp_path: Path) -> tuple[Path, Path]:
+    first = tmp_path / "first.yaml"
+    second = tmp_path / "second.yaml"
+    first.write_text(StreamScript().content("first").to_yaml(), encoding="utf-8")
+    second.write_text(StreamScript().content("second").to_yaml(), encoding="utf-8")
+    return first, second
+
+
+def test_cli_serves_scripts_in_turn_forever(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", *map(str, script_files))
+    try:
+        assert serve.base_url.startswith("http://127.0.0.1:")
+        bodies = [post_chat(serve.base_url).content for _ in range(5)]
+    finally:
+        code, err = serve.stop()
+    first, second = (StreamScript().content(word).sse() for word in ("first", "second"))
+    assert bodies == [first, second, first, second, first]
+    if os.name == "posix":
+        assert code == 0, err
+        assert "Stopped after 5 request(s)." in err
+
+
+def test_cli_times_limits_the_rounds_then_answers_500(script_files: tuple[Path, Path]) -> None:
+    serve = Serve("--script", str(script_files[0]), "--times", "2")
+    try:
+        statuses = [post_chat(serve.base_url).status_code for _ in range(3)]
+    finally:
+        code, err = serve.stop()
+    assert statuses == [200, 200, 500]
+    if os.name == "posix":
+        assert code == 0, err
+
+
+def test_cli_reports_a_busy_port_in_one_sentence(server: FakeWriterServer) -> None:
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", str(server.port)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{server.port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_without_scripts_answers_500_naming_the_request() -> None:
+    serve = Serve()
+    try:
+        response = post_chat(serve.base_url)
+    finally:
+        serve.stop()
+    assert response.status_code == 500
+    assert "had no matching reply" in response.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cassettes", "{empty_dir}"], "holds no *.yaml cassettes"),
+        (["--script", "no-such-file.yaml"], "does not exist"),
+        (["--times", "2"], "--times needs --script"),
+    ],
+)
+def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str, tmp_path: Path) -> None:
+    args = [arg.replace("{empty_dir}", str(tmp_path)) for arg in args]
+    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", "0", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""

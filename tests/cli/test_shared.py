@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
-from cliutil import run_cli, run_main
+from cliutil import BODY, ROOT, WAIT, run_cli, run_main
 
 from writer_stream_testkit.cli import _shared
-
-ROOT = Path(__file__).resolve().parents[2]
+from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.scripts.plan import ResponsePlan
+from writer_stream_testkit.wire.call import Call
 
 
 @pytest.mark.parametrize(
@@ -86,3 +88,22 @@ def test_a_directory_given_to_show_exits_2_from_the_console_script(tmp_path: Pat
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"Cassette {tmp_path} is a directory, not a file;" in result.stderr
+
+
+def test_a_server_crash_while_serving_is_reported_on_stderr_with_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from writer_stream_testkit.cli._shared import finish
+
+    class Broken:
+        def take(self, call: Call) -> ResponsePlan:
+            raise KeyError("the reply source broke")
+
+    with FakeWriterServer(source=Broken()) as server, httpx.Client(timeout=WAIT) as client:
+        assert client.post(server.base_url + "/v1/chat", json=BODY).status_code == 500
+        code = finish(server, "serve")
+        server.reset()  # reported: leaving the block has nothing more to verify
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "writer-stream-testkit serve: error: the server failed while answering" in err
+    assert "KeyError: 'the reply source broke'" in err

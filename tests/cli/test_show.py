@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cliutil import run_main
+from cliutil import ROOT, run_main
 
 from writer_stream_testkit.scripts.chat import StreamScript
 
@@ -69,3 +69,23 @@ def test_show_on_an_empty_mapping_says_it_is_neither_a_cassette_nor_a_script(
         "a chat script). Record a cassette with `writer-stream-testkit record`, or see `writer-stream-testkit "
         "docs scripts` to write a script.\n"
     )
+
+
+def test_show_of_a_missing_file_says_so_and_suggests_the_record_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_main(capsys, "show", "nonexistent.yaml")
+    assert code == 2
+    assert err == (
+        "writer-stream-testkit show: error: Cassette nonexistent.yaml does not exist. Check the path, or "
+        "record it first with `writer-stream-testkit record --upstream URL --cassette nonexistent.yaml`.\n"
+    )
+    assert "record_mode" not in err
+
+
+def test_show_prints_the_example_cassette(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "show", str(ROOT / "cassettes" / "cut-stream.yaml"))
+    assert code == 0
+    assert "[0] POST https://api.writer.com/v1/chat" in out
+    assert "!! incomplete: the stream was cut here" in out

@@ -32,12 +32,6 @@ WAIT = 10.0
 """The bound on every wait in these tests; a healthy run takes milliseconds."""
 
 
-@pytest.fixture
-def server() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as fake:
-        yield fake
-
-
 @pytest.fixture(params=["mock", "server"])
 def double(request: pytest.FixtureRequest) -> Iterator[WriterMock | FakeWriterServer]:
     """Each double, started but not verified on exit (the tests verify what they expect)."""

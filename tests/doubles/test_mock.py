@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,26 +13,18 @@ import httpx
 import pytest
 import respx
 import writerai
-from chunks import text_chunk
+from chunks import stream_plan
 
 from writer_stream_testkit import client as ours
-from writer_stream_testkit.doubles.execute import body_steps, build_response, head_steps
 from writer_stream_testkit.doubles.mock import DEFAULT_BASE_URL, WriterMock
 from writer_stream_testkit.errors import InternalServerError, UnexpectedRequestError, UnusedRepliesError
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
-from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
-from writer_stream_testkit.wire.sse import encode_chunk
+from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 
 MODEL = "palmyra-x5"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 SSE = (("content-type", "text/event-stream"),)
-
-
-def stream_plan(*texts: str, extra: tuple[Write | Pause | Disconnect, ...] = ()) -> ResponsePlan:
-    """A streamed reply with one chunk per text, then [DONE]."""
-    writes = tuple(Write(encode_chunk(text_chunk(t))) for t in texts)
-    return ResponsePlan(status=200, headers=SSE, steps=(*writes, *extra, Write(b"data: [DONE]\n\n")))
 
 
 def read_sync(client: writerai.Writer | ours.Writer) -> list[str]:
@@ -44,67 +35,6 @@ def read_sync(client: writerai.Writer | ours.Writer) -> list[str]:
 async def read_async(client: writerai.AsyncWriter | ours.AsyncWriter) -> list[str]:
     stream = await client.chat.chat(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
     return [c.choices[0].delta.content or "" async for c in stream]
-
-
-# --- the plan executor ---------------------------------------------------------------------------
-
-
-def request(read: float | None = 5.0) -> httpx.Request:
-    timeout = httpx.Timeout(5.0, read=read)
-    return httpx.Request("POST", "https://api.writer.com/v1/chat", extensions={"timeout": timeout.as_dict()})
-
-
-def test_each_write_arrives_as_its_own_piece() -> None:
-    plan = ResponsePlan(steps=(Write(b"data: a"), Write(b"\n\n"), Write(b""), Write(b"data: b\n\n")))
-    assert list(build_response(plan, request()).iter_raw()) == [b"data: a", b"\n\n", b"data: b\n\n"]
-
-
-def test_pauses_add_up_until_the_read_timeout_then_the_read_times_out() -> None:
-    plan = ResponsePlan(steps=(Write(b"x"), Pause(0.3), Pause(0.3), Write(b"never")))
-    steps = body_steps(plan, request(read=0.5), is_async=False)
-    assert [next(steps), next(steps), next(steps)] == [b"x", 0.3, pytest.approx(0.2)]
-    with pytest.raises(httpx.ReadTimeout, match="timed out"):
-        next(steps)
-
-
-def test_a_write_resets_the_read_timeout() -> None:
-    plan = ResponsePlan(steps=(Pause(0.3), Write(b"x"), Pause(0.3), Write(b"y")))
-    assert list(body_steps(plan, request(read=0.5), is_async=True)) == [0.3, b"x", 0.3, b"y"]
-
-
-def test_no_read_timeout_means_a_pause_is_waited_in_full() -> None:
-    plan = ResponsePlan(steps=(Pause(1000.0),))
-    assert list(body_steps(plan, request(read=None), is_async=False)) == [1000.0]
-
-
-def test_a_content_length_body_is_cut_to_length_and_fails_when_short() -> None:
-    long = ResponsePlan(headers=(("content-length", "3"),), steps=(Write(b"ab"), Write(b"cdef")))
-    assert list(build_response(long, request()).iter_raw()) == [b"ab", b"c"]
-    short = ResponsePlan(headers=(("content-length", "10"),), steps=(Write(b"ab"),))
-    with pytest.raises(httpx.RemoteProtocolError, match=r"\(received 2 bytes, expected 10\)"):
-        list(build_response(short, request()).iter_raw())
-
-
-def test_head_delay_past_the_read_timeout_times_out_after_the_timeout() -> None:
-    steps = head_steps(ResponsePlan(head_delay=9.0), request(read=0.25), is_async=True)
-    assert next(steps) == 0.25
-    with pytest.raises(httpx.ReadTimeout):
-        next(steps)
-    assert list(head_steps(ResponsePlan(head_delay=0.1), request(read=0.25), is_async=True)) == [0.1]
-
-
-def test_refused_connection_fails_before_anything_else() -> None:
-    with pytest.raises(httpx.ConnectError, match="Connection refused"):
-        list(head_steps(ResponsePlan(refuse=True, head_delay=1.0), request(), is_async=False))
-    with pytest.raises(httpx.ConnectError, match="All connection attempts failed"):
-        list(head_steps(ResponsePlan(refuse=True), request(), is_async=True))
-
-
-def test_response_carries_the_request_and_chunked_framing() -> None:
-    req = request()
-    response = build_response(ResponsePlan(headers=SSE), req)
-    assert response.request is req
-    assert response.headers["transfer-encoding"] == "chunked"
 
 
 # --- interception ---------------------------------------------------------------------------------
@@ -244,14 +174,6 @@ def test_exiting_the_block_raises_for_an_unexpected_request() -> None:
         run()
 
 
-def test_unused_replies_fail_the_block_with_what_was_queued() -> None:
-    mock = WriterMock().reply(stream_plan("x"))
-    with pytest.raises(
-        UnusedRepliesError, match=r"never requested:\n  - .*for POST /v1/chat \(1 of 1 left\)"
-    ):
-        mock.__exit__(None, None, None)
-
-
 def test_the_flags_turn_each_check_off() -> None:
     with WriterMock(assert_all_called=False) as mock:
         mock.reply(stream_plan("x"))
@@ -270,15 +192,6 @@ def test_unused_replies_are_listed_with_their_conditions_when_unexpected_request
     message = str(failed.value)
     assert "when model == 'palmyra-x4' (1 of 1 left)" in message
     assert "had no matching reply" not in message
-
-
-def test_an_exception_in_the_block_is_not_masked_but_annotated() -> None:
-    mock = WriterMock().reply(stream_plan("x"))
-    error = ZeroDivisionError("the test's own failure")
-    mock.start()
-    mock.__exit__(ZeroDivisionError, error, None)  # returns without raising: the caller re-raises `error`
-    if sys.version_info >= (3, 11):
-        assert any("never requested" in note for note in error.__notes__)
 
 
 def test_an_unqueued_request_to_any_endpoint_gets_the_strict_500_naming_its_method_and_path() -> None:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
 import os
-import queue
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -20,10 +17,21 @@ from typing import Any
 import httpx
 import pytest
 import writerai
+from rawhttp import (
+    MESSAGES,
+    MODEL,
+    READ_TIMEOUT,
+    SCRIPT,
+    TEXT,
+    chat_body,
+    post_chat,
+    raw_stream,
+    read_until_closed,
+)
 
 from writer_stream_testkit import client as kit
 from writer_stream_testkit.doubles.mock import WriterMock
-from writer_stream_testkit.doubles.server import FakeWriterServer, PlanSource, WriterDouble
+from writer_stream_testkit.doubles.server import FakeWriterServer, WriterDouble
 from writer_stream_testkit.errors import (
     APIConnectionError,
     MalformedChunkError,
@@ -34,26 +42,7 @@ from writer_stream_testkit.errors import (
 )
 from writer_stream_testkit.scripts.chat import StreamScript
 from writer_stream_testkit.scripts.faults import Fault
-from writer_stream_testkit.scripts.json_reply import JsonReply
-from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
-from writer_stream_testkit.wire.call import Call
-
-MODEL = "palmyra-x5"
-MESSAGES = [{"role": "user", "content": "Say hello."}]
-TEXT = "Héllo wörld ☃"
-SCRIPT = StreamScript().content("Héllo").content(" wörld").content(" ☃").finish("stop")
-READ_TIMEOUT = 1.0
-"""Short enough that a stall fails fast, long enough for a loaded CI machine."""
-
-
-@pytest.fixture
-def server() -> Iterator[FakeWriterServer]:
-    with FakeWriterServer() as fake:
-        yield fake
-
-
-def chat_body(*, stream: bool = True, **extra: Any) -> dict[str, Any]:
-    return {"model": MODEL, "messages": MESSAGES, "stream": stream, **extra}
+from writer_stream_testkit.scripts.plan import Pause, ResponsePlan, Write
 
 
 def server_threads() -> list[threading.Thread]:
@@ -89,43 +78,6 @@ def test_the_fault_table_covers_every_fault_constructor() -> None:
         if isinstance(value, staticmethod) and not name.startswith("_")
     }
     assert constructors - FAULTS.keys() == set(), "add a FAULTS entry for every Fault constructor"
-
-
-@dataclass
-class RawResult:
-    status: int | None
-    pieces: list[bytes]
-    times: list[float]
-    error: BaseException | None
-    head_time: float
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(self.pieces)
-
-
-def raw_stream(
-    server: FakeWriterServer, body: dict[str, Any], *, read_timeout: float = READ_TIMEOUT
-) -> RawResult:
-    """One streamed request through plain httpx, recording every raw piece and when it came."""
-    pieces: list[bytes] = []
-    times: list[float] = []
-    status: int | None = None
-    started = time.monotonic()
-    head_time = 0.0
-    error: BaseException | None = None
-    timeout = httpx.Timeout(5.0, read=read_timeout)
-    with httpx.Client(base_url=server.base_url, timeout=timeout) as client:
-        try:
-            with client.stream("POST", "/v1/chat", json=body) as response:
-                status = response.status_code
-                head_time = time.monotonic() - started
-                for piece in response.iter_raw():
-                    pieces.append(piece)
-                    times.append(time.monotonic() - started)
-        except httpx.TransportError as exc:
-            error = exc
-    return RawResult(status, pieces, times, error, head_time)
 
 
 def _stalls(plan: ResponsePlan, limit: float) -> bool:
@@ -165,48 +117,6 @@ def test_raw_httpx_receives_exactly_what_the_plan_says(server: FakeWriterServer,
         assert result.body == plan.body()
     if plan.head_delay:
         assert result.head_time >= plan.head_delay * 0.9
-
-
-def test_connection_refused_is_a_tcp_reset_after_the_request(server: FakeWriterServer) -> None:
-    server.reply(Fault.connection_refused())
-    request = (
-        b"POST /v1/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-    )
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5.0) as sock:
-        sock.sendall(request)
-        with pytest.raises(ConnectionResetError):
-            _read_until_closed(sock)
-
-
-def test_disconnect_mid_chunk_leaves_half_an_event_on_the_wire(server: FakeWriterServer) -> None:
-    server.reply(SCRIPT.with_fault(Fault.disconnect(after_chunks=1, mid_chunk=True)))
-    result = raw_stream(server, chat_body())
-    first, second = SCRIPT.sse().split(b"\n\n")[:2]
-    assert result.body == first + b"\n\n" + second[: (len(second) + 2) // 2]
-    assert isinstance(result.error, httpx.RemoteProtocolError)
-
-
-@pytest.mark.parametrize(
-    "fault",
-    [
-        Fault.split(sizes=[40, 25]),
-        Fault.keep_alive(every=1),
-        Fault.disconnect(after_chunks=2, mid_chunk=True),
-    ],
-    ids=["split", "keep_alive", "disconnect_mid_chunk"],
-)
-def test_each_write_arrives_as_its_own_piece_after_its_pause(server: FakeWriterServer, fault: Fault) -> None:
-    pause = 0.05
-    script = StreamScript().content("Hi").content(" there").with_fault(fault, Fault.delay(each=pause))
-    server.reply(script)
-    result = raw_stream(server, chat_body())
-    writes = list(script.plan(server.calls[0]).writes())
-    assert b"".join(result.pieces) == b"".join(writes)
-    # TCP may hand a reader that fell behind two writes at once, but never half of one:
-    # every boundary the client saw is a write boundary, and the pauses all happened.
-    seen = set(itertools.accumulate(len(p) for p in result.pieces))
-    assert seen <= set(itertools.accumulate(len(w) for w in writes))
-    assert result.times[-1] >= pause * 0.8 * len(writes)  # times count from the request
 
 
 def test_stream_false_gets_the_completion_json(server: FakeWriterServer) -> None:
@@ -447,7 +357,7 @@ def test_calls_record_method_path_headers_and_body(server: FakeWriterServer) -> 
 def test_malformed_http_gets_a_400_and_the_connection_closes(server: FakeWriterServer) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=5.0) as sock:
         sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-        reply = _read_until_closed(sock)
+        reply = read_until_closed(sock)
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert b"could not parse the request" in reply
 
@@ -463,16 +373,9 @@ def test_expect_100_continue_is_answered_before_the_body(server: FakeWriterServe
         sock.sendall(head)
         assert sock.recv(100).startswith(b"HTTP/1.1 100 ")
         sock.sendall(body)
-        reply = _read_until_closed(sock)
+        reply = read_until_closed(sock)
     assert reply.startswith(b"HTTP/1.1 200 ")
     assert server.calls[0].content == body
-
-
-def _read_until_closed(sock: socket.socket) -> bytes:
-    out = bytearray()
-    while data := sock.recv(65536):
-        out += data
-    return bytes(out)
 
 
 # --- strictness ------------------------------------------------------------------------------------
@@ -492,7 +395,7 @@ def test_unexpected_request_gets_a_500_and_fails_verify() -> None:
 def test_leaving_the_block_verifies() -> None:
     fake = FakeWriterServer()
     with pytest.raises(UnexpectedRequestError), fake:
-        _ask(fake.base_url)
+        post_chat(fake.base_url)
 
 
 def _expect_internal_server_error(client: writerai.Writer) -> None:
@@ -671,187 +574,7 @@ def test_a_busy_port_fails_in_the_caller(server: FakeWriterServer) -> None:
     assert len(server_threads()) == 1
 
 
-# --- the reply-source hook -------------------------------------------------------------------------
-
-
-class EchoSource:
-    """A stand-in for a cassette: answers any request with its own model name."""
-
-    def take(self, call: Call) -> ResponsePlan:
-        return StreamScript().content(f"model was {call.json['model']}").plan(call)
-
-
-def test_a_plan_source_answers_instead_of_the_queue() -> None:
-    source: PlanSource = EchoSource()
-    with FakeWriterServer(source=source) as fake:
-        result = raw_stream(fake, chat_body(model="palmyra-mini"))
-    assert b"model was palmyra-mini" in result.body
-
-
-def test_cassette_objects_with_take_are_used_as_the_source() -> None:
-    with FakeWriterServer(cassette=EchoSource()) as fake:
-        assert b"model was palmyra-x5" in raw_stream(fake, chat_body()).body
-
-
-def test_every_path_reaches_the_source_and_its_own_check_fails_verify() -> None:
-    class Unplayed:
-        def take(self, call: Call) -> ResponsePlan:
-            return JsonReply.to("*", {"path": call.path}).plan(call)
-
-        def verify(self) -> None:
-            raise AssertionError("the source was never played")
-
-    fake = FakeWriterServer(source=Unplayed()).start()
-    with httpx.Client(base_url=fake.base_url, timeout=5.0) as client:
-        assert client.get("/v1/models").json() == {"path": "/v1/models"}
-    fake.stop()
-    assert [call.path for call in fake.calls] == ["/v1/models"]
-    with pytest.raises(AssertionError, match="the source was never played"):
-        fake.verify()
-
-
-def test_a_cassette_without_take_is_refused_clearly() -> None:
-    with pytest.raises(NotImplementedError, match="cannot replay object objects yet"):
-        FakeWriterServer(cassette=object())
-
-
-def test_a_failing_source_gives_a_500_and_fails_verify() -> None:
-    class Broken:
-        def take(self, call: Call) -> ResponsePlan:
-            raise KeyError("boom")
-
-    fake = FakeWriterServer(source=Broken())
-    with pytest.raises(RuntimeError, match="failed while answering") as excinfo, fake:
-        assert raw_stream(fake, chat_body()).status == 500
-    assert "KeyError: 'boom'" in str(excinfo.value)
-
-
-def test_plans_with_a_declared_length_are_cut_to_it(server: FakeWriterServer) -> None:
-    plan = ResponsePlan(
-        status=200,
-        headers=(("content-type", "application/json"), ("content-length", "10")),
-        steps=(Write(b"0123456789abcdef"),),
-    )
-    short = ResponsePlan(
-        status=200, headers=(("content-length", "10"),), steps=(Write(b"01234"), Disconnect())
-    )
-    server.reply(plan).reply(short)
-    with httpx.Client(base_url=server.base_url, timeout=5.0) as client:
-        assert client.post("/v1/chat", json=chat_body()).content == b"0123456789"
-        with pytest.raises(httpx.RemoteProtocolError):
-            client.post("/v1/chat", json=chat_body())
-
-
 # --- the CLI ---------------------------------------------------------------------------------------
-
-
-class Serve:
-    """``writer-stream-testkit serve`` in a subprocess, stopped with SIGTERM (or killed) at the end."""
-
-    def __init__(self, *args: str) -> None:
-        command = [
-            sys.executable,
-            "-W",
-            "error",
-            "-m",
-            "writer_stream_testkit.cli",
-            "serve",
-            "--port",
-            "0",
-            *args,
-        ]
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: lines.put(self.proc.stdout.readline()), daemon=True).start()  # type: ignore[union-attr]
-        try:
-            self.base_url = lines.get(timeout=30).strip()
-        except queue.Empty:
-            self.proc.kill()
-            self.proc.communicate()
-            raise AssertionError("writer-stream-testkit serve printed no base URL within 30 s") from None
-
-    def stop(self) -> tuple[int, str]:
-        self.proc.terminate()
-        try:
-            _, err = self.proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        return self.proc.returncode, err
-
-
-def _ask(base_url: str) -> httpx.Response:
-    with httpx.Client(base_url=base_url, timeout=10.0) as client:
-        return client.post("/v1/chat", json=chat_body())
-
-
-@pytest.fixture
-def script_files(tmp_path: Path) -> tuple[Path, Path]:
-    first = tmp_path / "first.yaml"
-    second = tmp_path / "second.yaml"
-    first.write_text(StreamScript().content("first").to_yaml(), encoding="utf-8")
-    second.write_text(StreamScript().content("second").to_yaml(), encoding="utf-8")
-    return first, second
-
-
-def test_cli_serves_scripts_in_turn_forever(script_files: tuple[Path, Path]) -> None:
-    serve = Serve("--script", *map(str, script_files))
-    try:
-        assert serve.base_url.startswith("http://127.0.0.1:")
-        bodies = [_ask(serve.base_url).content for _ in range(5)]
-    finally:
-        code, err = serve.stop()
-    first, second = (StreamScript().content(word).sse() for word in ("first", "second"))
-    assert bodies == [first, second, first, second, first]
-    if os.name == "posix":
-        assert code == 0, err
-        assert "Stopped after 5 request(s)." in err
-
-
-def test_cli_times_limits_the_rounds_then_answers_500(script_files: tuple[Path, Path]) -> None:
-    serve = Serve("--script", str(script_files[0]), "--times", "2")
-    try:
-        statuses = [_ask(serve.base_url).status_code for _ in range(3)]
-    finally:
-        code, err = serve.stop()
-    assert statuses == [200, 200, 500]
-    if os.name == "posix":
-        assert code == 0, err
-
-
-def test_cli_reports_a_busy_port_in_one_sentence(server: FakeWriterServer) -> None:
-    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", str(server.port)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{server.port}" in done.stderr
-    assert "Traceback" not in done.stderr
-
-
-def test_cli_without_scripts_answers_500_naming_the_request() -> None:
-    serve = Serve()
-    try:
-        response = _ask(serve.base_url)
-    finally:
-        serve.stop()
-    assert response.status_code == 500
-    assert "had no matching reply" in response.text
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--cassettes", "{empty_dir}"], "holds no *.yaml cassettes"),
-        (["--script", "no-such-file.yaml"], "does not exist"),
-        (["--times", "2"], "--times needs --script"),
-    ],
-)
-def test_cli_rejects_options_it_cannot_honour(args: list[str], message: str, tmp_path: Path) -> None:
-    args = [arg.replace("{empty_dir}", str(tmp_path)) for arg in args]
-    command = [sys.executable, "-m", "writer_stream_testkit.cli", "serve", "--port", "0", *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 2
-    assert message in done.stderr
-    assert done.stdout == ""
 
 
 @pytest.mark.parametrize("status", [204, 304])

@@ -5,18 +5,13 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
-import writerai
+from faultdata import BODY, SCRIPT
 
-from writer_stream_testkit import Cassette, FakeWriterServer, QuestionScript, StreamScript, WriterMock
-from writer_stream_testkit.doubles import faulting
-from writer_stream_testkit.resilience.inject import Injector, Observer, fault_stream, is_streaming
+from writer_stream_testkit import QuestionScript
+from writer_stream_testkit.resilience.inject import fault_stream, is_streaming
 from writer_stream_testkit.resilience.kinds import KINDS
 from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call
-
-SCRIPT = StreamScript().content("Sunny", " and", " warm \u2600").finish("stop")
-BODY = {"model": "palmyra-x5", "messages": [{"role": "user", "content": "hi"}], "stream": True}
 
 
 def _call(body: object = BODY) -> Call:
@@ -31,19 +26,6 @@ def _plan() -> ResponsePlan:
 
 def _data(plan: ResponsePlan) -> list[str]:
     return [line[6:] for line in plan.body().decode().splitlines() if line.startswith("data: ")]
-
-
-@pytest.fixture
-def installed() -> object:
-    hooks: list[faulting.FaultHook] = []
-
-    def install(hook: faulting.FaultHook) -> None:
-        hooks.append(hook)
-        faulting.install(hook)
-
-    yield install
-    for hook in hooks:
-        faulting.uninstall(hook)
 
 
 def test_streaming_requests_are_those_asking_for_a_stream() -> None:
@@ -120,76 +102,3 @@ def test_harmless_kinds_keep_the_bytes_that_matter() -> None:
 def test_replacing_kinds_and_a_non_stream_reply_are_left_to_the_injector() -> None:
     error = ResponsePlan(status=400, headers=(("content-type", "application/json"),), steps=(Write(b"{}"),))
     assert fault_stream(KINDS["disconnect"], error, timeout=1).plan is None
-
-
-def test_the_fault_hits_the_first_attempt_and_the_retry_gets_the_queued_reply(installed: object) -> None:
-    injector = Injector.for_kind("disconnect")
-    installed(injector)  # type: ignore[operator]
-    with WriterMock() as mock:
-        mock.reply(SCRIPT)
-        client = writerai.Writer(api_key="k", max_retries=0)
-        with pytest.raises(httpx.RemoteProtocolError):
-            list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
-        assert mock.calls == []  # the faulted attempt is the kit's, not the test's
-        text = "".join(
-            c.choices[0].delta.content or ""
-            for c in client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True)  # type: ignore[arg-type]
-            if c.choices
-        )
-    assert text == "Sunny and warm \u2600"
-    assert [a.number for a in injector.attempts] == [1, 2]
-    assert [a.faulted for a in injector.attempts] == [True, False]
-
-
-def test_a_replayed_cassette_and_a_socket_server_are_faulted_too(installed: object, tmp_path: object) -> None:
-    path = tmp_path / "c.yaml"  # type: ignore[operator]
-    with FakeWriterServer() as upstream:
-        upstream.reply(SCRIPT)
-        with Cassette(path, record_mode="once", upstream=upstream.base_url):
-            client = writerai.Writer(api_key="recording-key-123")
-            list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
-    injector = Injector.for_kind("rate-limit")
-    installed(injector)  # type: ignore[operator]
-    with Cassette(path) as cassette:
-        client = writerai.Writer(api_key="k")
-        list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
-    assert cassette.play_counts == [1]
-    assert [a.status for a in injector.attempts] == [429, None]
-    assert injector.attempts[1].at >= 0.09  # writerai waited the retry-after-ms the 429 asked for
-    # the same request again is a retry to this injector; a fresh one (the next test) faults it anew
-    fresh = Injector.for_kind("server-error")
-    installed(fresh)  # type: ignore[operator]
-    with (
-        FakeWriterServer(cassette=Cassette(path)) as server,
-        writerai.Writer(api_key="k", base_url=server.base_url) as client,
-    ):
-        list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
-    assert [a.status for a in fresh.attempts] == [503, None]
-
-
-def test_no_hook_no_change(installed: object) -> None:
-    assert faulting.active() is None
-    observer = Observer()
-    installed(observer)  # type: ignore[operator]
-    with WriterMock() as mock:
-        mock.reply(SCRIPT)
-        list(
-            writerai.Writer(api_key="k").chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True)
-        )  # type: ignore[arg-type]
-    assert observer.streamed
-
-
-@pytest.mark.parametrize(("read", "hung"), [(None, True), (0.05, False)])
-def test_a_stall_is_a_hang_only_when_the_client_waits_it_out(
-    installed: object, read: float | None, hung: bool
-) -> None:
-    injector = Injector.for_kind("stall", timeout=0.3)
-    installed(injector)  # type: ignore[operator]
-    with WriterMock() as mock:
-        mock.reply(SCRIPT)
-        client = writerai.Writer(api_key="k", max_retries=0, timeout=httpx.Timeout(5, read=read))
-        with pytest.raises(httpx.HTTPError):  # a read timeout, or the kit's own cut after the stall
-            list(client.chat.chat(model="palmyra-x5", messages=BODY["messages"], stream=True))  # type: ignore[arg-type]
-        injector.close()
-        mock.reset()
-    assert injector.hung is hung

@@ -9,6 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from writer_stream_testkit.scripts.plan import Disconnect, Pause, ResponsePlan, Write
+from writer_stream_testkit.wire.sse import encode_chunk
+
+SSE = (("content-type", "text/event-stream"),)
+
 
 def choice(
     delta: dict[str, Any], finish: str | None = None, *, index: int = 0, **fields: Any
@@ -49,3 +54,9 @@ def compact_text_chunk(text: str) -> str:
         },
         separators=(",", ":"),
     )
+
+
+def stream_plan(*texts: str, extra: tuple[Write | Pause | Disconnect, ...] = ()) -> ResponsePlan:
+    """A streamed reply with one chunk per text, then [DONE]."""
+    writes = tuple(Write(encode_chunk(text_chunk(t))) for t in texts)
+    return ResponsePlan(status=200, headers=SSE, steps=(*writes, *extra, Write(b"data: [DONE]\n\n")))

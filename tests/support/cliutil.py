@@ -8,9 +8,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from writer_stream_testkit.cli import main
@@ -18,6 +21,32 @@ from writer_stream_testkit.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 20.0
 """The most any one step may take before the test fails instead of hanging."""
+KEY = "sk-planted-KEY-4a5b6c7d8e9f0123"
+BODY = {"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]}
+
+
+def wait_for(condition: Any, what: str) -> None:
+    """Poll an observable condition, bounded: for effects another process makes on its own schedule."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def stream_raw(url: str, body: Any = BODY, key: str = KEY) -> tuple[list[bytes], list[float], int]:
+    """POST and read the raw body: the pieces, when each arrived (since the request), the status."""
+    pieces: list[bytes] = []
+    times: list[float] = []
+    with httpx.Client(timeout=WAIT) as client:
+        started = time.perf_counter()
+        with client.stream(
+            "POST", url + "/v1/chat", json=body, headers={"authorization": f"Bearer {key}"}
+        ) as response:
+            for piece in response.iter_raw():
+                pieces.append(piece)
+                times.append(time.perf_counter() - started)
+    return pieces, times, response.status_code
 
 
 def cli_env() -> dict[str, str]:
