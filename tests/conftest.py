@@ -33,6 +33,11 @@ settings.register_profile(
 settings.load_profile("writer-stream-testkit")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist registers it too; this keeps --strict-markers happy under -p no:xdist.
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
+
+
 @pytest.fixture
 def server() -> Iterator[FakeWriterServer]:
     """A fake Writer API on a loopback port, for the test to queue replies on and send requests to."""

@@ -159,7 +159,7 @@ WRITER = textwrap.dedent(
 def test_concurrent_writers_merge_into_one_valid_cassette(tmp_path: Path) -> None:
     path = tmp_path / "shared.yaml"
     save_cassette(path, content("existing"))
-    labels = [f"w{i}" for i in range(6)]
+    labels = [f"w{i}" for i in range(4)]
     start = time.time() + 3.0
     children = [
         subprocess.Popen(

@@ -489,6 +489,11 @@ def _no_browser(reason: str) -> None:
     pytest.skip(reason)
 
 
+# The browser tests share one Chromium: under `--dist loadgroup` (as tasks.py runs the suite)
+# xdist sends them to one worker, which launches it once.
+IN_ONE_BROWSER = pytest.mark.xdist_group("browser")
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     why_not = os.environ.get("WRITER_TESTKIT_NO_BROWSER")
@@ -542,6 +547,7 @@ def open_report(browser: Any, tmp_path: Path) -> Iterator[Any]:
         context.close()
 
 
+@IN_ONE_BROWSER
 def test_the_grid_renders_every_cell_in_a_browser(open_report: Any, tmp_path: Path) -> None:
     opened = open_report(full_report())
     page = opened.page
@@ -566,6 +572,7 @@ def test_the_grid_renders_every_cell_in_a_browser(open_report: Any, tmp_path: Pa
     assert opened.problems == []
 
 
+@IN_ONE_BROWSER
 def test_clicking_a_cell_shows_its_reason_fix_and_attempts(open_report: Any, tmp_path: Path) -> None:
     opened = open_report(full_report())
     page = opened.page
@@ -598,6 +605,7 @@ def test_clicking_a_cell_shows_its_reason_fix_and_attempts(open_report: Any, tmp
     assert opened.problems == []
 
 
+@IN_ONE_BROWSER
 def test_the_keyboard_opens_and_closes_a_cell(open_report: Any) -> None:
     page = open_report(full_report()).page
     dialog = page.locator("dialog#detail")
@@ -618,6 +626,7 @@ def test_the_keyboard_opens_and_closes_a_cell(open_report: Any) -> None:
     assert dialog.locator("h2").inner_text() == f"{TESTS[1]} under truncate: truncated-accepted"
 
 
+@IN_ONE_BROWSER
 def test_the_filters_hide_rows(open_report: Any) -> None:
     report = full_report()
     report["results"] = [r for r in report["results"] if r["test"] != TESTS[0] or r["verdict"] == "ok"]
@@ -631,6 +640,7 @@ def test_the_filters_hide_rows(open_report: Any) -> None:
     assert [rows.nth(i).is_visible() for i in range(3)] == [False, False, True]
 
 
+@IN_ONE_BROWSER
 def test_hostile_strings_stay_text_in_a_browser(open_report: Any) -> None:
     report = copy.deepcopy(full_report())
     hostile = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
