@@ -178,7 +178,9 @@ def test() -> None:
             _run(PY, "-m", "ruff", "format", "--check", ".")
             _run(PY, "-m", "mypy")
             workers = os.environ.get("WRITER_TESTKIT_WORKERS", "2")
-            _run(PY, "-m", "pytest", "-n", workers, "--dist", "loadgroup", "-q", "--ignore=tests/integrations")
+            _run(
+                PY, "-m", "pytest", "-n", workers, "--dist", "loadgroup", "-q", "--ignore=tests/integrations"
+            )
         except subprocess.CalledProcessError as exc:
             failed = exc
         finally:
