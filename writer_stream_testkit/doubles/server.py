@@ -357,7 +357,7 @@ class FakeWriterServer(QueuedDouble):
         if self._live:
             return _Handover(data, ended=False)
         while True:
-            head = read_simple_head(data)
+            head = read_simple_head(data) if data else Refusal.NEED_DATA
             if head is Refusal.NEED_DATA:
                 more = await reader.read(_READ_SIZE)
                 if not more:

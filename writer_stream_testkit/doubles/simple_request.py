@@ -32,11 +32,16 @@ _LENGTH_DIGITS: Final = 18
 """A longer ``Content-Length`` is h11's to judge (it refuses past 20 digits)."""
 
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
-_REQUEST_LINE: Final = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1")
+_REQUEST_LINE: Final = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1\r\n")
 # Printable ASCII only (h11 also takes obs-text and control bytes: those go to it).
-_HEADER: Final = re.compile(rb"(" + _TOKEN + rb"):[ \t]*((?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?)[ \t]*")
+_FIELD = _TOKEN + rb":[ \t]*(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?[ \t]*\r\n"
+_FIELDS: Final = re.compile(rb"(?:" + _FIELD + rb")*")
+_VALUE = rb":[ \t]*((?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?)[ \t]*\r\n"
+_HEADER: Final = re.compile(rb"(" + _TOKEN + rb")" + _VALUE)
 # Headers that change how the request is read or the connection kept: only their plain form is simple.
-_REFUSED_NAMES: Final = frozenset({b"transfer-encoding", b"expect", b"upgrade"})
+_READ_NAMES: Final = frozenset(
+    {b"content-length", b"host", b"connection", b"transfer-encoding", b"expect", b"upgrade"}
+)
 
 
 class Refusal(enum.Enum):
@@ -70,20 +75,16 @@ def read_simple_head(data: bytes) -> SimpleHead | Refusal:
         if len(data) >= HEAD_LIMIT or data.count(b"\n") != data.count(b"\r\n"):
             return Refusal.NOT_SIMPLE  # too long, or a line that ends in a bare LF (h11 reads those)
         return Refusal.NEED_DATA
-    lines = data[:end].split(b"\r\n")
-    line = _REQUEST_LINE.fullmatch(lines[0])
-    if line is None or line[1] == b"CONNECT":
-        return Refusal.NOT_SIMPLE
-    headers = []
+    line = _REQUEST_LINE.match(data, 0, end + 2)
+    if line is None or line[1] == b"CONNECT" or not _FIELDS.fullmatch(data, line.end(), end + 2):
+        return Refusal.NOT_SIMPLE  # obs-fold, a stray CR or LF, a space before the colon, obs-text...
+    headers: list[tuple[bytes, bytes]] = _HEADER.findall(data, line.end(), end + 2)
     length: int | None = None
     hosts = 0
-    for text in lines[1:]:
-        header = _HEADER.fullmatch(text)
-        if header is None:  # obs-fold, a stray CR or LF, a space before the colon, obs-text...
-            return Refusal.NOT_SIMPLE
-        name: bytes = header[1]
-        value: bytes = header[2]
+    for name, value in headers:
         lower = name.lower()
+        if lower not in _READ_NAMES:
+            continue
         if lower == b"content-length":
             if length is not None or not value.isdigit() or len(value) > _LENGTH_DIGITS:
                 return Refusal.NOT_SIMPLE
@@ -93,9 +94,8 @@ def read_simple_head(data: bytes) -> SimpleHead | Refusal:
         elif lower == b"connection":
             if any(option.strip().lower() != b"keep-alive" for option in value.split(b",")):
                 return Refusal.NOT_SIMPLE
-        elif lower in _REFUSED_NAMES:
+        else:
             return Refusal.NOT_SIMPLE
-        headers.append((name, value))
     if hosts != 1:
         return Refusal.NOT_SIMPLE
     return SimpleHead(line[1], line[2], tuple(headers), length or 0, end + 4)
