@@ -192,7 +192,8 @@ def requests(draw: st.DrawFn, *, plain: bool = False) -> bytes:
     differential check has many accepted requests to compare.
     """
     body = draw(st.binary(max_size=40))
-    method = draw(TOKEN.filter(lambda m: m != b"CONNECT") if plain else METHODS)
+    plain_methods = st.sampled_from([b"GET", b"POST", b"HEAD"]) | TOKEN.filter(lambda m: m != b"CONNECT")
+    method = draw(plain_methods if plain else METHODS)
     target = draw(st.from_regex(rb"/[\x21-\x7e]{0,24}", fullmatch=True) if plain else TARGETS)
     lines = [method + b" " + target + b" " + (b"HTTP/1.1" if plain else draw(VERSIONS))]
     if plain or draw(st.booleans()) or draw(st.booleans()):
@@ -226,24 +227,35 @@ def requests(draw: st.DrawFn, *, plain: bool = False) -> bytes:
     return head + body + draw(st.sampled_from([b"", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\r\n"]))
 
 
-PLAN_HEADERS = st.sampled_from(
-    [
-        (),
-        (("content-type", "text/event-stream"), ("x-request-id", "r1")),
-        (("Content-Length", "5"), ("content-type", "application/json")),
-        (("transfer-encoding", "chunked"), ("connection", "close")),
-    ]
-)
+PLAN_HEADERS = st.lists(
+    st.sampled_from(
+        [
+            ("content-type", "text/event-stream"),
+            ("X-Request-Id", "r1"),
+            ("Content-Length", "5"),
+            ("content-length", "+5"),
+            ("transfer-encoding", "chunked"),
+            ("Transfer-Encoding", "gzip, chunked"),
+            ("connection", "close"),
+            ("Keep-Alive", "timeout=5"),
+            ("Host", "api.writer.com"),
+            ("set-cookie", "a=b"),
+            ("set-cookie", "c=d"),
+        ]
+    ),
+    max_size=5,
+).map(tuple)
 
 
 @settings(max_examples=600, deadline=None)
 @given(
     data=requests() | requests(plain=True),
-    status=st.sampled_from([200, 204, 304, 404, 500]),
+    status=st.sampled_from([200, 201, 204, 304, 404, 500, 599]),
     plan_headers=PLAN_HEADERS,
+    close=st.booleans(),
 )
 def test_what_the_reader_accepts_h11_reads_alike_and_answers_with_the_same_bytes(
-    data: bytes, status: int, plan_headers: tuple[tuple[str, str], ...]
+    data: bytes, status: int, plan_headers: tuple[tuple[str, str], ...], close: bool
 ) -> None:
     head = read_simple_head(data)
     if head is Refusal.NEED_DATA:
@@ -263,14 +275,14 @@ def test_what_the_reader_accepts_h11_reads_alike_and_answers_with_the_same_bytes
     assert not conn.they_are_waiting_for_100_continue
     for cut in range(head.size):  # however TCP splits it, a plain head is waited for, not handed over
         assert read_simple_head(data[:cut]) is Refusal.NEED_DATA
-    # The bytes written without h11 are h11's own, and the connection stays open after them.
-    answer = response_head(status, plan_headers, head.method.decode(), False, False, simple=True)
+    # The bytes written without h11 are h11's own, and the connection stays open after them (unless closed).
+    answer = response_head(status, plan_headers, head.method.decode(), False, close, simple=True)
     assert conn.send(answer.response) == answer.wire
     if answer.framing.kind == "length":
         assert answer.framing.length is not None
         conn.send(h11.Data(data=b"x" * answer.framing.length))
     assert (conn.send(h11.EndOfMessage()) or b"") == answer.end
-    assert conn.our_state is h11.DONE
+    assert conn.our_state is (h11.MUST_CLOSE if close else h11.DONE)
 
 
 @settings(max_examples=200, deadline=None)

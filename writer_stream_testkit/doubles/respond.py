@@ -21,7 +21,7 @@ from typing import Final
 import h11
 
 from ..scripts.plan import Disconnect, Pause, PlanStep, ResponsePlan, Schedule, Write, header_bytes
-from .framing import Frame, frame
+from .framing import BODYLESS_STATUSES, Frame, frame
 from .sources import LiveResponse
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "relay_live",
     "reset_connection",
     "send",
+    "simple_wire",
     "write_plan",
 ]
 
@@ -161,13 +162,33 @@ def build_head(
     )
     if not simple:
         return Head(framing, response)
-    # The request such a head answers, read by h11 (Request, then EndOfMessage), so h11 writes the head.
-    model = h11.Connection(h11.SERVER)
-    model.receive_data(b"%b / HTTP/1.1\r\nhost: head\r\n\r\n" % method.encode("ascii"))
-    model.next_event()
-    model.next_event()
-    wire = model.send(response) or b""
-    return Head(framing, response, wire, LAST_CHUNK if framing.kind == "chunked" else b"")
+    return Head(framing, response, simple_wire(response), LAST_CHUNK if framing.kind == "chunked" else b"")
+
+
+def simple_wire(response: h11.Response) -> bytes:
+    """The bytes h11 writes for ``response`` to a plain HTTP/1.1 keep-alive request (RFC 9112 section 6.3).
+
+    h11 frames a response with neither ``Transfer-Encoding`` nor ``Content-Length`` (a
+    ``HEAD`` answer without a length) as chunked, and moves a ``Transfer-Encoding`` to
+    the end as ``Transfer-Encoding: chunked``, dropping any ``Content-Length``; a 1xx,
+    204 or 304 keeps its headers; ``Host`` goes first. The differential test in
+    ``tests/doubles/test_simple_request.py`` holds this to h11's own bytes.
+    """
+    items = [(name, name.lower(), value) for name, value in response.headers.raw_items()]
+    status = response.status_code
+    names = {name for _, name, _ in items}
+    if (
+        status >= 200
+        and status not in BODYLESS_STATUSES
+        and (b"transfer-encoding" in names or b"content-length" not in names)
+    ):
+        items = [item for item in items if item[1] not in (b"content-length", b"transfer-encoding")]
+        items.append((b"Transfer-Encoding", b"transfer-encoding", b"chunked"))
+    lines = [b"HTTP/1.1 %d %b\r\n" % (status, response.reason)]
+    lines += [b"%b: %b\r\n" % (name, value) for name, lower, value in items if lower == b"host"]
+    lines += [b"%b: %b\r\n" % (name, value) for name, lower, value in items if lower != b"host"]
+    lines.append(b"\r\n")
+    return b"".join(lines)
 
 
 cached_head = functools.lru_cache(maxsize=HEAD_CACHE_SIZE)(build_head)
