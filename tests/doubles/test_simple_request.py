@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 
 import h11
 import pytest
@@ -14,9 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from writer_stream_testkit.doubles.respond import HEAD_CACHE_SIZE, cached_head, response_head
-from writer_stream_testkit.doubles.server import FakeWriterServer
+from writer_stream_testkit.doubles.server import FakeWriterServer, LiveResponse
 from writer_stream_testkit.doubles.simple_request import HEAD_LIMIT, Refusal, SimpleHead, read_simple_head
 from writer_stream_testkit.scripts.chat import StreamScript
+from writer_stream_testkit.scripts.plan import ResponsePlan
+from writer_stream_testkit.wire.call import Call
 
 SCRIPT = StreamScript().content("Hello").content(" world").finish("stop")
 BODY = json.dumps({"model": "palmyra-x5", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
@@ -395,3 +397,27 @@ def test_a_plain_body_over_the_limit_gets_the_413_as_before() -> None:
         assert reply.startswith(b"HTTP/1.1 413 ")
         assert b"max_body_size" in reply
         fake.reset()
+
+
+class Relay:
+    """A live source (as the record proxy is): each request is answered by a stream made as it goes."""
+
+    async def respond(self, call: Call) -> ResponsePlan | LiveResponse:
+        async def body() -> AsyncGenerator[bytes, None]:
+            yield b"relayed "
+            yield call.content
+
+        return LiveResponse(200, [("content-type", "text/plain")], body())
+
+
+def test_a_live_sources_requests_are_read_by_h11_and_relayed() -> None:
+    """The simple reader hands a live source's connection to h11 before reading a byte (it used to
+    hand h11 an empty read, which h11 takes for the client's EOF, so every relay was reset)."""
+    with FakeWriterServer(source=Relay()) as fake:
+        with socket.create_connection(("127.0.0.1", fake.port), timeout=5.0) as sock:
+            for _ in range(2):
+                sock.sendall(request("Host: x", "Content-Length: 2", body=b"hi"))
+                (reply,) = read_responses(sock, 1)
+                assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+                assert reply.endswith(b"\r\n8\r\nrelayed \r\n2\r\nhi\r\n0\r\n\r\n")
+        assert [call.content for call in fake.calls] == [b"hi", b"hi"]

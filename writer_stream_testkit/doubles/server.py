@@ -300,7 +300,8 @@ class FakeWriterServer(QueuedDouble):
                         return
                     if isinstance(simple, _Handover):
                         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
-                        conn.receive_data(simple.data)
+                        if simple.data:  # h11 reads no bytes as the client's EOF
+                            conn.receive_data(simple.data)
                         if simple.ended:
                             conn.receive_data(b"")
                         continue
