@@ -34,10 +34,9 @@ _LENGTH_DIGITS: Final = 18
 _TOKEN = rb"[-!#$%&'*+.^_`|~0-9a-zA-Z]+"
 _REQUEST_LINE: Final = re.compile(rb"(" + _TOKEN + rb") (/[\x21-\x7e]*) HTTP/1\.1\r\n")
 # Printable ASCII only (h11 also takes obs-text and control bytes: those go to it).
-_FIELD = _TOKEN + rb":[ \t]*(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?[ \t]*\r\n"
-_FIELDS: Final = re.compile(rb"(?:" + _FIELD + rb")*")
 _VALUE = rb":[ \t]*((?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?)[ \t]*\r\n"
 _HEADER: Final = re.compile(rb"(" + _TOKEN + rb")" + _VALUE)
+_HEADERS: Final = re.compile(rb"(?:" + _TOKEN + _VALUE + rb")*")
 # Headers that change how the request is read or the connection kept: only their plain form is simple.
 _READ_NAMES: Final = frozenset(
     {b"content-length", b"host", b"connection", b"transfer-encoding", b"expect", b"upgrade"}
@@ -76,7 +75,7 @@ def read_simple_head(data: bytes) -> SimpleHead | Refusal:
             return Refusal.NOT_SIMPLE  # too long, or a line that ends in a bare LF (h11 reads those)
         return Refusal.NEED_DATA
     line = _REQUEST_LINE.match(data, 0, end + 2)
-    if line is None or line[1] == b"CONNECT" or not _FIELDS.fullmatch(data, line.end(), end + 2):
+    if line is None or line[1] == b"CONNECT" or not _HEADERS.fullmatch(data, line.end(), end + 2):
         return Refusal.NOT_SIMPLE  # obs-fold, a stray CR or LF, a space before the colon, obs-text...
     headers: list[tuple[bytes, bytes]] = _HEADER.findall(data, line.end(), end + 2)
     length: int | None = None
