@@ -33,7 +33,8 @@ figure is the best of its rounds (every round's figure is printed too). A probe
 process also times first bytes under the concurrent load (for information, and
 no worse than the baseline's when one is given). Exit status 1 when a target is missed.
 
-Run: ``python benchmarks/bench_server.py``
+Run: ``python benchmarks/bench_server.py`` (``BENCH_SERVER_LOADS="per request"`` runs only the
+named loads, comma-separated, for profiling one; the targets are only met by a full run).
 """
 
 from __future__ import annotations
@@ -363,8 +364,15 @@ def main() -> int:
     failed = False
     deadline = time.monotonic() + OVERALL_TIMEOUT
     results: dict[str, dict[str, Figures]] = {}
+    only = {name.strip() for name in os.environ.get("BENCH_SERVER_LOADS", "").split(",") if name.strip()}
+    loads = [load for load in LOADS if not only or load[0] in only]
+    if only and len(loads) < len(LOADS):
+        print(
+            f"PARTIAL RUN: only {', '.join(load[0] for load in loads)} (BENCH_SERVER_LOADS); not a verdict."
+        )
+        failed = True
     with tempfile.TemporaryDirectory() as tmp:
-        for load, title, round_fn, chunks, unit, rounds_of in LOADS:
+        for load, title, round_fn, chunks, unit, rounds_of in loads:
             servers = servers_for(chunks, Path(tmp), node, aimock)
             text = "".join(pieces(chunks))
             expected = StreamScript().content(*pieces(chunks)).sse()
@@ -411,7 +419,7 @@ def main() -> int:
                 )
             failed |= any(f.problems for f in best.values())
     print("\nTargets (server CPU, measured in this run):")
-    for load, _, _, _, unit, _ in LOADS:
+    for load, _, _, _, unit, _ in loads:
         best = results[load]
         ours = best["serve --script"]
         if "node:http" in best:
@@ -436,7 +444,7 @@ def main() -> int:
                 f"  {load:<12} serve --script {ours.cpu * 1e6:.2f} {unit} vs baseline {base.cpu * 1e6:.2f} "
                 f"= {ours.cpu / base.cpu:.2f}x (for information)"
             )
-    concurrent = results["concurrent"]
+    concurrent = results.get("concurrent", {})
     if "baseline" in concurrent:
         ours, base = concurrent["serve --script"], concurrent["baseline"]
         verdict = "OK" if ours.probe_p99 <= base.probe_p99 else "WORSE"

@@ -10,25 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import struct
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Final
 
 import h11
 
 from ..scripts.plan import Disconnect, Pause, PlanStep, ResponsePlan, Schedule, Write, header_bytes
-from .framing import frame
+from .framing import BODYLESS_STATUSES, Frame, frame
 from .sources import LiveResponse
 
 __all__ = [
     "BATCH_BYTES",
     "CONNECTION_HEADERS",
+    "HEAD_CACHE_SIZE",
+    "Head",
+    "response_head",
     "reason_phrase",
     "relay_live",
     "reset_connection",
     "send",
+    "simple_wire",
     "write_plan",
 ]
 
@@ -36,10 +42,13 @@ BATCH_BYTES: Final = 16384
 """Writes with nothing between them leave together, up to about this many bytes per send."""
 CONNECTION_HEADERS: Final = frozenset({"connection", "keep-alive"})
 """The connection's own headers: h11 manages them, never a plan."""
+HEAD_CACHE_SIZE: Final = 256
+"""Response heads kept for reuse (a served script answers every request with the same one)."""
+LAST_CHUNK: Final = b"0\r\n\r\n"
 
 
 async def write_plan(
-    conn: h11.Connection,
+    conn: h11.Connection | None,
     writer: asyncio.StreamWriter,
     plan: ResponsePlan,
     *,
@@ -56,6 +65,10 @@ async def write_plan(
     ``arrived`` (the loop time the request was read; now if not given), not sleeps
     between writes, so a late wake-up, a slow write or the time spent choosing the
     reply is made up by the next wait and the stream keeps its pace.
+
+    ``conn`` is ``None`` when the request was a plain HTTP/1.1 keep-alive one read
+    without h11 (:mod:`.simple_request`): the bytes are then the ones h11 would write
+    for it (:func:`response_head`), with no state machine to keep.
     """
     loop = asyncio.get_running_loop()
     schedule = Schedule(loop.time() if arrived is None else arrived)
@@ -64,27 +77,20 @@ async def write_plan(
     if plan.refuse:
         reset_connection(writer)
         return False
-    framing = frame(plan.status, plan.headers, method=method, http10=conn.their_http_version == b"1.0")
-    headers = [(name, value) for name, value in framing.headers if name.lower() not in CONNECTION_HEADERS]
-    if close:
-        headers.append(("connection", "close"))
-    response = h11.Response(
-        status_code=plan.status,
-        headers=[(header_bytes(name), header_bytes(value)) for name, value in headers],
-        reason=reason_phrase(plan.status),
-    )
+    http10 = conn is not None and conn.their_http_version == b"1.0"
+    head = response_head(plan.status, plan.headers, method, http10, close, simple=conn is None)
+    framing = head.framing
+
+    def end() -> bytes:
+        return head.end if conn is None else conn.send(h11.EndOfMessage()) or b""
+
+    first = head.wire if conn is None else conn.send(head.response) or b""
     if framing.kind == "chunked":
-        # The head goes through h11, the body is framed here (see write_chunked).
-        return await write_chunked(
-            writer,
-            conn.send(response) or b"",
-            plan.steps,
-            lambda: conn.send(h11.EndOfMessage()) or b"",
-            schedule,
-        )
-    await send(writer, conn.send(response))
+        # The head goes through h11 (or is what h11 would write), the body is framed here (see write_chunked).
+        return await write_chunked(writer, first, plan.steps, end, schedule)
+    await send(writer, first)
     if not framing.has_body:
-        await send(writer, conn.send(h11.EndOfMessage()))
+        await send(writer, end())
         return plan.completes  # a plan that cuts its (unsent) body still closes the connection
     length = framing.length  # None: close-delimited, h11 writes the data as it is
     sent = 0
@@ -94,7 +100,7 @@ async def write_plan(
             if not data:
                 continue
             sent += len(data)
-            await send(writer, conn.send(h11.Data(data=data)))
+            await send(writer, data if conn is None else conn.send(h11.Data(data=data)))
             # drain() returns at once while the kernel takes every byte, so yield here or
             # one stream would be written whole before any concurrent stream moves.
             await asyncio.sleep(0)
@@ -104,8 +110,88 @@ async def write_plan(
             return False
     if length is not None and sent < length:
         return False  # a body shorter than its Content-Length can only end by closing
-    await send(writer, conn.send(h11.EndOfMessage()))
+    await send(writer, end())
     return True
+
+
+@dataclass(frozen=True)
+class Head:
+    """A response head, built once: its framing, h11's event, and (``simple``) the bytes h11 writes for it.
+
+    ``wire`` and ``end`` are what h11 sends for the head and the body's end after a plain
+    HTTP/1.1 keep-alive request with the same method (h11 moves and adds framing and
+    connection headers, so they are taken from h11 itself, not rebuilt here).
+    """
+
+    framing: Frame
+    response: h11.Response
+    wire: bytes = b""
+    end: bytes = b""
+
+
+def response_head(
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    method: str,
+    http10: bool,
+    close: bool,
+    *,
+    simple: bool = False,
+) -> Head:
+    """The head for a plan's status and headers, kept for reuse (building it costs tens of µs).
+
+    ``simple``: also the bytes, for a request read without h11 (:mod:`.simple_request`).
+    """
+    try:
+        return cached_head(status, headers, method, http10, close, simple)
+    except TypeError:  # headers that cannot be a cache key (a list): built for this response alone
+        return build_head(status, headers, method, http10, close, simple)
+
+
+def build_head(
+    status: int, headers: tuple[tuple[str, str], ...], method: str, http10: bool, close: bool, simple: bool
+) -> Head:
+    framing = frame(status, headers, method=method, http10=http10)
+    kept = [(name, value) for name, value in framing.headers if name.lower() not in CONNECTION_HEADERS]
+    if close:
+        kept.append(("connection", "close"))
+    response = h11.Response(
+        status_code=status,
+        headers=[(header_bytes(name), header_bytes(value)) for name, value in kept],
+        reason=reason_phrase(status),
+    )
+    if not simple:
+        return Head(framing, response)
+    return Head(framing, response, simple_wire(response), LAST_CHUNK if framing.kind == "chunked" else b"")
+
+
+def simple_wire(response: h11.Response) -> bytes:
+    """The bytes h11 writes for ``response`` to a plain HTTP/1.1 keep-alive request (RFC 9112 section 6.3).
+
+    h11 frames a response with neither ``Transfer-Encoding`` nor ``Content-Length`` (a
+    ``HEAD`` answer without a length) as chunked, and moves a ``Transfer-Encoding`` to
+    the end as ``Transfer-Encoding: chunked``, dropping any ``Content-Length``; a 1xx,
+    204 or 304 keeps its headers; ``Host`` goes first. The differential test in
+    ``tests/doubles/test_simple_request.py`` holds this to h11's own bytes.
+    """
+    items = [(name, name.lower(), value) for name, value in response.headers.raw_items()]
+    status = response.status_code
+    names = {name for _, name, _ in items}
+    if (
+        status >= 200
+        and status not in BODYLESS_STATUSES
+        and (b"transfer-encoding" in names or b"content-length" not in names)
+    ):
+        items = [item for item in items if item[1] not in (b"content-length", b"transfer-encoding")]
+        items.append((b"Transfer-Encoding", b"transfer-encoding", b"chunked"))
+    lines = [b"HTTP/1.1 %d %b\r\n" % (status, response.reason)]
+    lines += [b"%b: %b\r\n" % (name, value) for name, lower, value in items if lower == b"host"]
+    lines += [b"%b: %b\r\n" % (name, value) for name, lower, value in items if lower != b"host"]
+    lines.append(b"\r\n")
+    return b"".join(lines)
+
+
+cached_head = functools.lru_cache(maxsize=HEAD_CACHE_SIZE)(build_head)
 
 
 async def relay_live(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import socket
 import threading
@@ -46,6 +47,7 @@ from .guard import guard
 from .hosts import running_doubles
 from .replies import ReplyQueue
 from .respond import relay_live, send, write_plan
+from .simple_request import HEAD_LIMIT, Refusal, SimpleHead, read_simple_head
 from .sources import LiveResponse, LiveSource, PlanSource, cassette_source
 
 __all__ = [
@@ -286,10 +288,31 @@ class FakeWriterServer(QueuedDouble):
         self._connections.pop(task, None)
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = h11.Connection(h11.SERVER)
+        # Plain requests are read by read_simple_head; at the first that is not, h11 takes the connection.
+        conn: h11.Connection | None = None
+        pending = b""  # read past the last simple request (a pipelined one)
         graceful = True
         try:
             while True:
+                if conn is None:
+                    simple = await self._read_simple(reader, pending)
+                    if simple is None:
+                        return
+                    if isinstance(simple, _Handover):
+                        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+                        if simple.data:  # h11 reads no bytes as the client's EOF
+                            conn.receive_data(simple.data)
+                        if simple.ended:
+                            conn.receive_data(b"")
+                        continue
+                    call, pending = simple
+                    arrived = asyncio.get_running_loop().time()  # the plan's waits count from here
+                    answer = await self._plan_for(call)
+                    assert not isinstance(answer, LiveResponse)  # a live source's requests are read by h11
+                    if not await write_plan(None, writer, answer, method=call.method, arrived=arrived):
+                        graceful = not answer.refuse
+                        return
+                    continue
                 received = await self._read_request(conn, reader, writer)
                 if received is None:
                     return
@@ -323,6 +346,42 @@ class FakeWriterServer(QueuedDouble):
                 writer.transport.abort()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _read_simple(
+        self, reader: asyncio.StreamReader, data: bytes
+    ) -> tuple[Call, bytes] | _Handover | None:
+        """Read one plain request (and what came after it), or the bytes to hand to h11; ``None`` at a clean EOF.
+
+        A live source (the record proxy) relays through h11's connection, so its requests
+        always go to h11; so does a body over ``max_body_size``, which h11's path refuses.
+        """
+        if self._live:
+            return _Handover(data, ended=False)
+        while True:
+            head = read_simple_head(data) if data else Refusal.NEED_DATA
+            if head is Refusal.NEED_DATA:
+                more = await reader.read(_READ_SIZE)
+                if not more:
+                    return _Handover(data, ended=True) if data else None
+                data += more
+                continue
+            if not isinstance(head, SimpleHead) or (
+                self.max_body_size is not None and head.body_length > self.max_body_size
+            ):
+                return _Handover(data, ended=False)
+            end = head.size + head.body_length
+            if len(data) < end:
+                try:
+                    data += await reader.readexactly(end - len(data))
+                except asyncio.IncompleteReadError as exc:  # h11 says what is wrong with a cut request
+                    return _Handover(data + exc.partial, ended=True)
+            call = Call.create(
+                method=head.method.decode("ascii"),
+                url=self.base_url + head.target.decode("ascii"),
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers],
+                content=data[head.size : end],
+            )
+            return call, data[end:]
 
     async def _read_request(
         self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -554,6 +613,14 @@ class FakeWriterServer(QueuedDouble):
             "using the server as an HTTPS proxy.",
         )
         await write_plan(conn, writer, plan, close=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Handover:
+    """Bytes read from a connection that h11 reads from now on; ``ended``: the client closed after them."""
+
+    data: bytes
+    ended: bool
 
 
 def _declared_length(request: h11.Request) -> int | None:
