@@ -13,7 +13,7 @@ import pytest
 import writerai
 
 from writer_stream_testkit import FakeWriterServer, StreamScript, WriterMock
-from writer_stream_testkit.doubles.replies import Reply, ReplyQueue, one_paragraph
+from writer_stream_testkit.doubles.replies import Reply, ReplyQueue
 from writer_stream_testkit.errors import ScriptError, UnexpectedRequestError, UnusedRepliesError
 from writer_stream_testkit.scripts.plan import ResponsePlan, Write
 from writer_stream_testkit.wire.call import Call, Headers
@@ -424,10 +424,3 @@ def test_the_strict_answer_reads_as_one_paragraph_in_the_clients_message() -> No
     )
     assert "Queued replies: StreamScript(" in message
     assert "\\n" not in message
-
-
-def test_one_paragraph_joins_bullets_and_keeps_sentences() -> None:
-    text = "2 requests had no matching reply:\n  - POST /a\n  - GET /b\nNo replies were queued.\nFix it"
-    assert one_paragraph(text) == (
-        "2 requests had no matching reply: POST /a; GET /b. No replies were queued. Fix it."
-    )

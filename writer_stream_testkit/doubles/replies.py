@@ -12,12 +12,10 @@ from __future__ import annotations
 import functools
 import json as _json
 import threading
-import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,18 +23,18 @@ from ..errors import (
     ReplyError,
     ScriptError,
     SlowRetryWarning,
-    TestkitError,
     UnexpectedRequestError,
     UnusedRepliesError,
 )
 from ..scripts.faults import HttpError
 from ..scripts.plan import ResponsePlan, error_plan
 from ..wire.call import Call, short_repr
-from ..wire.endpoints import CHAT, COMPLETIONS, QUESTION, Endpoint, application
+from ..wire.endpoints import Endpoint
 from .faulting import active as active_fault
 from .flow import Flow, Need, drive
 from .framing import informational_problem
 from .reply_items import ComputedReply, Reply, as_reply, describe_reply
+from .verdicts import failed_message, failure_text, one_paragraph, rejected_message, unexpected_message
 
 __all__ = [
     "MessagesMatcher",
@@ -357,7 +355,7 @@ class ReplyQueue:
         (a computed reply still running when the server stopped).
         """
         with self._lock:
-            self._failed.append((call, reply, _failure_text(exc)))
+            self._failed.append((call, reply, failure_text(exc)))
             self._settle(call, 500, answered=False)
         said = f"{type(exc).__name__}: {exc}".rstrip()
         return error_plan(
@@ -397,7 +395,7 @@ class ReplyQueue:
         with self._lock:
             self._add(call, 500)
             self._unexpected.append(call)
-            message = self._unexpected_message([call], self._entries)
+            message = unexpected_message([call], self._entries)
         return error_plan(500, one_paragraph(message))
 
     def reject(self, call: Call, status: int, problem: str) -> ResponsePlan:
@@ -494,11 +492,11 @@ class ReplyQueue:
             entries = list(self._entries)
         problems: list[AssertionError] = []
         if failed:
-            problems.append(ReplyError(_failed_message(failed)))
+            problems.append(ReplyError(failed_message(failed)))
         if unmatched:
-            problems.append(UnexpectedRequestError(self._unexpected_message(unmatched, entries)))
+            problems.append(UnexpectedRequestError(unexpected_message(unmatched, entries)))
         if rejected:
-            problems.append(UnexpectedRequestError(_rejected_message(rejected, served_by)))
+            problems.append(UnexpectedRequestError(rejected_message(rejected, served_by)))
         if unused_entries:
             count = len(unused_entries)
             lines = "\n".join(f"  - {e.describe()}" for e in unused_entries)
@@ -530,135 +528,3 @@ class ReplyQueue:
             self._unexpected.clear()
             self._rejected.clear()
             self._failed.clear()
-
-    @staticmethod
-    def _unexpected_message(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
-        requests = "\n".join(f"  - {c.describe()}" for c in calls)
-        if entries:
-            queued = "\n".join(f"  - {e.describe()}" for e in entries)
-            queued = f"Queued replies:\n{queued}"
-        else:
-            queued = "No replies were queued."
-        noun = "request" if len(calls) == 1 else "requests"
-        doubled = [c for c in calls if _DOUBLED_V1 in c.path]
-        if doubled:
-            # the client's base_url ends in /v1: no reply can fix that, so say what will
-            return (
-                f"{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
-                f"The path {doubled[0].path} repeats /v1: the client's base_url ends in /v1, and the "
-                "Writer SDK adds /v1 itself. Give the client the base URL with no path after the host "
-                "(base_url='https://api.writer.com', or the double's base_url as it is)."
-            )
-        hints = sorted({_hint(c) for c in calls})
-        elsewhere = _elsewhere(calls, entries)
-        if any(e.left > 0 and isinstance(e.messages, list) for e in entries):
-            elsewhere += (
-                "messages= compares the whole messages list, every message in order (system prompt and "
-                "history included); to match on the last user message alone, pass last_user='...' instead.\n"
-            )
-        return (
-            f"{elsewhere}{len(calls)} {noun} had no matching reply:\n{requests}\n{queued}\n"
-            f"Queue a reply for it: {'; '.join(hints)}. If you did, check the endpoint and the "
-            "model=, messages=, tools= and match= conditions of the replies you queued."
-        )
-
-
-_DOUBLED_V1 = "/v1/v1/"
-
-
-def one_paragraph(message: str) -> str:
-    """A message's lines as one paragraph, for an HTTP error body.
-
-    The client shows the body's JSON ``repr`` in its exception, where line breaks
-    become ``\\n``; bullet lists read better there as ``a; b``. ``verify()`` keeps the
-    multi-line form.
-    """
-    out: list[str] = []
-    for line in message.splitlines():
-        if line.startswith("  - "):
-            item = line[4:].strip()
-            out[-1] += (" " if out[-1].endswith(":") else "; ") + item
-        elif line.strip():
-            out.append(line.strip())
-    return " ".join(part if part.endswith((".", ":")) else part + "." for part in out)
-
-
-_HINTS = (
-    (CHAT, ".reply(StreamScript().content(...))"),
-    (COMPLETIONS, ".reply(CompletionScript().text(...))"),
-    (QUESTION, ".reply(QuestionScript().answer(...))"),
-    (application(None), ".reply(ApplicationScript().content(...))"),
-)
-
-
-def _elsewhere(calls: Sequence[Call], entries: Sequence[_Entry]) -> str:
-    """A sentence for each unused reply that waits at another endpoint than an unmatched request's.
-
-    The usual cause: a ``Fault`` (or a response, or a callable) answers ``POST /v1/chat``
-    unless ``path=`` says otherwise, so a fault meant for another endpoint waits at the chat.
-    """
-    lines = []
-    for entry in entries:
-        if entry.left <= 0 or entry.endpoint.path == "*":
-            continue
-        for call in calls:
-            tail = call.path[call.path.find("/v1/") :] if "/v1/" in call.path else call.path
-            if entry.endpoint.matches(call.method, tail):
-                continue
-            own = getattr(entry.item, "endpoint", None)
-            fix = (
-                f"queue a {type(entry.item).__name__} for that endpoint instead"
-                if isinstance(own, Endpoint)
-                else f"route it with reply(..., path={tail!r}, method={call.method!r}), or put a fault on that "
-                "endpoint's script (such as CompletionScript().with_fault(Fault.http_error(500)))"
-            )
-            lines.append(
-                f"The queued {describe_reply(entry.item)} waits for {entry.endpoint}, not {call.method} {tail}: {fix}."
-            )
-            break
-    return "".join(f"{line}\n" for line in lines[:3])
-
-
-def _hint(call: Call) -> str:
-    """How to queue a reply for ``call``: the script for a streaming endpoint, else a routed JSON body."""
-    cut = call.path.find("/v1/")
-    tail = call.path[cut:] if cut >= 0 else call.path
-    for endpoint, hint in _HINTS:
-        if endpoint.matches(call.method, tail):
-            return hint
-    return f".reply({{...}}, path={tail!r}, method={call.method!r})"
-
-
-_KIT = str(Path(__file__).resolve().parent.parent)
-
-
-def _failure_text(exc: BaseException) -> str:
-    """Why a reply failed, the exception first: a kit error is its message alone, and any other
-    error is followed by the frames of the user's own code only (the kit's would bury it)."""
-    headline = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, TestkitError):
-        return headline
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_KIT)]
-    if not frames:
-        return headline
-    where = "".join(traceback.format_list(frames)).rstrip()
-    return f"{headline}\n  raised at (most recent call last):\n{where}"
-
-
-def _failed_message(failed: Sequence[tuple[Call, str, str]]) -> str:
-    parts = [f"  - {reply} answering {call.describe()}: {text.rstrip()}" for call, reply, text in failed]
-    noun = "reply" if len(failed) == 1 else "replies"
-    return (
-        f"{len(failed)} queued {noun} failed to answer, so the client got a 500 instead:\n"
-        + "\n".join(parts)
-        + "\nFix the computed reply, the script or the match=/messages= predicate, so it returns a reply "
-        "for the request."
-    )
-
-
-def _rejected_message(rejected: Sequence[tuple[Call, int, str]], served_by: str) -> str:
-    lines = "\n".join(
-        f"  - {call.describe()} to {call.url} got {status}: {problem}" for call, status, problem in rejected
-    )
-    noun = "request was" if len(rejected) == 1 else "requests were"
-    return f"{len(rejected)} {noun} refused by {served_by} before any reply could answer:\n{lines}"
