@@ -56,6 +56,7 @@ EDGES = frozenset(
         "doubles.mock",
         "doubles.server",
         "doubles.respond",
+        "doubles.reading",
         "doubles.guard",
         "cassettes.cassette",
         "cassettes.intercept",

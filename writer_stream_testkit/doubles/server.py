@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import functools
 import socket
 import threading
 import traceback
 from typing import ClassVar, Final, cast
-from urllib.parse import urlsplit
 
 import h11
 
@@ -45,9 +43,10 @@ from .flow import Need, UserCodeCrashed, adrive, fulfil
 from .framing import informational_problem
 from .guard import guard
 from .hosts import running_doubles
+from .reading import Handover, RequestReader
 from .replies import ReplyQueue
-from .respond import relay_live, send, write_plan
-from .simple_request import HEAD_LIMIT, Refusal, SimpleHead, read_simple_head
+from .respond import relay_live, write_plan
+from .simple_request import HEAD_LIMIT
 from .sources import LiveResponse, LiveSource, PlanSource, cassette_source
 
 __all__ = [
@@ -60,11 +59,8 @@ __all__ = [
 ]
 
 
-_READ_SIZE: Final = 65536
 DEFAULT_MAX_BODY_SIZE: Final = 32 * 1024 * 1024
 """The largest request body ``FakeWriterServer`` reads unless told otherwise (32 MiB)."""
-_LINGER_SECONDS: Final = 5.0
-"""How long a refused upload is read and dropped, so its client gets to read the 413."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
 
@@ -289,16 +285,17 @@ class FakeWriterServer(QueuedDouble):
 
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Plain requests are read by read_simple_head; at the first that is not, h11 takes the connection.
+        reading = RequestReader(self.base_url, self.max_body_size, self._live, self._queue.reject)
         conn: h11.Connection | None = None
         pending = b""  # read past the last simple request (a pipelined one)
         graceful = True
         try:
             while True:
                 if conn is None:
-                    simple = await self._read_simple(reader, pending)
+                    simple = await reading.read_simple(reader, pending)
                     if simple is None:
                         return
-                    if isinstance(simple, _Handover):
+                    if isinstance(simple, Handover):
                         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
                         if simple.data:  # h11 reads no bytes as the client's EOF
                             conn.receive_data(simple.data)
@@ -313,7 +310,7 @@ class FakeWriterServer(QueuedDouble):
                         graceful = not answer.refuse
                         return
                     continue
-                received = await self._read_request(conn, reader, writer)
+                received = await reading.read_request(conn, reader, writer)
                 if received is None:
                     return
                 arrived = asyncio.get_running_loop().time()  # the plan's waits count from here
@@ -346,145 +343,6 @@ class FakeWriterServer(QueuedDouble):
                 writer.transport.abort()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-    async def _read_simple(
-        self, reader: asyncio.StreamReader, data: bytes
-    ) -> tuple[Call, bytes] | _Handover | None:
-        """Read one plain request (and what came after it), or the bytes to hand to h11; ``None`` at a clean EOF.
-
-        A live source (the record proxy) relays through h11's connection, so its requests
-        always go to h11; so does a body over ``max_body_size``, which h11's path refuses.
-        """
-        if self._live:
-            return _Handover(data, ended=False)
-        while True:
-            head = read_simple_head(data) if data else Refusal.NEED_DATA
-            if head is Refusal.NEED_DATA:
-                more = await reader.read(_READ_SIZE)
-                if not more:
-                    return _Handover(data, ended=True) if data else None
-                data += more
-                continue
-            if not isinstance(head, SimpleHead) or (
-                self.max_body_size is not None and head.body_length > self.max_body_size
-            ):
-                return _Handover(data, ended=False)
-            end = head.size + head.body_length
-            if len(data) < end:
-                try:
-                    data += await reader.readexactly(end - len(data))
-                except asyncio.IncompleteReadError as exc:  # h11 says what is wrong with a cut request
-                    return _Handover(data + exc.partial, ended=True)
-            call = Call.create(
-                method=head.method.decode("ascii"),
-                url=self.base_url + head.target.decode("ascii"),
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers],
-                content=data[head.size : end],
-            )
-            return call, data[end:]
-
-    async def _read_request(
-        self, conn: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> Call | None:
-        """Read one whole request (Content-Length or chunked body); ``None`` at a clean EOF."""
-        request: h11.Request | None = None
-        body = bytearray()
-        while True:
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as exc:
-                await self._reject_malformed(conn, writer, exc)
-                return None
-            if event is h11.NEED_DATA:
-                if conn.they_are_waiting_for_100_continue:
-                    await send(writer, conn.send(h11.InformationalResponse(status_code=100, headers=[])))
-                conn.receive_data(await reader.read(_READ_SIZE))
-            elif isinstance(event, h11.Request):
-                request = event
-                declared = _declared_length(event)
-                if self.max_body_size is not None and declared is not None and declared > self.max_body_size:
-                    await self._refuse_large_body(conn, reader, writer, event, f"declares {declared:,} bytes")
-                    return None
-            elif isinstance(event, h11.Data):
-                body += event.data
-                if self.max_body_size is not None and len(body) > self.max_body_size:
-                    assert request is not None  # h11 sends Request before Data
-                    await self._refuse_large_body(conn, reader, writer, request, "runs past that")
-                    return None
-            elif isinstance(event, h11.EndOfMessage):
-                assert request is not None  # h11 sends Request before EndOfMessage
-                return self._call(request, bytes(body))
-            else:  # ConnectionClosed or PAUSED: the client is done with this connection
-                return None
-
-    def _call(self, request: h11.Request, content: bytes) -> Call:
-        return Call.create(
-            method=request.method.decode("ascii"),
-            url=self._url(request),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw_items()],
-            content=content,
-        )
-
-    def _url(self, request: h11.Request) -> str:
-        """The request's URL on this server, whatever form its request line took (RFC 9112 section 3.2).
-
-        An absolute-form target (``POST http://host/v1/chat``, as a client sends through
-        a proxy) is routed by its path and query, as the origin form is; a CONNECT's
-        authority form (``host:443``) keeps the authority as its path, to be named
-        when it is refused.
-        """
-        target = request.target.decode("ascii", "replace")
-        if target.startswith("/"):
-            return self.base_url + target
-        if request.method == b"CONNECT":
-            return f"{self.base_url}/{target}"
-        parts = urlsplit(target)
-        if parts.scheme.lower() in ("http", "https") and parts.netloc:
-            return self.base_url + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return f"{self.base_url}/{target}"  # "*" (OPTIONS *), or anything h11 let through
-
-    async def _refuse_large_body(
-        self,
-        conn: h11.Connection,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        request: h11.Request,
-        how: str,
-    ) -> None:
-        """Answer 413 without holding the body, then read and drop the rest so the client sees the 413.
-
-        A client sends its whole body before it reads the response; closing on it
-        at once would turn the 413 into a connection reset. The request is recorded
-        (with an empty body) as refused, so ``verify()`` reports it.
-        """
-        call = self._call(request, b"")
-        plan = self._queue.reject(
-            call,
-            413,
-            f"The body of {call.method} {call.path} {how}, more than FakeWriterServer's max_body_size "
-            f"of {self.max_body_size:,} bytes. Send a smaller body, or raise the limit with "
-            "FakeWriterServer(max_body_size=...) or `writer-stream-testkit serve --max-body-size BYTES`.",
-        )
-        await write_plan(conn, writer, plan, close=True)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + _LINGER_SECONDS
-        with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
-            while (left := deadline - loop.time()) > 0:
-                dropped: bytes = await asyncio.wait_for(reader.read(_READ_SIZE), left)
-                if not dropped:
-                    break
-
-    async def _reject_malformed(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, exc: h11.RemoteProtocolError
-    ) -> None:
-        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return
-        plan = error_plan(
-            exc.error_status_hint,
-            f"FakeWriterServer could not parse the request as HTTP/1.1: {exc}.",
-        )
-        with contextlib.suppress(h11.LocalProtocolError):
-            await write_plan(conn, writer, plan)
 
     async def _plan_for(self, call: Call) -> ResponsePlan | LiveResponse:
         """Ask the reply source for the plan, whatever the method and path.
@@ -613,19 +471,3 @@ class FakeWriterServer(QueuedDouble):
             "using the server as an HTTPS proxy.",
         )
         await write_plan(conn, writer, plan, close=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Handover:
-    """Bytes read from a connection that h11 reads from now on; ``ended``: the client closed after them."""
-
-    data: bytes
-    ended: bool
-
-
-def _declared_length(request: h11.Request) -> int | None:
-    """The request's ``Content-Length`` (h11 has checked it is one whole number), if it has one."""
-    for name, value in request.headers:
-        if name == b"content-length":
-            return int(value)
-    return None
