@@ -31,11 +31,12 @@ RANKS: dict[str, int] = {
     "scripts": 3,
     "testing": 3,
     "_arguments": 4,
+    "_chat_call": 5,
     "_attempts": 4,
     "_config": 4,
     "_response": 4,
     "_streams": 4,
-    "client": 5,
+    "client": 6,
     "doubles": 4,
     "cassettes": 5,
     "resilience": 6,
@@ -49,6 +50,7 @@ RANKS: dict[str, int] = {
 EDGES = frozenset(
     {
         "_config",
+        "_chat_call",
         "_response",
         "_streams",
         "client",
@@ -321,7 +323,17 @@ TESTS = Path(__file__).resolve().parent
 # The client's private modules (its arguments, attempts, config, responses, streams, retry
 # policy and markers) are tested with it, in tests/client/.
 CLIENT_ROOM = frozenset(
-    {"client", "_arguments", "_attempts", "_config", "_response", "_streams", "_retry", "_sentinels"}
+    {
+        "client",
+        "_arguments",
+        "_attempts",
+        "_chat_call",
+        "_config",
+        "_response",
+        "_streams",
+        "_retry",
+        "_sentinels",
+    }
 )
 
 # Modules with no test module of their own, and why none is needed.

@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -33,31 +32,27 @@ from typing_extensions import Self, Unpack
 
 from ._arguments import (
     ChatParams,
-    chat_body,
     check_chat_call,
     check_helper_call,
-    parse_arguments,
     stream_arguments,
 )
-from ._attempts import Read, Send, Sleep, attempt_loop, read_completion
+from ._attempts import Read, Send, Sleep, attempt_loop
+from ._chat_call import ChatCall, chat_call, parse_call
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     BaseWriter,
     async_library,
-    attempt_requests,
-    validates_strictly,
 )
 from ._response import (
-    RAW_RESPONSE_HEADER,
     APIResponse,
     AsyncAPIResponse,
     AsyncResponseContextManager,
     ResponseContextManager,
 )
-from ._sentinels import NOT_GIVEN, NotGiven, is_left_out
+from ._sentinels import NOT_GIVEN, NotGiven
 from ._streams import AsyncStream, Stream
-from .helpers.parsing import format_or_none, parse_chat_completion, tools_or_none
+from .helpers.parsing import tools_or_none
 from .wire.types import ChatCompletion, ChatCompletionChunk, ParsedChatCompletion
 
 if TYPE_CHECKING:
@@ -212,7 +207,7 @@ class Chat:
         """POST ``/v1/chat``: a ``ChatCompletion``, or with ``stream=True`` a ``Stream`` of chunks."""
         check_chat_call(params, "Chat.chat")
         result: ChatCompletion | Stream[ChatCompletionChunk] = self._respond(
-            _call(self._client, stream, response_format, params, Stream)
+            chat_call(self._client, stream, response_format, params, Stream)
         ).parse()
         return result
 
@@ -221,11 +216,11 @@ class Chat:
     ) -> ParsedChatCompletion[T]:
         """``chat.chat`` with a class as ``response_format``: the completion with ``parsed`` filled."""
         result: ParsedChatCompletion[T] = self._respond(
-            _parse_call(self._client, "Chat.parse", response_format, params, Stream)
+            parse_call(self._client, "Chat.parse", response_format, params, Stream)
         ).parse()
         return result
 
-    def _respond(self, call: _Call) -> APIResponse[Any]:
+    def _respond(self, call: ChatCall) -> APIResponse[Any]:
         response, retries = self._client._send(call.build, stream=call.send_streaming)
         return APIResponse(
             raw=response, parse=call.parse, stream=call.sse, cast_to=ChatCompletion, retries_taken=retries
@@ -269,13 +264,13 @@ class ChatWithRawResponse:
     ) -> APIResponse[Any]:
         check_chat_call(params, "Chat.chat")
         return self._chat._respond(
-            _call(self._chat._client, stream, response_format, params, Stream, mode="raw")
+            chat_call(self._chat._client, stream, response_format, params, Stream, mode="raw")
         )
 
     def parse(
         self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
     ) -> APIResponse[ParsedChatCompletion[T]]:
-        call = _parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="raw")
+        call = parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="raw")
         return self._chat._respond(call)
 
 
@@ -293,89 +288,14 @@ class ChatWithStreamingResponse:
         **params: Unpack[ChatParams],
     ) -> ResponseContextManager[Any]:
         check_chat_call(params, "Chat.chat")
-        call = _call(self._chat._client, stream, response_format, params, Stream, mode="stream")
+        call = chat_call(self._chat._client, stream, response_format, params, Stream, mode="stream")
         return ResponseContextManager(functools.partial(self._chat._respond, call))
 
     def parse(
         self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
     ) -> ResponseContextManager[ParsedChatCompletion[T]]:
-        call = _parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="stream")
+        call = parse_call(self._chat._client, "Chat.parse", response_format, params, Stream, mode="stream")
         return ResponseContextManager(functools.partial(self._chat._respond, call))
-
-
-# --- one call, whichever face sends it ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A chat call ready to send: its requests, how to send it, and how to read its answer."""
-
-    build: Callable[[int], httpx.Request]
-    sse: bool
-    send_streaming: bool
-    parse: Callable[[httpx.Response], Any]
-
-
-def _call(
-    client: BaseWriter[Any],
-    stream: object,
-    response_format: object,
-    params: ChatParams,
-    stream_class: type[Stream[Any]] | type[AsyncStream[Any]],
-    *,
-    mode: Literal["raw", "stream"] | None = None,
-    finish: Callable[[ChatCompletion], Any] | None = None,
-) -> _Call:
-    """The call ``chat.chat`` makes; ``mode`` marks it as writerai marks its raw and streaming calls."""
-    if mode is not None:
-        params = params.copy()
-        params["extra_headers"] = {**(params.get("extra_headers") or {}), RAW_RESPONSE_HEADER: mode}
-    build = attempt_requests(client, chat_body(params, response_format, stream), params)
-    strict = validates_strictly(client)
-    sse = bool(stream) and not is_left_out(stream)
-
-    def parse(response: httpx.Response) -> Any:
-        if sse:
-            return stream_class(cast_to=ChatCompletionChunk, response=response, strict=strict)
-        completion = read_completion(response, strict=strict)
-        return completion if finish is None else finish(completion)
-
-    return _Call(build, sse, sse or mode == "stream", parse)
-
-
-def _parse_call(
-    client: BaseWriter[Any],
-    method: str,
-    response_format: object,
-    params: ChatParams,
-    stream_class: type[Stream[Any]] | type[AsyncStream[Any]],
-    *,
-    mode: Literal["raw", "stream"] | None = None,
-) -> _Call:
-    """The call ``chat.parse`` makes: checked as writerai checks it, then ``chat.chat`` with a schema."""
-    check_helper_call(
-        params,
-        method,
-        ("model", "messages", "response_format"),
-        # Only the kit's own default is "not passed": writerai's markers are given (and left out).
-        also=() if response_format is NOT_GIVEN else ("response_format",),
-        refused=("stream_options",),
-    )
-    params, body_format = parse_arguments(response_format, params)
-    finish = functools.partial(
-        parse_chat_completion,
-        response_format=format_or_none(response_format),
-        input_tools=tools_or_none(params.get("tools")),
-    )
-    return _call(
-        client,
-        NOT_GIVEN,
-        body_format,
-        params,
-        stream_class,
-        mode=mode,
-        finish=lambda completion: finish(completion=completion),
-    )
 
 
 # --- the async client -----------------------------------------------------------------------------
@@ -513,20 +433,18 @@ class AsyncChat:
         the call, before any ``await``, as it does for the SDK's ``async def``.
         """
         check_chat_call(params, "AsyncChat.chat")
-        return self._result(_call(self._client, stream, response_format, params, AsyncStream))
+        return self._result(chat_call(self._client, stream, response_format, params, AsyncStream))
 
     def parse(
         self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
     ) -> Coroutine[Any, Any, ParsedChatCompletion[T]]:
         """``chat.chat`` with a class as ``response_format``: the completion with ``parsed`` filled."""
-        return self._result(
-            _parse_call(self._client, "AsyncChat.parse", response_format, params, AsyncStream)
-        )
+        return self._result(parse_call(self._client, "AsyncChat.parse", response_format, params, AsyncStream))
 
-    async def _result(self, call: _Call) -> Any:
+    async def _result(self, call: ChatCall) -> Any:
         return await (await self._respond(call)).parse()
 
-    async def _respond(self, call: _Call) -> AsyncAPIResponse[Any]:
+    async def _respond(self, call: ChatCall) -> AsyncAPIResponse[Any]:
         response, retries = await self._client._send(call.build, stream=call.send_streaming)
         return AsyncAPIResponse(
             raw=response, parse=call.parse, stream=call.sse, cast_to=ChatCompletion, retries_taken=retries
@@ -564,13 +482,13 @@ class AsyncChatWithRawResponse:
     ) -> Coroutine[Any, Any, AsyncAPIResponse[Any]]:
         check_chat_call(params, "AsyncChat.chat")
         return self._chat._respond(
-            _call(self._chat._client, stream, response_format, params, AsyncStream, mode="raw")
+            chat_call(self._chat._client, stream, response_format, params, AsyncStream, mode="raw")
         )
 
     def parse(
         self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
     ) -> Coroutine[Any, Any, AsyncAPIResponse[ParsedChatCompletion[T]]]:
-        call = _parse_call(
+        call = parse_call(
             self._chat._client, "AsyncChat.parse", response_format, params, AsyncStream, mode="raw"
         )
         return self._chat._respond(call)
@@ -590,13 +508,13 @@ class AsyncChatWithStreamingResponse:
         **params: Unpack[ChatParams],
     ) -> AsyncResponseContextManager[Any]:
         check_chat_call(params, "AsyncChat.chat")
-        call = _call(self._chat._client, stream, response_format, params, AsyncStream, mode="stream")
+        call = chat_call(self._chat._client, stream, response_format, params, AsyncStream, mode="stream")
         return AsyncResponseContextManager(self._chat._respond(call))
 
     def parse(
         self, *, response_format: type[T] | NotGiven = NOT_GIVEN, **params: Unpack[ChatParams]
     ) -> AsyncResponseContextManager[ParsedChatCompletion[T]]:
-        call = _parse_call(
+        call = parse_call(
             self._chat._client, "AsyncChat.parse", response_format, params, AsyncStream, mode="stream"
         )
         return AsyncResponseContextManager(self._chat._respond(call))
