@@ -247,7 +247,11 @@ def mutate(module: str, *tests: str) -> None:
     started = time.monotonic()
     sample = [f"{PACKAGE}.{relative.removesuffix('.py').replace('/', '.')}.{p}" for p in _sample()]
     print(f"+ (in {scratch}) mutmut run --max-children {children} {' '.join(sample)}", flush=True)
-    subprocess.run([str(mutmut), "run", "--max-children", children, *sample], cwd=scratch, check=True)
+    # Hypothesis's "mutate" profile (tests/conftest.py): fewer examples, derandomized, no database.
+    hypothesis = {**os.environ, "WRITER_TESTKIT_HYPOTHESIS": "mutate"}
+    subprocess.run(
+        [str(mutmut), "run", "--max-children", children, *sample], cwd=scratch, check=True, env=hypothesis
+    )
     listed = subprocess.run(
         [str(mutmut), "results", "--all", "true"], cwd=scratch, check=True, capture_output=True, text=True
     ).stdout

@@ -3,9 +3,15 @@
 Hypothesis runs with no per-example deadline and without the too-slow health
 check: CI machines here have two noisy cores, and speed is measured by the
 benchmarks, never by timing a test. The number of examples is unchanged.
+
+``tasks.py mutate`` sets ``WRITER_TESTKIT_HYPOTHESIS=mutate``: each surviving mutant
+runs every test that reaches it, so that profile takes fewer examples, derandomized
+(a mutant is killed or not, the same on every run) and with no example database (one
+mutant's failing example must not decide the next one's fate).
 """
 
 import gc
+import os
 import warnings
 from collections.abc import Iterator
 
@@ -19,7 +25,14 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile("writer-stream-testkit")
+settings.register_profile(
+    "mutate",
+    parent=settings.get_profile("writer-stream-testkit"),
+    max_examples=20,
+    derandomize=True,
+    database=None,
+)
+settings.load_profile(os.environ.get("WRITER_TESTKIT_HYPOTHESIS", "writer-stream-testkit"))
 
 
 @pytest.fixture

@@ -6,14 +6,21 @@ their ``index``, which the general differential test almost never generates.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
+import writerai
+from chunks import choice, chunk
 from hypothesis import given
 from hypothesis import strategies as st
+from writerai._models import construct_type
 from writerai.lib.streaming._deltas import accumulate_delta as sdk_accumulate_delta
+from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState
+from writerai.types import ChatCompletionChunk as SdkChunk
 
-from writer_stream_testkit.helpers.accumulate import accumulate_delta
+from writer_stream_testkit.helpers.accumulate import ChatCompletionStreamState, accumulate_delta
+from writer_stream_testkit.wire.types import ChatCompletionChunk
 
 scalars = st.none() | st.integers(-3, 3) | st.text(alphabet="ab{}", max_size=3)
 entries = st.fixed_dictionaries(
@@ -144,3 +151,111 @@ def test_an_index_before_the_start_is_inserted_at_the_front_as_the_sdk_does() ->
     expected = {"items": [{"index": -2, "v": "z"}, {"index": 0, "v": "a"}]}
     assert sdk_accumulate_delta(copy.deepcopy(acc), copy.deepcopy(delta)) == expected
     assert accumulate_delta(acc, delta) == expected
+
+
+# --- Writer objects sent in pieces, and chunks the engine cannot read ------------------------------
+
+
+def final_message(*chunks: dict[str, Any]) -> Any:
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    for data in chunks:
+        state.handle_chunk(data)
+    return state.get_final_completion().choices[0].message
+
+
+def test_a_writer_object_in_pieces_merges_field_by_field_and_a_null_never_clears() -> None:
+    """``docs/deviations.md``: the SDK would concatenate these; the engine keeps the latest value of each field."""
+    files = [{"fileId": "f1", "score": 0.5, "text": "t"}]
+    web = [{"score": 0.25, "text": "w", "title": "T", "url": "https://example.com"}]
+    message = final_message(
+        chunk(
+            choice({"content": "a", "graph_data": {"status": "processing", "references": {"files": files}}})
+        ),
+        chunk(choice({"graph_data": {"status": None, "references": {"web": web}}})),
+        chunk(choice({"graph_data": {"status": "finished", "sources": None}})),
+    )
+    graph = message.graph_data
+    assert graph.status == "finished"
+    assert [f.file_id for f in graph.references.files] == ["f1"]
+    assert [w.url for w in graph.references.web] == ["https://example.com"]
+    assert graph.sources is None
+
+
+def test_a_null_piece_keeps_what_came_before_it() -> None:
+    message = final_message(
+        chunk(choice({"content": "a", "graph_data": {"status": "processing"}})),
+        chunk(choice({"graph_data": {"status": None}})),
+    )
+    assert message.graph_data.status == "processing"
+
+
+def test_a_merge_error_in_a_chunk_on_the_schema_is_raised_as_the_sdk_raises_it() -> None:
+    """A chunk that fits the schema gets the merge's own error, as writerai's ``accumulate_delta`` gives."""
+    first = chunk(choice({"content": "a", "extra": [{"index": 0}]}))
+    second = chunk(choice({"extra": ["x"]}))
+    sdk = SdkState(input_tools=writerai.omit, response_format=writerai.omit)
+    sdk.handle_chunk(construct_type(type_=SdkChunk, value=first))
+    with pytest.raises(TypeError):
+        sdk.handle_chunk(construct_type(type_=SdkChunk, value=second))
+    ours: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    ours.handle_chunk(first)
+    with pytest.raises(TypeError, match=r"^Cannot merge the list field 'extra': the delta entry 'x'"):
+        ours.handle_chunk(second)
+
+
+def test_the_same_error_in_a_chunk_off_the_strict_schema_is_explained() -> None:
+    """``created`` as a string passes lax validation only: the chunk is off the schema, so the error says so."""
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    state.handle_chunk(chunk(choice({"content": "a", "extra": [{"index": 0}]})))
+    with pytest.raises(ValueError, match=r"^Chunk 1 does not have the shape .* \(TypeError: Cannot merge"):
+        state.handle_chunk(chunk(choice({"extra": ["x"]}), created="1"))
+
+
+def off_schema(length: int) -> dict[str, Any]:
+    """A chunk whose one choice has a string for a delta, padded so its compact JSON is ``length`` long."""
+    base = chunk({"index": 0, "delta": "oops"}, id="")
+    written = len(ChatCompletionChunk.model_construct(**base).to_json(indent=None, warnings=False))
+    return {**base, "id": "x" * (length - written)}
+
+
+def off_schema_error(data: dict[str, Any]) -> str:
+    state: ChatCompletionStreamState[Any] = ChatCompletionStreamState()
+    state.handle_chunk(chunk(choice({"content": "a"})))
+    with pytest.raises(
+        ValueError, match=r"^Chunk 1 does not have the shape the stream helper reads"
+    ) as raised:
+        state.handle_chunk(data)
+    return str(raised.value)
+
+
+def compact(data: dict[str, Any]) -> str:
+    """The chunk as the message shows it: its compact JSON, fields in the schema's order."""
+    return json.dumps(
+        {
+            "id": data["id"],
+            "choices": [{"delta": "oops", "index": 0}],
+            "created": 1,
+            "model": "palmyra-x5",
+            "object": "chat.completion.chunk",
+        },
+        separators=(",", ":"),
+    )
+
+
+@pytest.mark.parametrize("length", [299, 300])
+def test_an_unreadable_chunk_is_shown_whole_as_compact_json_up_to_300_characters(length: int) -> None:
+    data = off_schema(length)
+    shown = compact(data)
+    assert len(shown) == length
+    assert off_schema_error(data) == (
+        "Chunk 1 does not have the shape the stream helper reads (AttributeError: 'str' object has no "
+        "attribute '__pydantic_fields_set__'); its choices must be a list of objects, each with an integer "
+        f"index and a delta object. The chunk was: {shown}"
+    )
+
+
+@pytest.mark.parametrize("length", [301, 400])
+def test_a_longer_unreadable_chunk_is_cut_at_260_characters_saying_how_many_more(length: int) -> None:
+    data = off_schema(length)
+    shown = off_schema_error(data).split("The chunk was: ", 1)[1]
+    assert shown == compact(data)[:260] + f"… ({length - 260} more characters)"
