@@ -6,8 +6,9 @@ benchmarks, never by timing a test. The number of examples is unchanged.
 
 ``tasks.py mutate`` sets ``WRITER_TESTKIT_HYPOTHESIS=mutate``: each surviving mutant
 runs every test that reaches it, so that profile takes fewer examples, derandomized
-(a mutant is killed or not, the same on every run) and with no example database (one
-mutant's failing example must not decide the next one's fate).
+(a mutant is killed or not, the same on every run), with no example database (one
+mutant's failing example must not decide the next one's fate) and no shrinking (a
+killed mutant needs a failure, not the smallest one).
 """
 
 import gc
@@ -16,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from writer_stream_testkit.doubles.server import FakeWriterServer
 
@@ -31,6 +32,7 @@ settings.register_profile(
     max_examples=20,
     derandomize=True,
     database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
 )
 settings.load_profile(os.environ.get("WRITER_TESTKIT_HYPOTHESIS", "writer-stream-testkit"))
 
