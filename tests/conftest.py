@@ -8,11 +8,14 @@ benchmarks, never by timing a test. The number of examples is unchanged.
 runs every test that reaches it, so that profile takes fewer examples, derandomized
 (a mutant is killed or not, the same on every run), with no example database (one
 mutant's failing example must not decide the next one's fate) and no shrinking (a
-killed mutant needs a failure, not the smallest one).
+killed mutant needs a failure, not the smallest one). mutmut forks each mutant from a
+process that already ran the tests, so the package's caches are emptied at the start of
+each run: a result cached from the original code must not answer for a mutant.
 """
 
 import gc
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -35,6 +38,18 @@ settings.register_profile(
     phases=(Phase.explicit, Phase.reuse, Phase.generate),
 )
 settings.load_profile(os.environ.get("WRITER_TESTKIT_HYPOTHESIS", "writer-stream-testkit"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under ``tasks.py mutate``, empty every ``functools`` cache of the package (see the module docstring)."""
+    if os.environ.get("WRITER_TESTKIT_HYPOTHESIS") != "mutate":
+        return
+    for name, module in list(sys.modules.items()):
+        if name.startswith("writer_stream_testkit"):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
 
 
 @pytest.fixture
