@@ -372,3 +372,10 @@ def test_booleans_and_nulls_in_json_are_never_redacted_as_text() -> None:
 def test_a_read_end_at_an_insertion_stays_before_what_is_inserted() -> None:
     redaction = Redaction.build(patterns=[("(?=x)", "[")])
     assert redaction.text_keeping_offsets("axb", [1, 2]) == ("a[xb", [1, 3])
+
+
+@pytest.mark.parametrize("secrets", [["zzzzzzzz", "aaa-zzzzzzzz"], ["aaa-zzzzzzzz", "zzzzzzzz"]])
+def test_a_secret_that_contains_another_is_removed_whole_whatever_their_order(secrets: list[str]) -> None:
+    redaction = Redaction.build(secrets=secrets)
+    assert redaction.text("x aaa-zzzzzzzz y") == f"x {REDACTED} y"
+    assert redaction.bytes_keeping_offsets(b"x aaa-zzzzzzzz y", [])[0] == f"x {REDACTED} y".encode()
