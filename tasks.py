@@ -272,6 +272,7 @@ def mutate(module: str, *tests: str) -> None:
         print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
     if survivors:
         print(f"{summary}\n(each surviving mutant above: mutmut show NAME, run in {scratch})", flush=True)
+        print("The mutants known to be equivalent (no behaviour changes) are listed in docs/mutation.md.")
 
 
 def _sample() -> list[str]:
