@@ -262,7 +262,11 @@ def mutate(module: str, *tests: str) -> None:
     started = time.monotonic()
     sample = [f"{PACKAGE}.{relative.removesuffix('.py').replace('/', '.')}.{p}" for p in _sample()]
     print(f"+ (in {scratch}) mutmut run --max-children {children} {' '.join(sample)}", flush=True)
-    subprocess.run([str(mutmut), "run", "--max-children", children, *sample], cwd=scratch, check=True)
+    # Hypothesis's "mutate" profile (tests/conftest.py): fewer examples, derandomized, no database.
+    hypothesis = {**os.environ, "WRITER_TESTKIT_HYPOTHESIS": "mutate"}
+    subprocess.run(
+        [str(mutmut), "run", "--max-children", children, *sample], cwd=scratch, check=True, env=hypothesis
+    )
     listed = subprocess.run(
         [str(mutmut), "results", "--all", "true"], cwd=scratch, check=True, capture_output=True, text=True
     ).stdout
@@ -283,6 +287,7 @@ def mutate(module: str, *tests: str) -> None:
         print(subprocess.run([str(mutmut), "show", name], cwd=scratch, capture_output=True, text=True).stdout)
     if survivors:
         print(f"{summary}\n(each surviving mutant above: mutmut show NAME, run in {scratch})", flush=True)
+        print("The mutants known to be equivalent (no behaviour changes) are listed in docs/mutation.md.")
 
 
 def _sample() -> list[str]:

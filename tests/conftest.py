@@ -3,17 +3,26 @@
 Hypothesis runs with no per-example deadline and without the too-slow health
 check: CI machines here have two noisy cores, and speed is measured by the
 benchmarks, never by timing a test. The number of examples is unchanged.
+
+``tasks.py mutate`` sets ``WRITER_TESTKIT_HYPOTHESIS=mutate``: each surviving mutant
+runs every test that reaches it, so that profile takes fewer examples, derandomized
+(a mutant is killed or not, the same on every run), with no example database (one
+mutant's failing example must not decide the next one's fate) and no shrinking (a
+killed mutant needs a failure, not the smallest one). mutmut forks each mutant from a
+process that already ran the tests, so the package's caches are emptied at the start of
+each run: a result cached from the original code must not answer for a mutant.
 """
 
 import gc
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from writer_stream_testkit.doubles.server import FakeWriterServer
 
@@ -30,7 +39,27 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-settings.load_profile("writer-stream-testkit")
+settings.register_profile(
+    "mutate",
+    parent=settings.get_profile("writer-stream-testkit"),
+    max_examples=20,
+    derandomize=True,
+    database=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+)
+settings.load_profile(os.environ.get("WRITER_TESTKIT_HYPOTHESIS", "writer-stream-testkit"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under ``tasks.py mutate``, empty every ``functools`` cache of the package (see the module docstring)."""
+    if os.environ.get("WRITER_TESTKIT_HYPOTHESIS") != "mutate":
+        return
+    for name, module in list(sys.modules.items()):
+        if name.startswith("writer_stream_testkit"):
+            for value in list(vars(module).values()):
+                clear = getattr(value, "cache_clear", None)
+                if callable(clear):
+                    clear()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -292,3 +292,90 @@ def test_a_secret_with_a_space_is_found_in_its_plus_form_in_a_body_without_escap
         f"q={REDACTED}&x=1".encode(),
         [len(body) + len(REDACTED) - len(secret)],
     )
+
+
+# --- escaped forms, several patterns, and the fast paths (a second mutation run) -------------------
+
+
+def test_a_character_beyond_the_bmp_is_found_as_its_json_surrogate_pair() -> None:
+    secret = "key-\U00010000-abcdefgh"  # U+10000: the first code point that needs a pair
+    redaction = Redaction.build(secrets=[secret])
+    assert redaction.text('{"k": "key-\\ud800\\udc00-abcdefgh"}') == f'{{"k": "{REDACTED}"}}'
+    assert redaction.may_change(b'{"k": "key-\\ud800\\udc00-abcdefgh"}')
+
+
+def test_a_secret_starting_with_a_backslash_is_found_bare_and_escaped() -> None:
+    redaction = Redaction.build(secrets=["\\abcdefgh"])
+    assert redaction.text("x \\abcdefgh y") == f"x {REDACTED} y"
+    assert redaction.text('"x \\\\abcdefgh y"') == f'"x {REDACTED} y"'
+    assert redaction.bytes_keeping_offsets(b"x \\abcdefgh y", [])[0] == f"x {REDACTED} y".encode()
+
+
+def test_a_secret_starting_with_an_escaped_character_is_found_escaped() -> None:
+    redaction = Redaction.build(secrets=["sk-abcdefgh"])
+    assert redaction.text('"\\u0073k-abcdefgh"') == f'"{REDACTED}"'
+    assert redaction.bytes_keeping_offsets(b'"\\u0073k-abcdefgh"', [])[0] == f'"{REDACTED}"'.encode()
+
+
+def test_a_secret_made_of_json_short_escapes_is_found_escaped_in_a_body_without_percent_signs() -> None:
+    redaction = Redaction.build(secrets=["////////"])
+    assert redaction.may_change(b'{"k": "\\/\\/\\/\\/\\/\\/\\/\\/"}')
+    assert not redaction.may_change(b'{"k": "///////"}')
+
+
+def test_a_secret_holding_an_undecodable_byte_is_found_by_its_bytes() -> None:
+    """``\\udcff`` is how a body that is not UTF-8 decodes byte 0xff (``surrogateescape``)."""
+    redaction = Redaction.build(secrets=["abcdefg\udcff"])
+    assert redaction.may_change(b"x abcdefg\xff y")
+    assert not redaction.may_change(b"x abcdefg y")
+    assert redaction.bytes_keeping_offsets(b"x abcdefg\xff y", [])[0] == f"x {REDACTED} y".encode()
+
+
+def test_a_pattern_finds_its_json_escaped_form_where_read_ends_are_kept() -> None:
+    redaction = Redaction.build(patterns=["José"])
+    assert redaction.text_keeping_offsets('{"n": "Jos\\u00e9", "m": 1}', [8, 20]) == (
+        f'{{"n": "{REDACTED}", "m": 1}}',
+        [7, 21],  # a read end inside the escaped form moves to its start
+    )
+    assert redaction.text('{"n": "Jos\\u00e9"}') == f'{{"n": "{REDACTED}"}}'
+
+
+def test_every_pattern_applies_to_text_with_no_escapes() -> None:
+    redaction = Redaction.build(patterns=["alpha", "beta"])
+    assert redaction.text_keeping_offsets("alpha beta", [5]) == (f"{REDACTED} {REDACTED}", [10])
+    assert redaction.bytes_keeping_offsets(b"alpha beta", [5]) == (f"{REDACTED} {REDACTED}".encode(), [10])
+    assert redaction.text("alpha beta") == f"{REDACTED} {REDACTED}"
+
+
+def test_escapes_after_an_escaped_backslash_are_still_read() -> None:
+    redaction = Redaction.build(patterns=["José"])
+    assert redaction.text('"a\\\\b Jos\\u00e9"') == f'"a\\\\b {REDACTED}"'
+
+
+def test_the_escaped_pass_leaves_what_the_plain_pass_already_replaced() -> None:
+    """A replacement the pattern matches again is not replaced twice (the text has an escape elsewhere)."""
+    redaction = Redaction.build(patterns=[("ab", "abab")])
+    assert redaction.text("x ab \\u0041") == "x abab \\u0041"
+    assert redaction.text_keeping_offsets("x ab \\u0041", []) == ("x abab \\u0041", [])
+
+
+def test_booleans_and_nulls_in_json_are_never_redacted_as_text() -> None:
+    redaction = Redaction.build(patterns=["true|false|null"])
+    assert redaction.json({"a": True, "b": False, "c": None, "d": "true"}) == {
+        "a": True,
+        "b": False,
+        "c": None,
+        "d": REDACTED,
+    }
+
+
+def test_a_read_end_at_an_insertion_stays_before_what_is_inserted() -> None:
+    redaction = Redaction.build(patterns=[("(?=x)", "[")])
+    assert redaction.text_keeping_offsets("axb", [1, 2]) == ("a[xb", [1, 3])
+
+
+@pytest.mark.parametrize("secrets", [["zzzzzzzz", "aaa-zzzzzzzz"], ["aaa-zzzzzzzz", "zzzzzzzz"]])
+def test_a_secret_that_contains_another_is_removed_whole_whatever_their_order(secrets: list[str]) -> None:
+    redaction = Redaction.build(secrets=secrets)
+    assert redaction.text("x aaa-zzzzzzzz y") == f"x {REDACTED} y"
+    assert redaction.bytes_keeping_offsets(b"x aaa-zzzzzzzz y", [])[0] == f"x {REDACTED} y".encode()
