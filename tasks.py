@@ -295,6 +295,29 @@ def _sample() -> list[str]:
     return [pattern] if pattern else []
 
 
+AIMOCK = ROOT / "benchmarks" / "node_modules" / "@copilotkit" / "aimock"
+
+
+def ensure_node_peers() -> None:
+    """The Node peers the server bench compares with (``benchmarks/package.json``), where npm is.
+
+    Installed once into ``benchmarks/node_modules`` (git ignores it); without Node or npm, or
+    offline, the bench says which comparison it skipped and why.
+    """
+    npm = shutil.which("npm")
+    if AIMOCK.is_dir() or npm is None or shutil.which("node") is None:
+        return
+    print(f"Installing the Node peers of the server bench into {AIMOCK.parents[1]} ...", flush=True)
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--no-package-lock"],
+        cwd=ROOT / "benchmarks",
+        check=False,
+        timeout=600,
+    )
+    if done.returncode:
+        print(f"npm install exited {done.returncode}; the server bench will skip aimock.", flush=True)
+
+
 def bench() -> None:
     """Run every ``benchmarks/bench_*.py``; exit 1 at the end if any of them missed a target.
 
@@ -302,6 +325,7 @@ def bench() -> None:
     and exits 1 on a miss; all of them run whatever the others said, then a summary.
     """
     ensure_venv()
+    ensure_node_peers()
     results: list[tuple[str, int]] = []
     started = time.monotonic()
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
