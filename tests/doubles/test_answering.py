@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import writerai
+from threads import in_thread
 
 from writer_stream_testkit.cassettes.cassette import Cassette
 from writer_stream_testkit.cassettes.proxy import RecordingProxy
@@ -55,21 +56,6 @@ def raw_exchange(server: FakeWriterServer, request: bytes) -> bytes:
         while chunk := sock.recv(65536):
             received += chunk
     return bytes(received)
-
-
-def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    """Run ``target`` in a daemon thread; its result or exception lands in the returned list."""
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(target())
-        except BaseException as exc:  # handed back to the test
-            out.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
 
 
 # --- item 6: computed replies run off the server's event loop --------------------------------------

@@ -9,11 +9,11 @@ event loop, never stalling other connections, and free to call the server itself
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from threads import in_thread
 
 from writer_stream_testkit.doubles import faulting
 from writer_stream_testkit.doubles.flow import Need, drive
@@ -45,20 +45,6 @@ def call_for(body: object = BODY) -> Call:
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat", json=body)
     request.read()
     return Call.from_httpx(request)
-
-
-def in_thread(target: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
-    out: list[Any] = []
-
-    def run() -> None:
-        try:
-            out.append(target())
-        except BaseException as exc:  # handed back to the test
-            out.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, out
 
 
 def slow_then_fast(server: FakeWriterServer) -> None:
