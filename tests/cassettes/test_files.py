@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,12 +72,14 @@ def test_failed_replace_leaves_old_cassette_and_no_temp_file(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_path: Path) -> None:
-    path = tmp_path / "c.yaml"
-    save_cassette(path, content("old"))
-    before = path.read_bytes()
-    ready = tmp_path / "ready"
+@contextlib.contextmanager
+def saving_stuck_before_rename(path: Path, *labels: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process saving ``content(*labels)`` to ``path``, held just before its ``os.replace``.
+
+    The block runs while the new file is fully written but not yet renamed; leaving it kills
+    the process with SIGKILL, as a crash at that moment would.
+    """
+    ready = path.parent / "ready"
     script = textwrap.dedent(
         f"""
         import os, time
@@ -87,7 +91,7 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
             time.sleep(60)
 
         os.replace = stuck_replace
-        cassette.save_cassette({str(path)!r}, content("new", "newer"))
+        cassette.save_cassette({str(path)!r}, content(*{list(labels)!r}))
         """
     )
     child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=SUPPORT_ON_PATH)
@@ -97,15 +101,25 @@ def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_pa
             assert child.poll() is None, "the writer exited before reaching os.replace"
             assert time.monotonic() < deadline, "the writer never reached os.replace"
             time.sleep(0.01)
-        temp = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-        assert len(temp) == 1  # the new cassette is fully written, just not renamed
-        assert load_cassette_text(temp[0]) == content("new", "newer")
+        yield child
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
+        ready.unlink(missing_ok=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_process_killed_between_temp_write_and_rename_leaves_old_cassette(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    save_cassette(path, content("old"))
+    before = path.read_bytes()
+    with saving_stuck_before_rename(path, "new", "newer"):
+        temp = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert len(temp) == 1  # the new cassette is fully written, just not renamed
+        assert load_cassette_text(temp[0]) == content("new", "newer")
     assert path.read_bytes() == before
     assert load_cassette(path) == content("old")
 
@@ -271,35 +285,8 @@ def test_a_rewritten_cassette_keeps_its_mode(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_a_later_save_clears_the_temp_file_a_killed_save_left(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    ready = tmp_path / "ready"
-    script = textwrap.dedent(
-        f"""
-        import os, time
-        from writer_stream_testkit.cassettes import files as cassette
-        from tests.cassettes.test_files import content
-
-        def stuck_replace(src, dst):
-            open({str(ready)!r}, "w").close()
-            time.sleep(60)
-
-        os.replace = stuck_replace
-        cassette.save_cassette({str(path)!r}, content("big"))
-        """
-    )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=SUPPORT_ON_PATH)
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert child.poll() is None, "the writer exited before reaching os.replace"
-            assert time.monotonic() < deadline, "the writer never reached os.replace"
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    ready.unlink()
+    with saving_stuck_before_rename(path, "big") as child:
+        pass
     left = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(left) == 1
     # Another process's temp file that is still being written, and a file that only looks alike.
