@@ -69,6 +69,12 @@ TOLERATED: dict[str, bytes] = {
             if k != "model"
         },
     ),
+    # Numbers as text, as a proxy or a hand-edited recording may give them: kept as given, not coerced.
+    "usage-tokens-as-text": body(
+        first(content="hi"),
+        STOP,
+        chunk(usage={"prompt_tokens": "1", "completion_tokens": 2, "total_tokens": 3}),
+    ),
     "usage-without-total-tokens": body(
         first(content="hi"), STOP, chunk(usage={"prompt_tokens": 1, "completion_tokens": 2})
     ),
@@ -195,6 +201,26 @@ def test_strict_response_validation_rejects_what_writerai_strict_rejects(name: s
         theirs.error,
     )
     assert ours.error in (None, "MalformedChunkError")
+
+
+@pytest.mark.parametrize("client_cls", [kit.Writer, writerai.Writer], ids=["kit", "writerai"])
+def test_usage_tokens_that_are_not_numbers_stream_then_warn_at_the_final_completion(client_cls: Any) -> None:
+    """writerai keeps such a usage as given and pydantic warns when the final completion dumps it: the kit alike."""
+    data = body(
+        first(content="hi"),
+        STOP,
+        chunk(usage={"prompt_tokens": "many", "completion_tokens": [], "total_tokens": 3}),
+    )
+    http = httpx.Client(transport=mock_transport(data))
+    client = client_cls(api_key="k", base_url="http://test", http_client=http, max_retries=0)
+    with client, client.chat.stream(model="m", messages=[]) as stream:
+        last = list(stream)[-1]
+        assert last.type == "chunk"
+        assert (last.snapshot.usage.prompt_tokens, last.snapshot.usage.completion_tokens) == ("many", [])
+        with pytest.warns(UserWarning, match=r"(?s)Expected `int`.*completion_tokens.*prompt_tokens"):
+            final = stream.get_final_completion()
+    assert final.usage is not None
+    assert (final.usage.prompt_tokens, final.usage.completion_tokens) == ("many", [])
 
 
 def test_strict_response_validation_error_is_clear_and_not_json_always_fails() -> None:
