@@ -67,10 +67,25 @@ def test_importing_the_package_loads_nothing_heavy() -> None:
 
 def test_a_name_loads_only_what_it_needs() -> None:
     """A script needs no server, no cassette, no client; asking for the server loads it."""
-    script = loaded_after("from writer_stream_testkit import StreamScript, Fault")
-    assert script == {"heavy": ["yaml"], "kit": []}  # a script reads and writes its YAML form
+    assert loaded_after("from writer_stream_testkit import StreamScript, Fault") == {"heavy": [], "kit": []}
     server = loaded_after("from writer_stream_testkit import FakeWriterServer")
     assert "writer_stream_testkit.doubles.server" in server["kit"]
+
+
+def test_a_double_loads_no_yaml_no_pydantic_no_syrupy() -> None:
+    """A test that queues a script built in code reads no YAML, parses no chunk model, takes no snapshot."""
+    seen = loaded_after(
+        "from writer_stream_testkit import FakeWriterServer, StreamScript, WriterMock\n"
+        "StreamScript().content('hi').finish().plan"
+    )
+    assert not {"yaml", "pydantic", "syrupy", "writerai"} & set(seen["heavy"]), seen
+
+
+def test_a_script_loads_yaml_when_it_reads_or_writes_yaml() -> None:
+    seen = loaded_after(
+        "from writer_stream_testkit import StreamScript\nStreamScript().content('hi').to_yaml()"
+    )
+    assert "yaml" in seen["heavy"]
 
 
 def test_the_report_sees_an_eager_import() -> None:
