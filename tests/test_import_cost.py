@@ -79,6 +79,8 @@ def test_a_double_loads_no_yaml_no_pydantic_no_syrupy() -> None:
         "StreamScript().content('hi').finish().plan"
     )
     assert not {"yaml", "pydantic", "syrupy", "writerai"} & set(seen["heavy"]), seen
+    mock = loaded_after("from writer_stream_testkit import StreamScript, WriterMock")
+    assert set(mock["kit"]) == {"writer_stream_testkit.doubles.hosts", "writer_stream_testkit.doubles.mock"}
 
 
 def test_a_script_loads_yaml_when_it_reads_or_writes_yaml() -> None:

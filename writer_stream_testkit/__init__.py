@@ -3,8 +3,8 @@
 The public names are listed in ``__all__``; everything else is private. Each is
 imported on first use (PEP 562), from the module ``_EXPORTS`` names for it, so
 ``import writer_stream_testkit`` (the pytest plugin and the command line too)
-costs next to nothing until a name is used: a test that only queues a script
-never loads the server, the cassettes or syrupy. The ``TYPE_CHECKING`` imports
+costs next to nothing until a name is used: a test that queues a script on
+``WriterMock`` never loads the server, the cassettes, the client or syrupy. The ``TYPE_CHECKING`` imports
 show type checkers and IDEs the same names; tests/test_public_api.py holds
 ``__all__``, the table and those imports to one another.
 """
