@@ -1,7 +1,8 @@
 """The layout of docs/ARCHITECTURE.md, enforced: imports run from the edges down to the core, never back.
 
 Every module's imports of the package are read from its source (lazy imports
-inside functions included; imports under ``if TYPE_CHECKING:`` are for the type
+inside functions included, and the modules a lazy-export table names, as the
+package root's ``_EXPORTS``; imports under ``if TYPE_CHECKING:`` are for the type
 checker only and are left out). Each wing has a rank, and a module may import
 only its own wing or a wing of lower rank; a module of the pure core may never
 import an edge, whatever the ranks say.
@@ -107,6 +108,26 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+LAZY_TABLE = "_EXPORTS"
+"""A module-level ``{name: ".module"}`` table whose modules are imported when a name is first asked for (PEP 562)."""
+
+
+def _lazy_table(tree: ast.Module) -> dict[str, str]:
+    """The ``_EXPORTS`` table of a module's source, if it has one: public name -> relative module."""
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == LAZY_TABLE and isinstance(value, ast.Dict):
+            return {
+                ast.literal_eval(k): ast.literal_eval(v)
+                for k, v in zip(value.keys, value.values, strict=True)
+                if k
+            }
+    return {}
+
+
 def _runtime_imports(module: str) -> set[str]:
     """The package modules ``module`` imports at run time, as names relative to the package."""
     path = MODULES[module]
@@ -139,7 +160,12 @@ def _runtime_imports(module: str) -> set[str]:
         for child in ast.iter_child_nodes(node):
             visit(child)
 
-    visit(ast.parse(path.read_text(encoding="utf-8")))
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    visit(tree)
+    for relative in _lazy_table(tree).values():  # imported on first use, as `from .module import name`
+        level = len(relative) - len(relative.lstrip("."))
+        anchor = base_package[: len(base_package) - (level - 1)]
+        found.add(".".join([*anchor, *relative.lstrip(".").split(".")]))
     found.discard(module)
     return {name for name in found if name in MODULES}
 
@@ -182,6 +208,23 @@ def test_the_checker_sees_a_forbidden_import(tmp_path: Path) -> None:
             test_the_core_never_imports_an_edge("wire.fake_for_test")
     finally:
         del MODULES["wire.fake_for_test"]
+
+
+def test_the_checker_sees_a_lazy_export(tmp_path: Path) -> None:
+    """A module's lazy-export table counts as its imports: the root's lazy names keep the layering honest."""
+    assert {"cassettes.cassette", "doubles.server", "errors", "testing.snapshot"} <= _runtime_imports(
+        "__init__"
+    )
+    MODULES["wire.fake_lazy"] = tmp_path / "fake_lazy.py"
+    try:
+        (tmp_path / "fake_lazy.py").write_text(
+            '_EXPORTS: dict[str, str] = {"WriterMock": "..doubles.mock"}\n'
+        )
+        assert _runtime_imports("wire.fake_lazy") == {"doubles.mock"}
+        with pytest.raises(AssertionError, match="pure core"):
+            test_the_core_never_imports_an_edge("wire.fake_lazy")
+    finally:
+        del MODULES["wire.fake_lazy"]
 
 
 def test_no_import_cycles() -> None:

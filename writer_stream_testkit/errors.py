@@ -48,9 +48,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-import httpx
-
 if TYPE_CHECKING:
+    import httpx
+
     from .wire.types import ChatCompletion
 
 __all__ = [

@@ -29,6 +29,11 @@ API key: ``writerai.Writer()`` refuses to start without ``WRITER_API_KEY``.
 When it is unset, ``writer_mock``, ``writer_server`` and a replay-only
 ``writer_cassette`` set it to a dummy value for the test (nothing real is ever
 called). A cassette that may record gets no dummy: recording needs the real key.
+
+Loading the plugin costs next to nothing: registering the options, markers and
+hooks needs only pytest and a few plain modules, and each fixture imports the
+library objects it wires (the doubles, the cassettes, syrupy's extension) when
+it first runs, so a project that uses no kit fixture never loads them.
 """
 
 from __future__ import annotations
@@ -39,22 +44,22 @@ import re
 import sys
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from .cassettes.cassette import Cassette
-from .cassettes.model import RECORD_MODES, Timing
-from .cassettes.modes import check_record_mode
-from .cassettes.proxy import RecordingProxy
-from .cassettes.settings import CassetteSettings
-from .cassettes.timing import parse_timing
+from .cassettes.model import RECORD_MODES
 from .doubles.guard import guard
-from .doubles.mock import DEFAULT_BASE_URL, WriterMock
-from .doubles.server import FakeWriterServer
 from .errors import CassetteMissError, ReplyError, ScriptError, TestkitError, UnexpectedRequestError
 from .resilience import plugin as resilience
-from .testing.snapshot import WriterSnapshotExtension
+
+if TYPE_CHECKING:
+    from .cassettes.cassette import Cassette
+    from .cassettes.model import Timing
+    from .cassettes.proxy import RecordingProxy
+    from .cassettes.settings import CassetteSettings
+    from .doubles.mock import WriterMock
+    from .doubles.server import FakeWriterServer
 
 __all__ = ["DUMMY_API_KEY", "cassette_path_for"]
 
@@ -177,6 +182,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Bad settings stop the run at once, naming the option, instead of failing every test.
     mode = _setting(config, "writer_record_mode")
     if mode is not None:
+        from .cassettes.modes import check_record_mode
+
         try:
             check_record_mode(mode)
         except ValueError as error:
@@ -192,10 +199,14 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"writer_redact_patterns in {config.inipath} has {pattern!r}, which is not a regular "
                 f"expression ({error}); fix or remove that line."
             ) from None
-    try:
-        WriterMock(base_url=config.getini("writer_base_urls"))
-    except ScriptError as error:
-        raise pytest.UsageError(f"writer_base_urls in {config.inipath}: {error}") from None
+    base_urls = config.getini("writer_base_urls")
+    if base_urls or os.environ.get("WRITER_BASE_URL"):  # the base URLs writer_mock will answer for
+        from .doubles.hosts import BaseURLs
+
+        try:
+            BaseURLs(base_urls)
+        except ScriptError as error:
+            raise pytest.UsageError(f"writer_base_urls in {config.inipath}: {error}") from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -351,6 +362,8 @@ def _cassette_dir(config: pytest.Config) -> Path | None:
 
 
 def _parse_timing(value: str) -> Timing:
+    from .cassettes.timing import parse_timing
+
     try:
         return parse_timing(value)
     except ValueError:
@@ -374,6 +387,8 @@ def cassette_path_for(item: pytest.Item, cassette_dir: Path | None = None) -> Pa
 
 
 def _make_cassette(request: pytest.FixtureRequest, config_fixture: Any) -> Cassette:
+    from .cassettes.cassette import Cassette
+
     node = request.node
     marker = node.get_closest_marker(_MARKER)
     args: tuple[Any, ...] = marker.args if marker else ()
@@ -409,6 +424,8 @@ def _make_cassette(request: pytest.FixtureRequest, config_fixture: Any) -> Casse
 
 def _settings(config: pytest.Config, marker: dict[str, Any], config_fixture: Any) -> CassetteSettings:
     """The four layers of a cassette's options, as the command line, marker, fixture and ini file give them."""
+    from .cassettes.settings import CassetteSettings
+
     flags: dict[str, Any] = {}
     ini: dict[str, Any] = {}
     for option, key in (("record_mode", "writer_record_mode"), ("upstream", "writer_upstream")):
@@ -482,6 +499,8 @@ def writer_mock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     It answers for https://api.writer.com, ``WRITER_BASE_URL`` and the base URLs
     listed under the ``writer_base_urls`` ini key; add more with ``add_base_url()``.
     """
+    from .doubles.mock import WriterMock
+
     _dummy_api_key(monkeypatch)
     mock = WriterMock(base_url=request.config.getini("writer_base_urls")).start()
     _watch(request, "writer_mock", mock)
@@ -506,6 +525,10 @@ def writer_server(
     saved after each response and at teardown. A replay-only cassette is served
     as it is.
     """
+    from .cassettes.proxy import RecordingProxy
+    from .doubles.mock import DEFAULT_BASE_URL
+    from .doubles.server import FakeWriterServer
+
     marked = request.node.get_closest_marker(_MARKER)
     cassette = _make_cassette(request, writer_cassette_config) if marked else None
     proxy: RecordingProxy | None = None
@@ -556,4 +579,6 @@ def writer_cassette(
 @pytest.fixture
 def writer_snapshot(snapshot: Any) -> Any:
     """syrupy's ``snapshot``, storing stream events as a readable ``.stream.txt`` transcript."""
+    from .testing.snapshot import WriterSnapshotExtension
+
     return snapshot.use_extension(WriterSnapshotExtension)

@@ -1,4 +1,8 @@
-"""What every command shares: the usage error, option checks, and running a server until a stop signal."""
+"""What every command shares: the commands' names, the usage error, option checks, and running a server until a stop signal.
+
+It imports only what ``--help`` needs; the cassette reader and the server are
+imported where a command uses them, so the command line starts fast.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,23 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from ..cassettes.cassette import Cassette
-from ..cassettes.load import load_cassette
-from ..cassettes.model import CassetteContent
-from ..cassettes.modes import check_upstream as check_upstream_url
-from ..doubles.server import FakeWriterServer
 from ..errors import CassetteError, CassetteRecordError
 
+if TYPE_CHECKING:
+    from ..cassettes.cassette import Cassette
+    from ..cassettes.model import CassetteContent
+    from ..doubles.server import FakeWriterServer
+
 __all__ = [
+    "COMMANDS",
     "PROG",
     "SERVE_HISTORY",
     "UsageError",
     "check_port",
     "check_upstream",
+    "load_cassette",
     "not_a_file",
     "finish",
     "read_cassette",
@@ -30,6 +37,16 @@ __all__ = [
 ]
 
 PROG = "writer-stream-testkit"
+
+COMMANDS: dict[str, str] = {
+    "serve": "run a fake Writer API on a local port",
+    "record": "record any client's Writer traffic into a cassette, through a local proxy",
+    "show": "print a cassette as a readable transcript",
+    "convert": "import a vcrpy cassette whose responses are SSE streams",
+    "verify": "re-send recorded requests and report where the live stream drifted",
+    "docs": "print one of the kit's documents (they ship in the package)",
+}
+"""Each command (a module of this wing by that name) and its line in ``--help``, in the order listed there."""
 SERVE_HISTORY = 1000
 """How many requests ``serve`` and ``record`` remember: a server that runs for days must not grow."""
 
@@ -39,6 +56,8 @@ class UsageError(Exception):
 
 
 def check_upstream(url: str) -> str:
+    from ..cassettes.modes import check_upstream as check_upstream_url
+
     try:
         return check_upstream_url(url, option=f"--upstream {url}").rstrip("/")
     except ValueError as exc:
@@ -65,6 +84,13 @@ def not_a_file(path: Path, what: str) -> str | None:
     if path.exists() and not path.is_file():
         return f"{what} {path} is not a regular file; pass the path of a *.yaml file."
     return None
+
+
+def load_cassette(path: Path) -> CassetteContent:
+    """The cassette in ``path``; its reader (and YAML) is imported here, on first use, not by ``--help``."""
+    from ..cassettes.load import load_cassette as load
+
+    return load(path)
 
 
 def read_cassette(path: Path) -> CassetteContent:

@@ -7,10 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..cassettes.files import save_cassette
-from ..cassettes.tools import convert_vcr
 from ..errors import CassetteError
-from ._shared import UsageError, not_a_file
+from ._shared import COMMANDS, UsageError, not_a_file
 
 __all__ = ["add_parser", "run"]
 
@@ -18,7 +16,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     convert = commands.add_parser(
         "convert",
-        help="import a vcrpy cassette whose responses are SSE streams",
+        help=COMMANDS["convert"],
         description=(
             "Convert a vcrpy YAML cassette into this kit's format: each text/event-stream body is "
             "split into events, credentials are redacted on the way, and since vcrpy keeps no "
@@ -33,6 +31,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cassettes.files import save_cassette
+    from ..cassettes.tools import convert_vcr
+
     source: Path = args.vcr_file
     out: Path = args.out
     problem = not_a_file(source, "The vcrpy cassette")

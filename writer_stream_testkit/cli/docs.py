@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from .._docs import docs_directory, documents, find_document
-from ._shared import UsageError
+from ._shared import COMMANDS, UsageError
 
 __all__ = ["add_parser", "docs_directory", "run"]
 
@@ -14,7 +14,7 @@ __all__ = ["add_parser", "docs_directory", "run"]
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     docs = commands.add_parser(
         "docs",
-        help="print one of the kit's documents (they ship in the package)",
+        help=COMMANDS["docs"],
         description="Print a document that ships with the package; with no NAME, list them.",
     )
     docs.add_argument("name", nargs="?", metavar="NAME", help="a document, e.g. README, cassettes or scripts")

@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cassettes.cassette import Cassette
 from ..cassettes.model import RECORD_MODES
-from ..doubles.server import FakeWriterServer
 from ..errors import CassetteError
 from ._shared import (
+    COMMANDS,
     PROG,
     SERVE_HISTORY,
     UsageError,
@@ -26,7 +25,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     record = commands.add_parser(
         "record",
-        help="record any client's Writer traffic into a cassette, through a local proxy",
+        help=COMMANDS["record"],
         description=(
             "Listen on a local port and forward each request (any method and path) to the upstream, streaming every "
             "chunk back to the client the moment it arrives while recording it into the cassette. "
@@ -62,7 +61,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cassettes.cassette import Cassette
     from ..cassettes.proxy import RecordingProxy
+    from ..doubles.server import FakeWriterServer
 
     upstream = check_upstream(args.upstream)
     check_port(args.port)

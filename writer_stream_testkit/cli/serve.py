@@ -12,19 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from ..cassettes.cassette import Cassette
-from ..cassettes.model import Timing
-from ..cassettes.timing import parse_timing
-from ..cassettes.tools import directory_miss_message
-from ..doubles.server import DEFAULT_MAX_BODY_SIZE, FakeWriterServer
+from ..doubles.framing import DEFAULT_MAX_BODY_SIZE
 from ..errors import CassetteError, CassetteMissError, ScriptError, UnexpectedRequestError
-from ..resilience.chaos import Chaos
 from ..scripts.plan import ResponsePlan, error_plan
-from ..wire.call import Call
-from ._shared import PROG, SERVE_HISTORY, UsageError, check_port, not_a_file, run_until_stopped
+from ._shared import COMMANDS, PROG, SERVE_HISTORY, UsageError, check_port, not_a_file, run_until_stopped
 
 if TYPE_CHECKING:
+    from ..cassettes.cassette import Cassette
+    from ..cassettes.model import Timing
+    from ..resilience.chaos import Chaos
     from ..scripts.load import AnyScript
+    from ..wire.call import Call
 
 __all__ = [
     "CassetteDirectory",
@@ -41,7 +39,7 @@ __all__ = [
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
         "serve",
-        help="run a fake Writer API on a local port",
+        help=COMMANDS["serve"],
         description=(
             "Serve the Writer API on a local port until Ctrl-C. The base URL is printed alone on "
             "the first line of stdout, for scripts to read; point any Writer SDK at it. Replies "
@@ -238,6 +236,8 @@ class CassetteDirectory:
             for c in self.cassettes
             for i, x in enumerate(c.interactions)
         ]
+        from ..cassettes.tools import directory_miss_message
+
         message = directory_miss_message(str(self.directory), call, candidates)
         with self._lock:
             self._misses.append(message)
@@ -282,6 +282,8 @@ def load_directory(
             f"The directory {directory} holds no *.yaml cassettes; record one with `{PROG} record` or "
             "point --cassettes at the right directory."
         )
+    from ..cassettes.cassette import Cassette
+
     cassettes = [
         Cassette(path, timing=timing, allow_playback_repeats=allow_repeats, history=history) for path in files
     ]
@@ -294,6 +296,8 @@ def load_directory(
 
 
 def timing_option(text: str) -> Timing:
+    from ..cassettes.timing import parse_timing
+
     try:
         return parse_timing(text)
     except ValueError:
@@ -304,6 +308,8 @@ def timing_option(text: str) -> Timing:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..doubles.server import FakeWriterServer
+
     check_port(args.port)
     if args.max_body_size < 0:
         raise UsageError("--max-body-size needs a number of bytes, 0 or more.")
@@ -359,6 +365,8 @@ def chaos_option(args: argparse.Namespace) -> Chaos | None:
         if args.seed is not None or args.resilience_report is not None:
             raise UsageError("--seed and --resilience-report need --chaos KIND=RATE,...")
         return None
+    from ..resilience.chaos import Chaos
+
     try:
         return Chaos.parse(args.chaos, seed=args.seed)
     except ScriptError as error:

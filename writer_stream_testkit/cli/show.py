@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..cassettes.tools import render_cassette_text
-from ._shared import PROG, UsageError, read_cassette
+from ._shared import COMMANDS, PROG, UsageError, read_cassette
 
 if TYPE_CHECKING:
     from ..scripts.load import AnyScript
@@ -28,7 +27,7 @@ WHAT_SCRIPT = {
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = commands.add_parser(
         "show",
-        help="print a cassette as a readable transcript",
+        help=COMMANDS["show"],
         description=(
             "Print each recorded interaction: the request line, model and last user message, the "
             "status, then every event with its time offset (chat chunks decoded into the SDK's stream "
@@ -41,6 +40,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..cassettes.tools import render_cassette_text
+
     try:
         content = read_cassette(args.file)
     except UsageError:

@@ -8,14 +8,18 @@ import os
 import sys
 import time
 from pathlib import Path
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ..cassettes.framing import body_from_reads, frame_stream
-from ..cassettes.model import Interaction, RecordedResponse
+from ..cassettes.model import RecordedResponse
 from ..cassettes.redact import is_credential_header
-from ..cassettes.tools import Drift, compare_responses, render_verify_report
-from ._shared import UsageError, check_upstream, read_cassette
+from ._shared import COMMANDS, UsageError, check_upstream, read_cassette
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..cassettes.model import Interaction
+    from ..cassettes.tools import Drift
 
 __all__ = ["add_parser", "live_response", "run"]
 
@@ -23,7 +27,7 @@ __all__ = ["add_parser", "live_response", "run"]
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify = commands.add_parser(
         "verify",
-        help="re-send recorded requests and report where the live stream drifted",
+        help=COMMANDS["verify"],
         description=(
             "Send each recorded request to the upstream again and compare the live stream's shape "
             "with the recording: status, which choices and delta fields each event carries, tool "
@@ -57,6 +61,8 @@ def live_response(
     client: httpx.Client, interaction: Interaction, upstream: str, key: str | None
 ) -> RecordedResponse:
     """Send the recorded request to ``upstream`` and read the answer the way the recorder would."""
+    import httpx  # here, not at the top: `verify --help` needs no HTTP client
+
     request = interaction.request
     recorded_url = httpx.URL(request.url)
     base = httpx.URL(upstream)
@@ -87,6 +93,10 @@ def live_response(
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx
+
+    from ..cassettes.tools import compare_responses, render_verify_report
+
     upstream = check_upstream(args.upstream)
     if not math.isfinite(args.timeout) or args.timeout <= 0:
         raise UsageError(f"--timeout {args.timeout:g} must be a number of seconds above 0.")

@@ -9,6 +9,9 @@ section 6.3), not either executor's, so it lives here:
 * ``Content-Length``, when the plan declares one as plain digits (the body is cut to it);
 * chunked, one HTTP chunk per ``Write``, for an HTTP/1.1 client;
 * close-delimited for an HTTP/1.0 client, which cannot read chunked framing.
+
+It also holds how large a request body the server reads by default
+(``DEFAULT_MAX_BODY_SIZE``), so ``serve --help`` can show it without loading the server.
 """
 
 from __future__ import annotations
@@ -17,7 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
-__all__ = ["BODYLESS_STATUSES", "FRAMING", "Frame", "declared_length", "frame", "informational_problem"]
+__all__ = [
+    "BODYLESS_STATUSES",
+    "DEFAULT_MAX_BODY_SIZE",
+    "FRAMING",
+    "Frame",
+    "declared_length",
+    "frame",
+    "informational_problem",
+]
+
+DEFAULT_MAX_BODY_SIZE: Final = 32 * 1024 * 1024
+"""The largest request body ``FakeWriterServer`` reads unless told otherwise (32 MiB)."""
 
 BODYLESS_STATUSES: Final = frozenset({204, 304})
 """Final statuses whose responses never have a body (1xx are never final)."""

@@ -29,11 +29,8 @@ from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-import httpcore
-
 from ..errors import NetworkBlockedError
 from ..scripts.plan import writer_error_body
-from .hosts import is_loopback
 
 __all__ = ["WRITER_API_HOST", "NetworkGuard", "exempt", "guard"]
 
@@ -87,7 +84,13 @@ class _Refusal:
         return out
 
 
-class _Stream(httpcore.NetworkStream):
+class _Stream:
+    """What httpcore's sync backends hand back: a ``httpcore.NetworkStream`` by its methods.
+
+    Not a subclass, so that importing the guard (the pytest plugin does, for every
+    test) does not import httpcore; httpcore only ever calls these methods.
+    """
+
     def __init__(self, refusal: _Refusal) -> None:
         self._refusal = refusal
 
@@ -109,7 +112,9 @@ class _Stream(httpcore.NetworkStream):
         return None
 
 
-class _AsyncStream(httpcore.AsyncNetworkStream):
+class _AsyncStream:
+    """The async twin of :class:`_Stream` (a ``httpcore.AsyncNetworkStream`` by its methods)."""
+
     def __init__(self, refusal: _Refusal) -> None:
         self._refusal = refusal
 
@@ -131,10 +136,13 @@ class _AsyncStream(httpcore.AsyncNetworkStream):
         return None
 
 
-def _backends() -> list[type[Any]]:
-    classes: list[type[Any]] = [httpcore.SyncBackend, httpcore.AnyIOBackend]
+def _backends() -> list[tuple[type[Any], bool]]:
+    """httpcore's network backends, each with whether it is async."""
+    import httpcore  # here, not at the top: only a running double patches it
+
+    classes: list[tuple[type[Any], bool]] = [(httpcore.SyncBackend, False), (httpcore.AnyIOBackend, True)]
     with contextlib.suppress(ImportError, AttributeError):
-        classes.append(httpcore.TrioBackend)
+        classes.append((httpcore.TrioBackend, True))
     return classes
 
 
@@ -158,6 +166,9 @@ class NetworkGuard:
 
     def refuses(self, host: str) -> bool:
         """Whether a connection to ``host`` is refused now."""
+        # here, not at the top: hosts imports respx, which a test that runs no double never needs
+        from .hosts import is_loopback
+
         if _exempt.get() or is_loopback(host):
             return False
         with self._lock:
@@ -226,12 +237,11 @@ class NetworkGuard:
     def _patch(self) -> None:
         if self._originals:
             return
-        for backend in _backends():
+        for backend, is_async in _backends():
             original = backend.__dict__.get("connect_tcp")
             if original is None:  # httpcore's placeholder for a backend whose library is absent
                 continue
             self._originals[(backend, "connect_tcp")] = original
-            is_async = backend is not httpcore.SyncBackend
             backend.connect_tcp = self._async_connect(original) if is_async else self._connect(original)
         for name in ("connect", "connect_ex"):
             original = socket.socket.__dict__.get(name) or getattr(socket.socket, name)

@@ -40,7 +40,7 @@ from .base import QueuedDouble, WriterDouble
 from .control import control_plan, is_control
 from .faulting import FaultHook
 from .flow import Need, UserCodeCrashed, adrive, fulfil
-from .framing import informational_problem
+from .framing import DEFAULT_MAX_BODY_SIZE, informational_problem
 from .guard import guard
 from .hosts import running_doubles
 from .reading import Handover, RequestReader
@@ -59,8 +59,6 @@ __all__ = [
 ]
 
 
-DEFAULT_MAX_BODY_SIZE: Final = 32 * 1024 * 1024
-"""The largest request body ``FakeWriterServer`` reads unless told otherwise (32 MiB)."""
 _STOP_TIMEOUT: Final = 10.0
 _START_TIMEOUT: Final = 10.0
 

@@ -13,7 +13,8 @@ made no streaming request is skipped (its plain run, when it ran first in the
 same process, skips it before it starts), is left out of the report, and is
 remembered in pytest's cache, so the next run does not make it at all
 (``--cache-clear`` forgets). Without the switch this module only adds its
-options and marker.
+options and marker, and it imports what a run needs (the injector, the judge,
+chaos) only when one starts, so loading the plugin stays cheap.
 """
 
 from __future__ import annotations
@@ -24,17 +25,19 @@ import json
 import sys
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..doubles import faulting
 from ..errors import ScriptError
-from .chaos import Chaos
-from .inject import Injector, Observer
-from .judge import ErrorOrigin, Facts, Frame, error_origin, judge
 from .kinds import KINDS, parse_kinds
 from .report import VERDICTS, build_report, plural, terminal_lines
+
+if TYPE_CHECKING:
+    from .chaos import Chaos
+    from .inject import Injector, Observer
+    from .judge import ErrorOrigin, Frame
 
 __all__ = ["DEFAULT_TIMEOUT", "add_options", "configure", "marker_chaos"]
 
@@ -127,6 +130,8 @@ def marker_chaos(item: pytest.Item) -> Chaos | None:
     marker = item.get_closest_marker(SERVER_MARKER)
     if marker is None:
         return None
+    from .chaos import Chaos
+
     unknown = sorted(set(marker.kwargs) - {"chaos", "seed"})
     rates = marker.kwargs.get("chaos")
     if unknown or marker.args or rates is None:
@@ -255,6 +260,8 @@ class ResiliencePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        from .inject import Injector, Observer
+
         kind = item.stash.get(_KIND, None)
         hook: Injector | Observer = (
             Observer() if kind is None else Injector(KINDS[kind], timeout=self.timeout)
@@ -270,6 +277,8 @@ class ResiliencePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        from .inject import Injector
+
         try:
             return (yield)
         finally:
@@ -281,6 +290,8 @@ class ResiliencePlugin:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        from .inject import Injector, Observer
+
         report = yield
         hook = item.stash.get(_HOOK, None)
         if isinstance(hook, Observer):
@@ -305,6 +316,8 @@ class ResiliencePlugin:
     def _judge(
         self, item: pytest.Item, hook: Injector, call: pytest.CallInfo[None], report: pytest.TestReport
     ) -> None:
+        from .judge import Facts, judge
+
         kind = item.stash[_KIND]
         excinfo = call.excinfo
         origin: ErrorOrigin = "none" if excinfo is None else _origin(excinfo)
@@ -435,6 +448,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _frames(tb: Any) -> list[Frame]:
+    from .judge import Frame
+
     out = []
     while tb is not None:
         frame = tb.tb_frame
@@ -453,6 +468,8 @@ def _origin(excinfo: pytest.ExceptionInfo[BaseException]) -> ErrorOrigin:
 
 
 def _origin_of_exception(exc: BaseException) -> ErrorOrigin:
+    from .judge import error_origin
+
     cls = type(exc)
     module = sys.modules.get(cls.__module__)
     return error_origin(

@@ -19,13 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-import yaml
 from typing_extensions import Self
 
-from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
 from ..errors import ScriptError
 from ._values import json_value
-from ._yaml_dump import ScriptDumper
 from .faults import DataAfterDone, Delay, Fault, Frame, MissingDone, check_faults, fault_from_yaml
 from .plan import ResponsePlan
 from .render import EncodedFrames, done_frame, json_plan
@@ -55,6 +52,11 @@ def read_yaml(source: str | os.PathLike[str], *, where: str | None = None) -> tu
     aliases are bounded as a cassette's are (``ALIAS_EXPANSION_LIMIT``), so a
     few hundred bytes cannot stand for gigabytes.
     """
+    # here, not at the top: a script built in code (the common case) never needs the YAML library
+    import yaml
+
+    from .._yaml_bounds import ALIAS_EXPANSION_LIMIT, alias_expansion
+
     if isinstance(source, os.PathLike) or ("\n" not in source and source.strip().endswith((".yaml", ".yml"))):
         path = Path(source)
         where = str(path)
@@ -263,6 +265,10 @@ class ScriptBase:
 
     def to_yaml(self) -> str:
         """The readable YAML form; ``from_yaml`` reads it back to an equal script."""
+        import yaml
+
+        from ._yaml_dump import ScriptDumper
+
         doc = self._yaml_doc()
         if self.faults:
             doc["faults"] = [f.to_yaml_item() for f in self.faults]

@@ -17,12 +17,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import yaml
-
 from ..errors import ScriptError
 from ..wire.endpoints import Endpoint, endpoint_for
 from ._values import json_value
-from ._yaml_dump import ScriptDumper
 from .base import compact_json, read_yaml
 from .plan import JSON_HEADERS, ResponsePlan, Write
 
@@ -70,6 +67,10 @@ class JsonReply:
 
     def to_yaml(self) -> str:
         """The ``kind: json`` YAML form, which ``from_yaml`` reads back to an equal reply."""
+        import yaml
+
+        from ._yaml_dump import ScriptDumper
+
         doc: dict[str, Any] = {"kind": self.kind, "path": self.endpoint.path, "method": self.endpoint.method}
         if self.status != 200:
             doc["status"] = self.status

@@ -7,12 +7,13 @@ import reprlib
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from .endpoints import JSON_BODY_ENDPOINTS
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_JSON_DEPTH = 128
 """The deepest nesting of arrays and objects the doubles read in a request body.

@@ -43,18 +43,22 @@ class Endpoint:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", self.method.upper())
-        if self.path != "*":
-            parts = [
-                "[^/]+" if re.fullmatch(r"\{[^/{}]*\}", seg) else re.escape(seg)
-                for seg in self.path.split("/")
-            ]
-            object.__setattr__(self, "_pattern", re.compile("/".join(parts)))
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request with this method and path (below the base URL) is this endpoint."""
         if self.method != "*" and method.upper() != self.method:
             return False
-        return self._pattern is None or self._pattern.fullmatch(path) is not None
+        if self.path == "*":
+            return True
+        pattern = self._pattern
+        if pattern is None:  # compiled on first use: the route tables hold about 40 endpoints
+            parts = [
+                "[^/]+" if re.fullmatch(r"\{[^/{}]*\}", seg) else re.escape(seg)
+                for seg in self.path.split("/")
+            ]
+            pattern = re.compile("/".join(parts))
+            object.__setattr__(self, "_pattern", pattern)
+        return pattern.fullmatch(path) is not None
 
     def describe(self) -> str:
         """``POST /v1/chat``, or ``any request`` for the catch-all."""
