@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import functools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -327,6 +329,41 @@ LOCATION_JSON = json.dumps({"city": "San Francisco", "temperature": 61.5, "units
 # A lone surrogate is text the SDK takes (json.loads does) and pydantic-core's JSON parser refuses.
 words = st.text(alphabet='ab {}":,é', min_size=0, max_size=6) | st.just("\ud83d")
 
+# The strategies `choice_steps` and `streams` draw from, built once: a strategy made inside a
+# composite is built and validated again on every draw (those of lists of dicts are not
+# even cached by hypothesis), which took about a third of the generated test's time. The
+# values drawn are the same; the dicts put into steps are copied so no two steps share one.
+ROLES = st.sampled_from(["assistant", "tool"])
+KINDS = st.sampled_from(["content", "refusal", "tools", "content+tools", "empty"])
+TEXTS = st.lists(words, max_size=4)
+CONTENT_CUTS = st.lists(st.integers(0, 60), max_size=5)
+REFUSALS = st.lists(words.filter(bool), min_size=1, max_size=4)
+TOOL_NAMES = st.lists(st.sampled_from(sorted(TOOL_ARGS)), min_size=1, max_size=3)
+ARGUMENT_CUTS = st.lists(st.integers(0, 50), max_size=4)
+# A first tool-call delta's function: complete, without arguments, or with null ones.
+FIRST_FUNCTIONS = st.sampled_from(["complete", "no arguments", "null arguments"])
+CONTINUATION_TYPES = st.sampled_from([{}, {"type": None}, {"type": "function"}])
+LOOSE_GRAPH_DATA = st.sampled_from(
+    [
+        {"status": "queued"},
+        {"references": {"files": [{"fileId": "f1"}], "web": [{"url": "u"}]}},
+        {"sources": [{"file_id": "f1", "snippet": "s"}]},
+    ]
+).map(copy.deepcopy)
+EXTRA_DELTAS = st.sampled_from(
+    [{"note": "ab"}, {"count": 2}, {"meta": {"k": "v", "n": 1}}, {"tags": ["a"]}]
+).map(copy.deepcopy)
+FINISHES = st.sampled_from([None, "stop", "stop", "tool_calls", "length", "content_filter", "eos"])
+FINGERPRINTS = st.sampled_from(["fp_1", "fp_2", None])
+LEFT_OUT = st.sampled_from([None, "model", "total_tokens"])
+TOOL_SET_NAMES = st.sampled_from(sorted(TOOL_SETS))
+
+
+@functools.cache
+def chosen_choices(candidates: tuple[int, ...]) -> st.SearchStrategy[list[int]]:
+    """Which of the ``candidates`` choices the next chunk carries (one strategy per set of them)."""
+    return st.lists(st.sampled_from(candidates), min_size=1, max_size=len(candidates))
+
 
 def split(text: str, cuts: list[int]) -> list[str]:
     points = sorted({min(max(c, 0), len(text)) for c in cuts})
@@ -373,9 +410,7 @@ def choice_steps(
     logprobs = draw(st.booleans())
     loose = draw(st.booleans())  # schema-loose values this choice may carry, as the SDK tolerates them
     steps: list[dict[str, Any]] = []
-    first_delta: dict[str, Any] = {
-        "role": draw(st.sampled_from(["assistant", "tool"])) if loose else "assistant"
-    }
+    first_delta: dict[str, Any] = {"role": draw(ROLES) if loose else "assistant"}
     if draw(st.booleans()):
         first_delta["content"] = ""
     if draw(st.booleans()):
@@ -386,10 +421,10 @@ def choice_steps(
         first_lp = {"content": [token("x", loose=loose)], "refusal": None}
     steps.append({"index": index, "delta": first_delta, "logprobs": first_lp, "finish_reason": None})
 
-    kind = draw(st.sampled_from(["content", "refusal", "tools", "content+tools", "empty"]))
+    kind = draw(KINDS)
     if "content" in kind:
-        text = LOCATION_JSON if json_content else "".join(draw(st.lists(words, max_size=4)))
-        for piece in split(text, draw(st.lists(st.integers(0, 60), max_size=5))):
+        text = LOCATION_JSON if json_content else "".join(draw(TEXTS))
+        for piece in split(text, draw(CONTENT_CUTS)):
             lp = (
                 {"content": [token(piece, loose=loose and draw(st.booleans()))], "refusal": None}
                 if logprobs
@@ -397,19 +432,21 @@ def choice_steps(
             )
             steps.append({"index": index, "delta": {"content": piece}, "logprobs": lp, "finish_reason": None})
     if kind == "refusal":
-        for piece in draw(st.lists(words.filter(bool), min_size=1, max_size=4)):
+        for piece in draw(REFUSALS):
             lp = {"content": None, "refusal": [token(piece, loose=loose)]} if logprobs else None
             steps.append({"index": index, "delta": {"refusal": piece}, "logprobs": lp, "finish_reason": None})
     if "tools" in kind:
-        names = draw(st.lists(st.sampled_from(sorted(TOOL_ARGS)), min_size=1, max_size=3))
+        names = draw(TOOL_NAMES)
         for tool_index, name in enumerate(names):
-            pieces = split(json.dumps(TOOL_ARGS[name]), draw(st.lists(st.integers(0, 50), max_size=4)))
+            pieces = split(json.dumps(TOOL_ARGS[name]), draw(ARGUMENT_CUTS))
             head = {"index": tool_index, "id": f"call_{index}_{tool_index}", "type": "function"}
             function: dict[str, Any] = {"name": name, "arguments": ""}
             if loose:  # a first delta without arguments, or with null ones
-                function = draw(
-                    st.sampled_from([function, {"name": name}, {"name": name, "arguments": None}])
-                )
+                form = draw(FIRST_FUNCTIONS)
+                if form == "no arguments":
+                    function = {"name": name}
+                elif form == "null arguments":
+                    function = {"name": name, "arguments": None}
             steps.append(
                 {
                     "index": index,
@@ -420,7 +457,7 @@ def choice_steps(
             for piece in pieces:
                 entry: dict[str, Any] = {"index": tool_index, "function": {"arguments": piece}}
                 if loose:  # a continuation with the type missing, null or repeated
-                    entry.update(draw(st.sampled_from([{}, {"type": None}, {"type": "function"}])))
+                    entry.update(draw(CONTINUATION_TYPES))
                 steps.append({"index": index, "delta": {"tool_calls": [entry]}, "finish_reason": None})
     writer_fields = {
         "llm_data": {"model": "palmyra-x5", "prompt": "summarise"},
@@ -431,15 +468,7 @@ def choice_steps(
         writer_fields = {
             "llm_data": {"model": "palmyra-x5"},
             "translation_data": {"source_text": "hi"},
-            "graph_data": draw(
-                st.sampled_from(
-                    [
-                        {"status": "queued"},
-                        {"references": {"files": [{"fileId": "f1"}], "web": [{"url": "u"}]}},
-                        {"sources": [{"file_id": "f1", "snippet": "s"}]},
-                    ]
-                )
-            ),
+            "graph_data": draw(LOOSE_GRAPH_DATA),
         }
     for name, value in writer_fields.items():
         if draw(st.booleans()):
@@ -453,11 +482,9 @@ def choice_steps(
         )
     if draw(st.booleans()):
         position = draw(st.integers(1, len(steps)))
-        extra = draw(
-            st.sampled_from([{"note": "ab"}, {"count": 2}, {"meta": {"k": "v", "n": 1}}, {"tags": ["a"]}])
-        )
+        extra = draw(EXTRA_DELTAS)
         steps.insert(position, {"index": index, "delta": extra, "finish_reason": None})
-    finish = draw(st.sampled_from([None, "stop", "stop", "tool_calls", "length", "content_filter", "eos"]))
+    finish = draw(FINISHES)
     if finish is not None:
         steps.append({"index": index, "delta": {}, "logprobs": None, "finish_reason": finish})
     return steps
@@ -471,13 +498,10 @@ def streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, bool]:
         draw(choice_steps(index=i, created_late=i > 0, json_content=json_content)) for i in range(n)
     ]
     chunks: list[dict[str, Any]] = []
-    fingerprints = ["fp_1", "fp_2", None]
     seen = 0  # choices that have appeared so far: a new one must be the next index
     while any(per_choice):
         candidates = [i for i, steps in enumerate(per_choice) if steps and (i < seen or i == seen)]
-        chosen = sorted(
-            set(draw(st.lists(st.sampled_from(candidates), min_size=1, max_size=len(candidates))))
-        )
+        chosen = sorted(set(draw(chosen_choices(tuple(candidates)))))
         if seen in chosen:
             # Only one new choice per chunk beyond the first, so positions always match indexes.
             chosen = [i for i in chosen if i <= seen]
@@ -490,7 +514,7 @@ def streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, bool]:
             "model": "palmyra-x5",
             "choices": choices,
         }
-        fingerprint = draw(st.sampled_from(fingerprints))
+        fingerprint = draw(FINGERPRINTS)
         if fingerprint is not None:
             chunk["system_fingerprint"] = fingerprint
         chunks.append(chunk)
@@ -503,15 +527,18 @@ def streams(draw: st.DrawFn) -> tuple[list[dict[str, Any]], str, bool]:
             "choices": [],
             "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
         }
-        left_out = draw(st.sampled_from([None, "model", "total_tokens"]))  # schema-loose: as the SDK takes it
+        left_out = draw(LEFT_OUT)  # schema-loose: as the SDK takes it
         if left_out == "model":
             del usage_chunk["model"]
         elif left_out == "total_tokens":
             del usage_chunk["usage"]["total_tokens"]
         chunks.append(usage_chunk)
-    tools = draw(st.sampled_from(sorted(TOOL_SETS)))
+    tools = draw(TOOL_SET_NAMES)
     rich = draw(st.booleans())
     return chunks, tools, rich
+
+
+NESTED = (dict, list)
 
 
 def _comparable(run: Run) -> Run:
@@ -522,18 +549,28 @@ def _comparable(run: Run) -> Run:
     our chunk's tool-call delta reads as left out.
     """
 
-    def strip(value: Any) -> Any:
-        kind = type(value)
-        if kind is dict:
-            out = {k: strip(v) for k, v in value.items() if k != "extra:fileId"}
-            if out.get("__class__") == "ToolCallStreaming" and out.get("type") is None:
-                out["__set__"] = [name for name in out["__set__"] if name != "type"]
-            return out
-        if kind is list:
-            return [strip(v) for v in value]
-        return value
+    # The dumps after the end share each snapshot's dump (diffutil.plain_all): strip each once.
+    # Every dump stays alive in `run` meanwhile, so no id is reused.
+    done: dict[int, Any] = {}
 
-    run.live, run.after, run.final = strip(run.live), strip(run.after), strip(run.final)
+    def strip(value: Any) -> Any:
+        stripped = done.get(id(value))
+        if stripped is not None:
+            return stripped
+        if type(value) is dict:
+            stripped = {
+                k: strip(v) if type(v) in NESTED else v for k, v in value.items() if k != "extra:fileId"
+            }
+            if stripped.get("__class__") == "ToolCallStreaming" and stripped.get("type") is None:
+                stripped["__set__"] = [name for name in stripped["__set__"] if name != "type"]
+        else:
+            stripped = [strip(v) if type(v) in NESTED else v for v in value]
+        done[id(value)] = stripped
+        return stripped
+
+    run.live, run.after = strip(run.live), strip(run.after)
+    if type(run.final) in NESTED:
+        run.final = strip(run.final)
     return run
 
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import writerai
 import yaml
-from diffutil import RECORDINGS, Run, drive, first_difference, plain
+from diffutil import RECORDINGS, Run, drive, first_difference, plain, plain_all
 
 import writer_stream_testkit as kit
 
@@ -84,7 +84,7 @@ def run_async(client_cls: Any, body: bytes, size: int | None, request: dict[str,
                             run.live.append(plain(event))
                     except Exception as exc:
                         run.error = type(exc).__name__
-                    run.after = [plain(event) for event in run.events]
+                    run.after = plain_all(run.events)
                     if run.error is None:
                         try:
                             run.final = plain(await stream.get_final_completion())

@@ -22,7 +22,7 @@ import pydantic_core
 import pytest
 import writerai
 from chunks import choice, chunk
-from diffutil import Run, drive, first_difference, mock_transport, plain
+from diffutil import Run, drive, first_difference, mock_transport, plain, plain_all
 from writerai._models import construct_type
 from writerai.lib.streaming.chat._completions import ChatCompletionStreamState as SdkState
 from writerai.types import ChatCompletionChunk as SdkChunk
@@ -160,7 +160,7 @@ def stream_async(client_cls: Any, data: bytes, **options: Any) -> Run:
                     async for event in stream:
                         run.events.append(event)
                         run.live.append(plain(event))
-                    run.after = [plain(event) for event in run.events]
+                    run.after = plain_all(run.events)
                     run.final = plain(await stream.get_final_completion())
             except Exception as exc:
                 run.error = type(exc).__name__

@@ -39,16 +39,22 @@ def _declared(cls: type[pydantic.BaseModel]) -> tuple[tuple[str, ...], frozenset
     return fields, frozenset(fields)
 
 
-def plain(value: Any, *, with_set: bool = True) -> Any:
+def plain(value: Any, *, with_set: bool = True, seen: dict[int, tuple[Any, Any]] | None = None) -> Any:
     """``value`` as JSON-like data: models become dicts with ``__class__`` (and ``__set__``).
 
     Called for every event of every generated stream (and, looking live, for every
-    snapshot), so leaves and each class's field list are found without a second look.
+    snapshot), so leaves are kept without a call and each class's field list is found
+    without a second look. With ``seen`` (see ``plain_all``), a model met again is not
+    dumped again.
     """
     kind = type(value)
     if kind in _LEAVES:
         return value
     if isinstance(value, pydantic.BaseModel):
+        if seen is not None:
+            hit = seen.get(id(value))
+            if hit is not None:
+                return hit[1]
         fields, declared = _declared(kind)
         out: dict[str, Any] = {"__class__": CLASS_ALIASES.get(kind.__name__, kind.__name__)}
         if with_set:
@@ -56,15 +62,34 @@ def plain(value: Any, *, with_set: bool = True) -> Any:
             # after construction, and to_dict() shows extras either way.
             out["__set__"] = sorted(value.model_fields_set & declared)
         for name in fields:
-            out[name] = plain(getattr(value, name), with_set=with_set)
+            field = getattr(value, name)
+            out[name] = field if type(field) in _LEAVES else plain(field, with_set=with_set, seen=seen)
         for name, extra in (value.model_extra or {}).items():
-            out["extra:" + name] = plain(extra, with_set=with_set)
+            out["extra:" + name] = (
+                extra if type(extra) in _LEAVES else plain(extra, with_set=with_set, seen=seen)
+            )
+        if seen is not None:
+            seen[id(value)] = (value, out)  # holding the model keeps its id from being reused
         return out
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
-        return [plain(item, with_set=with_set) for item in value]
+        return [
+            item if type(item) in _LEAVES else plain(item, with_set=with_set, seen=seen) for item in value
+        ]
     if isinstance(value, dict):
-        return {key: plain(item, with_set=with_set) for key, item in value.items()}
+        return {key: plain(item, with_set=with_set, seen=seen) for key, item in value.items()}
     return value
+
+
+def plain_all(values: Iterable[Any]) -> list[Any]:
+    """``[plain(v) for v in values]``, each model in them dumped once however often it recurs.
+
+    After a stream has ended, every chunk event holds the same snapshot object: dumping
+    it once per event made each differential run quadratic in the stream's length.
+    Nothing changes while the values are dumped, so a model's dump is the same wherever
+    it recurs; the dumps share it, so callers must not change them in place.
+    """
+    seen: dict[int, tuple[Any, Any]] = {}
+    return [plain(value, seen=seen) for value in values]
 
 
 def exception_name(exc: BaseException | None) -> str | None:
@@ -131,7 +156,7 @@ def drive(
                 run.live.append(plain(event))
     except Exception as exc:
         run.error = exception_name(exc)
-    run.after = [plain(event) for event in run.events]
+    run.after = plain_all(run.events)
     if run.error is None:
         try:
             run.final = plain(get_final())
