@@ -11,6 +11,7 @@ import an edge, whatever the ranks say.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,41 @@ def _lazy_table(tree: ast.Module) -> dict[str, str]:
     return {}
 
 
+@functools.cache
+def _parsed(source: str) -> tuple[ast.Module, tuple[ast.AST, ...]]:
+    """A module's syntax tree and every node in it.
+
+    Each check below runs once per module; parsing and walking every module again for
+    each of them took most of this file's time. Keyed by the source text, so a file the
+    checks' own tests write is parsed as it is.
+    """
+    tree = ast.parse(source)
+    return tree, tuple(ast.walk(tree))
+
+
+def _nodes(path: Path) -> tuple[ast.AST, ...]:
+    return _parsed(path.read_text(encoding="utf-8"))[1]
+
+
+@functools.cache
+def _runtime_import_nodes(source: str) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """The import statements of a module's source that run at run time (none under ``if TYPE_CHECKING:``)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(_parsed(source)[0])
+    return tuple(found)
+
+
 def _runtime_imports(module: str) -> set[str]:
     """The package modules ``module`` imports at run time, as names relative to the package."""
     path = MODULES[module]
@@ -135,12 +171,8 @@ def _runtime_imports(module: str) -> set[str]:
     here = module.split(".") if module != "__init__" else []
     base_package = here if is_package else here[:-1]
     found: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
+    source = path.read_text(encoding="utf-8")
+    for node in _runtime_import_nodes(source):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 anchor = base_package[: len(base_package) - (node.level - 1)]
@@ -148,21 +180,17 @@ def _runtime_imports(module: str) -> set[str]:
             elif node.module and node.module.split(".")[0] == "writer_stream_testkit":
                 target = node.module.split(".")[1:]
             else:
-                target = None
-            if target is not None:
-                for alias in node.names:
-                    candidate = ".".join([*target, alias.name])
-                    found.add(candidate if candidate in MODULES else ".".join(target) or "__init__")
-        elif isinstance(node, ast.Import):
+                continue
+            for alias in node.names:
+                candidate = ".".join([*target, alias.name])
+                found.add(candidate if candidate in MODULES else ".".join(target) or "__init__")
+        else:
             for alias in node.names:
                 if alias.name.split(".")[0] == "writer_stream_testkit":
                     found.add(".".join(alias.name.split(".")[1:]) or "__init__")
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    visit(tree)
-    for relative in _lazy_table(tree).values():  # imported on first use, as `from .module import name`
+    for relative in _lazy_table(
+        _parsed(source)[0]
+    ).values():  # imported on first use, as `from .module import name`
         level = len(relative) - len(relative.lstrip("."))
         anchor = base_package[: len(base_package) - (level - 1)]
         found.add(".".join([*anchor, *relative.lstrip(".").split(".")]))
@@ -293,7 +321,7 @@ def _private_names_taken(module: str) -> list[str]:
     here = module.split(".") if module != "__init__" else []
     base_package = here if is_package else here[:-1]
     taken = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _nodes(path):
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:
@@ -324,10 +352,9 @@ def test_no_module_takes_another_modules_private_names(module: str) -> None:
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_empty_type_checking_block(module: str) -> None:
     """An ``if TYPE_CHECKING: pass`` block is dead code that hides the imports it once held."""
-    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     empty = [
         node.lineno
-        for node in ast.walk(tree)
+        for node in _nodes(MODULES[module])
         if isinstance(node, ast.If)
         and _is_type_checking(node)
         and all(isinstance(child, ast.Pass) for child in node.body)
