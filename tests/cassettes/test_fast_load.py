@@ -161,6 +161,36 @@ def test_fast_and_full_loaders_agree_on_hand_edited_cassettes(
     both_agree("\n".join(lines))
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("    - {t: 0.0, data: ''}", "    - {t: 0.02, data: '[DONE]'}"),  # anchors in two streams
+        ("    - {t: 0.0, data: ''}", "  note: n"),  # one in a stream, one outside any
+    ],
+    ids=["two-streams", "stream-and-meta"],
+)
+def test_an_anchor_named_twice_across_streams_is_refused_as_the_full_loader_refuses_it(
+    first: str, second: str
+) -> None:
+    """Found by the hand-edit property: each stream's odd lines were read apart, so neither saw the other's anchor."""
+    other = Interaction(
+        chat_request("x"),
+        RecordedResponse(status=200, headers=SSE, events=(RecordedEvent(data="", t=0.0),), complete=False),
+    )
+    common = Interaction(
+        chat_request("hi"), RecordedResponse(status=200, headers=SSE, events=frame_stream(_COMMON))
+    )
+    text = dump_cassette(CassetteContent((other, common), {"note": "n"}))
+    for line in (first, second):
+        assert line in text
+        anchored = line.replace("data: '", "data: &a '").replace("note: n", "note: &a n")
+        text = text.replace(line, anchored, 1)
+    kind, message = both_agree(text)
+    assert kind == "error"
+    assert "duplicate anchor" in message
+    assert SOURCE in message
+
+
 def test_a_long_stream_takes_the_fast_path_and_an_odd_line_in_it_the_full_loader() -> None:
     events = tuple(RecordedEvent(data=f'{{"n":{i},"text":"it\'s"}}', t=i / 1000) for i in range(300))
     odd = RecordedEvent(data="x", t=0.3, event="update", cuts=((3, 0.29),))

@@ -10,6 +10,7 @@ from loaders import HEAD, SOURCE, alias_bomb, both_agree
 from writer_stream_testkit.cassettes.load import parse_cassette
 from writer_stream_testkit.cassettes.yaml_read import (
     ALIAS_EXPANSION_LIMIT,
+    names_an_anchor,
 )
 from writer_stream_testkit.errors import (
     CassetteFormatError,
@@ -82,3 +83,19 @@ def test_aliases_of_one_long_string_count_its_length() -> None:
     kind, message = both_agree(text)
     assert kind == "error"
     assert "uses YAML aliases that stand for more than" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("- {t: 0.1, data: 'a & b &c'}", False),  # in quotes: text, not an anchor
+        ('- {t: 0.1, data: "&a"}', False),
+        ("- {t: 0.1, data: x&y}", False),  # inside a plain scalar
+        ("- {t: 0.1, data: &a 'x'}", True),
+        ("- &e {t: 0.1, data: 'x'}", True),
+        ("- {t: 0.1, data: &a 'x}", True),  # cannot be scanned: the full reader decides
+        ("- {t: 0.1, data: 'x'}", False),
+    ],
+)
+def test_names_an_anchor_asks_the_scanner_not_a_search_for_the_ampersand(text: str, named: bool) -> None:
+    assert names_an_anchor(text) is named

@@ -17,7 +17,7 @@ from ..errors import CassetteFormatError
 from .model import (
     RecordedEvent,
 )
-from .yaml_read import FAST_MARK, LONGEST_TIME, yaml_node_data
+from .yaml_read import FAST_MARK, LONGEST_TIME, names_an_anchor, yaml_node_data
 
 # --- the fast path: files laid out as the kit writes them -----------------------------------------
 
@@ -89,12 +89,15 @@ def _lines_events(lines: list[str], source: str) -> list[Any] | None:
     """Event lines the fast path does not read, read by the full loader as one list.
 
     ``None`` (read the whole file instead) unless each line is exactly one item and no
-    alias is used, so each reads as it does in the file.
+    alias is used or anchor named, so each reads as it does in the file.
     """
     if not lines:
         return []
+    text = "\n".join(lines)
+    if names_an_anchor(text):
+        return None  # named again elsewhere in the file, or used there: only the full loader sees both
     try:
-        value, expansion = yaml_node_data("\n".join(lines), source)
+        value, expansion = yaml_node_data(text, source)
     except CassetteFormatError:
         return None  # the full loader names the place in the file
     if expansion or not isinstance(value, list) or len(value) != len(lines):
