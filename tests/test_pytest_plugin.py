@@ -77,6 +77,11 @@ HELLO = StreamScript().content("Hel", "lo").finish()
 
 
 # --- loading ----------------------------------------------------------------------------------------
+# One run loads the plugin from its entry point in a fresh interpreter, as a user's pytest does
+# (tests/test_import_cost.py checks what that load imports); the others run in this process:
+# each in-process run builds its own plugin manager and loads the pytest11 entry points anew,
+# so registering, blocking and naming the plugin behave there as in a subprocess, for a
+# fifth of the cost.
 
 
 def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
@@ -110,7 +115,7 @@ def test_p_no_disables_the_plugin(project: pytest.Pytester) -> None:
             pass
         """,
     )
-    result = project.runpytest_subprocess("-p", "no:writer_stream_testkit")
+    result = project.runpytest("-p", "no:writer_stream_testkit")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*fixture 'writer_mock' not found*"])
 
@@ -129,9 +134,9 @@ def test_listing_the_plugin_in_pytest_plugins_as_well_is_harmless(project: pytes
             assert manager.get_name(plugin) == "writer_stream_testkit"
         """,
     )
-    project.runpytest_subprocess().assert_outcomes(passed=1)
+    project.runpytest().assert_outcomes(passed=1)
     # Named by module with -p, it registers under that name and the entry point is skipped instead.
-    result = project.runpytest_subprocess("-p", "writer_stream_testkit.pytest_plugin", "-k", "not registered")
+    result = project.runpytest("-p", "writer_stream_testkit.pytest_plugin", "-k", "not registered")
     result.assert_outcomes(deselected=1)
     assert "already registered" not in result.stderr.str()
 
@@ -148,7 +153,7 @@ def test_naming_the_plugin_module_with_p_loads_it_once(project: pytest.Pytester)
             assert [p for p in manager.get_plugins() if p is plugin] == [plugin]
         """,
     )
-    project.runpytest_subprocess("-p", "writer_stream_testkit.pytest_plugin").assert_outcomes(passed=1)
+    project.runpytest("-p", "writer_stream_testkit.pytest_plugin").assert_outcomes(passed=1)
 
 
 def test_marker_is_registered_so_strict_markers_passes(project: pytest.Pytester) -> None:
@@ -161,6 +166,7 @@ def test_marker_is_registered_so_strict_markers_passes(project: pytest.Pytester)
         """,
     )
     project.runpytest("--strict-markers").assert_outcomes(passed=1)
+    # A fresh interpreter: in this process the marker was already evaluated by the run above.
     disabled = project.runpytest_subprocess("--strict-markers", "-p", "no:writer_stream_testkit")
     disabled.stdout.fnmatch_lines(["*'writer_cassette' not found in `markers` configuration option*"])
     project.runpytest("--markers").stdout.fnmatch_lines(
