@@ -441,9 +441,13 @@ DIFFERENTIAL: dict[str, ResponsePlan] = {
 @pytest.mark.parametrize("name", sorted(DIFFERENTIAL))
 def test_mock_fails_exactly_like_a_real_socket(name: str, is_async: bool) -> None:
     plan = DIFFERENTIAL[name]
+    # A stall must outlast the read timeout (0.4 s against 0.15 s); a pause that is only a delay
+    # (0.05 s) gets a timeout it cannot reach even on a loaded machine, where a thread may wait
+    # a tenth of a second for the CPU.
+    read_timeout = 2.0 if name == "slow-but-in-time" else 0.15
     with real_server(plan) as url:
-        real_body, real_error = read_raw(url, is_async=is_async, read_timeout=0.15)
-    mock_body, mock_error = read_mocked(plan, is_async=is_async, read_timeout=0.15)
+        real_body, real_error = read_raw(url, is_async=is_async, read_timeout=read_timeout)
+    mock_body, mock_error = read_mocked(plan, is_async=is_async, read_timeout=read_timeout)
     assert mock_body == real_body
     assert causes(mock_error) == causes(real_error)
 
