@@ -172,6 +172,24 @@ def test_an_unknown_name_is_an_attribute_error_naming_it() -> None:
     assert not hasattr(writer_stream_testkit, "Casette")
 
 
+def test_a_submodule_is_reached_through_the_package_as_before_the_names_were_lazy() -> None:
+    """``kit.errors`` worked while the root imported everything; it imports the module now."""
+    code = (
+        "import writer_stream_testkit as kit, sys\n"
+        "loaded = 'writer_stream_testkit.errors' in sys.modules\n"
+        "from writer_stream_testkit.errors import CassetteError\n"
+        "print(loaded, kit.errors.CassetteError is CassetteError, kit.cassettes.__name__)\n"
+        "try:\n"
+        "    kit.no_such_module\n"
+        "except AttributeError as error:\n"
+        "    print(error)\n"
+    )
+    assert _fresh(code).splitlines() == [
+        "False True writer_stream_testkit.cassettes",
+        "module 'writer_stream_testkit' has no attribute 'no_such_module'",
+    ]
+
+
 def _fresh(code: str) -> str:
     """Run ``code`` in a new interpreter (nothing of the kit imported yet) and return its stdout."""
     done = subprocess.run(

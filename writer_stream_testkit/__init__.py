@@ -264,9 +264,20 @@ _EXPORTS: dict[str, str] = {
 if not typing.TYPE_CHECKING:  # type checkers see the imports above; hiding this keeps a typo an error
 
     def __getattr__(name: str) -> object:
-        """Import a public name the first time it is asked for, and keep it (PEP 562)."""
+        """Import a public name the first time it is asked for, and keep it (PEP 562).
+
+        A submodule (``kit.errors``) is imported as ``import writer_stream_testkit.errors``
+        would, so code that reached one through the package, as when the root imported
+        everything, still does.
+        """
         module = _EXPORTS.get(name)
         if module is None:
+            if not name.startswith("__"):
+                try:
+                    return importlib.import_module(f".{name}", __name__)
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{__name__}.{name}":
+                        raise  # the submodule exists and one of its own imports failed
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
