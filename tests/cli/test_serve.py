@@ -547,3 +547,27 @@ def test_cli_rejects_options_it_cannot_honour(
     assert code == 2
     assert message in err
     assert out == ""
+
+
+def test_chaos_on_a_cassette_directory_faults_a_recording_without_using_it_up(tmp_path: Path) -> None:
+    """A faulted attempt peeks at the recording; the retry that chaos lets through still replays it."""
+    from writer_stream_testkit.resilience.chaos import Chaos
+
+    shutil.copy(ROOT / "cassettes" / "hello-stream.yaml", tmp_path / "hello-stream.yaml")
+    cassette = Cassette(tmp_path / "hello-stream.yaml", timing="fast")
+    directory = CassetteDirectory(tmp_path, [cassette])
+    recorded = cassette.interactions[0].request.json
+    with FakeWriterServer(source=directory, chaos=Chaos({"truncate": 1.0}, seed=1)) as server:
+        with httpx.Client(timeout=WAIT) as client:
+            for _ in range(2):
+                faulted = client.post(server.base_url + "/v1/chat", json=recorded)
+                assert faulted.status_code == 200
+                assert b"[DONE]" not in faulted.content  # truncated: the recording, cut short
+            assert cassette.play_counts == [0]
+            assert directory.peek(Call.create(method="POST", url=server.base_url + "/v1/other")) is None
+            server.chaos = None
+            whole = client.post(server.base_url + "/v1/chat", json=recorded)
+        assert whole.status_code == 200
+        assert whole.content.rstrip().endswith(b"data: [DONE]")
+        assert cassette.play_counts == [1]
+        directory.verify()  # no miss: peeking at a request nothing answers notes nothing either

@@ -224,13 +224,29 @@ class CassetteDirectory:
         self._misses: deque[str] = deque(maxlen=history)
         self._missed = 0
 
-    def take(self, call: Call) -> ResponsePlan:
-        # Unplayed recordings first, in every file; then, with --allow-repeats, played ones.
-        # Each cassette answers for itself (can_play / play): the directory never walks its recordings.
+    def _player(self, call: Call) -> Cassette | None:
+        """The cassette that plays ``call``: unplayed recordings first, in every file; then, with
+        --allow-repeats, played ones. Each cassette answers for itself (``can_play``): the
+        directory never walks its recordings."""
         for unplayed in (True, False) if self.allow_repeats else (True,):
             for cassette in self.cassettes:
                 if cassette.can_play(call, unplayed=unplayed):
-                    return cassette.play(call)
+                    return cassette
+        return None
+
+    def peek(self, call: Call) -> ResponsePlan | None:
+        """The recording :meth:`take` would play for ``call``, played by nobody (``None``: none would).
+
+        ``serve --cassettes DIR --chaos`` faults this plan on an attempt, so the retry
+        chaos lets through still replays the recording itself.
+        """
+        player = self._player(call)
+        return None if player is None else player.peek(call)
+
+    def take(self, call: Call) -> ResponsePlan:
+        player = self._player(call)
+        if player is not None:
+            return player.play(call)
         candidates = [
             (str(c.path), i, x.request, c.play_counts[i] > 0)
             for c in self.cassettes
