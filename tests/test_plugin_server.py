@@ -53,17 +53,6 @@ def test_subprocess(writer_server):
 """
 
 
-@pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A fresh project with the house settings, and no Writer credentials in the environment."""
-    monkeypatch.delenv("WRITER_API_KEY", raising=False)
-    monkeypatch.delenv("WRITER_BASE_URL", raising=False)
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"):
-        monkeypatch.delenv(name, raising=False)
-    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider\n")
-    return pytester
-
-
 def write(pytester: pytest.Pytester, upstream_url: str) -> None:
     pytester.makepyfile(
         test_app=TESTS.format(client=CLIENT, key=KEY, upstream=upstream_url),
