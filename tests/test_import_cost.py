@@ -11,10 +11,9 @@ the command it runs. These tests fail as soon as an eager import comes back.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+from fresh import run_fresh
 
 # Third-party packages the kit uses only once a double, a cassette, a client or a snapshot is used.
 HEAVY = ("httpx", "httpcore", "h11", "anyio", "respx", "pydantic", "syrupy", "yaml", "writerai")
@@ -43,11 +42,7 @@ print(json.dumps({{"heavy": heavy, "kit": kit}}))
 
 def loaded_after(code: str) -> dict[str, list[str]]:
     """Run ``code`` in a fresh interpreter and say which heavy packages and kit modules it loaded."""
-    done = subprocess.run(
-        [sys.executable, "-c", code + "\n" + REPORT], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, list[str]] = json.loads(run_fresh(code + "\n" + REPORT).splitlines()[-1])
     return result
 
 
@@ -145,9 +140,7 @@ def test_the_command_line_imports_only_the_command_it_runs() -> None:
         "\nimport sys\nprint(sorted(m.rsplit('.', 1)[1] for m in sys.modules "
         "if m.startswith('writer_stream_testkit.cli.')))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "['_shared', 'docs']"
+    assert run_fresh(code).splitlines()[-1] == "['_shared', 'docs']"
 
 
 def test_running_a_command_loads_what_it_needs() -> None:

@@ -2,11 +2,10 @@
 
 import ast
 import importlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from fresh import run_fresh
 
 import writer_stream_testkit
 
@@ -184,18 +183,10 @@ def test_a_submodule_is_reached_through_the_package_as_before_the_names_were_laz
         "except AttributeError as error:\n"
         "    print(error)\n"
     )
-    assert _fresh(code).splitlines() == [
+    assert run_fresh(code).splitlines() == [
         "False True writer_stream_testkit.cassettes",
         "module 'writer_stream_testkit' has no attribute 'no_such_module'",
     ]
-
-
-def _fresh(code: str) -> str:
-    """Run ``code`` in a new interpreter (nothing of the kit imported yet) and return its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    return done.stdout.strip()
 
 
 def test_every_name_imports_from_the_package_in_a_fresh_interpreter() -> None:
@@ -207,4 +198,4 @@ def test_every_name_imports_from_the_package_in_a_fresh_interpreter() -> None:
         "exec('from writer_stream_testkit import *')\n"
         "print(listed, all(getattr(kit, n) is not None for n in kit.__all__))\n"
     )
-    assert _fresh(code) == "True True"
+    assert run_fresh(code) == "True True"
