@@ -6,6 +6,7 @@ import re
 
 import httpx
 import pytest
+from statuses import STATUS_CLASSES
 
 from writer_stream_testkit import errors
 
@@ -46,22 +47,7 @@ def test_each_exception_has_the_bases_the_docstring_draws(
     )
 
 
-@pytest.mark.parametrize(
-    ("status", "expected"),
-    [
-        (400, errors.BadRequestError),
-        (401, errors.AuthenticationError),
-        (403, errors.PermissionDeniedError),
-        (404, errors.NotFoundError),
-        (409, errors.ConflictError),
-        (422, errors.UnprocessableEntityError),
-        (429, errors.RateLimitError),
-        (500, errors.InternalServerError),
-        (529, errors.InternalServerError),
-        (418, errors.APIStatusError),
-        (402, errors.APIStatusError),
-    ],
-)
+@pytest.mark.parametrize(("status", "expected"), STATUS_CLASSES)
 def test_each_status_gets_the_sdks_class(status: int, expected: type[errors.APIStatusError]) -> None:
     assert errors.status_error_class(status) is expected
 

@@ -12,6 +12,7 @@ import writerai
 from chunks import text_chunk
 from fourclients import COMPLETION, DONE, KINDS, MESSAGES, OURS, Each, data, raising, run, sse, status
 from sdkparity import chat_call, through
+from statuses import STATUS_CLASSES
 
 from writer_stream_testkit import errors
 from writer_stream_testkit.client import Writer
@@ -58,22 +59,7 @@ def test_body_errors_without_streaming_are_retried_then_wrapped(
         assert len(seen[kind].requests) == 2
 
 
-@pytest.mark.parametrize(
-    ("code", "cls"),
-    [
-        (400, errors.BadRequestError),
-        (401, errors.AuthenticationError),
-        (403, errors.PermissionDeniedError),
-        (404, errors.NotFoundError),
-        (409, errors.ConflictError),
-        (422, errors.UnprocessableEntityError),
-        (429, errors.RateLimitError),
-        (500, errors.InternalServerError),
-        (503, errors.InternalServerError),
-        (418, errors.APIStatusError),
-        (302, errors.APIStatusError),
-    ],
-)
+@pytest.mark.parametrize(("code", "cls"), STATUS_CLASSES)
 def test_status_errors_have_the_sdks_class_message_and_body(
     each: Each, code: int, cls: type[Exception]
 ) -> None:
